@@ -1,0 +1,2 @@
+//! The `phpsess` command.
+fn main() {}

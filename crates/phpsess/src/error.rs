@@ -1,0 +1,146 @@
+//! The crate's one error type. Format errors carry the byte offset where decoding stopped, so a
+//! message can say what was being read and where ("expected ';' after integer at byte 17").
+
+use std::fmt;
+
+/// Everything that can go wrong in the `phpsess` core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Bytes that are not valid PHP `serialize()` or session-encoded data.
+    #[error("{reason} at byte {offset}")]
+    Decode {
+        /// Offset into the whole input where the problem was found.
+        offset: usize,
+        /// What was wrong there.
+        reason: DecodeReason,
+    },
+
+    /// A value that the requested encoding cannot represent.
+    #[error("cannot encode: {0}")]
+    Encode(String),
+
+    /// A `session.save_path` that phpredis (or we) would refuse.
+    #[error("invalid save_path entry {entry} at offset {offset}: {reason}")]
+    SavePath {
+        /// The offending entry, as written in the save_path.
+        entry: String,
+        /// Offset of the entry's first byte in the save_path string.
+        offset: usize,
+        /// What was wrong with it.
+        reason: String,
+    },
+
+    /// A serde data-model mismatch (typed structs over PHP values).
+    #[error("{0}")]
+    Serde(String),
+}
+
+impl Error {
+    /// Build a decode error at `offset`.
+    pub(crate) fn decode(offset: usize, reason: DecodeReason) -> Self {
+        Error::Decode { offset, reason }
+    }
+
+    /// The byte offset of a decode error, if this is one.
+    pub fn offset(&self) -> Option<usize> {
+        match self {
+            Error::Decode { offset, .. } => Some(*offset),
+            Error::SavePath { offset, .. } => Some(*offset),
+            _ => None,
+        }
+    }
+}
+
+/// Why a decode failed. `Display` reads as a phrase ("expected ';' after integer").
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeReason {
+    /// The input ended while `reading` was incomplete.
+    UnexpectedEnd {
+        /// What was being read.
+        reading: &'static str,
+    },
+    /// A specific byte was required.
+    Expected {
+        /// The byte (or token) that had to come next.
+        expected: &'static str,
+        /// What it was required for.
+        reading: &'static str,
+    },
+    /// A byte that starts no PHP value.
+    UnknownTag(u8),
+    /// A number PHP would not parse.
+    InvalidNumber {
+        /// What was being read.
+        reading: &'static str,
+    },
+    /// A declared element count or length larger than the input could hold.
+    LengthExceedsInput {
+        /// What the length was for.
+        reading: &'static str,
+        /// The declared length.
+        declared: u64,
+        /// Bytes left in the input.
+        remaining: usize,
+    },
+    /// Nesting deeper than [`crate::MAX_DEPTH`].
+    TooDeep {
+        /// The limit that was exceeded.
+        limit: usize,
+    },
+    /// An array or object key that is neither `i:` nor `s:`.
+    InvalidKey,
+    /// A class name PHP refuses (empty, leading `\` or NUL, or a byte outside `[A-Za-z0-9_\\\x80-\xff]`).
+    InvalidClassName,
+    /// An enum value without the `Class:Case` colon.
+    InvalidEnum,
+    /// `r:`/`R:` pointing at no earlier value, or `r:` at a non-object.
+    InvalidReference(u64),
+    /// A `S:` escaped string with a bad `\xx` escape.
+    InvalidEscape,
+    /// Bytes after a complete value.
+    TrailingBytes,
+    /// A session-level problem (a name without `|`, a php_binary length past the end...).
+    Session(&'static str),
+}
+
+impl fmt::Display for DecodeReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeReason::UnexpectedEnd { reading } => {
+                write!(f, "unexpected end of input in {reading}")
+            }
+            DecodeReason::Expected { expected, reading } => {
+                write!(f, "expected {expected} in {reading}")
+            }
+            DecodeReason::UnknownTag(b) => {
+                write!(f, "unknown type tag {}", crate::value::display_byte(*b))
+            }
+            DecodeReason::InvalidNumber { reading } => write!(f, "invalid number in {reading}"),
+            DecodeReason::LengthExceedsInput {
+                reading,
+                declared,
+                remaining,
+            } => write!(
+                f,
+                "{reading} declares {declared} but only {remaining} bytes remain"
+            ),
+            DecodeReason::TooDeep { limit } => write!(f, "nesting deeper than {limit} levels"),
+            DecodeReason::InvalidKey => f.write_str("array key must be an integer or a string"),
+            DecodeReason::InvalidClassName => f.write_str("invalid class name"),
+            DecodeReason::InvalidEnum => {
+                f.write_str("enum name lacks the ':' between class and case")
+            }
+            DecodeReason::InvalidReference(n) => {
+                write!(f, "reference {n} points at no usable value")
+            }
+            DecodeReason::InvalidEscape => f.write_str("invalid \\xx escape in S: string"),
+            DecodeReason::TrailingBytes => f.write_str("trailing bytes after the value"),
+            DecodeReason::Session(what) => f.write_str(what),
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

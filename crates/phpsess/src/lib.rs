@@ -1,0 +1,25 @@
+//! phpsess: PHP sessions from Rust.
+//!
+//! - [`unserialize`] / [`serialize`]: PHP's `serialize()` format, losslessly, as a [`Value`] tree.
+//!
+//! ```
+//! use phpsess::{serialize, unserialize};
+//! let bytes = br#"a:2:{i:0;s:3:"abc";s:1:"f";d:0.5;}"#;
+//! let value = unserialize(bytes)?;
+//! assert_eq!(serialize(&value), bytes);
+//! # Ok::<(), phpsess::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+mod reader;
+mod serialize;
+mod unserialize;
+pub mod value;
+
+pub use error::{DecodeReason, Error, Result};
+pub use reader::MAX_DEPTH;
+pub use serialize::{serialize, serialize_into};
+pub use unserialize::{unserialize, unserialize_prefix};
+pub use value::{Array, CustomObject, EnumCase, Key, Object, Value};

@@ -1,0 +1,274 @@
+//! `serialize()`: a [`Value`] to bytes, byte-identical to PHP 8.2 with `serialize_precision=-1`.
+
+use std::io::Write;
+
+use crate::value::{Key, Value};
+
+/// Encode `value` as PHP's `serialize()` would.
+///
+/// ```
+/// use phpsess::{serialize, Array, Value};
+/// let mut a = Array::new();
+/// a.insert("n", Value::Float(0.1));
+/// assert_eq!(serialize(&Value::Array(a)), br#"a:1:{s:1:"n";d:0.1;}"#);
+/// ```
+pub fn serialize(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    serialize_into(&mut out, value);
+    out
+}
+
+/// Append the encoding of `value` to `out`.
+pub fn serialize_into(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => out.extend_from_slice(b"N;"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"b:1;" } else { b"b:0;" }),
+        Value::Int(i) => {
+            out.extend_from_slice(b"i:");
+            write_int(out, *i);
+            out.push(b';');
+        }
+        Value::Float(f) => {
+            out.extend_from_slice(b"d:");
+            write_float(out, *f);
+            out.push(b';');
+        }
+        Value::String(s) => write_str(out, b's', s),
+        Value::Array(a) => {
+            out.extend_from_slice(b"a:");
+            write_uint(out, a.len() as u64);
+            out.extend_from_slice(b":{");
+            for (k, v) in a.iter() {
+                write_key(out, k);
+                serialize_into(out, v);
+            }
+            out.push(b'}');
+        }
+        Value::Object(o) => {
+            out.extend_from_slice(b"O:");
+            write_name(out, &o.class);
+            out.push(b':');
+            write_uint(out, o.properties.len() as u64);
+            out.extend_from_slice(b":{");
+            for (k, v) in &o.properties {
+                write_key(out, k);
+                serialize_into(out, v);
+            }
+            out.push(b'}');
+        }
+        Value::Custom(c) => {
+            out.extend_from_slice(b"C:");
+            write_name(out, &c.class);
+            out.push(b':');
+            write_uint(out, c.data.len() as u64);
+            out.extend_from_slice(b":{");
+            out.extend_from_slice(&c.data);
+            out.push(b'}');
+        }
+        Value::Enum(e) => {
+            out.extend_from_slice(b"E:");
+            write_uint(out, (e.class.len() + 1 + e.case.len()) as u64);
+            out.extend_from_slice(b":\"");
+            out.extend_from_slice(&e.class);
+            out.push(b':');
+            out.extend_from_slice(&e.case);
+            out.extend_from_slice(b"\";");
+        }
+        Value::ObjectRef(n) => {
+            out.extend_from_slice(b"r:");
+            write_uint(out, *n);
+            out.push(b';');
+        }
+        Value::Ref(n) => {
+            out.extend_from_slice(b"R:");
+            write_uint(out, *n);
+            out.push(b';');
+        }
+    }
+}
+
+fn write_key(out: &mut Vec<u8>, key: &Key) {
+    match key {
+        Key::Int(i) => {
+            out.extend_from_slice(b"i:");
+            write_int(out, *i);
+            out.push(b';');
+        }
+        Key::Str(s) => write_str(out, b's', s),
+    }
+}
+
+#[inline]
+fn write_str(out: &mut Vec<u8>, tag: u8, s: &[u8]) {
+    out.push(tag);
+    out.push(b':');
+    write_uint(out, s.len() as u64);
+    out.extend_from_slice(b":\"");
+    out.extend_from_slice(s);
+    out.extend_from_slice(b"\";");
+}
+
+fn write_name(out: &mut Vec<u8>, name: &[u8]) {
+    write_uint(out, name.len() as u64);
+    out.extend_from_slice(b":\"");
+    out.extend_from_slice(name);
+    out.push(b'"');
+}
+
+#[inline]
+fn write_uint(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+#[inline]
+fn write_int(out: &mut Vec<u8>, i: i64) {
+    if i < 0 {
+        out.push(b'-');
+    }
+    write_uint(out, i.unsigned_abs());
+}
+
+/// PHP's `smart_str_append_double(…, serialize_precision = -1, false)`: the shortest digits that
+/// round-trip, in fixed notation when the decimal exponent is in -4..=15 (`0.0001`,
+/// `1000000000000000`), otherwise `d.dddE+x`; `-0`, `INF`, `-INF`, `NAN` spelled out.
+pub(crate) fn write_float(out: &mut Vec<u8>, f: f64) {
+    if f.is_nan() {
+        out.extend_from_slice(b"NAN");
+        return;
+    }
+    if f.is_infinite() {
+        out.extend_from_slice(if f > 0.0 { b"INF" } else { b"-INF" });
+        return;
+    }
+    if f == 0.0 {
+        out.extend_from_slice(if f.is_sign_negative() { b"-0" } else { b"0" });
+        return;
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e-7".
+    let mut sci = [0u8; 40];
+    let len = {
+        let mut cursor = std::io::Cursor::new(&mut sci[..]);
+        // 40 bytes hold any f64 in `{:e}` form (at most 17 digits, sign, point, e-324).
+        let _ = write!(cursor, "{f:e}");
+        cursor.position() as usize
+    };
+    let sci = &sci[..len];
+    let (negative, sci) = match sci.first() {
+        Some(b'-') => (true, &sci[1..]),
+        _ => (false, sci),
+    };
+    let e_at = sci.iter().position(|&b| b == b'e').unwrap_or(sci.len());
+    let mantissa = &sci[..e_at];
+    let exp: i32 = std::str::from_utf8(&sci[e_at + 1..])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut digits = [0u8; 20];
+    let mut n = 0;
+    for &b in mantissa {
+        if b != b'.' {
+            digits[n] = b;
+            n += 1;
+        }
+    }
+    let digits = &digits[..n];
+    // PHP's decpt is exp + 1; fixed notation when -4 < decpt <= 17... measured: 1e-4 fixed, 1e-5 not,
+    // 1e16 fixed, 1e17 not.
+    let decpt = exp + 1;
+    if negative {
+        out.push(b'-');
+    }
+    if !(-3..=17).contains(&decpt) {
+        out.push(digits[0]);
+        out.push(b'.');
+        if digits.len() > 1 {
+            out.extend_from_slice(&digits[1..]);
+        } else {
+            out.push(b'0');
+        }
+        out.push(b'E');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        write_uint(out, u64::from(exp.unsigned_abs()));
+    } else if decpt <= 0 {
+        out.extend_from_slice(b"0.");
+        for _ in 0..(-decpt) {
+            out.push(b'0');
+        }
+        out.extend_from_slice(digits);
+    } else {
+        let decpt = decpt as usize;
+        if digits.len() <= decpt {
+            out.extend_from_slice(digits);
+            for _ in digits.len()..decpt {
+                out.push(b'0');
+            }
+        } else {
+            out.extend_from_slice(&digits[..decpt]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[decpt..]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_print_like_php() {
+        // Pairs measured with PHP 8.2's serialize().
+        let cases: &[(f64, &str)] = &[
+            (0.1, "0.1"),
+            (1e15, "1000000000000000"),
+            (1e16, "10000000000000000"),
+            (1e17, "1.0E+17"),
+            (1.2345678901234568e17, "1.2345678901234568E+17"),
+            (0.0001, "0.0001"),
+            (0.00001, "1.0E-5"),
+            (1.5e-5, "1.5E-5"),
+            (-0.0, "-0"),
+            (1e25, "1.0E+25"),
+            (1.0, "1"),
+            (100.0, "100"),
+            (5e-324, "5.0E-324"),
+            (1.7976931348623157e308, "1.7976931348623157E+308"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (0.00025, "0.00025"),
+            (123456789012345.6, "123456789012345.6"),
+            (1234567890123456.7, "1234567890123456.8"),
+            (-2.5, "-2.5"),
+            (f64::INFINITY, "INF"),
+            (f64::NEG_INFINITY, "-INF"),
+            (f64::NAN, "NAN"),
+        ];
+        for (f, want) in cases {
+            let mut out = Vec::new();
+            write_float(&mut out, *f);
+            assert_eq!(String::from_utf8(out).unwrap(), *want, "{f:e}");
+        }
+    }
+
+    #[test]
+    fn ints_print_like_php() {
+        for (i, want) in [
+            (0i64, "0"),
+            (-1, "-1"),
+            (i64::MIN, "-9223372036854775808"),
+            (i64::MAX, "9223372036854775807"),
+        ] {
+            let mut out = Vec::new();
+            write_int(&mut out, i);
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Shared helpers for the compat suite: locating fixtures and running real PHP.
