@@ -31,6 +31,77 @@ pub enum Error {
         reason: String,
     },
 
+    /// A Redis host could not be reached (connect, TLS, AUTH or SELECT failed).
+    #[error("cannot connect to {host} (timeout {timeout_secs}s) for session {id}: {detail}")]
+    Connect {
+        /// The host as written in the save_path.
+        host: String,
+        /// The connect timeout that applied, in seconds.
+        timeout_secs: f64,
+        /// The session id being served (truncated for display).
+        id: String,
+        /// What went wrong.
+        detail: String,
+    },
+
+    /// A command failed on a reachable host (I/O error, timeout, error reply).
+    #[error("{op} {key} on {host} failed: {detail}")]
+    Redis {
+        /// The host as written in the save_path.
+        host: String,
+        /// The key the command was for.
+        key: String,
+        /// Which store operation ran (read, write, lock, ...).
+        op: &'static str,
+        /// The Redis error or reply.
+        detail: String,
+        /// True when nothing was changed on the server, so the caller may try again.
+        retry_safe: bool,
+    },
+
+    /// The session lock stayed taken for the whole wait.
+    #[error("session lock {key} on {host} is held by {holder}; gave up after {waited_ms} ms")]
+    LockTimeout {
+        /// The host holding the lock.
+        host: String,
+        /// The lock key.
+        key: String,
+        /// The lock's current value (`host|pid|...`), or "unknown".
+        holder: String,
+        /// How long we waited.
+        waited_ms: u64,
+    },
+
+    /// The write was refused because our lock expired or was taken over.
+    #[error("session lock {key} on {host} is no longer ours (holder: {holder}); write refused")]
+    LockLost {
+        /// The host.
+        host: String,
+        /// The lock key.
+        key: String,
+        /// Who holds it now, or "nobody".
+        holder: String,
+    },
+
+    /// The write was refused because reading this session failed earlier in the request, or the
+    /// session was never read under the lock.
+    #[error("write of session {id} refused: {reason}")]
+    WriteRefused {
+        /// The session id.
+        id: String,
+        /// Why.
+        reason: &'static str,
+    },
+
+    /// A session id the store will not use.
+    #[error("invalid session id {id:?}: {reason}")]
+    InvalidId {
+        /// The id as given.
+        id: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+
     /// A serde data-model mismatch (typed structs over PHP values).
     #[error("{0}")]
     Serde(String),

@@ -13,8 +13,13 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod json;
 mod reader;
+pub mod save_path;
+pub mod serde;
 mod serialize;
+pub mod session;
+pub mod store;
 mod unserialize;
 pub mod value;
 

@@ -1,0 +1,149 @@
+//! Session locks that interoperate with phpredis (`SET <key>_LOCK <secret> NX PX <ms>`) but are
+//! safer: a token unique to each request, a bounded expiry always, and writes that happen only
+//! while the token still holds the lock (one atomic script).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How locks are taken.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct LockOptions {
+    /// Take a lock for each session read (phpredis: `redis.session.locking_enabled`, default off).
+    pub enabled: bool,
+    /// Lock TTL; a crashed request frees the session after this (phpredis: `lock_expire`, defaulting
+    /// to `max_execution_time`, which is 0 = no TTL under the CLI). Never zero here.
+    pub expire: Duration,
+    /// Total time to wait for a lock held by someone else (phpredis 6: 100 x 20 ms = 2 s).
+    pub wait: Duration,
+    /// Pause between attempts while waiting.
+    pub retry_interval: Duration,
+}
+
+impl Default for LockOptions {
+    fn default() -> Self {
+        LockOptions {
+            enabled: true,
+            expire: Duration::from_secs(30),
+            wait: Duration::from_secs(5),
+            retry_interval: Duration::from_millis(20),
+        }
+    }
+}
+
+impl LockOptions {
+    /// Locking switched off (phpredis's default behaviour).
+    pub fn disabled() -> Self {
+        LockOptions {
+            enabled: false,
+            ..LockOptions::default()
+        }
+    }
+
+    /// The expiry in milliseconds for `PX`, at least 1.
+    pub(crate) fn expire_ms(&self) -> u64 {
+        (self.expire.as_millis() as u64).max(1)
+    }
+}
+
+/// The value stored in a lock key: `<hostname>|<pid>|<unique>`. The first two fields read like
+/// phpredis's `host|pid` secret, so `redis-cli GET` shows who holds a lock; the third makes the
+/// token unique per request, so one worker never mistakes an older request's lock for its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockToken(String);
+
+impl LockToken {
+    /// A fresh token for this process.
+    pub fn new() -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        LockToken(format!(
+            "{}|{}|{:x}{:04x}",
+            host_name(),
+            std::process::id(),
+            nanos as u64 ^ random_seed(),
+            n & 0xffff
+        ))
+    }
+
+    /// The token text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for LockToken {
+    fn default() -> Self {
+        LockToken::new()
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Per-process randomness without a dependency: the std hasher's random keys.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+/// KEYS[1] data, KEYS[2] lock; ARGV[1] token, ARGV[2] ttl seconds, ARGV[3] data.
+/// Writes and unlocks only if the lock still holds our token. Returns 1 on success, 0 if refused.
+pub(crate) const WRITE_AND_UNLOCK: &str = r#"
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('SETEX', KEYS[1], ARGV[2], ARGV[3])
+redis.call('DEL', KEYS[2])
+return 1
+"#;
+
+/// KEYS[1] data, KEYS[2] lock; ARGV[1] token, ARGV[2] ttl seconds.
+/// Refreshes the TTL and unlocks only while we hold the lock. 1 = done, 0 = refused.
+pub(crate) const TOUCH_AND_UNLOCK: &str = r#"
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('DEL', KEYS[2])
+return 1
+"#;
+
+/// KEYS[1] lock; ARGV[1] token. Deletes the lock only if it is ours (same contract as phpredis's
+/// release script, so either side can release what it took).
+pub(crate) const UNLOCK: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_unique_and_read_like_phpredis_secrets() {
+        let a = LockToken::new();
+        let b = LockToken::new();
+        assert_ne!(a, b);
+        let fields: Vec<&str> = a.as_str().split('|').collect();
+        assert_eq!(fields.len(), 3, "{a:?}");
+        assert_eq!(fields[1], std::process::id().to_string());
+    }
+
+    #[test]
+    fn expiry_is_never_zero() {
+        let o = LockOptions {
+            expire: Duration::ZERO,
+            ..LockOptions::default()
+        };
+        assert_eq!(o.expire_ms(), 1);
+    }
+}

@@ -1,0 +1,25 @@
+//! The Redis session store: phpredis's keys, host choice and lock protocol, so a fleet can mix
+//! phpredis and phpsess, in fewer round trips and with safer defaults.
+//!
+//! ```no_run
+//! use phpsess::store::{Endpoint, HostSpec, SessionStore, StoreOptions, Topology};
+//! let topology = Topology::hosts(vec![HostSpec::new(Endpoint::tcp("127.0.0.1", 6379))])?;
+//! let mut store = SessionStore::new(topology, StoreOptions::default());
+//! let read = store.read("k3vq5ctk0nb0gq3s6bqvkbmc4m")?;          // lock + GET, one round trip
+//! store.write("k3vq5ctk0nb0gq3s6bqvkbmc4m", b"user|i:42;")?;    // write + unlock, one round trip
+//! # Ok::<(), phpsess::Error>(())
+//! ```
+
+mod keys;
+mod lock;
+mod node;
+mod session_store;
+mod shards;
+mod topology;
+
+pub use keys::{hash_tag, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX, LOCK_SUFFIX};
+pub use lock::{LockOptions, LockToken};
+pub use node::{Endpoint, StoreStats};
+pub use session_store::{ReadOutcome, SessionStore, StoreOptions};
+pub use shards::pick_host;
+pub use topology::{HostSpec, Topology};

@@ -1,0 +1,206 @@
+//! One Redis server as the store sees it: where it is, how to log in, and a lazily opened,
+//! reused connection. A connection that broke while idle is noticed on use and, where the caller
+//! says the command is safe to repeat, reopened and the command sent once more.
+
+use std::time::Duration;
+
+use redis::{
+    ConnectionAddr, ConnectionInfo, IntoConnectionInfo, Pipeline, RedisConnectionInfo, Value,
+};
+
+use crate::error::{Error, Result};
+
+/// How to reach and log in to one Redis server.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Endpoint {
+    /// The host as the user wrote it, for messages (`tcp://10.0.0.5:6379`).
+    pub label: String,
+    /// Where to connect.
+    pub addr: ConnectionAddr,
+    /// ACL user, if any.
+    pub username: Option<String>,
+    /// Password (AUTH), if any.
+    pub password: Option<String>,
+    /// Database; SELECT is sent only when it is not 0.
+    pub db: i64,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Read/write timeout per command.
+    pub read_timeout: Duration,
+}
+
+impl Endpoint {
+    /// A TCP endpoint with our defaults (2 s connect, 5 s read timeouts, no auth, db 0).
+    pub fn tcp(host: impl Into<String>, port: u16) -> Self {
+        let host = host.into();
+        Endpoint {
+            label: format!("tcp://{host}:{port}"),
+            addr: ConnectionAddr::Tcp(host, port),
+            username: None,
+            password: None,
+            db: 0,
+            connect_timeout: Duration::from_secs(2),
+            read_timeout: Duration::from_secs(5),
+        }
+    }
+
+    fn connection_info(&self) -> Result<ConnectionInfo> {
+        let mut redis = RedisConnectionInfo::default()
+            .set_db(self.db)
+            .set_skip_set_lib_name();
+        if let Some(user) = &self.username {
+            redis = redis.set_username(user);
+        }
+        if let Some(pw) = &self.password {
+            redis = redis.set_password(pw);
+        }
+        let info = self
+            .addr
+            .clone()
+            .into_connection_info()
+            .map_err(|e| self.connect_error("", &e))?;
+        // Nagle's algorithm would hold back our pipelined commands; phpredis sets TCP_NODELAY too.
+        let tcp = redis::io::tcp::TcpSettings::default().set_nodelay(true);
+        Ok(info.set_redis_settings(redis).set_tcp_settings(tcp))
+    }
+
+    pub(crate) fn connect_error(&self, id: &str, e: &dyn std::fmt::Display) -> Error {
+        Error::Connect {
+            host: self.label.clone(),
+            timeout_secs: self.connect_timeout.as_secs_f64(),
+            id: short_id(id),
+            detail: e.to_string(),
+        }
+    }
+}
+
+/// Session ids are secrets; messages show enough to find one, not enough to use it.
+pub(crate) fn short_id(id: &str) -> String {
+    if id.len() > 8 {
+        format!("{}…", id.get(..6).unwrap_or(id))
+    } else {
+        id.to_owned()
+    }
+}
+
+/// Counters a PHP worker shows in phpinfo and the CLI prints with `--stats`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StoreStats {
+    /// Round trips to Redis (pipelines count once; connection handshakes count once).
+    pub round_trips: u64,
+    /// Commands sent.
+    pub commands: u64,
+    /// Connections opened.
+    pub connects: u64,
+    /// Reads that had to wait for another request's lock.
+    pub lock_waits: u64,
+    /// Total time spent waiting for locks, in milliseconds.
+    pub lock_wait_ms: u64,
+    /// Writes refused because the lock was lost.
+    pub lock_losses: u64,
+    /// Operations that returned an error.
+    pub errors: u64,
+}
+
+/// Context for error messages.
+pub(crate) struct Op<'a> {
+    pub op: &'static str,
+    pub key: &'a [u8],
+    pub id: &'a str,
+}
+
+pub(crate) struct Node {
+    pub endpoint: Endpoint,
+    conn: Option<redis::Connection>,
+    /// False once the server said it does not know GETEX (Redis < 6.2).
+    pub getex: bool,
+}
+
+impl Node {
+    pub fn new(endpoint: Endpoint) -> Self {
+        Node {
+            endpoint,
+            conn: None,
+            getex: true,
+        }
+    }
+
+    fn open(&mut self, id: &str, stats: &mut StoreStats) -> Result<()> {
+        let info = self.endpoint.connection_info()?;
+        let client = redis::Client::open(info).map_err(|e| self.endpoint.connect_error(id, &e))?;
+        let conn = client
+            .get_connection_with_timeout(self.endpoint.connect_timeout)
+            .map_err(|e| self.endpoint.connect_error(id, &e))?;
+        let t = Some(self.endpoint.read_timeout.max(Duration::from_millis(1)));
+        conn.set_read_timeout(t)
+            .map_err(|e| self.endpoint.connect_error(id, &e))?;
+        conn.set_write_timeout(t)
+            .map_err(|e| self.endpoint.connect_error(id, &e))?;
+        stats.connects += 1;
+        if self.endpoint.password.is_some() || self.endpoint.db != 0 {
+            stats.round_trips += 1;
+        }
+        self.conn = Some(conn);
+        Ok(())
+    }
+
+    /// Send `pipe` and return one reply per command (error replies included as `Value::ServerError`).
+    /// With `retry_safe`, a connection found broken on use is reopened and the pipeline sent again once.
+    pub fn run(
+        &mut self,
+        pipe: &Pipeline,
+        retry_safe: bool,
+        ctx: &Op<'_>,
+        stats: &mut StoreStats,
+    ) -> Result<Vec<Value>> {
+        let reused = self.conn.is_some();
+        if !reused {
+            self.open(ctx.id, stats)?;
+        }
+        match self.send(pipe, stats) {
+            Ok(v) => Ok(v),
+            Err(e) if reused && retry_safe && broken(&e) => {
+                self.conn = None;
+                self.open(ctx.id, stats)?;
+                self.send(pipe, stats).map_err(|e| self.fail(e, ctx))
+            }
+            Err(e) => Err(self.fail(e, ctx)),
+        }
+    }
+
+    fn send(&mut self, pipe: &Pipeline, stats: &mut StoreStats) -> redis::RedisResult<Vec<Value>> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "not connected",
+            )));
+        };
+        stats.round_trips += 1;
+        stats.commands += pipe.len() as u64;
+        pipe.query(conn)
+    }
+
+    fn fail(&mut self, e: redis::RedisError, ctx: &Op<'_>) -> Error {
+        if broken(&e) || e.is_timeout() {
+            // The reply stream may be out of step now; never reuse this socket.
+            self.conn = None;
+        }
+        Error::Redis {
+            host: self.endpoint.label.clone(),
+            key: String::from_utf8_lossy(ctx.key).into_owned(),
+            op: ctx.op,
+            detail: e.to_string(),
+            retry_safe: false,
+        }
+    }
+
+    /// Drop the connection (after fork, or when the caller knows it is stale).
+    pub fn disconnect(&mut self) {
+        self.conn = None;
+    }
+}
+
+fn broken(e: &redis::RedisError) -> bool {
+    e.is_connection_dropped() || e.is_io_error()
+}

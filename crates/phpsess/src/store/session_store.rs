@@ -1,0 +1,609 @@
+//! [`SessionStore`]: the operations PHP's session module needs (read, write, touch, destroy,
+//! exists, create id, close), each in as few round trips as its semantics allow.
+//!
+//! | request | phpredis | here |
+//! |---|---|---|
+//! | locked read + write | SET NX, GET, (GET lock), SETEX, EVALSHA = 4-5 | `SET NX`+`GET` pipelined, then one script = 2 |
+//! | unlocked read + write | GET, SETEX = 2 | same = 2 |
+//! | unlocked, unchanged, early refresh | GETEX = 1 | GETEX = 1 |
+
+use std::time::{Duration, Instant};
+
+use redis::{Pipeline, Value};
+
+use super::keys::SessionKey;
+use super::lock::{LockOptions, LockToken, TOUCH_AND_UNLOCK, UNLOCK, WRITE_AND_UNLOCK};
+use super::node::{short_id, Op, StoreStats};
+use super::topology::Topology;
+use crate::error::{Error, Result};
+
+/// Behaviour of a store, independent of where Redis is.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StoreOptions {
+    /// Session lifetime (PHP's `session.gc_maxlifetime`), used for SETEX/EXPIRE/GETEX.
+    pub ttl: Duration,
+    /// Locking.
+    pub lock: LockOptions,
+    /// Refresh the TTL while reading (GETEX), so an unchanged session needs no second command.
+    pub early_refresh: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            ttl: Duration::from_secs(1440),
+            lock: LockOptions::default(),
+            early_refresh: false,
+        }
+    }
+}
+
+impl StoreOptions {
+    fn ttl_secs(&self) -> u64 {
+        self.ttl.as_secs().max(1)
+    }
+}
+
+/// What a read found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOutcome {
+    /// The stored bytes, or `None` when the session does not exist (PHP sees an empty string).
+    pub data: Option<Vec<u8>>,
+    /// True when the read already refreshed the TTL (early refresh).
+    pub refreshed: bool,
+}
+
+struct HeldLock {
+    id: String,
+    key: SessionKey,
+    token: LockToken,
+}
+
+/// A phpredis-compatible session store over one topology (hosts, cluster or sentinel).
+///
+/// Not `Sync`: one store per thread or per PHP worker, holding its connections between requests.
+/// Multi-threaded Rust programs use [`super::StorePool`].
+pub struct SessionStore {
+    topology: Topology,
+    options: StoreOptions,
+    stats: StoreStats,
+    held: Option<HeldLock>,
+    failed_read: Option<String>,
+    refreshed: Option<String>,
+}
+
+impl SessionStore {
+    /// A store over `topology`. Opens no connection yet.
+    pub fn new(topology: Topology, options: StoreOptions) -> Self {
+        SessionStore {
+            topology,
+            options,
+            stats: StoreStats::default(),
+            held: None,
+            failed_read: None,
+            refreshed: None,
+        }
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &StoreOptions {
+        &self.options
+    }
+
+    /// Change options between requests (PHP INI changes per script).
+    pub fn set_options(&mut self, options: StoreOptions) {
+        self.options = options;
+    }
+
+    /// Counters since the store was created.
+    pub fn stats(&self) -> StoreStats {
+        self.stats
+    }
+
+    /// The keys `id` lives under.
+    pub fn key(&self, id: &str) -> SessionKey {
+        self.topology.key(id.as_bytes())
+    }
+
+    /// Where `id` lives, for messages and the CLI (`tcp://10.0.0.5:6379`).
+    pub fn host_of(&self, id: &str) -> String {
+        self.topology.label(id.as_bytes())
+    }
+
+    /// Read a session, taking its lock first when locking is on (lock attempt and read in one
+    /// round trip). A read that fails marks the id so that a later [`write`](Self::write) for it is refused.
+    pub fn read(&mut self, id: &str) -> Result<ReadOutcome> {
+        let result = self.read_inner(id);
+        match &result {
+            Ok(_) => {
+                if self.failed_read.as_deref() == Some(id) {
+                    self.failed_read = None;
+                }
+            }
+            Err(_) => {
+                self.stats.errors += 1;
+                self.failed_read = Some(id.to_owned());
+            }
+        }
+        result
+    }
+
+    fn read_inner(&mut self, id: &str) -> Result<ReadOutcome> {
+        check_id(id)?;
+        let key = self.key(id);
+        let ttl = self.options.ttl_secs();
+        let early = self.options.early_refresh;
+        let already_locked = self.held.as_ref().is_some_and(|h| h.id == id);
+        if !self.options.lock.enabled || already_locked {
+            let mut p = pipeline();
+            let getex = early && self.topology.getex(id.as_bytes());
+            push_read(&mut p, &key, ttl, getex);
+            let replies = self.run(id, &p, true, "read", &key.data)?;
+            return self.finish_read(id, &key, replies, 0, getex);
+        }
+
+        let token = LockToken::new();
+        let lock = self.options.lock.clone();
+        let started = Instant::now();
+        let mut first = true;
+        loop {
+            let mut p = pipeline();
+            p.cmd("SET")
+                .arg(&key.lock)
+                .arg(token.as_str())
+                .arg("NX")
+                .arg("PX")
+                .arg(lock.expire_ms());
+            p.cmd("GET").arg(&key.lock);
+            // Only the first attempt carries the read: while we wait, a large session is not
+            // transferred again and again.
+            let getex = early && self.topology.getex(id.as_bytes());
+            if first {
+                push_read(&mut p, &key, ttl, getex);
+            }
+            let replies = self.run(id, &p, true, "lock", &key.lock)?;
+            // A retried attempt may find the lock already ours: its first SET landed before the
+            // connection broke.
+            let acquired = matches!(replies.first(), Some(Value::Okay))
+                || bulk(replies.get(1)).as_deref() == Some(token.as_str().as_bytes());
+            if acquired {
+                let waited = started.elapsed();
+                if !first {
+                    self.stats.lock_waits += 1;
+                    self.stats.lock_wait_ms += waited.as_millis() as u64;
+                }
+                self.held = Some(HeldLock {
+                    id: id.to_owned(),
+                    key: key.clone(),
+                    token,
+                });
+                if first {
+                    return self.finish_read(id, &key, replies, 2, getex);
+                }
+                let mut p = pipeline();
+                push_read(&mut p, &key, ttl, getex);
+                let replies = self.run(id, &p, true, "read", &key.data)?;
+                return self.finish_read(id, &key, replies, 0, getex);
+            }
+            if let Some(Value::ServerError(e)) = replies.first() {
+                return Err(self.redis_error(id, "lock", &key.lock, format!("{e:?}"), true));
+            }
+            first = false;
+            let waited = started.elapsed();
+            if waited >= lock.wait {
+                self.stats.lock_waits += 1;
+                self.stats.lock_wait_ms += waited.as_millis() as u64;
+                let holder = bulk(replies.get(1)).map(|h| String::from_utf8_lossy(&h).into_owned());
+                return Err(Error::LockTimeout {
+                    host: self.host_of(id),
+                    key: key.display_lock(),
+                    holder: holder.unwrap_or_else(|| "unknown".into()),
+                    waited_ms: waited.as_millis() as u64,
+                });
+            }
+            std::thread::sleep(lock.retry_interval.min(lock.wait - waited));
+        }
+    }
+
+    fn finish_read(
+        &mut self,
+        id: &str,
+        key: &SessionKey,
+        replies: Vec<Value>,
+        at: usize,
+        getex: bool,
+    ) -> Result<ReadOutcome> {
+        let data = match replies.get(at) {
+            Some(Value::Nil) => None,
+            Some(Value::BulkString(b)) => Some(b.clone()),
+            Some(Value::ServerError(e)) if getex && is_unknown_command(e) => {
+                // Redis < 6.2: remember, and read again the old way.
+                self.topology.no_getex(id.as_bytes());
+                let mut p = pipeline();
+                push_read(&mut p, key, self.options.ttl_secs(), false);
+                let replies = self.run(id, &p, true, "read", &key.data)?;
+                return self.finish_read(id, key, replies, 0, false);
+            }
+            other => {
+                let detail = format!("unexpected reply {other:?}");
+                return Err(self.redis_error(id, "read", &key.data, detail, true));
+            }
+        };
+        if getex {
+            self.refreshed = Some(id.to_owned());
+        }
+        Ok(ReadOutcome {
+            data,
+            refreshed: getex,
+        })
+    }
+
+    /// Store `data` for `id` with the configured TTL. Under locking, the write and the unlock are
+    /// one script that writes only while our lock token is still in place; otherwise `SETEX`.
+    pub fn write(&mut self, id: &str, data: &[u8]) -> Result<()> {
+        let r = self.write_inner(id, data);
+        if r.is_err() {
+            self.stats.errors += 1;
+        }
+        r
+    }
+
+    fn write_inner(&mut self, id: &str, data: &[u8]) -> Result<()> {
+        check_id(id)?;
+        if self.failed_read.as_deref() == Some(id) {
+            return Err(Error::WriteRefused {
+                id: short_id(id),
+                reason: "reading it failed in this request",
+            });
+        }
+        let ttl = self.options.ttl_secs();
+        if let Some(held) = self.take_held(id) {
+            let sp = push_script(
+                pipeline(),
+                WRITE_AND_UNLOCK,
+                &[&held.key.data, &held.key.lock],
+                &[
+                    held.token.as_str().as_bytes(),
+                    ttl.to_string().as_bytes(),
+                    data,
+                ],
+            );
+            let replies = self.run_script(id, sp, "write", &held.key.data)?;
+            return self.check_locked_reply(id, &held, replies);
+        }
+        if self.options.lock.enabled {
+            return Err(Error::WriteRefused {
+                id: short_id(id),
+                reason: "its lock is not held (read it first)",
+            });
+        }
+        let key = self.key(id);
+        let mut p = pipeline();
+        p.cmd("SETEX").arg(&key.data).arg(ttl).arg(data);
+        let replies = self.run(id, &p, true, "write", &key.data)?;
+        expect_ok(self, id, "write", &key.data, replies.first())
+    }
+
+    /// Keep an unchanged session alive (PHP's lazy write): EXPIRE, or nothing when the read already
+    /// refreshed the TTL; under locking, in the same script as the unlock.
+    pub fn touch(&mut self, id: &str) -> Result<()> {
+        check_id(id)?;
+        let ttl = self.options.ttl_secs();
+        let refreshed = self.refreshed.as_deref() == Some(id);
+        if let Some(held) = self.take_held(id) {
+            if refreshed {
+                let sp = push_script(
+                    pipeline(),
+                    UNLOCK,
+                    &[&held.key.lock],
+                    &[held.token.as_str().as_bytes()],
+                );
+                self.run_script(id, sp, "unlock", &held.key.lock)?;
+                return Ok(());
+            }
+            let sp = push_script(
+                pipeline(),
+                TOUCH_AND_UNLOCK,
+                &[&held.key.data, &held.key.lock],
+                &[held.token.as_str().as_bytes(), ttl.to_string().as_bytes()],
+            );
+            let replies = self.run_script(id, sp, "touch", &held.key.data)?;
+            return self.check_locked_reply(id, &held, replies);
+        }
+        if refreshed {
+            return Ok(());
+        }
+        let key = self.key(id);
+        let mut p = pipeline();
+        p.cmd("EXPIRE").arg(&key.data).arg(ttl);
+        self.run(id, &p, true, "touch", &key.data)?;
+        Ok(())
+    }
+
+    /// Delete a session (and release our lock on it, if we hold it) in one round trip.
+    pub fn destroy(&mut self, id: &str) -> Result<()> {
+        check_id(id)?;
+        let key = self.key(id);
+        let mut p = pipeline();
+        p.cmd("DEL").arg(&key.data);
+        if let Some(held) = self.take_held(id) {
+            let sp = push_script(
+                p,
+                UNLOCK,
+                &[&held.key.lock],
+                &[held.token.as_str().as_bytes()],
+            );
+            self.run_script(id, sp, "destroy", &key.data)?;
+        } else {
+            self.run(id, &p, true, "destroy", &key.data)?;
+        }
+        Ok(())
+    }
+
+    /// Release the lock we hold, if any (PHP's close). Releasing on the id's own host: phpredis
+    /// hashes the prefixed key here and so misses the lock's host when there are several.
+    pub fn close(&mut self) -> Result<()> {
+        self.refreshed = None;
+        self.failed_read = None;
+        let Some(held) = self.held.take() else {
+            return Ok(());
+        };
+        let sp = push_script(
+            pipeline(),
+            UNLOCK,
+            &[&held.key.lock],
+            &[held.token.as_str().as_bytes()],
+        );
+        self.run_script(&held.id, sp, "unlock", &held.key.lock)?;
+        Ok(())
+    }
+
+    /// Does a session exist (PHP's strict mode validate_sid)? One EXISTS.
+    pub fn exists(&mut self, id: &str) -> Result<bool> {
+        check_id(id)?;
+        let key = self.key(id);
+        let mut p = pipeline();
+        p.cmd("EXISTS").arg(&key.data);
+        let replies = self.run(id, &p, true, "exists", &key.data)?;
+        Ok(matches!(replies.first(), Some(Value::Int(1))))
+    }
+
+    /// Create a new session id with `generate`, checked against existing sessions. With locking on,
+    /// the new id's lock is taken in the same round trip as the collision check.
+    pub fn create_id(&mut self, mut generate: impl FnMut() -> String) -> Result<String> {
+        const ATTEMPTS: usize = 3;
+        let mut last = String::new();
+        for _ in 0..ATTEMPTS {
+            let id = generate();
+            check_id(&id)?;
+            let key = self.key(&id);
+            let mut p = pipeline();
+            p.cmd("EXISTS").arg(&key.data);
+            let token = LockToken::new();
+            if self.options.lock.enabled {
+                p.cmd("SET")
+                    .arg(&key.lock)
+                    .arg(token.as_str())
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(self.options.lock.expire_ms());
+            }
+            let replies = self.run(&id, &p, false, "create_id", &key.data)?;
+            let exists = matches!(replies.first(), Some(Value::Int(1)));
+            let locked = matches!(replies.get(1), Some(Value::Okay));
+            if self.options.lock.enabled && locked && exists {
+                let sp = push_script(
+                    pipeline(),
+                    UNLOCK,
+                    &[&key.lock],
+                    &[token.as_str().as_bytes()],
+                );
+                self.run_script(&id, sp, "unlock", &key.lock)?;
+            }
+            if !exists && (!self.options.lock.enabled || locked) {
+                if locked {
+                    self.held = Some(HeldLock {
+                        id: id.clone(),
+                        key,
+                        token,
+                    });
+                }
+                return Ok(id);
+            }
+            last = id;
+        }
+        Err(Error::InvalidId {
+            id: short_id(&last),
+            reason: "three generated ids in a row collided with existing sessions",
+        })
+    }
+
+    /// Forget connections (call in a child after fork).
+    pub fn disconnect(&mut self) {
+        self.topology.disconnect();
+    }
+
+    fn take_held(&mut self, id: &str) -> Option<HeldLock> {
+        match &self.held {
+            Some(h) if h.id == id => self.held.take(),
+            _ => None,
+        }
+    }
+
+    fn check_locked_reply(&mut self, id: &str, held: &HeldLock, replies: Vec<Value>) -> Result<()> {
+        match replies.first() {
+            Some(Value::Int(1)) => Ok(()),
+            Some(Value::BulkString(holder)) => {
+                self.stats.lock_losses += 1;
+                Err(Error::LockLost {
+                    host: self.host_of(id),
+                    key: held.key.display_lock(),
+                    holder: String::from_utf8_lossy(holder).into_owned(),
+                })
+            }
+            Some(Value::Nil) | Some(Value::Int(0)) => {
+                self.stats.lock_losses += 1;
+                Err(Error::LockLost {
+                    host: self.host_of(id),
+                    key: held.key.display_lock(),
+                    holder: "nobody (it expired)".into(),
+                })
+            }
+            other => {
+                let detail = format!("unexpected reply {other:?}");
+                Err(self.redis_error(id, "write", &held.key.data, detail, false))
+            }
+        }
+    }
+
+    fn run(
+        &mut self,
+        id: &str,
+        p: &Pipeline,
+        retry_safe: bool,
+        op: &'static str,
+        key: &[u8],
+    ) -> Result<Vec<Value>> {
+        let ctx = Op { op, key, id };
+        self.topology
+            .run(id.as_bytes(), p, retry_safe, &ctx, &mut self.stats)
+    }
+
+    /// Run a pipeline whose last command is an EVALSHA; on NOSCRIPT (a restarted or flushed server)
+    /// send the script body once with EVAL. Scripts are not retried on a broken connection: they
+    /// change state, and we cannot know whether the first attempt ran.
+    fn run_script(
+        &mut self,
+        id: &str,
+        p: ScriptPipeline,
+        op: &'static str,
+        key: &[u8],
+    ) -> Result<Vec<Value>> {
+        let replies = self.run(id, &p.pipe, false, op, key)?;
+        let Some(last) = replies.last() else {
+            return Ok(replies);
+        };
+        if let Value::ServerError(e) = last {
+            if e.code() == "NOSCRIPT" {
+                let mut fallback = pipeline();
+                let c = fallback.cmd("EVAL").arg(p.source).arg(p.keys.len());
+                for k in &p.keys {
+                    c.arg(k.as_slice());
+                }
+                for a in &p.args {
+                    c.arg(a.as_slice());
+                }
+                let mut again = self.run(id, &fallback, false, op, key)?;
+                let mut replies = replies;
+                replies.pop();
+                replies.append(&mut again);
+                return Ok(replies);
+            }
+            let detail = format!("{e:?}");
+            return Err(self.redis_error(id, op, key, detail, false));
+        }
+        Ok(replies)
+    }
+
+    fn redis_error(
+        &mut self,
+        id: &str,
+        op: &'static str,
+        key: &[u8],
+        detail: String,
+        retry_safe: bool,
+    ) -> Error {
+        Error::Redis {
+            host: self.host_of(id),
+            key: String::from_utf8_lossy(key).into_owned(),
+            op,
+            detail,
+            retry_safe,
+        }
+    }
+}
+
+/// A pipeline ending in EVALSHA, with what is needed to resend it as EVAL.
+struct ScriptPipeline {
+    pipe: Pipeline,
+    source: &'static str,
+    keys: Vec<Vec<u8>>,
+    args: Vec<Vec<u8>>,
+}
+
+fn pipeline() -> Pipeline {
+    let mut p = redis::pipe();
+    p.ignore_errors();
+    p
+}
+
+fn push_read(p: &mut Pipeline, key: &SessionKey, ttl: u64, getex: bool) {
+    if getex {
+        p.cmd("GETEX").arg(&key.data).arg("EX").arg(ttl);
+    } else {
+        p.cmd("GET").arg(&key.data);
+    }
+}
+
+fn push_script(
+    mut p: Pipeline,
+    source: &'static str,
+    keys: &[&[u8]],
+    args: &[&[u8]],
+) -> ScriptPipeline {
+    let sha = redis::Script::new(source).get_hash().to_owned();
+    let c = p.cmd("EVALSHA").arg(sha).arg(keys.len());
+    for k in keys {
+        c.arg(*k);
+    }
+    for a in args {
+        c.arg(*a);
+    }
+    ScriptPipeline {
+        pipe: p,
+        source,
+        keys: keys.iter().map(|k| k.to_vec()).collect(),
+        args: args.iter().map(|a| a.to_vec()).collect(),
+    }
+}
+
+fn bulk(v: Option<&Value>) -> Option<Vec<u8>> {
+    match v {
+        Some(Value::BulkString(b)) => Some(b.clone()),
+        _ => None,
+    }
+}
+
+fn is_unknown_command(e: &redis::ServerError) -> bool {
+    format!("{e:?}")
+        .to_ascii_lowercase()
+        .contains("unknown command")
+}
+
+fn expect_ok(
+    store: &mut SessionStore,
+    id: &str,
+    op: &'static str,
+    key: &[u8],
+    reply: Option<&Value>,
+) -> Result<()> {
+    match reply {
+        Some(Value::Okay) => Ok(()),
+        other => {
+            let detail = format!("unexpected reply {other:?}");
+            Err(store.redis_error(id, op, key, detail, false))
+        }
+    }
+}
+
+/// Ids phpredis would store under the bare prefix (issues #531, #1625) are refused.
+fn check_id(id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(Error::InvalidId {
+            id: String::new(),
+            reason: "empty",
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! Where sessions live: a list of weighted hosts (phpredis's `redis` handler), a Redis Cluster,
+//! or a master found through Sentinel. Each answers "which keys, which server" for an id and runs
+//! pipelines there.
+
+use redis::{Pipeline, Value};
+
+use super::keys::SessionKey;
+use super::node::{Endpoint, Node, Op, StoreStats};
+use super::shards::pick_host;
+use crate::error::{Error, Result};
+
+/// One `redis` save_path entry: a server, its share of the ids and its key prefix.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct HostSpec {
+    /// How to reach it.
+    pub endpoint: Endpoint,
+    /// phpredis `weight` (>= 1).
+    pub weight: u32,
+    /// Key prefix for sessions on this host (phpredis allows one per entry).
+    pub prefix: Vec<u8>,
+}
+
+impl HostSpec {
+    /// A host with weight 1 and phpredis's default prefix.
+    pub fn new(endpoint: Endpoint) -> Self {
+        HostSpec {
+            endpoint,
+            weight: 1,
+            prefix: super::keys::DEFAULT_PREFIX.as_bytes().to_vec(),
+        }
+    }
+}
+
+/// The servers a store talks to.
+pub struct Topology {
+    inner: Inner,
+}
+
+enum Inner {
+    Hosts {
+        nodes: Vec<Node>,
+        weights: Vec<u32>,
+        prefixes: Vec<Vec<u8>>,
+    },
+}
+
+impl Topology {
+    /// phpredis's weighted host list, in save_path order.
+    pub fn hosts(hosts: Vec<HostSpec>) -> Result<Self> {
+        if hosts.is_empty() {
+            return Err(Error::SavePath {
+                entry: String::new(),
+                offset: 0,
+                reason: "no hosts".into(),
+            });
+        }
+        let weights = hosts.iter().map(|h| h.weight).collect();
+        let prefixes = hosts.iter().map(|h| h.prefix.clone()).collect();
+        let nodes = hosts.into_iter().map(|h| Node::new(h.endpoint)).collect();
+        Ok(Topology {
+            inner: Inner::Hosts {
+                nodes,
+                weights,
+                prefixes,
+            },
+        })
+    }
+
+    fn index(weights: &[u32], id: &[u8]) -> usize {
+        // Weights are validated >= 1 when parsed, so a host always exists; 0 is the safe fallback.
+        pick_host(id, weights).unwrap_or(0)
+    }
+
+    pub(crate) fn key(&self, id: &[u8]) -> SessionKey {
+        match &self.inner {
+            Inner::Hosts {
+                weights, prefixes, ..
+            } => SessionKey::standalone(&prefixes[Self::index(weights, id)], id),
+        }
+    }
+
+    pub(crate) fn label(&self, id: &[u8]) -> String {
+        match &self.inner {
+            Inner::Hosts { nodes, weights, .. } => {
+                nodes[Self::index(weights, id)].endpoint.label.clone()
+            }
+        }
+    }
+
+    pub(crate) fn run(
+        &mut self,
+        id: &[u8],
+        p: &Pipeline,
+        retry_safe: bool,
+        ctx: &Op<'_>,
+        stats: &mut StoreStats,
+    ) -> Result<Vec<Value>> {
+        match &mut self.inner {
+            Inner::Hosts { nodes, weights, .. } => {
+                nodes[Self::index(weights, id)].run(p, retry_safe, ctx, stats)
+            }
+        }
+    }
+
+    pub(crate) fn getex(&self, id: &[u8]) -> bool {
+        match &self.inner {
+            Inner::Hosts { nodes, weights, .. } => nodes[Self::index(weights, id)].getex,
+        }
+    }
+
+    pub(crate) fn no_getex(&mut self, id: &[u8]) {
+        match &mut self.inner {
+            Inner::Hosts { nodes, weights, .. } => nodes[Self::index(weights, id)].getex = false,
+        }
+    }
+
+    pub(crate) fn disconnect(&mut self) {
+        match &mut self.inner {
+            Inner::Hosts { nodes, .. } => nodes.iter_mut().for_each(Node::disconnect),
+        }
+    }
+}
