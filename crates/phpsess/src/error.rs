@@ -105,6 +105,16 @@ pub enum Error {
     /// A serde data-model mismatch (typed structs over PHP values).
     #[error("{0}")]
     Serde(String),
+
+    /// A serde data-model mismatch found while deserializing PHP bytes, at the offset of the value
+    /// (or key) that did not fit ("expected u8, found string at byte 17").
+    #[error("{message} at byte {offset}")]
+    SerdeAt {
+        /// Offset into the input of the value or key that did not fit.
+        offset: usize,
+        /// What was wrong there.
+        message: String,
+    },
 }
 
 impl Error {
@@ -118,6 +128,7 @@ impl Error {
         match self {
             Error::Decode { offset, .. } => Some(*offset),
             Error::SavePath { offset, .. } => Some(*offset),
+            Error::SerdeAt { offset, .. } => Some(*offset),
             _ => None,
         }
     }

@@ -99,7 +99,7 @@ fn write_key(out: &mut Vec<u8>, key: &Key) {
 }
 
 #[inline]
-fn write_str(out: &mut Vec<u8>, tag: u8, s: &[u8]) {
+pub(crate) fn write_str(out: &mut Vec<u8>, tag: u8, s: &[u8]) {
     out.push(tag);
     out.push(b':');
     write_uint(out, s.len() as u64);
@@ -108,7 +108,7 @@ fn write_str(out: &mut Vec<u8>, tag: u8, s: &[u8]) {
     out.extend_from_slice(b"\";");
 }
 
-fn write_name(out: &mut Vec<u8>, name: &[u8]) {
+pub(crate) fn write_name(out: &mut Vec<u8>, name: &[u8]) {
     write_uint(out, name.len() as u64);
     out.extend_from_slice(b":\"");
     out.extend_from_slice(name);
@@ -116,7 +116,7 @@ fn write_name(out: &mut Vec<u8>, name: &[u8]) {
 }
 
 #[inline]
-fn write_uint(out: &mut Vec<u8>, mut n: u64) {
+pub(crate) fn write_uint(out: &mut Vec<u8>, mut n: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {
@@ -131,7 +131,7 @@ fn write_uint(out: &mut Vec<u8>, mut n: u64) {
 }
 
 #[inline]
-fn write_int(out: &mut Vec<u8>, i: i64) {
+pub(crate) fn write_int(out: &mut Vec<u8>, i: i64) {
     if i < 0 {
         out.push(b'-');
     }
