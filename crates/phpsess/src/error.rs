@@ -106,6 +106,16 @@ pub enum Error {
     #[error("{0}")]
     Serde(String),
 
+    /// JSON that is not a valid lossless document (see [`crate::json`]), with the JSON path of the
+    /// offending value (`$.cart[2].id`).
+    #[error("at {path}: {reason}")]
+    Json {
+        /// Where in the document, as a JSON path from `$`.
+        path: String,
+        /// What was wrong there.
+        reason: String,
+    },
+
     /// A serde data-model mismatch found while deserializing PHP bytes, at the offset of the value
     /// (or key) that did not fit ("expected u8, found string at byte 17").
     #[error("{message} at byte {offset}")]
