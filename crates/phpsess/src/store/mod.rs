@@ -10,16 +10,20 @@
 //! # Ok::<(), phpsess::Error>(())
 //! ```
 
+mod cluster;
 mod keys;
 mod lock;
 mod node;
+mod sentinel;
 mod session_store;
 mod shards;
 mod topology;
 
+pub use cluster::{ClusterSpec, ReadFrom};
 pub use keys::{hash_tag, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX, LOCK_SUFFIX};
 pub use lock::{LockOptions, LockToken};
 pub use node::{Endpoint, StoreStats};
+pub use sentinel::SentinelSpec;
 pub use session_store::{ReadOutcome, SessionStore, StoreOptions};
 pub use shards::pick_host;
 pub use topology::{HostSpec, Topology};

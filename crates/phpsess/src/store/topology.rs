@@ -4,8 +4,10 @@
 
 use redis::{Pipeline, Value};
 
+use super::cluster::{ClusterSpec, ClusterTarget};
 use super::keys::SessionKey;
 use super::node::{Endpoint, Node, Op, StoreStats};
+use super::sentinel::{SentinelSpec, SentinelTarget};
 use super::shards::pick_host;
 use crate::error::{Error, Result};
 
@@ -43,6 +45,8 @@ enum Inner {
         weights: Vec<u32>,
         prefixes: Vec<Vec<u8>>,
     },
+    Cluster(ClusterTarget),
+    Sentinel(SentinelTarget),
 }
 
 impl Topology {
@@ -67,6 +71,34 @@ impl Topology {
         })
     }
 
+    /// A Redis Cluster (phpredis's `rediscluster` handler).
+    pub fn cluster(spec: ClusterSpec) -> Result<Self> {
+        if spec.seeds.is_empty() {
+            return Err(Error::SavePath {
+                entry: String::new(),
+                offset: 0,
+                reason: "no seeds".into(),
+            });
+        }
+        Ok(Topology {
+            inner: Inner::Cluster(ClusterTarget::new(spec)),
+        })
+    }
+
+    /// A master found through Sentinel.
+    pub fn sentinel(spec: SentinelSpec) -> Result<Self> {
+        if spec.sentinels.is_empty() {
+            return Err(Error::SavePath {
+                entry: String::new(),
+                offset: 0,
+                reason: "no sentinels".into(),
+            });
+        }
+        Ok(Topology {
+            inner: Inner::Sentinel(SentinelTarget::new(spec)),
+        })
+    }
+
     fn index(weights: &[u32], id: &[u8]) -> usize {
         // Weights are validated >= 1 when parsed, so a host always exists; 0 is the safe fallback.
         pick_host(id, weights).unwrap_or(0)
@@ -77,6 +109,8 @@ impl Topology {
             Inner::Hosts {
                 weights, prefixes, ..
             } => SessionKey::standalone(&prefixes[Self::index(weights, id)], id),
+            Inner::Cluster(c) => SessionKey::cluster(&c.spec.prefix, id),
+            Inner::Sentinel(s) => SessionKey::standalone(&s.spec.prefix, id),
         }
     }
 
@@ -85,6 +119,8 @@ impl Topology {
             Inner::Hosts { nodes, weights, .. } => {
                 nodes[Self::index(weights, id)].endpoint.label.clone()
             }
+            Inner::Cluster(c) => c.spec.label(),
+            Inner::Sentinel(s) => s.label(),
         }
     }
 
@@ -100,24 +136,32 @@ impl Topology {
             Inner::Hosts { nodes, weights, .. } => {
                 nodes[Self::index(weights, id)].run(p, retry_safe, ctx, stats)
             }
+            Inner::Cluster(c) => c.run(p, retry_safe, ctx, stats),
+            Inner::Sentinel(s) => s.run(p, retry_safe, ctx, stats),
         }
     }
 
     pub(crate) fn getex(&self, id: &[u8]) -> bool {
         match &self.inner {
             Inner::Hosts { nodes, weights, .. } => nodes[Self::index(weights, id)].getex,
+            Inner::Cluster(c) => c.getex,
+            Inner::Sentinel(s) => s.getex,
         }
     }
 
     pub(crate) fn no_getex(&mut self, id: &[u8]) {
         match &mut self.inner {
             Inner::Hosts { nodes, weights, .. } => nodes[Self::index(weights, id)].getex = false,
+            Inner::Cluster(c) => c.getex = false,
+            Inner::Sentinel(s) => s.set_no_getex(),
         }
     }
 
     pub(crate) fn disconnect(&mut self) {
         match &mut self.inner {
             Inner::Hosts { nodes, .. } => nodes.iter_mut().for_each(Node::disconnect),
+            Inner::Cluster(c) => c.disconnect(),
+            Inner::Sentinel(s) => s.disconnect(),
         }
     }
 }
