@@ -33,10 +33,7 @@ pub fn unserialize(input: &[u8]) -> Result<Value> {
 /// Decode the value at the start of `input` and say how many bytes it used (what PHP 8.2's
 /// `unserialize()` does with trailing data). Session decoders use this to walk `name|value…`.
 pub fn unserialize_prefix(input: &[u8]) -> Result<(Value, usize)> {
-    let mut reader = Reader::new(input);
-    let mut builder = Builder { slots: Vec::new() };
-    let value = builder.value(&mut reader, 0)?;
-    Ok((value, reader.pos()))
+    Builder::new().value_at(input, 0)
 }
 
 /// What each value slot (PHP's `var_hash` numbering) holds, to validate `r:` and `R:`.
@@ -46,11 +43,28 @@ enum Slot {
     Other,
 }
 
-struct Builder {
+/// Builds [`Value`] trees and numbers value slots the way PHP's `var_hash` does. One builder kept
+/// across several [`Builder::value_at`] calls continues the numbering, as PHP's session decoders
+/// do across session variables.
+pub(crate) struct Builder {
     slots: Vec<Slot>,
 }
 
 impl Builder {
+    /// A builder with an empty slot table: the next value decoded is slot 1.
+    pub(crate) fn new() -> Self {
+        Builder { slots: Vec::new() }
+    }
+
+    /// Decode one value starting at `offset` in `input`, continuing this builder's slot numbering.
+    /// Returns the value and the offset just after it; error offsets are into the whole `input`.
+    pub(crate) fn value_at(&mut self, input: &[u8], offset: usize) -> Result<(Value, usize)> {
+        let mut reader = Reader::new(input);
+        reader.skip_to(offset);
+        let value = self.value(&mut reader, 0)?;
+        Ok((value, reader.pos()))
+    }
+
     fn value(&mut self, r: &mut Reader<'_>, depth: usize) -> Result<Value> {
         let start = r.pos();
         // Every value but `R:` takes a slot, numbered from 1, before it is parsed.

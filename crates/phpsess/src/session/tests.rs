@@ -1,0 +1,1 @@
+//! Unit tests for the session encodings, with bytes measured from PHP 8.2.
