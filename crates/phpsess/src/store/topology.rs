@@ -45,8 +45,8 @@ enum Inner {
         weights: Vec<u32>,
         prefixes: Vec<Vec<u8>>,
     },
-    Cluster(ClusterTarget),
-    Sentinel(SentinelTarget),
+    Cluster(Box<ClusterTarget>),
+    Sentinel(Box<SentinelTarget>),
 }
 
 impl Topology {
@@ -81,7 +81,7 @@ impl Topology {
             });
         }
         Ok(Topology {
-            inner: Inner::Cluster(ClusterTarget::new(spec)),
+            inner: Inner::Cluster(Box::new(ClusterTarget::new(spec))),
         })
     }
 
@@ -95,7 +95,7 @@ impl Topology {
             });
         }
         Ok(Topology {
-            inner: Inner::Sentinel(SentinelTarget::new(spec)),
+            inner: Inner::Sentinel(Box::new(SentinelTarget::new(spec))),
         })
     }
 
