@@ -1,0 +1,97 @@
+<?php
+// Prints the format benchmark's comparison table (markdown) from criterion's estimates and the JSON
+// lines of bench/php_format.php. Ratios are PHP time / phpsess time: above 1 means phpsess is faster.
+//
+// Usage: php -n bench/table.php <criterion-dir> <php.jsonl> <not-before-unix-time>
+// Criterion estimates older than <not-before-unix-time> are refused, so a failed or filtered run
+// never reports stale numbers.
+
+declare(strict_types=1);
+
+if ($argc !== 4) {
+    fwrite(STDERR, "usage: php bench/table.php <criterion-dir> <php.jsonl> <not-before-unix-time>\n");
+    exit(2);
+}
+[, $criterion, $phpFile, $notBefore] = $argv;
+
+const DECODE_GOAL = 2.0;
+const ENCODE_GOAL = 1.5;
+
+$php = [];
+foreach (file($phpFile, FILE_IGNORE_NEW_LINES | FILE_SKIP_EMPTY_LINES) as $line) {
+    $row = json_decode($line, true, 8, JSON_THROW_ON_ERROR);
+    $php[$row['payload']][$row['op']] = $row;
+}
+
+/** Criterion's mean estimate in ns for group/id. */
+function criterion_mean(string $dir, string $group, string $id, int $notBefore): float
+{
+    $path = "$dir/$group/$id/new/estimates.json";
+    if (!is_file($path)) {
+        fwrite(STDERR, "missing $path: did the criterion run finish?\n");
+        exit(1);
+    }
+    if (filemtime($path) < $notBefore) {
+        fwrite(STDERR, "$path is older than this run: did the criterion run finish?\n");
+        exit(1);
+    }
+    $e = json_decode(file_get_contents($path), true, 16, JSON_THROW_ON_ERROR);
+    return (float) $e['mean']['point_estimate'];
+}
+
+function human_time(float $ns): string
+{
+    if ($ns < 1e3) {
+        return sprintf('%.0f ns', $ns);
+    }
+    if ($ns < 1e6) {
+        return sprintf('%.2f µs', $ns / 1e3);
+    }
+    return sprintf('%.3f ms', $ns / 1e6);
+}
+
+function cell(float $ns, int $bytes): string
+{
+    return sprintf('%s (%.0f MB/s)', human_time($ns), $bytes / $ns * 1e3);
+}
+
+echo "| payload | bytes | PHP unserialize | phpsess decode | ratio | PHP serialize | phpsess encode | ratio |\n";
+echo "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+$misses = [];
+foreach (['laravel', 'cart', 'large'] as $name) {
+    if (!isset($php[$name]['unserialize'], $php[$name]['serialize'])) {
+        fwrite(STDERR, "no PHP timing for $name in $phpFile\n");
+        exit(1);
+    }
+    $bytes = (int) $php[$name]['unserialize']['bytes'];
+    $phpDecode = (float) $php[$name]['unserialize']['mean_ns'];
+    $phpEncode = (float) $php[$name]['serialize']['mean_ns'];
+    $decode = criterion_mean($criterion, 'decode', $name, (int) $notBefore);
+    $encode = criterion_mean($criterion, 'encode', $name, (int) $notBefore);
+    $decodeRatio = $phpDecode / $decode;
+    $encodeRatio = $phpEncode / $encode;
+    printf(
+        "| %s | %d | %s | %s | %.2fx | %s | %s | %.2fx |\n",
+        $name,
+        $bytes,
+        cell($phpDecode, $bytes),
+        cell($decode, $bytes),
+        $decodeRatio,
+        cell($phpEncode, $bytes),
+        cell($encode, $bytes),
+        $encodeRatio,
+    );
+    if ($decodeRatio < DECODE_GOAL) {
+        $misses[] = sprintf('decode %s %.2fx < %.1fx', $name, $decodeRatio, DECODE_GOAL);
+    }
+    if ($encodeRatio < ENCODE_GOAL) {
+        $misses[] = sprintf('encode %s %.2fx < %.1fx', $name, $encodeRatio, ENCODE_GOAL);
+    }
+}
+echo "\n";
+printf(
+    "Goals (decode >= %.1fx PHP, encode >= %.1fx PHP): %s\n",
+    DECODE_GOAL,
+    ENCODE_GOAL,
+    $misses === [] ? 'met' : 'missed: ' . implode('; ', $misses),
+);
