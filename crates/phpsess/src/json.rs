@@ -1011,3 +1011,499 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for PhpFloats<F> 
         write_raw_fragment(fragment: &str);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{serialize, unserialize};
+
+    fn friendly_text(bytes: &[u8]) -> String {
+        let json = to_friendly_json(&unserialize(bytes).unwrap());
+        let mut out = Vec::new();
+        write_json(&mut out, &json, false).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    // Serialized inputs below were printed by PHP 8.2 (`php -n -r 'echo serialize(...);'`).
+    const USER: &[u8] =
+        b"O:4:\"User\":3:{s:4:\"name\";s:3:\"Ann\";s:5:\"\0*\0id\";i:7;s:8:\"\0User\0pw\";s:1:\"x\";}";
+    const ADMIN: &[u8] = b"O:5:\"Admin\":4:{s:4:\"name\";s:3:\"Ann\";s:5:\"\0*\0id\";i:7;\
+        s:8:\"\0User\0pw\";s:1:\"x\";s:9:\"\0Admin\0pw\";s:1:\"y\";}";
+    const ARRAY_OBJECT: &[u8] =
+        b"O:11:\"ArrayObject\":4:{i:0;i:0;i:1;a:1:{i:0;i:1;}i:2;a:0:{}i:3;N;}";
+    const REFS: &[u8] = b"a:4:{i:0;O:8:\"stdClass\":1:{s:1:\"v\";i:1;}i:1;r:2;i:2;i:5;i:3;R:5;}";
+    const KEYS: &[u8] =
+        b"a:5:{i:5;s:1:\"a\";s:2:\"05\";s:1:\"b\";s:2:\"-0\";s:1:\"c\";s:2:\"$k\";i:1;s:2:\"x\xff\";i:2;}";
+    const FLOATS: &[u8] = b"a:8:{i:0;d:1;i:1;d:0.1;i:2;d:1.0E+25;i:3;d:-0;i:4;d:INF;i:5;d:-INF;\
+        i:6;d:NAN;i:7;d:1.0E-5;}";
+
+    #[test]
+    fn friendly_matches_json_encode_where_it_can() {
+        // Right-hand sides are json_encode() output from PHP 8.2, except where marked "ours".
+        let cases: &[(&[u8], &str)] = &[
+            (b"N;", "null"),
+            (b"b:1;", "true"),
+            (b"i:-9223372036854775808;", "-9223372036854775808"),
+            (b"d:1;", "1"),
+            (b"d:0.1;", "0.1"),
+            (b"d:1.0E+25;", "1.0e+25"),
+            (b"d:-0;", "-0"),
+            (b"d:1.0E-5;", "1.0e-5"),
+            (b"d:10000000000000000;", "10000000000000000"),
+            (b"d:1.0E+17;", "1.0e+17"),
+            (b"d:123456789012345.6;", "123456789012345.6"),
+            (b"s:6:\"a/b\"\xc3\xa9\";", "\"a/b\\\"\u{e9}\""),
+            (b"a:0:{}", "[]"),
+            (b"a:2:{i:0;i:1;i:1;a:2:{i:0;i:2;i:1;a:0:{}}}", "[1,[2,[]]]"),
+            (b"a:2:{i:1;i:1;i:2;i:2;}", r#"{"1":1,"2":2}"#),
+            (b"a:2:{i:0;s:1:\"a\";i:2;s:1:\"b\";}", r#"{"0":"a","2":"b"}"#),
+            (b"a:1:{i:-1;s:1:\"a\";}", r#"{"-1":"a"}"#),
+            (
+                b"a:3:{s:1:\"a\";a:0:{}s:1:\"b\";a:2:{i:0;a:1:{i:0;i:1;}i:1;a:0:{}}s:1:\"c\";a:1:{s:1:\"x\";N;}}",
+                r#"{"a":[],"b":[[1],[]],"c":{"x":null}}"#,
+            ),
+            // r: and R: show their target again.
+            (REFS, r#"[{"$class":"stdClass","v":1},{"$class":"stdClass","v":1},5,5]"#),
+            (b"a:2:{i:0;i:1;i:1;R:2;}", "[1,1]"),
+        ];
+        for (bytes, want) in cases {
+            let got = friendly_text(bytes);
+            // stdClass is the one object json_encode shows: compare without our "$class".
+            let got = got.replace(r#""$class":"stdClass","#, "");
+            let want = want.replace(r#""$class":"stdClass","#, "");
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(bytes));
+        }
+    }
+
+    #[test]
+    fn friendly_float_values_parse_like_php_output() {
+        // serde_json reads PHP's "1" as an integer and "-0" as -0.0; ours must compare equal.
+        for (bytes, php) in [
+            (&b"d:1;"[..], "1"),
+            (b"d:-0;", "-0"),
+            (b"d:1.0E+25;", "1.0e+25"),
+            (b"d:-10000000000000000;", "-10000000000000000"),
+            (b"d:0.30000000000000004;", "0.30000000000000004"),
+        ] {
+            let ours = to_friendly_json(&unserialize(bytes).unwrap());
+            let theirs: Json = serde_json::from_str(php).unwrap();
+            assert_eq!(ours, theirs, "{php}");
+        }
+        let neg_zero = to_friendly_json(&Value::Float(-0.0));
+        assert!(neg_zero.as_f64().unwrap().is_sign_negative());
+    }
+
+    #[test]
+    fn friendly_shows_what_json_encode_cannot() {
+        let cases: &[(&[u8], &str)] = &[
+            (
+                FLOATS,
+                r#"[1,0.1,1.0e+25,-0,{"$float":"INF"},{"$float":"-INF"},{"$float":"NAN"},1.0e-5]"#,
+            ),
+            (b"s:4:\"caf\xe9\";", r#"{"$base64":"Y2Fm6Q=="}"#),
+            (
+                KEYS,
+                "{\"5\":\"a\",\"05\":\"b\",\"-0\":\"c\",\"$k\":1,\"x\u{fffd}\":2}",
+            ),
+            (USER, r#"{"$class":"User","name":"Ann","id":7,"pw":"x"}"#),
+            (
+                ADMIN,
+                r#"{"$class":"Admin","name":"Ann","id":7,"pw":"x","\u0000Admin\u0000pw":"y"}"#,
+            ),
+            (
+                ARRAY_OBJECT,
+                r#"{"$class":"ArrayObject","0":0,"1":[1],"2":[],"3":null}"#,
+            ),
+            (
+                b"C:1:\"S\":3:{abc}",
+                r#"{"$class":"S","$serialized":"abc"}"#,
+            ),
+            (b"E:11:\"Suit:Hearts\";", r#"{"$enum":"Suit::Hearts"}"#),
+            // Cycles keep their tag where they close (json_encode: "Recursion detected").
+            (
+                b"O:8:\"stdClass\":1:{s:4:\"self\";r:1;}",
+                r#"{"$class":"stdClass","self":{"$r":1}}"#,
+            ),
+            (
+                b"a:2:{i:0;i:1;i:1;a:2:{i:0;i:1;i:1;R:3;}}",
+                r#"[1,[1,{"$R":3}]]"#,
+            ),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(
+                friendly_text(bytes),
+                *want,
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+
+    #[test]
+    fn friendly_keeps_tags_for_references_it_cannot_follow() {
+        let mut a = Array::new();
+        a.push(Value::Ref(9));
+        a.push(Value::ObjectRef(0));
+        assert_eq!(
+            to_friendly_json(&Value::Array(a)).to_string(),
+            r#"[{"$R":9},{"$r":0}]"#
+        );
+        // Two r: values naming each other, which no decoder accepts, still terminate: each is
+        // followed once, and the tag stays where the loop closes.
+        let mut a = Array::new();
+        a.push(Value::ObjectRef(3));
+        a.push(Value::ObjectRef(2));
+        assert_eq!(
+            to_friendly_json(&Value::Array(a)).to_string(),
+            r#"[{"$r":3},{"$r":2}]"#
+        );
+    }
+
+    #[test]
+    fn friendly_reference_expansion_is_capped() {
+        // Level k is [R:(k-1), R:(k-1)]: 40 levels would expand to 2^40 values.
+        let mut bytes = b"a:41:{i:0;a:2:{i:0;i:1;i:1;i:1;}".to_vec();
+        for level in 1..=40u64 {
+            let target = if level == 1 { 2 } else { level + 3 };
+            bytes.extend_from_slice(
+                format!("i:{level};a:2:{{i:0;R:{target};i:1;R:{target};}}").as_bytes(),
+            );
+        }
+        bytes.push(b'}');
+        let value = unserialize(&bytes).unwrap();
+        let text = to_friendly_json(&value).to_string();
+        assert!(text.len() < 40 * MAX_RESOLVED_VALUES, "{}", text.len());
+        assert!(text.contains(r#"{"$R":"#));
+    }
+
+    #[test]
+    fn friendly_session_resolves_references_across_variables() {
+        // PHP 8.2 wrote "a|O:8:"stdClass":0:{}b|r:1;d|i:5;e|R:3;" (php format); decode() renumbers
+        // it as serialize($_SESSION) would, the session array being value 1.
+        let vars =
+            crate::session::decode(b"a|O:8:\"stdClass\":0:{}b|r:1;d|i:5;e|R:3;", Format::Php)
+                .unwrap();
+        assert_eq!(
+            session_to_friendly_json(&vars).to_string(),
+            r#"{"a":{"$class":"stdClass"},"b":{"$class":"stdClass"},"d":5,"e":5}"#
+        );
+        assert_eq!(session_to_friendly_json(&Array::new()).to_string(), "{}");
+    }
+
+    #[test]
+    fn lossless_text_is_exact() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"N;", "null"),
+            (b"i:5;", "5"),
+            (b"d:1;", r#"{"$float":"1"}"#),
+            (
+                FLOATS,
+                r#"[{"$float":"1"},{"$float":"0.1"},{"$float":"1.0E+25"},{"$float":"-0"},{"$float":"INF"},{"$float":"-INF"},{"$float":"NAN"},{"$float":"1.0E-5"}]"#,
+            ),
+            (b"s:4:\"caf\xe9\";", r#"{"$base64":"Y2Fm6Q=="}"#),
+            (b"a:0:{}", "[]"),
+            (b"a:2:{i:1;i:1;s:2:\"05\";i:2;}", r#"{"1":1,"05":2}"#),
+            (
+                KEYS,
+                r#"{"$array":[[5,"a"],["05","b"],["-0","c"],["$k",1],[{"$base64":"eP8="},2]]}"#,
+            ),
+            (
+                USER,
+                r#"{"$object":"User","$props":[["name","Ann"],["\u0000*\u0000id",7],["\u0000User\u0000pw","x"]]}"#,
+            ),
+            (
+                ARRAY_OBJECT,
+                r#"{"$object":"ArrayObject","$props":[[0,0],[1,[1]],[2,[]],[3,null]]}"#,
+            ),
+            (b"C:1:\"S\":3:{abc}", r#"{"$custom":"S","$data":"abc"}"#),
+            (b"E:11:\"Suit:Hearts\";", r#"{"$enum":["Suit","Hearts"]}"#),
+            (
+                REFS,
+                r#"[{"$object":"stdClass","$props":[["v",1]]},{"$r":2},5,{"$R":5}]"#,
+            ),
+        ];
+        for (bytes, want) in cases {
+            let value = unserialize(bytes).unwrap();
+            let json = to_lossless_json(&value);
+            assert_eq!(
+                json.to_string(),
+                *want,
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+            let back = from_lossless_json(&serde_json::from_str(want).unwrap()).unwrap();
+            assert_eq!(serialize(&back), *bytes, "{want}");
+        }
+    }
+
+    #[test]
+    fn lossless_accepts_json_decode_numbers_and_hand_written_tags() {
+        let cases: &[(&str, &[u8])] = &[
+            ("1.0", b"d:1;"),
+            ("1e3", b"d:1000;"),
+            ("-0.0", b"d:-0;"),
+            ("7", b"i:7;"),
+            (r#"{"$float":2.5}"#, b"d:2.5;"),
+            (r#"{"$float":".5"}"#, b"d:0.5;"),
+            (r#"{"$object":"Foo"}"#, b"O:3:\"Foo\":0:{}"),
+            (r#"{"$custom":"Foo"}"#, b"C:3:\"Foo\":0:{}"),
+            (r#"{"$array":[["5",1],[-3,2]]}"#, b"a:2:{i:5;i:1;i:-3;i:2;}"),
+            (
+                r#"{"$object":"Foo","$props":[["5",1],[5,2]]}"#,
+                b"O:3:\"Foo\":2:{s:1:\"5\";i:1;i:5;i:2;}",
+            ),
+            (r#"{"$base64":""}"#, b"s:0:\"\";"),
+        ];
+        for (json, want) in cases {
+            let v = from_lossless_json(&serde_json::from_str(json).unwrap()).unwrap();
+            assert_eq!(serialize(&v), *want, "{json}");
+        }
+    }
+
+    #[test]
+    fn lossless_errors_name_the_path() {
+        let cases: &[(&str, &str)] = &[
+            (
+                r#"{"a":[1,{"$float":"x"}]}"#,
+                r#"at $.a[1].$float: invalid float "x""#,
+            ),
+            (r#"{"$float":"inf"}"#, r#"at $.$float: invalid float "inf""#),
+            (
+                r#"{"$float":true}"#,
+                "at $.$float: expected a float as a string or number, found a boolean",
+            ),
+            (
+                "18446744073709551615",
+                "at $: integer 18446744073709551615 is out of PHP's int range",
+            ),
+            (
+                r#"{"x":{"$foo":1}}"#,
+                r#"at $.x: unknown tag "$foo"; write an array whose keys start with '$' as {"$array": [[key, value], ...]}"#,
+            ),
+            (
+                r#"{"$float":"1","y":2}"#,
+                r#"at $: unexpected key "y" in a "$float" value"#,
+            ),
+            (
+                r#"{"a b":{"$base64":"%%"}}"#,
+                r#"at $["a b"].$base64: invalid base64: Invalid symbol 37, offset 0."#,
+            ),
+            (
+                r#"{"$base64":5}"#,
+                "at $.$base64: expected a base64 string, found a number",
+            ),
+            (
+                r#"{"$array":{}}"#,
+                "at $.$array: expected an array of [key, value] pairs, found an object",
+            ),
+            (
+                r#"{"$array":[[1]]}"#,
+                "at $.$array[0]: expected a [key, value] pair, found an array",
+            ),
+            (
+                r#"{"$array":[[1.5,1]]}"#,
+                "at $.$array[0][0]: key 1.5 is not a PHP int",
+            ),
+            (
+                r#"{"$array":[[null,1]]}"#,
+                r#"at $.$array[0][0]: expected an integer, a string or {"$base64": ...} key, found null"#,
+            ),
+            (
+                r#"{"$array":[[1,1],["1",2]]}"#,
+                r#"at $.$array[1][0]: duplicate key "1""#,
+            ),
+            (
+                r#"{"$object":"Foo","$props":[["a",1],["a",2]]}"#,
+                r#"at $.$props[1][0]: duplicate key "a""#,
+            ),
+            (
+                r#"{"$object":"1-2"}"#,
+                r#"at $.$object: invalid class name "1-2""#,
+            ),
+            (
+                r#"{"$object":""}"#,
+                r#"at $.$object: invalid class name """#,
+            ),
+            (
+                r#"{"$custom":"\\A"}"#,
+                r#"at $.$custom: invalid class name "\\A""#,
+            ),
+            (
+                r#"{"$object":7}"#,
+                r#"at $.$object: expected a string or {"$base64": ...}, found a number"#,
+            ),
+            (
+                r#"{"$enum":"Suit:Hearts"}"#,
+                "at $.$enum: expected [class, case], found a string",
+            ),
+            (
+                r#"{"$enum":["Su:it","Hearts"]}"#,
+                r#"at $.$enum[0]: invalid enum class name "Su:it""#,
+            ),
+            (
+                r#"[{"$R":2}]"#,
+                "at $[0].$R: R:2 points past the 1 values before it",
+            ),
+            (
+                r#"{"$R":0}"#,
+                "at $.$R: expected a value number from 1, found 0",
+            ),
+            (
+                r#"[1,{"$r":1}]"#,
+                "at $[1].$r: r:1 does not point at an earlier object",
+            ),
+            (
+                r#"{"$r":1}"#,
+                "at $.$r: r:1 does not point at an earlier object",
+            ),
+            (
+                r#"[{"$r":"1"}]"#,
+                r#"at $[0].$r: expected a value number from 1, found "1""#,
+            ),
+        ];
+        for (json, want) in cases {
+            let err = from_lossless_json(&serde_json::from_str(json).unwrap()).unwrap_err();
+            assert_eq!(err.to_string(), *want, "{json}");
+        }
+    }
+
+    #[test]
+    fn lossless_depth_matches_unserialize() {
+        // 4096 levels of recursion need more than a test thread's default stack in debug builds.
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(lossless_depth_check)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn lossless_depth_check() {
+        // `levels` nested non-empty lists around an empty one, as JSON and as PHP bytes.
+        fn nested(levels: usize) -> (Json, Vec<u8>) {
+            let mut json = Json::Array(vec![]);
+            for _ in 0..levels {
+                json = Json::Array(vec![json]);
+            }
+            let bytes = [
+                "a:1:{i:0;".repeat(levels),
+                "a:0:{}".into(),
+                "}".repeat(levels),
+            ]
+            .concat();
+            (json, bytes.into_bytes())
+        }
+        let (json, bytes) = nested(MAX_DEPTH);
+        let v = from_lossless_json(&json)
+            .map_err(|e| e.to_string())
+            .unwrap();
+        assert!(unserialize(&bytes).is_ok());
+        assert!(serialize(&v) == bytes);
+        let (json, bytes) = nested(MAX_DEPTH + 1);
+        match from_lossless_json(&json) {
+            Err(e) => assert!(
+                e.to_string()
+                    .ends_with("]: nesting deeper than 4096 levels"),
+                "{e}"
+            ),
+            Ok(_) => panic!("{} levels accepted", MAX_DEPTH + 1),
+        }
+        match unserialize(&bytes) {
+            Err(e) => assert!(
+                e.to_string().starts_with("nesting deeper than 4096 levels"),
+                "{e}"
+            ),
+            Ok(_) => panic!("unserialize() took {} levels", MAX_DEPTH + 1),
+        }
+    }
+
+    #[test]
+    fn lossless_round_trips_references_and_objects() {
+        for bytes in [REFS, USER, ADMIN, ARRAY_OBJECT, KEYS, FLOATS] {
+            let v = unserialize(bytes).unwrap();
+            let text = to_lossless_json(&v).to_string();
+            let back = from_lossless_json(&serde_json::from_str(&text).unwrap()).unwrap();
+            assert_eq!(serialize(&back), bytes, "{text}");
+        }
+    }
+
+    #[test]
+    fn session_documents_round_trip() {
+        // PHP 8.2 session_encode() output for the same variables in each format.
+        let cases: &[(Format, &[u8], &str)] = &[
+            (
+                Format::Php,
+                b"a|O:8:\"stdClass\":0:{}b|r:1;c|a:1:{i:0;i:1;}d|i:5;e|R:5;",
+                r#"{"$session":"php","$vars":{"a":{"$object":"stdClass","$props":[]},"b":{"$r":2},"c":[1],"d":5,"e":{"$R":6}}}"#,
+            ),
+            (
+                Format::PhpSerialize,
+                b"a:5:{s:1:\"a\";O:8:\"stdClass\":0:{}s:1:\"b\";r:2;s:1:\"c\";a:1:{i:0;i:1;}s:1:\"d\";i:5;s:1:\"e\";R:6;}",
+                r#"{"$session":"php_serialize","$vars":{"a":{"$object":"stdClass","$props":[]},"b":{"$r":2},"c":[1],"d":5,"e":{"$R":6}}}"#,
+            ),
+            (
+                Format::PhpBinary,
+                b"\x01aO:8:\"stdClass\":0:{}\x01br:1;\x01ca:1:{i:0;i:1;}\x01di:5;\x01eR:5;",
+                r#"{"$session":"php_binary","$vars":{"a":{"$object":"stdClass","$props":[]},"b":{"$r":2},"c":[1],"d":5,"e":{"$R":6}}}"#,
+            ),
+            (Format::Php, b"", r#"{"$session":"php","$vars":{}}"#),
+            (
+                Format::PhpSerialize,
+                b"a:2:{i:0;i:1;s:2:\"$x\";i:2;}",
+                r#"{"$session":"php_serialize","$vars":{"$array":[[0,1],["$x",2]]}}"#,
+            ),
+        ];
+        for (format, bytes, want) in cases {
+            let vars = crate::session::decode(bytes, *format).unwrap();
+            let doc = session_to_lossless_json(&vars, *format);
+            assert_eq!(doc.to_string(), *want);
+            let (back, back_format) =
+                session_from_lossless_json(&serde_json::from_str(want).unwrap()).unwrap();
+            assert_eq!(back_format, *format);
+            assert_eq!(crate::session::encode(&back, back_format).unwrap(), *bytes);
+        }
+    }
+
+    #[test]
+    fn session_document_errors() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "[]",
+                r#"at $: expected a session object {"$session": …, "$vars": …}, found an array"#,
+            ),
+            (r#"{"$vars":{}}"#, r#"at $: missing "$session""#),
+            (r#"{"$session":"php"}"#, r#"at $: missing "$vars""#),
+            (
+                r#"{"$session":"json","$vars":{}}"#,
+                r#"at $.$session: unknown session format "json" (php, php_serialize or php_binary)"#,
+            ),
+            (
+                r#"{"$session":"php","$vars":{},"x":1}"#,
+                r#"at $: unexpected key "x" in a session document"#,
+            ),
+            (
+                r#"{"$session":"php","$vars":5}"#,
+                "at $.$vars: expected an object of variables, found a number",
+            ),
+            (
+                r#"{"$session":"php","$vars":{"a":{"$R":1},"b":{"$r":1}}}"#,
+                "at $.$vars.b.$r: r:1 does not point at an earlier object",
+            ),
+        ];
+        for (json, want) in cases {
+            let err = session_from_lossless_json(&serde_json::from_str(json).unwrap()).unwrap_err();
+            assert_eq!(err.to_string(), *want, "{json}");
+        }
+    }
+
+    #[test]
+    fn write_json_spells_floats_like_php_and_pretty_indents() {
+        let doc = serde_json::json!({"a": [0.1, 1e-7, -0.0], "b": {}});
+        let mut out = Vec::new();
+        write_json(&mut out, &doc, true).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\n  \"a\": [\n    0.1,\n    1.0e-7,\n    -0\n  ],\n  \"b\": {}\n}"
+        );
+    }
+}
