@@ -1,1 +1,5 @@
 //! Shared helpers for the compat suite: locating fixtures and running real PHP.
+
+pub mod fixtures;
+pub mod php;
+pub mod servers;
