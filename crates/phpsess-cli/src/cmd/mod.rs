@@ -1,0 +1,55 @@
+//! The subcommands. Each module holds one command's clap arguments and its `run`; later commands
+//! (show, list, stats, invalidate, doctor, migrate, laravel) slot in as new variants here.
+
+use clap::{Subcommand, ValueEnum};
+use phpsess::session::Format;
+
+mod decode;
+mod encode;
+
+/// What `phpsess` can do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decode a serialized PHP value or a stored session and print it as JSON.
+    Decode(decode::Args),
+    /// Encode lossless JSON (from `decode --lossless`) back into PHP's bytes.
+    Encode(encode::Args),
+}
+
+impl Command {
+    /// Run the command; errors carry their context for one line on stderr.
+    pub fn run(self) -> anyhow::Result<()> {
+        match self {
+            Command::Decode(args) => decode::run(args),
+            Command::Encode(args) => encode::run(args),
+        }
+    }
+}
+
+/// A byte layout named on the command line: one serialized value, or a session encoding under
+/// PHP's `session.serialize_handler` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Layout {
+    /// One `serialize()`d value.
+    Value,
+    /// `session.serialize_handler = php`: `name|value…`.
+    Php,
+    /// `session.serialize_handler = php_serialize`: one serialized array.
+    #[value(name = "php_serialize")]
+    PhpSerialize,
+    /// `session.serialize_handler = php_binary`: length byte, name, value….
+    #[value(name = "php_binary")]
+    PhpBinary,
+}
+
+impl Layout {
+    /// The session format, or `None` for a single value.
+    pub fn session_format(self) -> Option<Format> {
+        match self {
+            Layout::Value => None,
+            Layout::Php => Some(Format::Php),
+            Layout::PhpSerialize => Some(Format::PhpSerialize),
+            Layout::PhpBinary => Some(Format::PhpBinary),
+        }
+    }
+}
