@@ -11,6 +11,7 @@
 //! ```
 
 mod cluster;
+mod codec;
 mod keys;
 mod lock;
 mod node;
@@ -21,6 +22,7 @@ mod shards;
 mod topology;
 
 pub use cluster::{ClusterSpec, ReadFrom};
+pub use codec::Compression;
 pub use keys::{hash_tag, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX, LOCK_SUFFIX};
 pub use lock::{LockOptions, LockToken};
 pub use node::{Endpoint, StoreStats};
