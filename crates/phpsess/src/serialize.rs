@@ -162,7 +162,35 @@ pub(crate) fn write_float(out: &mut Vec<u8>, f: f64) {
         let _ = write!(cursor, "{f:e}");
         cursor.position() as usize
     };
-    let sci = &sci[..len];
+    // When two shortest candidates are equally near (627005491681936.25 -> "…36.2" or "…36.3"),
+    // `{:e}` may take the upper one, while PHP's zend_dtoa (mode 0) takes the nearest with ties to
+    // even, as Rust's fixed-precision `{:.N$e}` does (measured: PHP writes d:627005491681936.2;).
+    // A tie at n digits needs half a unit of the n-th digit to be under half an ulp, so n >= 16;
+    // only then redo the same digit count that way, keeping it if it still reads back as `f`.
+    let digits = sci[..len]
+        .iter()
+        .take_while(|&&b| b != b'e')
+        .filter(|b| b.is_ascii_digit())
+        .count();
+    let mut exact = [0u8; 40];
+    let mut exact_len = 0;
+    if digits >= 15 {
+        let mut cursor = std::io::Cursor::new(&mut exact[..]);
+        let _ = write!(cursor, "{:.*e}", digits - 1, f);
+        let written = cursor.position() as usize;
+        let reads_back = std::str::from_utf8(&exact[..written])
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            == Some(f);
+        if reads_back {
+            exact_len = written;
+        }
+    }
+    let sci = if exact_len > 0 {
+        &exact[..exact_len]
+    } else {
+        &sci[..len]
+    };
     let (negative, sci) = match sci.first() {
         Some(b'-') => (true, &sci[1..]),
         _ => (false, sci),
@@ -246,6 +274,9 @@ mod tests {
             (0.00025, "0.00025"),
             (123456789012345.6, "123456789012345.6"),
             (1234567890123456.7, "1234567890123456.8"),
+            // Exact ties between two shortest candidates: PHP takes the even digit.
+            (627005491681936.25, "627005491681936.2"),
+            (159810037998389.125, "159810037998389.12"),
             (-2.5, "-2.5"),
             (f64::INFINITY, "INF"),
             (f64::NEG_INFINITY, "-INF"),
