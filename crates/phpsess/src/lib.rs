@@ -26,5 +26,5 @@ pub mod value;
 pub use error::{DecodeReason, Error, Result};
 pub use reader::MAX_DEPTH;
 pub use serialize::{serialize, serialize_into};
-pub use unserialize::{unserialize, unserialize_prefix};
-pub use value::{Array, CustomObject, EnumCase, Key, Object, Value};
+pub use unserialize::{unserialize, unserialize_borrowed, unserialize_prefix};
+pub use value::{Array, BorrowedKey, BorrowedValue, CustomObject, EnumCase, Key, Object, Value};

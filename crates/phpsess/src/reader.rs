@@ -155,11 +155,10 @@ impl<'a> Reader<'a> {
                 reading: "container",
             }));
         }
-        let reading = tag_name(tag);
-        if reading == "unknown" {
+        let Some(reading) = tag_name(tag) else {
             self.pos = start;
             return Err(self.error(DecodeReason::UnknownTag(tag)));
-        }
+        };
         self.expect(b':', "':'", reading)?;
         match tag {
             b'b' => {
@@ -233,15 +232,24 @@ impl<'a> Reader<'a> {
     #[inline]
     pub(crate) fn key(&mut self) -> Result<KeyRef<'a>> {
         let start = self.pos;
-        match self.input.get(self.pos..self.pos + 2) {
-            Some(b"i:") | Some(b"s:") | Some(b"S:") => {}
-            Some(_) => return Err(self.error(DecodeReason::InvalidKey)),
-            None => return Err(self.error(DecodeReason::UnexpectedEnd { reading: "key" })),
-        }
-        match self.header()? {
-            Header::Int(i) => Ok(KeyRef::Int(i)),
-            Header::Str(s) => Ok(KeyRef::Str(s)),
-            _ => Err(self.error_at(start, DecodeReason::InvalidKey)),
+        // The two common key shapes are read directly; `S:` goes through `header`.
+        match (self.input.get(start), self.input.get(start + 1)) {
+            (Some(b's'), Some(b':')) => {
+                self.pos += 2;
+                self.string("string").map(|s| KeyRef::Str(Cow::Borrowed(s)))
+            }
+            (Some(b'i'), Some(b':')) => {
+                self.pos += 2;
+                let v = self.iv("integer")?;
+                self.expect(b';', "';'", "integer")?;
+                Ok(KeyRef::Int(v))
+            }
+            (Some(b'S'), Some(b':')) => match self.header()? {
+                Header::Str(s) => Ok(KeyRef::Str(s)),
+                _ => Err(self.error_at(start, DecodeReason::InvalidKey)),
+            },
+            (None, _) => Err(self.error(DecodeReason::UnexpectedEnd { reading: "key" })),
+            (Some(_), _) => Err(self.error(DecodeReason::InvalidKey)),
         }
     }
 
@@ -379,7 +387,11 @@ impl<'a> Reader<'a> {
     }
 
     fn object(&mut self, tag: u8, start: usize) -> Result<Header<'a>> {
-        let reading = tag_name(tag);
+        let reading = if tag == b'C' {
+            "custom object"
+        } else {
+            "object"
+        };
         let name_at = self.pos;
         let class = self.class_like(reading, b':')?;
         if class[0] == 0 || class[0] == b'\\' || !valid_class_name(class) {
@@ -434,8 +446,8 @@ impl<'a> Reader<'a> {
 /// HT_MAX_SIZE on 64-bit PHP: arrays cannot declare more elements than this.
 const HT_MAX_SIZE: u64 = 0x4000_0000;
 
-fn tag_name(tag: u8) -> &'static str {
-    match tag {
+fn tag_name(tag: u8) -> Option<&'static str> {
+    Some(match tag {
         b'b' => "bool",
         b'i' => "integer",
         b'd' => "float",
@@ -447,8 +459,8 @@ fn tag_name(tag: u8) -> &'static str {
         b'E' => "enum",
         b'r' => "object reference",
         b'R' => "reference",
-        _ => "unknown",
-    }
+        _ => return None,
+    })
 }
 
 /// PHP's `parse_iv2`: `[+-]?0*[0-9]*`, saturating with PHP's "Numerical result out of range".

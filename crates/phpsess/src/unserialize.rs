@@ -5,12 +5,14 @@
 //! 8.3 warns), and classes and enums need not exist (we have no class table; PHP makes unknown
 //! `O:` classes `__PHP_Incomplete_Class` and refuses unknown enums).
 
-use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::marker::PhantomData;
 
 use crate::error::{DecodeReason, Result};
 use crate::reader::{Header, KeyRef, Reader, MAX_DEPTH};
-use crate::value::{Array, CustomObject, EnumCase, Key, Object, Value};
+use crate::value::array::numeric_key;
+use crate::value::{Array, BorrowedKey, BorrowedValue, CustomObject, EnumCase, Key, Object, Value};
 
 /// Decode one complete value; bytes after it are an error.
 ///
@@ -36,6 +38,23 @@ pub fn unserialize_prefix(input: &[u8]) -> Result<(Value, usize)> {
     Builder::new().value_at(input, 0)
 }
 
+/// Decode one complete value without copying: strings, keys and class names borrow from `input`.
+/// The fastest way to read a session you only inspect; [`BorrowedValue::to_owned`] gives a [`Value`].
+///
+/// ```
+/// use phpsess::{unserialize_borrowed, BorrowedValue};
+/// let input = br#"a:1:{s:4:"user";s:5:"alice";}"#;
+/// let v = unserialize_borrowed(input).unwrap();
+/// assert_eq!(v.get("user").and_then(BorrowedValue::as_bytes), Some(&b"alice"[..]));
+/// ```
+pub fn unserialize_borrowed(input: &[u8]) -> Result<BorrowedValue<'_>> {
+    let (value, used) = TreeBuilder::<BorrowedValue<'_>>::new().value_at(input, 0)?;
+    let mut reader = Reader::new(input);
+    reader.skip_to(used);
+    reader.finish()?;
+    Ok(value)
+}
+
 /// What each value slot (PHP's `var_hash` numbering) holds, to validate `r:` and `R:`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Slot {
@@ -43,150 +62,338 @@ enum Slot {
     Other,
 }
 
-/// Builds [`Value`] trees and numbers value slots the way PHP's `var_hash` does. One builder kept
-/// across several [`Builder::value_at`] calls continues the numbering, as PHP's session decoders
-/// do across session variables.
-pub(crate) struct Builder {
-    slots: Vec<Slot>,
+/// A value tree the decoder can build: the owned [`Value`] or the zero-copy [`BorrowedValue`].
+/// The builder below does the walking, slot numbering and duplicate keys once for both.
+pub(crate) trait Tree<'a>: Sized {
+    type Key: TreeKey;
+    /// Everything that is not an array or an `O:` object.
+    fn leaf(header: Header<'a>) -> Self;
+    /// An array key, with numeric strings made ints as PHP's arrays do.
+    fn array_key(key: KeyRef<'a>) -> Self::Key;
+    /// An object property name, kept as written.
+    fn property_key(key: KeyRef<'a>) -> Self::Key;
+    fn array(entries: Vec<(Self::Key, Self)>) -> Self;
+    fn object(class: &'a [u8], properties: Vec<(Self::Key, Self)>) -> Self;
 }
 
-impl Builder {
+/// What duplicate detection needs from a key.
+pub(crate) trait TreeKey: PartialEq {
+    /// `Some` for int keys.
+    fn int(&self) -> Option<i64>;
+    /// The bytes of a string key.
+    fn bytes(&self) -> &[u8];
+}
+
+impl<'a> Tree<'a> for Value {
+    type Key = Key;
+
+    fn leaf(header: Header<'a>) -> Self {
+        match header {
+            Header::Null => Value::Null,
+            Header::Bool(b) => Value::Bool(b),
+            Header::Int(i) => Value::Int(i),
+            Header::Float(f) => Value::Float(f),
+            Header::Str(s) => Value::String(s.into_owned()),
+            Header::Custom { class, data } => Value::Custom(CustomObject {
+                class: class.to_vec(),
+                data: data.to_vec(),
+            }),
+            Header::Enum { class, case } => Value::Enum(EnumCase {
+                class: class.to_vec(),
+                case: case.to_vec(),
+            }),
+            Header::ObjectRef(n) => Value::ObjectRef(n),
+            Header::Ref(n) => Value::Ref(n),
+            // The builder handles containers itself and never passes them here.
+            Header::Array(_) => Value::Array(Array::new()),
+            Header::Object { class, .. } => Value::Object(Object::new(class)),
+        }
+    }
+
+    fn array_key(key: KeyRef<'a>) -> Key {
+        match key {
+            KeyRef::Int(i) => Key::Int(i),
+            KeyRef::Str(s) => Key::from_php_string(&s),
+        }
+    }
+
+    fn property_key(key: KeyRef<'a>) -> Key {
+        match key {
+            KeyRef::Int(i) => Key::Int(i),
+            KeyRef::Str(s) => Key::Str(s.into_owned()),
+        }
+    }
+
+    fn array(entries: Vec<(Key, Value)>) -> Self {
+        Value::Array(Array::from_unique_entries(entries))
+    }
+
+    fn object(class: &'a [u8], properties: Vec<(Key, Value)>) -> Self {
+        Value::Object(Object {
+            class: class.to_vec(),
+            properties,
+        })
+    }
+}
+
+impl TreeKey for Key {
+    fn int(&self) -> Option<i64> {
+        match self {
+            Key::Int(i) => Some(*i),
+            Key::Str(_) => None,
+        }
+    }
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Key::Int(_) => &[],
+            Key::Str(s) => s,
+        }
+    }
+}
+
+impl<'a> Tree<'a> for BorrowedValue<'a> {
+    type Key = BorrowedKey<'a>;
+
+    fn leaf(header: Header<'a>) -> Self {
+        match header {
+            Header::Null => BorrowedValue::Null,
+            Header::Bool(b) => BorrowedValue::Bool(b),
+            Header::Int(i) => BorrowedValue::Int(i),
+            Header::Float(f) => BorrowedValue::Float(f),
+            Header::Str(s) => BorrowedValue::String(s),
+            Header::Custom { class, data } => BorrowedValue::Custom { class, data },
+            Header::Enum { class, case } => BorrowedValue::Enum { class, case },
+            Header::ObjectRef(n) => BorrowedValue::ObjectRef(n),
+            Header::Ref(n) => BorrowedValue::Ref(n),
+            Header::Array(_) => BorrowedValue::Array(Vec::new()),
+            Header::Object { class, .. } => BorrowedValue::Object {
+                class,
+                properties: Vec::new(),
+            },
+        }
+    }
+
+    fn array_key(key: KeyRef<'a>) -> BorrowedKey<'a> {
+        match key {
+            KeyRef::Int(i) => BorrowedKey::Int(i),
+            KeyRef::Str(s) => match numeric_key(&s) {
+                Some(i) => BorrowedKey::Int(i),
+                None => BorrowedKey::Str(s),
+            },
+        }
+    }
+
+    fn property_key(key: KeyRef<'a>) -> BorrowedKey<'a> {
+        match key {
+            KeyRef::Int(i) => BorrowedKey::Int(i),
+            KeyRef::Str(s) => BorrowedKey::Str(s),
+        }
+    }
+
+    fn array(entries: Vec<(BorrowedKey<'a>, Self)>) -> Self {
+        BorrowedValue::Array(entries)
+    }
+
+    fn object(class: &'a [u8], properties: Vec<(BorrowedKey<'a>, Self)>) -> Self {
+        BorrowedValue::Object { class, properties }
+    }
+}
+
+impl TreeKey for BorrowedKey<'_> {
+    fn int(&self) -> Option<i64> {
+        match self {
+            BorrowedKey::Int(i) => Some(*i),
+            BorrowedKey::Str(_) => None,
+        }
+    }
+    fn bytes(&self) -> &[u8] {
+        match self {
+            BorrowedKey::Int(_) => &[],
+            BorrowedKey::Str(s) => s,
+        }
+    }
+}
+
+/// Builds value trees and numbers value slots the way PHP's `var_hash` does. One builder kept
+/// across several [`TreeBuilder::value_at`] calls continues the numbering, as PHP's session decoders
+/// do across session variables.
+pub(crate) struct TreeBuilder<T> {
+    slots: Vec<Slot>,
+    tree: PhantomData<T>,
+}
+
+/// The builder of owned [`Value`]s.
+pub(crate) type Builder = TreeBuilder<Value>;
+
+impl<T> TreeBuilder<T> {
     /// A builder with an empty slot table: the next value decoded is slot 1.
     pub(crate) fn new() -> Self {
-        Builder { slots: Vec::new() }
+        TreeBuilder {
+            slots: Vec::new(),
+            tree: PhantomData,
+        }
     }
 
     /// Decode one value starting at `offset` in `input`, continuing this builder's slot numbering.
     /// Returns the value and the offset just after it; error offsets are into the whole `input`.
-    pub(crate) fn value_at(&mut self, input: &[u8], offset: usize) -> Result<(Value, usize)> {
+    pub(crate) fn value_at<'a>(&mut self, input: &'a [u8], offset: usize) -> Result<(T, usize)>
+    where
+        T: Tree<'a>,
+    {
         let mut reader = Reader::new(input);
         reader.skip_to(offset);
         let value = self.value(&mut reader, 0)?;
         Ok((value, reader.pos()))
     }
 
-    fn value(&mut self, r: &mut Reader<'_>, depth: usize) -> Result<Value> {
-        let start = r.pos();
-        // Every value but `R:` takes a slot, numbered from 1, before it is parsed.
-        let is_ref = r.peek_is(b'R');
-        let slot = self.slots.len();
-        if !is_ref {
-            self.slots.push(Slot::Other);
-        }
-        let value = match r.header()? {
-            Header::Null => Value::Null,
-            Header::Bool(b) => Value::Bool(b),
-            Header::Int(i) => Value::Int(i),
-            Header::Float(f) => Value::Float(f),
-            Header::Str(s) => Value::String(s.into_owned()),
-            Header::Array(len) => {
-                if len == 0 {
+    /// Decode one value. Nesting is walked with an explicit stack, not recursion, so PHP's 4096
+    /// levels fit on any thread's stack (a 2 MB test thread, a ZTS worker).
+    fn value<'a>(&mut self, r: &mut Reader<'a>, depth: usize) -> Result<T>
+    where
+        T: Tree<'a>,
+    {
+        let mut stack: Vec<Frame<'a, T>> = Vec::new();
+        loop {
+            let start = r.pos();
+            // Every value but `R:` takes a slot, numbered from 1, before it is parsed.
+            let slot = self.slots.len();
+            if !r.peek_is(b'R') {
+                self.slots.push(Slot::Other);
+            }
+            let header = r.header()?;
+            let mut done = match header {
+                Header::Array(0) => {
                     r.end_container("array")?;
-                    Value::Array(Array::new())
+                    T::array(Vec::new())
+                }
+                Header::Array(len) => {
+                    check_depth(start, depth + stack.len())?;
+                    let key = T::array_key(r.key()?);
+                    stack.push(Frame::new(None, len, key, T::array_key));
+                    continue;
+                }
+                Header::Object { class, len } => {
+                    self.slots[slot] = Slot::Object;
+                    // PHP checks the depth of every object, empty or not.
+                    check_depth(start, depth + stack.len())?;
+                    if len == 0 {
+                        r.end_container("object")?;
+                        T::object(class, Vec::new())
+                    } else {
+                        let key = T::property_key(r.key()?);
+                        stack.push(Frame::new(Some(class), len, key, T::property_key));
+                        continue;
+                    }
+                }
+                Header::Custom { .. } | Header::Enum { .. } => {
+                    self.slots[slot] = Slot::Object;
+                    T::leaf(header)
+                }
+                Header::ObjectRef(n) => {
+                    // Must name an earlier object, never its own slot.
+                    let ok = n >= 1
+                        && (n as usize) <= slot
+                        && self.slots[n as usize - 1] == Slot::Object;
+                    if !ok {
+                        return Err(crate::Error::decode(
+                            start,
+                            DecodeReason::InvalidReference(n),
+                        ));
+                    }
+                    self.slots[slot] = Slot::Object;
+                    T::leaf(header)
+                }
+                Header::Ref(n) => {
+                    if n == 0 || n as usize > self.slots.len() {
+                        return Err(crate::Error::decode(
+                            start,
+                            DecodeReason::InvalidReference(n),
+                        ));
+                    }
+                    T::leaf(header)
+                }
+                other => T::leaf(other),
+            };
+            // Hand the finished value to its container; close every container it completes.
+            loop {
+                let Some(top) = stack.last_mut() else {
+                    return Ok(done);
+                };
+                top.add(done);
+                if top.remaining > 0 {
+                    top.pending = Some((top.make_key)(r.key()?));
+                    break;
+                }
+                let Some(frame) = stack.pop() else {
+                    return Err(unreachable_frame());
+                };
+                r.end_container(if frame.class.is_some() {
+                    "object"
                 } else {
-                    check_depth(r, start, depth)?;
-                    let a = self.array(r, len, depth + 1)?;
-                    r.end_container("array")?;
-                    Value::Array(a)
-                }
-            }
-            Header::Object { class, len } => {
-                self.slots[slot] = Slot::Object;
-                check_depth(r, start, depth)?;
-                let properties = self.properties(r, len, depth + 1)?;
-                r.end_container("object")?;
-                Value::Object(Object {
-                    class: class.to_vec(),
-                    properties,
-                })
-            }
-            Header::Custom { class, data } => {
-                self.slots[slot] = Slot::Object;
-                Value::Custom(CustomObject {
-                    class: class.to_vec(),
-                    data: data.to_vec(),
-                })
-            }
-            Header::Enum { class, case } => {
-                self.slots[slot] = Slot::Object;
-                Value::Enum(EnumCase {
-                    class: class.to_vec(),
-                    case: case.to_vec(),
-                })
-            }
-            Header::ObjectRef(n) => {
-                // Must name an earlier object, never its own slot.
-                let ok =
-                    n >= 1 && (n as usize) <= slot && self.slots[n as usize - 1] == Slot::Object;
-                if !ok {
-                    return Err(crate::Error::decode(
-                        start,
-                        DecodeReason::InvalidReference(n),
-                    ));
-                }
-                self.slots[slot] = Slot::Object;
-                Value::ObjectRef(n)
-            }
-            Header::Ref(n) => {
-                if n == 0 || n as usize > self.slots.len() {
-                    return Err(crate::Error::decode(
-                        start,
-                        DecodeReason::InvalidReference(n),
-                    ));
-                }
-                Value::Ref(n)
-            }
-        };
-        Ok(value)
-    }
-
-    fn array(&mut self, r: &mut Reader<'_>, len: usize, depth: usize) -> Result<Array> {
-        let mut array = Array::with_capacity(len);
-        let mut seen = Seen::default();
-        for _ in 0..len {
-            let key = match r.key()? {
-                KeyRef::Int(i) => Key::Int(i),
-                KeyRef::Str(s) => Key::from_php_string(&s),
-            };
-            let value = self.value(r, depth)?;
-            match seen.position(&key, &array) {
-                // PHP keeps the first position and the last value for a repeated key.
-                Some(i) => array.entries_mut()[i].1 = value,
-                None => {
-                    seen.add(&key, array.len());
-                    array.push_new(key, value);
-                }
+                    "array"
+                })?;
+                done = match frame.class {
+                    Some(class) => T::object(class, frame.entries),
+                    None => T::array(frame.entries),
+                };
             }
         }
-        Ok(array)
-    }
-
-    fn properties(
-        &mut self,
-        r: &mut Reader<'_>,
-        len: usize,
-        depth: usize,
-    ) -> Result<Vec<(Key, Value)>> {
-        let mut props: Vec<(Key, Value)> = Vec::with_capacity(len);
-        for _ in 0..len {
-            let key = match r.key()? {
-                KeyRef::Int(i) => Key::Int(i),
-                KeyRef::Str(Cow::Borrowed(s)) => Key::Str(s.to_vec()),
-                KeyRef::Str(Cow::Owned(s)) => Key::Str(s),
-            };
-            let value = self.value(r, depth)?;
-            match props.iter().position(|(k, _)| *k == key) {
-                Some(i) => props[i].1 = value,
-                None => props.push((key, value)),
-            }
-        }
-        Ok(props)
     }
 }
 
-fn check_depth(r: &Reader<'_>, start: usize, depth: usize) -> Result<()> {
+/// A container being filled: its entries so far, how many are still to come, and the key read
+/// for the value being decoded now.
+struct Frame<'a, T: Tree<'a>> {
+    class: Option<&'a [u8]>,
+    entries: Vec<(T::Key, T)>,
+    remaining: usize,
+    pending: Option<T::Key>,
+    seen: Seen,
+    make_key: fn(KeyRef<'a>) -> T::Key,
+}
+
+impl<'a, T: Tree<'a>> Frame<'a, T> {
+    fn new(
+        class: Option<&'a [u8]>,
+        len: usize,
+        first_key: T::Key,
+        make_key: fn(KeyRef<'a>) -> T::Key,
+    ) -> Self {
+        Frame {
+            class,
+            entries: Vec::with_capacity(len),
+            remaining: len,
+            pending: Some(first_key),
+            seen: Seen::default(),
+            make_key,
+        }
+    }
+
+    /// Store the value for the pending key. PHP keeps the first position and the last value for a
+    /// repeated key.
+    fn add(&mut self, value: T) {
+        self.remaining -= 1;
+        let Some(key) = self.pending.take() else {
+            return;
+        };
+        match self.seen.position(&key, &self.entries) {
+            Some(i) => self.entries[i].1 = value,
+            None => {
+                self.seen.add(&key, self.entries.len());
+                self.entries.push((key, value));
+            }
+        }
+    }
+}
+
+/// The stack is never empty where this is called (`last_mut` just returned a frame); an error
+/// instead of a panic keeps that promise checkable without `unwrap`.
+fn unreachable_frame() -> crate::Error {
+    crate::Error::decode(0, DecodeReason::Session("decoder frame stack out of step"))
+}
+
+fn check_depth(start: usize, depth: usize) -> Result<()> {
     if depth >= MAX_DEPTH {
-        let _ = r;
         return Err(crate::Error::decode(
             start,
             DecodeReason::TooDeep { limit: MAX_DEPTH },
@@ -195,42 +402,103 @@ fn check_depth(r: &Reader<'_>, start: usize, depth: usize) -> Result<()> {
     Ok(())
 }
 
-/// Duplicate-key detection while decoding an array. Keys in increasing integer order (lists) never
-/// need a lookup; small arrays scan; large ones with string or unordered keys use a hash set.
+/// Duplicate-key detection while decoding. Int keys above every earlier int key (lists) need no
+/// lookup. String keys are hashed once: a 64-bit Bloom mask rules most of them out in small
+/// arrays; past [`BLOOM_MAX`] string keys an index from hash to position takes over. Keys are
+/// compared only when their hashes say they might be equal, and never cloned.
 #[derive(Default)]
 struct Seen {
     max_int: Option<i64>,
-    hashed: Option<HashSet<Key>>,
+    strings: usize,
+    bloom: u64,
+    index: Option<HashMap<u64, usize, BuildHasherDefault<PrehashedKey>>>,
 }
 
-const LINEAR_SCAN_MAX: usize = 16;
+const BLOOM_MAX: usize = 12;
 
 impl Seen {
-    fn position(&mut self, key: &Key, array: &Array) -> Option<usize> {
-        if let Key::Int(i) = key {
-            if self.max_int.is_none_or(|m| *i > m) {
+    fn position<K: TreeKey, V>(&mut self, key: &K, entries: &[(K, V)]) -> Option<usize> {
+        if let Some(i) = key.int() {
+            if self.max_int.is_none_or(|m| i > m) {
                 return None;
             }
+            return entries.iter().position(|(k, _)| k.int() == Some(i));
         }
-        if array.len() > LINEAR_SCAN_MAX {
-            let set = self
-                .hashed
-                .get_or_insert_with(|| array.iter().map(|(k, _)| k.clone()).collect());
-            if !set.contains(key) {
+        let h = bytes_hash(key.bytes());
+        if self.strings < BLOOM_MAX {
+            if self.bloom & (1 << (h & 63)) == 0 {
                 return None;
             }
+            return entries.iter().position(|(k, _)| k == key);
         }
-        array.iter().position(|(k, _)| k == key)
+        let index = self.index.get_or_insert_with(|| {
+            let mut ix = HashMap::with_capacity_and_hasher(entries.len() * 2, Default::default());
+            for (i, (k, _)) in entries.iter().enumerate() {
+                if k.int().is_none() {
+                    ix.entry(bytes_hash(k.bytes())).or_insert(i);
+                }
+            }
+            ix
+        });
+        match index.get(&h) {
+            None => None,
+            Some(&i) if entries.get(i).is_some_and(|(k, _)| k == key) => Some(i),
+            // A hash collision between different keys: rare, settle it by scanning.
+            Some(_) => entries.iter().position(|(k, _)| k == key),
+        }
     }
 
-    fn add(&mut self, key: &Key, _index: usize) {
-        if let Key::Int(i) = key {
-            if self.max_int.is_none_or(|m| *i > m) {
-                self.max_int = Some(*i);
+    fn add<K: TreeKey>(&mut self, key: &K, position: usize) {
+        if let Some(i) = key.int() {
+            if self.max_int.is_none_or(|m| i > m) {
+                self.max_int = Some(i);
             }
+            return;
         }
-        if let Some(set) = &mut self.hashed {
-            set.insert(key.clone());
+        let h = bytes_hash(key.bytes());
+        self.strings += 1;
+        self.bloom |= 1 << (h & 63);
+        if let Some(ix) = &mut self.index {
+            ix.entry(h).or_insert(position);
         }
+    }
+}
+
+/// A fast non-cryptographic hash: multiply-xorshift per 8-byte word, then murmur3's finaliser.
+/// (FxHash's rotate-multiply alone collided for keys like `item_1234`.) Decoding only uses it to skip
+/// comparisons; equal hashes are always confirmed by comparing keys.
+fn bytes_hash(s: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h = (s.len() as u64).wrapping_mul(K);
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        h ^= h >> 32;
+    }
+    let mut w = [0u8; 8];
+    w[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
+}
+
+/// The map's keys are already hashes: pass them through.
+#[derive(Default)]
+struct PrehashedKey(u64);
+
+impl Hasher for PrehashedKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }

@@ -164,6 +164,23 @@ impl Array {
         self.entries.push((key, value));
     }
 
+    /// An array from entries whose keys are known to be distinct and normalised (the decoder's).
+    pub(crate) fn from_unique_entries(entries: Vec<(Key, Value)>) -> Self {
+        let next_index = entries
+            .iter()
+            .filter_map(|(k, _)| match k {
+                Key::Int(i) => Some(i.saturating_add(1)),
+                Key::Str(_) => None,
+            })
+            .max()
+            .unwrap_or(0)
+            .max(0);
+        Array {
+            entries,
+            next_index,
+        }
+    }
+
     pub(crate) fn entries_mut(&mut self) -> &mut Vec<(Key, Value)> {
         &mut self.entries
     }

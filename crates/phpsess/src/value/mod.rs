@@ -2,10 +2,12 @@
 //! arrays with int|string keys, objects with mangled property names, `C:` payloads, enums and the
 //! raw `r:`/`R:` back-reference numbers).
 
-mod array;
+pub(crate) mod array;
+mod borrowed;
 mod object;
 
 pub use array::{Array, Key};
+pub use borrowed::{BorrowedKey, BorrowedValue};
 pub use object::{CustomObject, EnumCase, Object, PropertyName, Visibility};
 
 /// One PHP value.
