@@ -1,10 +1,7 @@
 //! Redis key names, exactly as phpredis spells them: `<prefix><id>` for data and `<prefix><id>_LOCK`
 //! for the lock. On Redis Cluster the lock key carries a hash tag so it lives in the data key's slot.
 
-/// phpredis's default prefix for the `redis` handler.
-pub const DEFAULT_PREFIX: &str = "PHPREDIS_SESSION:";
-/// phpredis's default prefix for the `rediscluster` handler.
-pub const DEFAULT_CLUSTER_PREFIX: &str = "PHPREDIS_CLUSTER_SESSION:";
+pub use crate::save_path::{DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX};
 /// Suffix phpredis appends to the data key to name the lock.
 pub const LOCK_SUFFIX: &[u8] = b"_LOCK";
 

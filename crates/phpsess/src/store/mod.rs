@@ -12,6 +12,7 @@
 
 mod cluster;
 mod codec;
+mod config;
 mod keys;
 mod lock;
 mod node;
@@ -25,7 +26,7 @@ pub use cluster::{ClusterSpec, ReadFrom};
 pub use codec::Compression;
 pub use keys::{hash_tag, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX, LOCK_SUFFIX};
 pub use lock::{LockOptions, LockToken};
-pub use node::{Endpoint, StoreStats};
+pub use node::{Endpoint, StoreStats, TlsFiles};
 pub use pool::{StoreManager, StorePool};
 pub use sentinel::SentinelSpec;
 pub use session_store::{ReadOutcome, SessionStore, StoreOptions};

@@ -28,6 +28,20 @@ pub struct Endpoint {
     pub connect_timeout: Duration,
     /// Read/write timeout per command.
     pub read_timeout: Duration,
+    /// CA bundle and client certificate for TLS, from PHP's `stream[cafile]`, `stream[local_cert]`,
+    /// `stream[local_pk]`.
+    pub tls: Option<TlsFiles>,
+}
+
+/// Files that configure a TLS connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM CA bundle to trust instead of the system roots.
+    pub ca: Option<std::path::PathBuf>,
+    /// PEM client certificate.
+    pub cert: Option<std::path::PathBuf>,
+    /// PEM client key (PHP allows it inside `local_cert`; then it is read from there).
+    pub key: Option<std::path::PathBuf>,
 }
 
 impl Endpoint {
@@ -40,8 +54,9 @@ impl Endpoint {
             username: None,
             password: None,
             db: 0,
-            connect_timeout: Duration::from_secs(2),
-            read_timeout: Duration::from_secs(5),
+            connect_timeout: crate::save_path::DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: crate::save_path::DEFAULT_READ_TIMEOUT,
+            tls: None,
         }
     }
 
@@ -72,6 +87,30 @@ impl Endpoint {
             id: short_id(id),
             detail: e.to_string(),
         }
+    }
+}
+
+impl TlsFiles {
+    fn certificates(&self) -> std::io::Result<redis::TlsCertificates> {
+        let root_cert = self.ca.as_ref().map(std::fs::read).transpose()?;
+        let client_tls = match &self.cert {
+            None => None,
+            Some(cert) => {
+                let client_cert = std::fs::read(cert)?;
+                let client_key = match &self.key {
+                    Some(k) => std::fs::read(k)?,
+                    None => client_cert.clone(),
+                };
+                Some(redis::ClientTlsConfig {
+                    client_cert,
+                    client_key,
+                })
+            }
+        };
+        Ok(redis::TlsCertificates {
+            client_tls,
+            root_cert,
+        })
     }
 }
 
@@ -128,7 +167,16 @@ impl Node {
 
     fn open(&mut self, id: &str, stats: &mut StoreStats) -> Result<()> {
         let info = self.endpoint.connection_info()?;
-        let client = redis::Client::open(info).map_err(|e| self.endpoint.connect_error(id, &e))?;
+        let client = match &self.endpoint.tls {
+            None => redis::Client::open(info).map_err(|e| self.endpoint.connect_error(id, &e))?,
+            Some(files) => {
+                let certs = files
+                    .certificates()
+                    .map_err(|e| self.endpoint.connect_error(id, &e))?;
+                redis::Client::build_with_tls(info, certs)
+                    .map_err(|e| self.endpoint.connect_error(id, &e))?
+            }
+        };
         let conn = client
             .get_connection_with_timeout(self.endpoint.connect_timeout)
             .map_err(|e| self.endpoint.connect_error(id, &e))?;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use redis::{Pipeline, Value};
 
+use super::codec::Compression;
 use super::keys::SessionKey;
 use super::lock::{LockOptions, LockToken, TOUCH_AND_UNLOCK, UNLOCK, WRITE_AND_UNLOCK};
 use super::node::{short_id, Op, StoreStats};
@@ -27,6 +28,8 @@ pub struct StoreOptions {
     pub lock: LockOptions,
     /// Refresh the TTL while reading (GETEX), so an unchanged session needs no second command.
     pub early_refresh: bool,
+    /// phpredis-compatible compression of stored values (reads pass undecodable data through).
+    pub compression: Compression,
 }
 
 impl Default for StoreOptions {
@@ -35,6 +38,7 @@ impl Default for StoreOptions {
             ttl: Duration::from_secs(1440),
             lock: LockOptions::default(),
             early_refresh: false,
+            compression: Compression::None,
         }
     }
 }
@@ -216,7 +220,7 @@ impl SessionStore {
     ) -> Result<ReadOutcome> {
         let data = match replies.get(at) {
             Some(Value::Nil) => None,
-            Some(Value::BulkString(b)) => Some(b.clone()),
+            Some(Value::BulkString(b)) => Some(self.options.compression.decompress(b).into_owned()),
             Some(Value::ServerError(e)) if getex && is_unknown_command(e) => {
                 // Redis < 6.2: remember, and read again the old way.
                 self.topology.no_getex(id.as_bytes());
@@ -258,6 +262,8 @@ impl SessionStore {
             });
         }
         let ttl = self.options.ttl_secs();
+        let compression = self.options.compression;
+        let data: &[u8] = &compression.compress(data);
         if let Some(held) = self.take_held(id) {
             let sp = push_script(
                 pipeline(),

@@ -1,0 +1,158 @@
+//! From a `session.save_path` string to a [`Topology`]: the parsed save_path (see
+//! [`crate::save_path`]) turned into endpoints with their logins, timeouts and TLS settings.
+
+use std::path::PathBuf;
+
+use redis::ConnectionAddr;
+
+use super::cluster::{ClusterSpec, ReadFrom};
+use super::node::{Endpoint, TlsFiles};
+use super::topology::{HostSpec, Topology};
+use crate::error::Result;
+use crate::save_path::{Address, Auth, ClusterSavePath, Failover, HostEntry, SavePath};
+
+impl Topology {
+    /// A topology from a phpredis `redis` save_path (`tcp://10.0.0.5:6379?weight=2&auth=pw, ...`,
+    /// unix sockets, `redis://`/`rediss://` URLs). Opens no connection.
+    pub fn from_save_path(save_path: &str) -> Result<Topology> {
+        let parsed = SavePath::parse(save_path)?;
+        Topology::hosts(parsed.hosts.iter().map(host_spec).collect())
+    }
+
+    /// A topology from a phpredis `rediscluster` save_path (`seed[]=h:7000&seed[]=h:7001&...`).
+    pub fn from_cluster_save_path(save_path: &str) -> Result<Topology> {
+        let parsed = ClusterSavePath::parse(save_path)?;
+        Topology::cluster(cluster_spec(&parsed))
+    }
+}
+
+fn host_spec(entry: &HostEntry) -> HostSpec {
+    let (username, password) = credentials(entry.auth.as_ref());
+    let endpoint = Endpoint {
+        label: entry.address.to_string(),
+        addr: connection_addr(&entry.address, &entry.stream),
+        username,
+        password,
+        db: i64::from(entry.effective_database()),
+        connect_timeout: entry.connect_timeout(),
+        read_timeout: entry.effective_read_timeout(),
+        tls: tls_files(&entry.stream),
+    };
+    HostSpec {
+        endpoint,
+        weight: entry.effective_weight(),
+        prefix: entry.effective_prefix().to_vec(),
+    }
+}
+
+fn cluster_spec(sp: &ClusterSavePath) -> ClusterSpec {
+    let (username, password) = credentials(sp.auth.as_ref());
+    let seeds = sp
+        .seeds
+        .iter()
+        .filter_map(|a| match (a.host(), a.port()) {
+            (Some(h), Some(p)) if h.contains(':') => Some(format!("[{h}]:{p}")),
+            (Some(h), Some(p)) => Some(format!("{h}:{p}")),
+            _ => None,
+        })
+        .collect();
+    let mut spec = ClusterSpec::new(seeds);
+    spec.username = username;
+    spec.password = password;
+    spec.connect_timeout = sp.connect_timeout();
+    spec.read_timeout = sp.effective_read_timeout();
+    spec.prefix = sp.effective_prefix().to_vec();
+    spec.tls = sp.uses_tls();
+    // `failover=error` (replicas only when the master fails) has no direct equivalent in the
+    // cluster client; reading from masters keeps its guarantee of fresh data.
+    spec.read_from = match sp.failover {
+        Failover::Distribute => ReadFrom::Distribute,
+        _ => ReadFrom::Master,
+    };
+    spec
+}
+
+/// Redis credentials are text; a password with invalid UTF-8 is passed on lossily (Redis would
+/// refuse it anyway, and the error then names the host).
+fn credentials(auth: Option<&Auth>) -> (Option<String>, Option<String>) {
+    match auth {
+        None => (None, None),
+        Some(a) => (
+            a.user
+                .as_deref()
+                .map(|u| String::from_utf8_lossy(u).into_owned()),
+            Some(String::from_utf8_lossy(&a.password).into_owned()),
+        ),
+    }
+}
+
+fn connection_addr(
+    address: &Address,
+    stream: &std::collections::BTreeMap<String, String>,
+) -> ConnectionAddr {
+    match address {
+        Address::Tcp { host, port } => ConnectionAddr::Tcp(host.clone(), *port),
+        Address::Tls { host, port, .. } => ConnectionAddr::TcpTls {
+            host: host.clone(),
+            port: *port,
+            // PHP's `verify_peer=0` / `verify_peer_name=0` stream options turn checks off.
+            insecure: stream.get("verify_peer").is_some_and(|v| is_off(v))
+                || stream.get("verify_peer_name").is_some_and(|v| is_off(v)),
+            tls_params: None,
+        },
+        Address::Unix { path } => ConnectionAddr::Unix(PathBuf::from(path)),
+    }
+}
+
+fn is_off(v: &str) -> bool {
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "0" | "" | "false" | "no" | "off"
+    )
+}
+
+/// PHP `ssl` context options that name files: the CA bundle and a client certificate and key.
+fn tls_files(stream: &std::collections::BTreeMap<String, String>) -> Option<TlsFiles> {
+    let ca = stream.get("cafile").map(PathBuf::from);
+    let cert = stream.get("local_cert").map(PathBuf::from);
+    let key = stream.get("local_pk").map(PathBuf::from);
+    (ca.is_some() || cert.is_some()).then_some(TlsFiles { ca, cert, key })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weighted_hosts_keep_order_weights_and_prefixes() {
+        let t = Topology::from_save_path(
+            "tcp://10.0.0.1:6379?weight=1&prefix=A:, tcp://10.0.0.2:6380?weight=2&auth=pw&database=3",
+        )
+        .unwrap();
+        // "abcd": 1684234849 % 3 = 1 -> reverse list [B=[0,2), A=[2,3)] -> B.
+        assert_eq!(t.label(b"abcd"), "tcp://10.0.0.2:6380");
+        assert_eq!(t.key(b"abcd").data, b"PHPREDIS_SESSION:abcd");
+        // "cbcd" = 0x64636263 = 1684234851 % 3 = 0 -> B as well; "bbcd" % 3 = 2 -> A.
+        assert_eq!(t.label(b"bbcd"), "tcp://10.0.0.1:6379");
+        assert_eq!(t.key(b"bbcd").data, b"A:bbcd");
+    }
+
+    #[test]
+    fn cluster_save_path_becomes_seeds() {
+        let t = Topology::from_cluster_save_path(
+            "seed[]=127.0.0.1:7000&seed[]=127.0.0.1:7001&prefix=S:",
+        )
+        .unwrap();
+        assert_eq!(t.label(b"x"), "cluster(127.0.0.1:7000,127.0.0.1:7001)");
+        assert_eq!(t.key(b"x").data, b"S:x");
+        assert_eq!(t.key(b"x").lock, b"{S:x}_LOCK");
+    }
+
+    #[test]
+    fn bad_save_path_is_an_error_naming_the_entry() {
+        let e = Topology::from_save_path("tcp://a:6379?weight=0")
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.as_deref().is_some_and(|e| e.contains("weight")), "{e:?}");
+    }
+}
