@@ -47,6 +47,7 @@ pub struct RedisServerBuilder {
     port: Option<u16>,
     cluster_node: bool,
     args: Vec<(String, String)>,
+    rename: Vec<String>,
 }
 
 impl RedisServerBuilder {
@@ -86,6 +87,13 @@ impl RedisServerBuilder {
     /// `appendonly`, `port`, ...) replaces the harness's value; other keys add a line each.
     pub fn arg(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.args.push((key.into(), value.into()));
+        self
+    }
+
+    /// `rename-command NAME ""`: the server then answers "unknown command" to NAME, as an older
+    /// Redis without it would (e.g. GETEX before 6.2).
+    pub fn disable_command(mut self, name: impl Into<String>) -> Self {
+        self.rename.push(name.into());
         self
     }
 
@@ -137,6 +145,9 @@ impl RedisServerBuilder {
             text.push(' ');
             text.push_str(&super::conf_quote(value));
             text.push('\n');
+        }
+        for name in &self.rename {
+            text.push_str(&format!("rename-command {name} \"\"\n"));
         }
         // ACL rules are several words, so they are written unquoted; names and passwords must not
         // contain spaces (checked in `start`).

@@ -7,7 +7,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How locks are taken.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub struct LockOptions {
     /// Take a lock for each session read (phpredis: `redis.session.locking_enabled`, default off).
     pub enabled: bool,

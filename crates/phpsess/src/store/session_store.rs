@@ -20,7 +20,6 @@ use crate::error::{Error, Result};
 
 /// Behaviour of a store, independent of where Redis is.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub struct StoreOptions {
     /// Session lifetime (PHP's `session.gc_maxlifetime`), used for SETEX/EXPIRE/GETEX.
     pub ttl: Duration,
