@@ -24,6 +24,7 @@ mod topology;
 
 pub use cluster::{ClusterSpec, ReadFrom};
 pub use codec::Compression;
+pub use config::SENTINEL_SCHEME;
 pub use keys::{hash_tag, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX, LOCK_SUFFIX};
 pub use lock::{LockOptions, LockToken};
 pub use node::{Endpoint, StoreStats, TlsFiles};

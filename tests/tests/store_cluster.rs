@@ -1,0 +1,108 @@
+//! The store on a real 6-node Redis Cluster (3 masters, 3 replicas) and behind Sentinel (1 master,
+//! 1 replica, 3 sentinels): phpredis's cluster keys, locking in the data key's slot, and failover.
+
+use std::time::Duration;
+
+use phpsess::store::{
+    slot, SessionStore, StoreOptions, Topology, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX,
+};
+use phpsess_compat::servers::{RedisCluster, SentinelSetup};
+use redis::Commands;
+
+fn cluster_store(cluster: &RedisCluster) -> SessionStore {
+    let seeds: Vec<String> = cluster
+        .seeds()
+        .iter()
+        .map(|s| format!("seed[]={s}"))
+        .collect();
+    let topology = Topology::from_cluster_save_path(&seeds.join("&")).expect("cluster save_path");
+    SessionStore::new(topology, StoreOptions::default())
+}
+
+#[test]
+fn cluster_sessions_lock_write_and_survive_a_master_failover() {
+    let mut cluster = RedisCluster::start();
+    let mut store = cluster_store(&cluster);
+    let ids: Vec<String> = (0..12).map(|i| format!("cluster{i:017}")).collect();
+    for id in &ids {
+        assert_eq!(store.read(id).unwrap().data, None);
+        store
+            .write(id, format!("id|s:{}:\"{id}\";", id.len()).as_bytes())
+            .unwrap();
+    }
+    let mut c = cluster.connection();
+    for id in &ids {
+        let k = format!("{DEFAULT_CLUSTER_PREFIX}{id}");
+        let stored: Vec<u8> = c.get(&k).unwrap();
+        assert_eq!(
+            stored,
+            format!("id|s:{}:\"{id}\";", id.len()).into_bytes(),
+            "phpredis's key {k}"
+        );
+        let ttl: i64 = c.ttl(&k).unwrap();
+        assert!(ttl > 1400, "{k} ttl {ttl}");
+    }
+    // The lock key lives in the data key's slot, so lock, read and write stay on one node.
+    let key = store.key(&ids[0]);
+    assert_eq!(slot(&key.data), slot(&key.lock));
+    store.read(&ids[0]).unwrap();
+    let held: Option<String> = c.get(&key.lock).unwrap();
+    assert!(held.is_some(), "locked while the request runs");
+    store.close().unwrap();
+
+    let victim = format!("{DEFAULT_CLUSTER_PREFIX}{}", ids[0]);
+    let new_master = cluster.kill_master_of(&victim);
+    assert!(!new_master.is_empty());
+    // The same store (with its now-broken connections) keeps reading and writing.
+    for id in &ids {
+        let data = store
+            .read(id)
+            .unwrap()
+            .data
+            .expect("session kept through failover");
+        assert!(data.starts_with(b"id|"));
+        store.write(id, b"after|b:1;").unwrap();
+    }
+    let mut c = cluster.connection();
+    let after: Vec<u8> = c.get(&victim).unwrap();
+    assert_eq!(after, b"after|b:1;");
+}
+
+#[test]
+fn sentinel_store_follows_the_master_through_a_failover() {
+    let mut setup = SentinelSetup::start();
+    let sentinels = setup.sentinel_addrs().join(",");
+    let save_path = format!(
+        "sentinel://{sentinels}/{}?timeout=1&read_timeout=2",
+        setup.master_name()
+    );
+    let mut store = SessionStore::new(
+        Topology::from_save_path(&save_path).unwrap(),
+        StoreOptions::default(),
+    );
+    let id = "sentinel0000000000000000";
+    store.read(id).unwrap();
+    store.write(id, b"n|i:1;").unwrap();
+    let before = store.host_of(id);
+    assert!(before.contains(&setup.master_addr()), "{before}");
+    let old = setup.kill_master();
+    let new = setup.wait_for_failover();
+    assert_ne!(old, new);
+    let data = store.read(id).unwrap().data;
+    assert_eq!(
+        data.as_deref(),
+        Some(&b"n|i:1;"[..]),
+        "written before the failover, read after"
+    );
+    store.write(id, b"n|i:2;").unwrap();
+    let after = store.host_of(id);
+    assert!(
+        after.contains(&new),
+        "now talking to {after}, expected {new}"
+    );
+    let mut c = setup.master_connection();
+    let stored: Vec<u8> = c.get(format!("{DEFAULT_PREFIX}{id}")).unwrap();
+    assert_eq!(stored, b"n|i:2;");
+    // Give the harness a quiet moment before teardown.
+    std::thread::sleep(Duration::from_millis(10));
+}
