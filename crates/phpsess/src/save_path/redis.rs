@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 /// assert_eq!(sp.hosts.len(), 2);
 /// assert_eq!(sp.hosts[0].address, Address::Tcp { host: "10.0.0.1".into(), port: 6379 });
 /// assert_eq!(sp.hosts[0].effective_weight(), 2);
-/// assert_eq!(sp.hosts[1].offset, 45);
+/// assert_eq!(sp.hosts[1].offset, 42);
 /// assert_eq!(sp.hosts[1].effective_database(), 3);
 /// # Ok::<(), phpsess::Error>(())
 /// ```
@@ -229,21 +229,49 @@ pub(crate) fn is_tls_scheme(s: &str) -> bool {
 /// A host as phpredis dials it: `[v6]` loses its brackets (we add them back when printing); a
 /// bare name with `:` is an IPv6 address, which phpredis brackets itself.
 pub(crate) fn host_name(raw: &str) -> Result<String, String> {
+    // An IPv6 address, maybe with a zone ("fe80::1%eth0").
+    let ipv6 = |a: &str| {
+        let (addr, zone) = a.split_once('%').unwrap_or((a, "x"));
+        addr.parse::<std::net::Ipv6Addr>().is_ok()
+            && !zone.is_empty()
+            && zone
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+    };
     if let Some(inner) = raw.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-        if inner.is_empty() || inner.contains(['[', ']']) {
-            return Err(format!("invalid IPv6 address '{raw}'"));
+        if !ipv6(inner) {
+            return Err(format!("invalid IPv6 address '{}'", shown(raw.as_bytes())));
         }
         return Ok(inner.to_string());
     }
     if raw.is_empty() {
         return Err("the host is empty".into());
     }
-    if raw.contains(['[', ']']) {
-        return Err(format!(
-            "invalid host '{raw}': write IPv6 addresses in brackets, as in tcp://[::1]:6379"
-        ));
+    if ipv6(raw) {
+        return Ok(raw.to_string());
     }
-    Ok(raw.to_string())
+    // A name of digits only is no host name ("5" would be dialled as 0.0.0.5); it is what is
+    // left of "timeout=1,5".
+    let digits_only = raw.bytes().all(|b| b.is_ascii_digit());
+    if !digits_only
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+    {
+        return Ok(raw.to_string());
+    }
+    let mut reason = format!("invalid host '{}'", shown(raw.as_bytes()));
+    if raw.starts_with('[') {
+        reason.push_str(": an IPv6 host with a port needs the scheme, as in tcp://[::1]:6379");
+    } else if digits_only || raw.contains(['=', '&']) {
+        // "timeout=1,5" splits into "…timeout=1" and a host "5&…".
+        reason.push_str(
+            ": a ',' or whitespace ends a save_path entry, even inside a parameter value (write %2C or %20)",
+        );
+    } else if raw.contains(['[', ']', ':']) {
+        reason.push_str(": write IPv6 addresses in brackets, as in tcp://[::1]:6379");
+    }
+    Err(reason)
 }
 
 const SCHEMES: &str =
@@ -266,7 +294,7 @@ fn parse_entry(entry: &str, offset: usize) -> Result<HostEntry> {
         None => entry.as_bytes(),
     };
     let url = parse_url(bytes).ok_or_else(|| {
-        fail("not a URL phpredis can read (PHP's parse_url() rejects it: check the port, at most 65535, and the host)".into())
+        fail("not a valid URL (PHP's parse_url(), which phpredis uses, rejects it: check the host and that the port is at most 65535)".into())
     })?;
 
     // phpredis reads parameters only when there is a query, and glues a fragment back on so a
@@ -330,6 +358,17 @@ fn phpredis_address(
     has_stream: bool,
 ) -> Result<Address, String> {
     if let Some(host) = &url.host {
+        let scheme = scheme.unwrap_or("tcp");
+        let tls_scheme = match scheme {
+            "tcp" => None,
+            s if is_tls_scheme(s) => Some(s.to_string()),
+            "file" => {
+                return Err(
+                    "a unix socket needs an absolute path: unix:///path/to/redis.sock".into(),
+                )
+            }
+            s => return Err(format!("unsupported scheme '{s}': {SCHEMES}")),
+        };
         if url.user.is_some() || url.pass.is_some() {
             return Err("phpredis ignores user and password in the URL; use ?auth=PASSWORD or ?auth[]=USER&auth[]=PASSWORD (or a redis:// URL)".into());
         }
@@ -345,18 +384,10 @@ fn phpredis_address(
             None | Some(0) => DEFAULT_PORT,
             Some(p) => p,
         };
-        return match scheme.unwrap_or("tcp") {
-            "tcp" => Ok(Address::Tcp { host, port }),
-            s if is_tls_scheme(s) => Ok(Address::Tls {
-                scheme: s.to_string(),
-                host,
-                port,
-            }),
-            "file" => {
-                Err("a unix socket needs an absolute path: unix:///path/to/redis.sock".into())
-            }
-            s => Err(format!("unsupported scheme '{s}': {SCHEMES}")),
-        };
+        return Ok(match tls_scheme {
+            None => Address::Tcp { host, port },
+            Some(scheme) => Address::Tls { scheme, host, port },
+        });
     }
     let Some(path) = url.path.as_deref().filter(|p| !p.is_empty()) else {
         return Err("no host and no socket path".into());
