@@ -31,10 +31,10 @@
 //! | `TCP://h`, `udp://h`, `unix://h`, any unknown scheme | dials an unknown or wrong transport | error |
 //! | `unix:relative.sock` | dials TCP host `relative.sock` | error: the path must be absolute |
 //! | `tcp://user:pass@h`, `tcp://h/2` | ignores the user info / the path | error: use `auth=` / `database=` |
-//! | a number PHP does not call numeric (`weight=2x`, `timeout=1,5`, `database=abc`) | reads the numeric prefix (`2`, `1`, `0`) | error |
+//! | a number PHP does not call numeric (`weight=2x`, `timeout=2s`, `database=abc`) | reads the numeric prefix (`2`, `2`, `0`) | error |
 //! | a fraction for an integer (`weight=1.5`) | truncates | error |
-//! | `weight`, `database` over 2147483647 | wraps around in a C `int` | error |
-//! | `timeout`/`read_timeout` over 2147483647 s, under 1 µs, or `read_timeout < 0` | hangs, or means "no timeout" | error |
+//! | `weight`, `database` over 2147483647 | truncated into a C `int` (`redis_conf_int`) | error |
+//! | `timeout`/`read_timeout` over 2147483647 s (`1e999` is INF), under 1 µs (rounds to 0 = "no timeout"), or `read_timeout < 0` | passed on as is | error |
 //! | `database < 0` | means "no database" | error |
 //! | `persistent=on` (anything but `1`/`true`/`yes`/`0`/`false`/`no`/empty) | false | error |
 //! | `prefix[]=x` and other arrays where one value is expected | uses the string `Array` | error |
@@ -42,10 +42,11 @@
 //! | `auth[]` with 0 or 3+ elements, or without a password (`auth[user]=u` alone) | warning or nothing, then no AUTH | error |
 //! | `auth[username]=u&auth[pass]=p` (2 elements, no user found) | `AUTH p`, user dropped | error |
 //! | `stream=x`, `stream[0]=x`, `stream[a][b]=x` | ignored / partly ignored | error |
-//! | a rediscluster seed without `:`, or with a bad port | warning, seed skipped / port 6379 | error |
+//! | a rediscluster seed without `:`, or with a port that is not 1..65535 in digits | warning and seed skipped / port read by `atoi` (`7000x` is 7000, `x` is 6379) | error |
 //! | `failover=distribute_slaves` or another unknown word | none | error |
 //! | more than 1000 parameters, or nesting deeper than 64 | PHP drops the rest | error |
 //! | a NUL byte | ends the string | error |
+//! | `timeout=1,5` (a `,` or whitespace inside a value, measured) | ends the entry: `5` becomes a second host | error when what is left is no host name (a word such as `b` is a host name to both) |
 //! | no `timeout` | 86400 s (`redis`), 60 s (`rediscluster`) | **2 s** |
 //! | no `read_timeout`, or 0 | PHP's `default_socket_timeout`, 60 s | **5 s** |
 //! | `redis://` / `rediss://` URLs | cannot connect | standard meaning (user info, `/db`) plus the parameters above |
@@ -238,16 +239,32 @@ fn is_c_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
-/// phpredis reads the save_path as a C string; a NUL would silently cut it short.
-fn check_nul(save_path: &str) -> Result<()> {
+/// phpredis reads the save_path as a C string; a NUL would silently cut it short. `redact` hides
+/// credentials in the whole string shown in the error.
+fn check_nul(save_path: &str, redact: fn(&str) -> String) -> Result<()> {
     match save_path.find('\0') {
         None => Ok(()),
         Some(at) => Err(Error::SavePath {
-            entry: redact_entry(&save_path.replace('\0', "\\0")),
+            entry: redact(&save_path.replace('\0', "\\0")),
             offset: at,
             reason: format!("the save_path contains a NUL byte at offset {at}"),
         }),
     }
+}
+
+/// A whole `redis` save_path with [`redact_entry`] applied to each entry, separators kept.
+fn redact_save_path(save_path: &str) -> String {
+    let mut out = String::with_capacity(save_path.len());
+    let mut entry_start = 0;
+    for (i, c) in save_path.char_indices() {
+        if c == ',' || (c.is_ascii() && is_c_space(c as u8)) {
+            out.push_str(&redact_entry(&save_path[entry_start..i]));
+            out.push(c);
+            entry_start = i + 1;
+        }
+    }
+    out.push_str(&redact_entry(&save_path[entry_start..]));
+    out
 }
 
 /// `entry` with credentials replaced by `***`: the password of URL user info, and the value of

@@ -91,7 +91,7 @@ impl ClusterSavePath {
     /// Parse a `rediscluster` save_path. Errors name the offending `name=value` pair and its byte
     /// offset (or the whole string at offset 0 when something is missing).
     pub fn parse(save_path: &str) -> Result<ClusterSavePath> {
-        super::check_nul(save_path)?;
+        super::check_nul(save_path, redact_query)?;
         let whole = |reason: String| Error::SavePath {
             entry: redact_query(save_path),
             offset: 0,

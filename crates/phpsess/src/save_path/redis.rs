@@ -100,7 +100,7 @@ impl SavePath {
     /// phpredis would accept but misread (see the module docs); the error names the entry and its
     /// byte offset, as phpredis's "Failed to parse session.save_path" warning does.
     pub fn parse(save_path: &str) -> Result<SavePath> {
-        super::check_nul(save_path)?;
+        super::check_nul(save_path, super::redact_save_path)?;
         let bytes = save_path.as_bytes();
         let mut hosts = Vec::new();
         let mut i = 0;

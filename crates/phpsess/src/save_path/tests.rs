@@ -825,4 +825,12 @@ fn errors_never_show_passwords() {
         .expect_err("refused")
         .to_string();
     assert!(!e.contains("s3cret"), "{e}");
+    // The NUL error shows the whole save_path: every entry is redacted.
+    let e = SavePath::parse("tcp://a, tcp://u:s3cret@b?auth=s3cret\0")
+        .expect_err("refused")
+        .to_string();
+    assert_eq!(
+        e,
+        "invalid save_path entry tcp://a, tcp://u:***@b?auth=*** at offset 37: the save_path contains a NUL byte at offset 37"
+    );
 }
