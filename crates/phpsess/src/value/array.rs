@@ -71,7 +71,9 @@ pub(crate) fn numeric_key(s: &[u8]) -> Option<i64> {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Array {
     entries: Vec<(Key, Value)>,
-    next_index: i64,
+    /// PHP's `nNextFreeElement`: one past the largest int key, negative ones included (measured:
+    /// `unserialize('a:1:{i:-5;…}')` then `$a[] = …` appends at -4); `None` before any int key.
+    next_index: Option<i64>,
 }
 
 impl Array {
@@ -84,7 +86,7 @@ impl Array {
     pub fn with_capacity(n: usize) -> Self {
         Array {
             entries: Vec::with_capacity(n),
-            next_index: 0,
+            next_index: None,
         }
     }
 
@@ -133,10 +135,16 @@ impl Array {
         None
     }
 
-    /// Append with the next integer key, like `$a[] = $value`.
-    pub fn push(&mut self, value: Value) {
-        let key = Key::Int(self.next_index);
+    /// Append with the next integer key, like `$a[] = $value`. Returns false, changing nothing,
+    /// when that key is taken (after an `i64::MAX` key, where PHP throws "Cannot add element to the
+    /// array as the next element is already occupied").
+    pub fn push(&mut self, value: Value) -> bool {
+        let key = Key::Int(self.next_index.unwrap_or(0));
+        if self.get(key.clone()).is_some() {
+            return false;
+        }
         self.push_new(key, value);
+        true
     }
 
     /// Remove `key`, keeping the order of the others.
@@ -157,8 +165,8 @@ impl Array {
     /// Append a key known not to be present (the decoder checks duplicates itself).
     pub(crate) fn push_new(&mut self, key: Key, value: Value) {
         if let Key::Int(i) = key {
-            if i >= self.next_index {
-                self.next_index = i.saturating_add(1);
+            if self.next_index.is_none_or(|n| i >= n) {
+                self.next_index = Some(i.saturating_add(1));
             }
         }
         self.entries.push((key, value));
@@ -172,9 +180,7 @@ impl Array {
                 Key::Int(i) => Some(i.saturating_add(1)),
                 Key::Str(_) => None,
             })
-            .max()
-            .unwrap_or(0)
-            .max(0);
+            .max();
         Array {
             entries,
             next_index,
@@ -247,6 +253,18 @@ mod tests {
         a.insert("b", Value::Int(3));
         a.push(Value::Null);
         let keys: Vec<_> = a.iter().map(|(k, _)| k.clone()).collect();
+        let mut neg = Array::new();
+        neg.insert(-5, Value::Null);
+        neg.push(Value::Null);
+        assert_eq!(
+            neg.iter().nth(1).map(|(k, _)| k.clone()),
+            Some(Key::Int(-4)),
+            "as PHP 8.2 measured"
+        );
+        let mut full = Array::new();
+        full.insert(i64::MAX, Value::Null);
+        assert!(!full.push(Value::Int(1)), "the next key is taken");
+        assert_eq!(full.len(), 1);
         assert_eq!(
             keys,
             vec![Key::Str(b"b".to_vec()), Key::Int(10), Key::Int(11)]
