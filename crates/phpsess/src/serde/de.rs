@@ -1,0 +1,969 @@
+//! The serde `Deserializer`: drives visitors straight from the [`Reader`] tokenizer, one header at a
+//! time, without building a [`crate::Value`] first. Strings borrow from the input where they can.
+
+use std::borrow::Cow;
+
+use serde::de::{
+    self, DeserializeSeed, EnumAccess, Expected, MapAccess, SeqAccess, VariantAccess, Visitor,
+};
+
+use super::{ENUM_TOKEN, OBJECT_TOKEN, REFERENCES_UNSUPPORTED};
+use crate::error::{DecodeReason, Error, Result};
+use crate::reader::{Header, KeyRef, Reader};
+use crate::value::{Key, PropertyName};
+
+/// Nesting limit of the serde layer, serde_json's number. Lower than [`crate::MAX_DEPTH`] because
+/// each level costs several generic stack frames here (visitor, access, seed): measured with a
+/// `serde_json::Value` target on a 2 MiB thread, an unoptimised build overflows between 256 and
+/// 400 levels (about 6 KiB a level). Sessions nest a handful of levels.
+pub const SERDE_MAX_DEPTH: usize = 128;
+
+/// A serde deserializer over one value in PHP's `serialize()` format.
+///
+/// ```
+/// use serde::Deserialize;
+/// #[derive(Deserialize, Debug, PartialEq)]
+/// struct User<'a> { id: u32, name: &'a str }
+///
+/// let bytes = br#"a:2:{s:2:"id";i:7;s:4:"name";s:3:"Ann";}"#;
+/// let mut de = phpsess::serde::Deserializer::from_bytes(bytes);
+/// let user = User::deserialize(&mut de)?;
+/// de.end()?;
+/// assert_eq!(user, User { id: 7, name: "Ann" });
+/// # Ok::<(), phpsess::Error>(())
+/// ```
+pub struct Deserializer<'de> {
+    input: &'de [u8],
+    reader: Reader<'de>,
+    depth: usize,
+}
+
+impl<'de> Deserializer<'de> {
+    /// A deserializer reading from the start of `input`.
+    pub fn from_bytes(input: &'de [u8]) -> Self {
+        Deserializer {
+            input,
+            reader: Reader::new(input),
+            depth: 0,
+        }
+    }
+
+    /// Offset of the next unread byte.
+    pub fn position(&self) -> usize {
+        self.reader.pos()
+    }
+
+    /// Fail unless the whole input has been consumed (call after deserializing the value).
+    pub fn end(&self) -> Result<()> {
+        self.reader.finish()
+    }
+
+    /// Run `f` for the value starting at the current position and give any error without a position
+    /// (a visitor's `custom` error, a mismatch found here) that value's offset. This is the one place
+    /// positions are added; an error that already has one, from a nested value, keeps it.
+    fn positioned<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let start = self.reader.pos();
+        f(self).map_err(|e| at(e, start))
+    }
+
+    /// The next header; `r:`/`R:` are refused here so no access type has to care about them.
+    fn header(&mut self) -> Result<Header<'de>> {
+        let start = self.reader.pos();
+        match self.reader.header()? {
+            Header::ObjectRef(_) | Header::Ref(_) => Err(Error::SerdeAt {
+                offset: start,
+                message: REFERENCES_UNSUPPORTED.to_owned(),
+            }),
+            h => Ok(h),
+        }
+    }
+
+    fn enter(&mut self, start: usize) -> Result<()> {
+        if self.depth >= SERDE_MAX_DEPTH {
+            return Err(Error::decode(
+                start,
+                DecodeReason::TooDeep {
+                    limit: SERDE_MAX_DEPTH,
+                },
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Drive `visitor` over the entries of a container whose header was just read, then consume
+    /// its `}`. `kind` says how keys are read (list indices, array keys, property names).
+    fn entries<V: Visitor<'de>>(
+        &mut self,
+        start: usize,
+        len: usize,
+        kind: EntriesKind,
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.enter(start)?;
+        let mut access = Entries {
+            de: self,
+            len,
+            left: len,
+            kind,
+        };
+        let value = match kind {
+            EntriesKind::List => visitor.visit_seq(&mut access)?,
+            EntriesKind::Array | EntriesKind::Object => visitor.visit_map(&mut access)?,
+        };
+        if access.left > 0 {
+            return Err(Error::Serde(format!(
+                "{} of {len} entries left unread",
+                access.left
+            )));
+        }
+        self.depth -= 1;
+        self.reader.end_container(kind.reading())?;
+        Ok(value)
+    }
+
+    /// Bytes of the `E:` value just read (`Class:Case`), borrowed from the input.
+    fn enum_text(&self, class: &[u8], case: &[u8]) -> &'de [u8] {
+        // The reader is just past `Class:Case";`.
+        let end = self.reader.pos() - 2;
+        &self.input[end - (class.len() + 1 + case.len())..end]
+    }
+
+    /// Visit a string value: `&str` borrowed from `s:`, owned for `S:`; invalid UTF-8 is an error at
+    /// the offending byte.
+    fn visit_string<V: Visitor<'de>>(&self, s: Cow<'de, [u8]>, visitor: V) -> Result<V::Value> {
+        match s {
+            Cow::Borrowed(b) => match std::str::from_utf8(b) {
+                Ok(s) => visitor.visit_borrowed_str(s),
+                Err(e) => {
+                    // The reader is just past `"bytes";`.
+                    let data_start = self.reader.pos() - 2 - b.len();
+                    Err(Error::SerdeAt {
+                        offset: data_start + e.valid_up_to(),
+                        message: "invalid UTF-8 in string".to_owned(),
+                    })
+                }
+            },
+            Cow::Owned(v) => match String::from_utf8(v) {
+                Ok(s) => visitor.visit_string(s),
+                Err(_) => Err(Error::Serde(
+                    "invalid UTF-8 in escaped (S:) string".to_owned(),
+                )),
+            },
+        }
+    }
+
+    /// Is the array whose header was just read a list (keys 0, 1, … in order)? Scans ahead with a
+    /// second reader and leaves this one where it was.
+    fn array_is_list(&self, len: usize) -> Result<bool> {
+        let mut scan = Reader::new(self.input);
+        scan.skip_to(self.reader.pos());
+        for i in 0..len {
+            match scan.key()? {
+                KeyRef::Int(k) if k as u64 == i as u64 && k >= 0 => {}
+                _ => return Ok(false),
+            }
+            skip_value(&mut scan, self.depth)?;
+        }
+        Ok(true)
+    }
+}
+
+/// Deserialize a `T` from one complete PHP-serialized value; bytes after it are an error.
+///
+/// ```
+/// let v: Vec<i32> = phpsess::serde::from_bytes(b"a:2:{i:0;i:1;i:1;i:2;}")?;
+/// assert_eq!(v, [1, 2]);
+/// # Ok::<(), phpsess::Error>(())
+/// ```
+pub fn from_bytes<'de, T: de::Deserialize<'de>>(input: &'de [u8]) -> Result<T> {
+    let mut de = Deserializer::from_bytes(input);
+    let value = T::deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// Give an error without a position the offset `offset`.
+fn at(err: Error, offset: usize) -> Error {
+    match err {
+        Error::Serde(message) => Error::SerdeAt { offset, message },
+        e => e,
+    }
+}
+
+/// "expected {what the visitor wanted}, found {PHP type}". Never quotes string contents: session
+/// data holds secrets, and errors end up in logs.
+fn mismatch(found: &Header<'_>, expected: &dyn Expected) -> Error {
+    Error::Serde(format!("expected {expected}, found {}", describe(found)))
+}
+
+fn describe(h: &Header<'_>) -> String {
+    let lossy = String::from_utf8_lossy;
+    match h {
+        Header::Null => "null".into(),
+        Header::Bool(_) => "bool".into(),
+        Header::Int(_) => "int".into(),
+        Header::Float(_) => "float".into(),
+        Header::Str(_) => "string".into(),
+        Header::Array(_) => "array".into(),
+        Header::Object { class, .. } => format!("object of class {}", lossy(class)),
+        Header::Custom { class, .. } => {
+            format!("custom-serialized (C:) object of class {}", lossy(class))
+        }
+        Header::Enum { class, case } => format!("enum case {}::{}", lossy(class), lossy(case)),
+        Header::ObjectRef(_) | Header::Ref(_) => "reference".into(),
+    }
+}
+
+/// Skip one value (any kind, references included) without recursion, checking nesting against
+/// the serde limit counted from `depth`.
+fn skip_value(r: &mut Reader<'_>, depth: usize) -> Result<()> {
+    // Entries left in each open container, and what to call it in an error.
+    let mut open: Vec<(usize, &'static str)> = Vec::new();
+    loop {
+        let start = r.pos();
+        match r.header()? {
+            Header::Array(n) => open.push((n, "array")),
+            Header::Object { len, .. } => open.push((len, "object")),
+            _ => {}
+        }
+        if depth + open.len() > SERDE_MAX_DEPTH {
+            return Err(Error::decode(
+                start,
+                DecodeReason::TooDeep {
+                    limit: SERDE_MAX_DEPTH,
+                },
+            ));
+        }
+        loop {
+            match open.last_mut() {
+                None => return Ok(()),
+                Some((0, reading)) => {
+                    let reading = *reading;
+                    open.pop();
+                    r.end_container(reading)?;
+                }
+                Some((left, _)) => {
+                    *left -= 1;
+                    r.key()?;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// How a container's keys are read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EntriesKind {
+    /// A sequence: keys must be `i:0`, `i:1`, … and are not shown to the visitor.
+    List,
+    /// An array as a map: keys as written.
+    Array,
+    /// An object as a map: string keys are property names, unmangled.
+    Object,
+}
+
+impl EntriesKind {
+    fn reading(self) -> &'static str {
+        match self {
+            EntriesKind::List | EntriesKind::Array => "array",
+            EntriesKind::Object => "object",
+        }
+    }
+}
+
+struct Entries<'a, 'de> {
+    de: &'a mut Deserializer<'de>,
+    len: usize,
+    left: usize,
+    kind: EntriesKind,
+}
+
+impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
+    type Error = Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        let index = self.len - self.left;
+        let key_at = self.de.reader.pos();
+        match self.de.reader.key()? {
+            KeyRef::Int(k) if k >= 0 && k as u64 == index as u64 => {}
+            KeyRef::Int(k) => {
+                return Err(Error::SerdeAt {
+                    offset: key_at,
+                    message: format!("array is not a list: expected key {index}, found key {k}"),
+                })
+            }
+            KeyRef::Str(_) => {
+                return Err(Error::SerdeAt {
+                    offset: key_at,
+                    message: format!(
+                        "array is not a list: expected key {index}, found a string key"
+                    ),
+                })
+            }
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+impl<'de> MapAccess<'de> for Entries<'_, 'de> {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        let key_at = self.de.reader.pos();
+        let key = self.de.reader.key()?;
+        seed.deserialize(KeyDeserializer {
+            key,
+            property: self.kind == EntriesKind::Object,
+        })
+        .map(Some)
+        .map_err(|e| at(e, key_at))
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
+        seed.deserialize(&mut *self.de)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+macro_rules! deserialize_int {
+    ($($method:ident => $ty:ty, $visit:ident;)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+            self.positioned(|de| match de.header()? {
+                Header::Int(i) => match <$ty>::try_from(i) {
+                    Ok(v) => visitor.$visit(v),
+                    Err(_) => Err(Error::Serde(format!(
+                        "integer {i} is out of range for {}",
+                        stringify!($ty)
+                    ))),
+                },
+                h => Err(mismatch(&h, &visitor)),
+            })
+        }
+    )*};
+}
+
+impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.positioned(|de| {
+            let start = de.reader.pos();
+            match de.header()? {
+                Header::Null => visitor.visit_unit(),
+                Header::Bool(b) => visitor.visit_bool(b),
+                Header::Int(i) => visitor.visit_i64(i),
+                Header::Float(f) => visitor.visit_f64(f),
+                Header::Str(Cow::Borrowed(b)) => match std::str::from_utf8(b) {
+                    Ok(s) => visitor.visit_borrowed_str(s),
+                    Err(_) => visitor.visit_borrowed_bytes(b),
+                },
+                Header::Str(Cow::Owned(v)) => match String::from_utf8(v) {
+                    Ok(s) => visitor.visit_string(s),
+                    Err(e) => visitor.visit_byte_buf(e.into_bytes()),
+                },
+                Header::Array(len) => {
+                    let kind = if de.array_is_list(len)? {
+                        EntriesKind::List
+                    } else {
+                        EntriesKind::Array
+                    };
+                    de.entries(start, len, kind, visitor)
+                }
+                Header::Object { len, .. } => de.entries(start, len, EntriesKind::Object, visitor),
+                Header::Enum { class, case } => {
+                    let text = de.enum_text(class, case);
+                    match std::str::from_utf8(text) {
+                        Ok(s) => visitor.visit_borrowed_str(s),
+                        Err(_) => visitor.visit_borrowed_bytes(text),
+                    }
+                }
+                h => Err(mismatch(&h, &visitor)),
+            }
+        })
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.positioned(|de| match de.header()? {
+            Header::Bool(b) => visitor.visit_bool(b),
+            h => Err(mismatch(&h, &visitor)),
+        })
+    }
+
+    deserialize_int! {
+        deserialize_i8 => i8, visit_i8;
+        deserialize_i16 => i16, visit_i16;
+        deserialize_i32 => i32, visit_i32;
+        deserialize_i64 => i64, visit_i64;
+        deserialize_i128 => i128, visit_i128;
+        deserialize_u8 => u8, visit_u8;
+        deserialize_u16 => u16, visit_u16;
+        deserialize_u32 => u32, visit_u32;
+        deserialize_u64 => u64, visit_u64;
+        deserialize_u128 => u128, visit_u128;
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_f64(visitor)
+    }
+
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.positioned(|de| match de.header()? {
+            Header::Float(f) => visitor.visit_f64(f),
+            // PHP writes a float with an integral value as `d:1;`, but a PHP int in a float slot is
+            // common too (`$price = 3`); take it, rounding past 2^53 like PHP's (float) cast.
+            Header::Int(i) => visitor.visit_f64(i as f64),
+            h => Err(mismatch(&h, &visitor)),
+        })
+    }
+
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.positioned(|de| match de.header()? {
+            Header::Str(s) => de.visit_string(s, visitor),
+            h => Err(mismatch(&h, &visitor)),
+        })
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.positioned(|de| match de.header()? {
+            Header::Str(Cow::Borrowed(b)) => visitor.visit_borrowed_bytes(b),
+            Header::Str(Cow::Owned(v)) => visitor.visit_byte_buf(v),
+            h => Err(mismatch(&h, &visitor)),
+        })
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_bytes(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        if self.reader.peek_is(b'N') {
+            self.positioned(|de| {
+                de.header()?;
+                visitor.visit_none()
+            })
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.positioned(|de| match de.header()? {
+            Header::Null => visitor.visit_unit(),
+            h => Err(mismatch(&h, &visitor)),
+        })
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.deserialize_unit(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.positioned(|de| {
+            let start = de.reader.pos();
+            match de.header()? {
+                Header::Array(len) => de.entries(start, len, EntriesKind::List, visitor),
+                h => Err(mismatch(&h, &visitor)),
+            }
+        })
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value> {
+        if name == OBJECT_TOKEN || name == ENUM_TOKEN {
+            return self.positioned(|de| de.php_wrapper(name, visitor));
+        }
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.positioned(|de| {
+            let start = de.reader.pos();
+            match de.header()? {
+                Header::Array(len) => de.entries(start, len, EntriesKind::Array, visitor),
+                Header::Object { len, .. } => de.entries(start, len, EntriesKind::Object, visitor),
+                h => Err(mismatch(&h, &visitor)),
+            }
+        })
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.positioned(|de| {
+            let start = de.reader.pos();
+            match de.header()? {
+                Header::Str(s) => visitor.visit_enum(UnitVariant(KeyRef::Str(s))),
+                // A PHP enum case picks the variant by case name; the PHP class name is not
+                // compared, Rust and PHP names rarely match (namespaces).
+                Header::Enum { case, .. } => {
+                    visitor.visit_enum(UnitVariant(KeyRef::Str(Cow::Borrowed(case))))
+                }
+                Header::Array(1) => {
+                    de.enter(start)?;
+                    let key_at = de.reader.pos();
+                    let key = de.reader.key()?;
+                    let value = visitor.visit_enum(DataVariant { de, key, key_at })?;
+                    de.depth -= 1;
+                    de.reader.end_container("array")
+                        .map(|()| value)
+                }
+                Header::Array(n) => Err(Error::Serde(format!(
+                    "expected enum {name} as a string or a single-key array, found array of {n} entries"
+                ))),
+                h => Err(mismatch(&h, &visitor)),
+            }
+        })
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        skip_value(&mut self.reader, self.depth)?;
+        visitor.visit_unit()
+    }
+}
+
+impl<'de> Deserializer<'de> {
+    /// `PhpObject<T>` and `PhpEnum<T>`: a two-element sequence of the class name and the content
+    /// (the object's properties, or the enum's case name).
+    fn php_wrapper<V: Visitor<'de>>(
+        &mut self,
+        token: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        let start = self.reader.pos();
+        match (token == OBJECT_TOKEN, self.header()?) {
+            (true, Header::Object { class, len }) => {
+                self.enter(start)?;
+                let mut parts = WrapperParts {
+                    class: Some(class),
+                    content: Some(WrapperContent::Object { de: self, len }),
+                };
+                let value = visitor.visit_seq(&mut parts)?;
+                if let Some(WrapperContent::Object { .. }) = parts.content {
+                    return Err(Error::Serde(
+                        "object properties were left unread".to_owned(),
+                    ));
+                }
+                self.depth -= 1;
+                self.reader.end_container("object")?;
+                Ok(value)
+            }
+            (false, Header::Enum { class, case }) => visitor.visit_seq(WrapperParts {
+                class: Some(class),
+                content: Some(WrapperContent::Case(case)),
+            }),
+            (true, h) => Err(Error::Serde(format!(
+                "expected a PHP object, found {}",
+                describe(&h)
+            ))),
+            (false, h) => Err(Error::Serde(format!(
+                "expected a PHP enum case, found {}",
+                describe(&h)
+            ))),
+        }
+    }
+}
+
+struct WrapperParts<'a, 'de> {
+    class: Option<&'de [u8]>,
+    content: Option<WrapperContent<'a, 'de>>,
+}
+
+enum WrapperContent<'a, 'de> {
+    Object {
+        de: &'a mut Deserializer<'de>,
+        len: usize,
+    },
+    Case(&'de [u8]),
+}
+
+impl<'de> SeqAccess<'de> for WrapperParts<'_, 'de> {
+    type Error = Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
+        if let Some(class) = self.class.take() {
+            return seed
+                .deserialize(KeyDeserializer {
+                    key: KeyRef::Str(Cow::Borrowed(class)),
+                    property: false,
+                })
+                .map(Some);
+        }
+        match self.content.take() {
+            None => Ok(None),
+            Some(WrapperContent::Case(case)) => seed
+                .deserialize(KeyDeserializer {
+                    key: KeyRef::Str(Cow::Borrowed(case)),
+                    property: false,
+                })
+                .map(Some),
+            Some(WrapperContent::Object { de, len }) => {
+                seed.deserialize(ObjectBody { de, len }).map(Some)
+            }
+        }
+    }
+}
+
+/// The properties of an `O:` object whose header has been read: a map, a struct, or a newtype
+/// around one.
+struct ObjectBody<'a, 'de> {
+    de: &'a mut Deserializer<'de>,
+    len: usize,
+}
+
+impl<'de> ObjectBody<'_, 'de> {
+    fn visit_properties<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let mut access = Entries {
+            de: self.de,
+            len: self.len,
+            left: self.len,
+            kind: EntriesKind::Object,
+        };
+        let value = visitor.visit_map(&mut access)?;
+        if access.left > 0 {
+            return Err(Error::Serde(format!(
+                "{} of {} entries left unread",
+                access.left, self.len
+            )));
+        }
+        Ok(value)
+    }
+}
+
+impl<'de> de::Deserializer<'de> for ObjectBody<'_, 'de> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.visit_properties(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.visit_properties(de::IgnoredAny)?;
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map struct enum identifier
+    }
+}
+
+/// An array key or property name, as a value of its own (map key, struct field, enum variant).
+struct KeyDeserializer<'de> {
+    key: KeyRef<'de>,
+    /// Unmangle `\0*\0name` / `\0Class\0name` to `name`.
+    property: bool,
+}
+
+impl<'de> KeyDeserializer<'de> {
+    /// The key's text: an int key as decimal, a property name unmangled.
+    fn text(&self) -> Cow<'_, [u8]> {
+        match &self.key {
+            KeyRef::Int(i) => Cow::Owned(i.to_string().into_bytes()),
+            KeyRef::Str(s) if self.property => Cow::Borrowed(PropertyName::parse(s).name),
+            KeyRef::Str(s) => Cow::Borrowed(s),
+        }
+    }
+
+    /// The key's text with the input's lifetime when it has one.
+    fn borrowed_text(&self) -> Option<&'de [u8]> {
+        match self.key {
+            KeyRef::Str(Cow::Borrowed(s)) if self.property => Some(PropertyName::parse(s).name),
+            KeyRef::Str(Cow::Borrowed(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn visit_text<V: Visitor<'de>>(self, visitor: V, bytes_ok: bool) -> Result<V::Value> {
+        if let Some(b) = self.borrowed_text() {
+            return match std::str::from_utf8(b) {
+                Ok(s) => visitor.visit_borrowed_str(s),
+                Err(_) if bytes_ok => visitor.visit_borrowed_bytes(b),
+                Err(_) => Err(Error::Serde("invalid UTF-8 in key".to_owned())),
+            };
+        }
+        let text = self.text();
+        match std::str::from_utf8(&text) {
+            Ok(s) => visitor.visit_str(s),
+            Err(_) if bytes_ok => visitor.visit_bytes(&text),
+            Err(_) => Err(Error::Serde("invalid UTF-8 in key".to_owned())),
+        }
+    }
+
+    /// An integer key, or a string key in PHP's canonical decimal form.
+    fn int(&self) -> Result<i64> {
+        match &self.key {
+            KeyRef::Int(i) => Ok(*i),
+            KeyRef::Str(_) => match Key::from_php_string(&self.text()) {
+                Key::Int(i) => Ok(i),
+                Key::Str(_) => Err(Error::Serde(
+                    "expected an integer key, found a string key".to_owned(),
+                )),
+            },
+        }
+    }
+}
+
+macro_rules! deserialize_int_key {
+    ($($method:ident => $ty:ty, $visit:ident;)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+            let i = self.int()?;
+            match <$ty>::try_from(i) {
+                Ok(v) => visitor.$visit(v),
+                Err(_) => Err(Error::Serde(format!(
+                    "key {i} is out of range for {}",
+                    stringify!($ty)
+                ))),
+            }
+        }
+    )*};
+}
+
+impl<'de> de::Deserializer<'de> for KeyDeserializer<'de> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.key {
+            KeyRef::Int(i) => visitor.visit_i64(i),
+            KeyRef::Str(_) => self.visit_text(visitor, true),
+        }
+    }
+
+    deserialize_int_key! {
+        deserialize_i8 => i8, visit_i8;
+        deserialize_i16 => i16, visit_i16;
+        deserialize_i32 => i32, visit_i32;
+        deserialize_i64 => i64, visit_i64;
+        deserialize_i128 => i128, visit_i128;
+        deserialize_u8 => u8, visit_u8;
+        deserialize_u16 => u16, visit_u16;
+        deserialize_u32 => u32, visit_u32;
+        deserialize_u64 => u64, visit_u64;
+        deserialize_u128 => u128, visit_u128;
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.visit_text(visitor, false)
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.visit_text(visitor, false)
+    }
+
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.visit_text(visitor, false)
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        // Bytes, not an error: a derived struct ignores a field name it does not know, UTF-8 or not.
+        self.visit_text(visitor, true)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.borrowed_text() {
+            Some(b) => visitor.visit_borrowed_bytes(b),
+            None => visitor.visit_bytes(&self.text()),
+        }
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_bytes(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        visitor.visit_enum(UnitVariant(self.key))
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool f32 f64 unit unit_struct seq tuple tuple_struct map struct
+    }
+}
+
+/// An enum written as a string (or `E:` case name): only a unit variant can come from it.
+struct UnitVariant<'de>(KeyRef<'de>);
+
+impl<'de> EnumAccess<'de> for UnitVariant<'de> {
+    type Error = Error;
+    type Variant = Self;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self)> {
+        let key = KeyDeserializer {
+            key: match &self.0 {
+                KeyRef::Int(i) => KeyRef::Int(*i),
+                KeyRef::Str(Cow::Borrowed(s)) => KeyRef::Str(Cow::Borrowed(s)),
+                KeyRef::Str(Cow::Owned(s)) => KeyRef::Str(Cow::Owned(s.clone())),
+            },
+            property: false,
+        };
+        Ok((seed.deserialize(key)?, self))
+    }
+}
+
+impl<'de> VariantAccess<'de> for UnitVariant<'de> {
+    type Error = Error;
+
+    fn unit_variant(self) -> Result<()> {
+        Ok(())
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, _seed: T) -> Result<T::Value> {
+        Err(data_variant_as_string())
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, _visitor: V) -> Result<V::Value> {
+        Err(data_variant_as_string())
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value> {
+        Err(data_variant_as_string())
+    }
+}
+
+fn data_variant_as_string() -> Error {
+    Error::Serde(
+        "expected a single-key array for an enum variant with data, found a string".to_owned(),
+    )
+}
+
+/// An enum written as a single-key array: the key names the variant, the value is its data.
+struct DataVariant<'a, 'de> {
+    de: &'a mut Deserializer<'de>,
+    key: KeyRef<'de>,
+    key_at: usize,
+}
+
+impl<'a, 'de> EnumAccess<'de> for DataVariant<'a, 'de> {
+    type Error = Error;
+    type Variant = &'a mut Deserializer<'de>;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self::Variant)> {
+        let variant = seed
+            .deserialize(KeyDeserializer {
+                key: self.key,
+                property: false,
+            })
+            .map_err(|e| at(e, self.key_at))?;
+        Ok((variant, self.de))
+    }
+}
+
+impl<'de> VariantAccess<'de> for &mut Deserializer<'de> {
+    type Error = Error;
+
+    fn unit_variant(self) -> Result<()> {
+        <() as de::Deserialize>::deserialize(self)
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value> {
+        seed.deserialize(self)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value> {
+        de::Deserializer::deserialize_seq(self, visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        de::Deserializer::deserialize_map(self, visitor)
+    }
+}
