@@ -186,7 +186,12 @@ impl<'a> Reader<'a> {
             b's' => self.string(reading).map(|s| Header::Str(Cow::Borrowed(s))),
             b'S' => self.escaped_string().map(|s| Header::Str(Cow::Owned(s))),
             b'a' => {
-                let n = self.uiv(reading)?;
+                let digits = self.pos;
+                self.uiv(reading)?;
+                // PHP values an array count with parse_iv (saturating, "Numerical result out of
+                // range"), not the wrapping parse_uiv of lengths: `a:18446744073709551616:{}`
+                // must not wrap to 0 (found by tests/tests/differential.rs).
+                let n = parse_iv2(&self.input[digits..self.pos]).0 as u64;
                 self.expect(b':', "':'", reading)?;
                 self.expect(b'{', "'{'", reading)?;
                 // PHP: "each element is encoded using at least 2 characters".

@@ -60,6 +60,10 @@ pub fn unserialize_borrowed(input: &[u8]) -> Result<BorrowedValue<'_>> {
 enum Slot {
     Object,
     Other,
+    /// A slot naming the place of a repeated key's old value: PHP's `var_hash` points at places,
+    /// not values, and the new value was parsed into the same place, so the slot now reaches
+    /// the slot given here (see [`TreeBuilder::repoint`]).
+    Alias(usize),
 }
 
 /// A value tree the decoder can build: the owned [`Value`] or the zero-copy [`BorrowedValue`].
@@ -82,6 +86,13 @@ pub(crate) trait TreeKey: PartialEq {
     fn int(&self) -> Option<i64>;
     /// The bytes of a string key.
     fn bytes(&self) -> &[u8];
+    /// The int this key is to PHP's hash table: int keys, and string keys that are canonical
+    /// decimal integers. Array keys arrive normalised already; property names are kept as
+    /// written, yet PHP stores `i:0;` and `s:1:"0";` as the same property, so repeats are found
+    /// by this (found by tests/tests/differential.rs).
+    fn canonical_int(&self) -> Option<i64> {
+        self.int().or_else(|| numeric_key(self.bytes()))
+    }
 }
 
 impl<'a> Tree<'a> for Value {
@@ -257,10 +268,17 @@ impl<T> TreeBuilder<T> {
             let start = r.pos();
             // Every value but `R:` takes a slot, numbered from 1, before it is parsed.
             let slot = self.slots.len();
-            if !r.peek_is(b'R') {
+            let takes_slot = !r.peek_is(b'R');
+            if takes_slot {
                 self.slots.push(Slot::Other);
             }
             let header = r.header()?;
+            if let Some(frame) = stack.last_mut() {
+                if let Some(i) = frame.pending_repeat {
+                    self.repoint(&mut frame.heads[i], &header, slot, start)?;
+                }
+            }
+            let mut done_slot = takes_slot.then_some(slot);
             let mut done = match header {
                 Header::Array(0) => {
                     r.end_container("array")?;
@@ -269,7 +287,7 @@ impl<T> TreeBuilder<T> {
                 Header::Array(len) => {
                     check_depth(start, depth + stack.len())?;
                     let key = T::array_key(r.key()?);
-                    stack.push(Frame::new(None, len, key, T::array_key));
+                    stack.push(Frame::new(None, slot, len, key, T::array_key));
                     continue;
                 }
                 Header::Object { class, len } => {
@@ -281,7 +299,7 @@ impl<T> TreeBuilder<T> {
                         T::object(class, Vec::new())
                     } else {
                         let key = T::property_key(r.key()?);
-                        stack.push(Frame::new(Some(class), len, key, T::property_key));
+                        stack.push(Frame::new(Some(class), slot, len, key, T::property_key));
                         continue;
                     }
                 }
@@ -290,10 +308,11 @@ impl<T> TreeBuilder<T> {
                     T::leaf(header)
                 }
                 Header::ObjectRef(n) => {
-                    // Must name an earlier object, never its own slot.
-                    let ok = n >= 1
-                        && (n as usize) <= slot
-                        && self.slots[n as usize - 1] == Slot::Object;
+                    // Must reach an earlier object, never its own slot.
+                    let ok = n >= 1 && (n as usize) <= self.slots.len() && {
+                        let target = self.resolve(n as usize - 1);
+                        target != slot && self.slots[target] == Slot::Object
+                    };
                     if !ok {
                         return Err(crate::Error::decode(
                             start,
@@ -319,9 +338,10 @@ impl<T> TreeBuilder<T> {
                 let Some(top) = stack.last_mut() else {
                     return Ok(done);
                 };
-                top.add(done);
+                top.add(done, done_slot);
                 if top.remaining > 0 {
-                    top.pending = Some((top.make_key)(r.key()?));
+                    let key = (top.make_key)(r.key()?);
+                    top.set_pending(key);
                     break;
                 }
                 let Some(frame) = stack.pop() else {
@@ -332,6 +352,7 @@ impl<T> TreeBuilder<T> {
                 } else {
                     "array"
                 })?;
+                done_slot = Some(frame.slot);
                 done = match frame.class {
                     Some(class) => T::object(class, frame.entries),
                     None => T::array(frame.entries),
@@ -339,15 +360,75 @@ impl<T> TreeBuilder<T> {
             }
         }
     }
+
+    /// The slot `index` reaches, following [`Slot::Alias`]es (never circular: an alias always
+    /// targets a slot that is not an alias at the time, and slots never stop being aliases).
+    fn resolve(&self, mut index: usize) -> usize {
+        while let Slot::Alias(next) = self.slots[index] {
+            index = next;
+        }
+        index
+    }
+
+    /// A repeated key's new value (`header`, in `slot` unless it is `R:`) is about to be parsed
+    /// into the place of the old one. PHP's `var_hash` names places, so every slot that named
+    /// the old value now reaches the new one: `a:3:{i:0;i:1;i:0;O:8:"stdClass":0:{}i:1;r:2;}`
+    /// is accepted and `a:3:{i:0;O:8:"stdClass":0:{}i:0;i:1;i:1;r:2;}` refused, as PHP 8.2
+    /// does. `head` is the slot through which every earlier slot of that place is reached;
+    /// `R:` to the place itself is PHP's `rval_ref == rval` refusal.
+    fn repoint(
+        &mut self,
+        head: &mut Option<usize>,
+        header: &Header<'_>,
+        slot: usize,
+        start: usize,
+    ) -> Result<()> {
+        match *header {
+            Header::Ref(n) => {
+                let Some(h) = *head else { return Ok(()) };
+                if n == 0 || n as usize > self.slots.len() {
+                    return Ok(()); // refused by the `R:` check that follows
+                }
+                let mut target = n as usize - 1;
+                loop {
+                    if target == h {
+                        return Err(crate::Error::decode(
+                            start,
+                            DecodeReason::InvalidReference(n),
+                        ));
+                    }
+                    match self.slots[target] {
+                        Slot::Alias(next) => target = next,
+                        _ => break,
+                    }
+                }
+                self.slots[h] = Slot::Alias(target);
+            }
+            _ => {
+                if let Some(h) = *head {
+                    self.slots[h] = Slot::Alias(slot);
+                }
+                *head = Some(slot);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A container being filled: its entries so far, how many are still to come, and the key read
 /// for the value being decoded now.
 struct Frame<'a, T: Tree<'a>> {
     class: Option<&'a [u8]>,
+    /// The container's own slot.
+    slot: usize,
     entries: Vec<(T::Key, T)>,
+    /// Per entry, the slot through which the slots naming its place are reached (`None` while
+    /// only `R:` values, which take no slot, were stored there). See [`TreeBuilder::repoint`].
+    heads: Vec<Option<usize>>,
     remaining: usize,
     pending: Option<T::Key>,
+    /// The entry `pending` repeats, if it does.
+    pending_repeat: Option<usize>,
     seen: Seen,
     make_key: fn(KeyRef<'a>) -> T::Key,
 }
@@ -355,32 +436,45 @@ struct Frame<'a, T: Tree<'a>> {
 impl<'a, T: Tree<'a>> Frame<'a, T> {
     fn new(
         class: Option<&'a [u8]>,
+        slot: usize,
         len: usize,
         first_key: T::Key,
         make_key: fn(KeyRef<'a>) -> T::Key,
     ) -> Self {
         Frame {
             class,
+            slot,
             entries: Vec::with_capacity(len),
+            heads: Vec::with_capacity(len),
             remaining: len,
             pending: Some(first_key),
+            pending_repeat: None,
             seen: Seen::default(),
             make_key,
         }
     }
 
-    /// Store the value for the pending key. PHP keeps the first position and the last value for a
-    /// repeated key.
-    fn add(&mut self, value: T) {
+    /// The key of the next value. Repeats are found now, before the value is parsed, because
+    /// they change what `r:`/`R:` inside that value may reach.
+    fn set_pending(&mut self, key: T::Key) {
+        self.pending_repeat = self.seen.position(&key, &self.entries);
+        self.pending = Some(key);
+    }
+
+    /// Store the value (decoded in `slot`) for the pending key. PHP keeps the first position and
+    /// the last value for a repeated key.
+    fn add(&mut self, value: T, slot: Option<usize>) {
         self.remaining -= 1;
         let Some(key) = self.pending.take() else {
             return;
         };
-        match self.seen.position(&key, &self.entries) {
+        match self.pending_repeat.take() {
+            // `repoint` already moved this entry's head when the value started.
             Some(i) => self.entries[i].1 = value,
             None => {
                 self.seen.add(&key, self.entries.len());
                 self.entries.push((key, value));
+                self.heads.push(slot);
             }
         }
     }
@@ -418,11 +512,13 @@ const BLOOM_MAX: usize = 12;
 
 impl Seen {
     fn position<K: TreeKey, V>(&mut self, key: &K, entries: &[(K, V)]) -> Option<usize> {
-        if let Some(i) = key.int() {
+        if let Some(i) = key.canonical_int() {
             if self.max_int.is_none_or(|m| i > m) {
                 return None;
             }
-            return entries.iter().position(|(k, _)| k.int() == Some(i));
+            return entries
+                .iter()
+                .position(|(k, _)| k.canonical_int() == Some(i));
         }
         let h = bytes_hash(key.bytes());
         if self.strings < BLOOM_MAX {
@@ -434,7 +530,7 @@ impl Seen {
         let index = self.index.get_or_insert_with(|| {
             let mut ix = HashMap::with_capacity_and_hasher(entries.len() * 2, Default::default());
             for (i, (k, _)) in entries.iter().enumerate() {
-                if k.int().is_none() {
+                if k.canonical_int().is_none() {
                     ix.entry(bytes_hash(k.bytes())).or_insert(i);
                 }
             }
@@ -449,7 +545,7 @@ impl Seen {
     }
 
     fn add<K: TreeKey>(&mut self, key: &K, position: usize) {
-        if let Some(i) = key.int() {
+        if let Some(i) = key.canonical_int() {
             if self.max_int.is_none_or(|m| i > m) {
                 self.max_int = Some(i);
             }
