@@ -442,3 +442,32 @@ fn decoded_structure_matches_php_json_encode() {
         "only {checked} fixtures compared with json_encode"
     );
 }
+
+#[test]
+fn the_generator_reproduces_the_committed_fixtures() {
+    // `make fixtures` must be deterministic: running the committed generator with this PHP gives
+    // the committed files byte for byte (so they are not hand-edited, and nothing drifts).
+    let dir = std::env::temp_dir().join(format!("phpsess-fixtures-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let root = phpsess_compat::fixtures::workspace_root();
+    let out = std::process::Command::new(phpsess_compat::php::php_binary())
+        .arg("-n")
+        .arg(root.join("fixtures/generate.php"))
+        .arg(&dir)
+        .output()
+        .expect("run php (PHP 8.2 CLI needed)");
+    assert!(
+        out.status.success(),
+        "generate.php failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for file in ["values.json", "sessions.json"] {
+        let fresh = std::fs::read(dir.join(file)).expect(file);
+        let committed = std::fs::read(root.join("fixtures").join(file)).expect(file);
+        assert!(
+            fresh == committed,
+            "fixtures/{file} differs from what generate.php writes now: run `make fixtures`"
+        );
+    }
+    std::fs::remove_dir_all(&dir).expect("remove temp dir");
+}
