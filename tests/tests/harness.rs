@@ -484,3 +484,10 @@ fn sentinel_fails_over_to_the_replica() {
         started.elapsed()
     );
 }
+
+#[test]
+#[should_panic(expected = "Bad directive or wrong number of arguments")]
+fn a_server_that_cannot_start_panics_with_its_log() {
+    // redis-server rejects the config and exits; the panic message carries its stderr.
+    let _server = RedisServer::builder().arg("no-such-directive", "x").start();
+}

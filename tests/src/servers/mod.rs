@@ -48,6 +48,21 @@ pub fn redis_cli_bin() -> String {
     std::env::var("REDIS_CLI").unwrap_or_else(|_| "redis-cli".to_owned())
 }
 
+/// Why a polled condition does not hold yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotYet {
+    /// Poll again (until the deadline).
+    Retry(String),
+    /// It never will (e.g. the process exited): stop polling now.
+    Fatal(String),
+}
+
+impl From<String> for NotYet {
+    fn from(reason: String) -> Self {
+        NotYet::Retry(reason)
+    }
+}
+
 /// Polls `check` every few milliseconds until it returns `Ok`, or until `timeout` has passed; then
 /// returns the last reason it gave, prefixed with `what` and the time waited.
 pub fn wait_until<T>(
@@ -55,11 +70,26 @@ pub fn wait_until<T>(
     timeout: Duration,
     mut check: impl FnMut() -> Result<T, String>,
 ) -> Result<T, String> {
+    wait_until_fatal(what, timeout, || check().map_err(NotYet::Retry))
+}
+
+/// Like [`wait_until`], but stops at the first [`NotYet::Fatal`].
+pub fn wait_until_fatal<T>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> Result<T, NotYet>,
+) -> Result<T, String> {
     let start = Instant::now();
     loop {
         match check() {
             Ok(value) => return Ok(value),
-            Err(reason) => {
+            Err(NotYet::Fatal(reason)) => {
+                return Err(format!(
+                    "gave up after {:?} waiting for {what}: {reason}",
+                    start.elapsed()
+                ));
+            }
+            Err(NotYet::Retry(reason)) => {
                 if start.elapsed() >= timeout {
                     return Err(format!(
                         "timed out after {:?} waiting for {what}: {reason}",

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisConnectionInfo};
 
-use super::{info_field, ports, wait_until, ServerProcess, READY_TIMEOUT};
+use super::{info_field, ports, wait_until_fatal, NotYet, ServerProcess, READY_TIMEOUT};
 
 /// Host every test server binds to.
 pub const HOST: &str = "127.0.0.1";
@@ -408,9 +408,9 @@ impl RedisServer {
     /// Polls PING until PONG (a loading AOF answers LOADING first), or fails if the process exits.
     fn wait_ready(&mut self) -> Result<(), String> {
         let addr = self.addr();
-        wait_until(&format!("{addr} to answer PING"), READY_TIMEOUT, || {
-            if let Some(status) = self.process.exit_status() {
-                return Err(format!("redis-server exited with {status}"));
+        wait_until_fatal(&format!("{addr} to answer PING"), READY_TIMEOUT, || {
+            if !self.process.is_running() {
+                return Err(NotYet::Fatal("redis-server exited".to_owned()));
             }
             let mut con = self
                 .connection_as(None, self.password.as_deref())
@@ -421,7 +421,7 @@ impl RedisServer {
             if pong == "PONG" {
                 Ok(())
             } else {
-                Err(format!("PING answered {pong:?}"))
+                Err(format!("PING answered {pong:?}").into())
             }
         })
     }

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use super::redis_server::{connect_loopback, RedisServer, HOST};
-use super::{info_field, ports, wait_until, ServerProcess, READY_TIMEOUT};
+use super::{
+    info_field, ports, wait_until, wait_until_fatal, NotYet, ServerProcess, READY_TIMEOUT,
+};
 
 /// How long the sentinels may take to discover each other and the replica, and to fail over.
 const SENTINEL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -106,12 +108,12 @@ impl SentinelSetupBuilder {
             if let Err(e) = process.respawn() {
                 panic!("{e}");
             }
-            let ready = wait_until(
+            let ready = wait_until_fatal(
                 &format!("{} to answer PING", process.label()),
                 READY_TIMEOUT,
                 || {
-                    if let Some(status) = process.exit_status() {
-                        return Err(format!("exited with {status}"));
+                    if !process.is_running() {
+                        return Err(NotYet::Fatal("the sentinel exited".to_owned()));
                     }
                     let mut con = connect_loopback(port, None, None).map_err(|e| e.to_string())?;
                     let pong: String = redis::cmd("PING")
@@ -119,7 +121,7 @@ impl SentinelSetupBuilder {
                         .map_err(|e| e.to_string())?;
                     (pong == "PONG")
                         .then_some(())
-                        .ok_or(format!("PING answered {pong:?}"))
+                        .ok_or(NotYet::Retry(format!("PING answered {pong:?}")))
                 },
             );
             match ready {
