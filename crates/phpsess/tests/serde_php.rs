@@ -61,7 +61,9 @@ while (($line = fgets(STDIN)) !== false) {
         echo json_encode(['ok' => false, 'error' => $e->getMessage()]), "\n";
     }
 }
+$shared = new User(8, 'bo@example.com', 'pw');
 $values = [
+    'shared' => ['user' => $shared, 'auth' => ['user' => $shared, 'guard' => 'web']],
     'session' => [
         '_token' => 'Xq3vT9kLmN2pR8sW4yZ1aB6cD0eF5gH7jK9lM3nP',
         'user' => new User(7, 'ann@example.com', 's3cret'),
@@ -190,6 +192,18 @@ struct Cart {
     items: Vec<String>,
     total: f64,
     qty: u8,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+struct Shared {
+    user: User,
+    auth: Auth,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+struct Auth {
+    user: PhpObject<User>,
+    guard: String,
 }
 
 #[derive(Debug, PartialEq, Deserialize)]
@@ -362,6 +376,23 @@ fn php_reads_what_we_write_and_we_read_what_php_writes() {
             counts: BTreeMap::from([(10, 1), (20, 2)]),
         }
     );
+
+    // The same object twice: PHP writes `r:2;` the second time, which reads as a copy.
+    let (bytes, _) = &run.values["shared"];
+    assert!(
+        bytes.windows(4).any(|w| w == b"r:2;"),
+        "{}",
+        String::from_utf8_lossy(bytes)
+    );
+    let shared: Shared = from_bytes(bytes).unwrap();
+    let bo = User {
+        id: 8,
+        email: "bo@example.com".into(),
+        secret: "pw".into(),
+    };
+    assert_eq!(shared.auth.user, PhpObject::new("User", bo));
+    assert_eq!(shared.user, shared.auth.user.value);
+    assert_eq!(shared.auth.guard, "web");
 
     let (bytes, _) = &run.values["floats"];
     let floats: Vec<f64> = from_bytes(bytes).unwrap();

@@ -7,7 +7,7 @@ use serde::de::{
     self, DeserializeSeed, EnumAccess, Expected, MapAccess, SeqAccess, VariantAccess, Visitor,
 };
 
-use super::{ENUM_TOKEN, OBJECT_TOKEN, REFERENCES_UNSUPPORTED};
+use super::{ENUM_TOKEN, OBJECT_TOKEN};
 use crate::error::{DecodeReason, Error, Result};
 use crate::reader::{Header, KeyRef, Reader};
 use crate::value::{Key, PropertyName};
@@ -35,7 +35,13 @@ pub const SERDE_MAX_DEPTH: usize = 128;
 pub struct Deserializer<'de> {
     input: &'de [u8],
     reader: Reader<'de>,
-    depth: usize,
+    /// Start offsets of the arrays and objects being read, outermost first: the nesting depth,
+    /// and what a reference must not point at (a cycle).
+    open: Vec<usize>,
+    /// Where each value slot starts, built on the first `r:`/`R:` only.
+    slots: Option<SlotIndex<'de>>,
+    /// Bytes re-read to follow references so far.
+    replayed: usize,
 }
 
 impl<'de> Deserializer<'de> {
@@ -44,7 +50,9 @@ impl<'de> Deserializer<'de> {
         Deserializer {
             input,
             reader: Reader::new(input),
-            depth: 0,
+            open: Vec::new(),
+            slots: None,
+            replayed: 0,
         }
     }
 
@@ -61,25 +69,74 @@ impl<'de> Deserializer<'de> {
     /// Run `f` for the value starting at the current position and give any error without a position
     /// (a visitor's `custom` error, a mismatch found here) that value's offset. This is the one place
     /// positions are added; an error that already has one, from a nested value, keeps it.
+    ///
+    /// It is also the one place references are followed: at `r:N;`/`R:N;`, `f` runs on the bytes of
+    /// value slot N instead, so every kind of value can come from a reference.
     fn positioned<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         let start = self.reader.pos();
-        f(self).map_err(|e| at(e, start))
+        let result = if self.reader.peek_is(b'r') || self.reader.peek_is(b'R') {
+            self.follow_reference(f)
+        } else {
+            f(self)
+        };
+        result.map_err(|e| at(e, start))
     }
 
-    /// The next header; `r:`/`R:` are refused here so no access type has to care about them.
+    /// Read `r:N;`/`R:N;` and run `f` on a copy of value slot N: PHP's object handle or `&`
+    /// reference becomes a second, equal Rust value (typed data has no sharing).
+    fn follow_reference<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let at = self.reader.pos();
+        let (n, object) = match self.reader.header()? {
+            Header::ObjectRef(n) => (n, true),
+            Header::Ref(n) => (n, false),
+            _ => unreachable!("called at an 'r' or 'R' tag, which the reader reads as a reference"),
+        };
+        let invalid = || Error::decode(at, DecodeReason::InvalidReference(n));
+        let slots = self.slots.get_or_insert_with(|| SlotIndex::new(self.input));
+        // The slot must start before the reference (`r:` never names its own slot); `r:` must
+        // name an object, as PHP requires.
+        let target = slots.start(n, at)?.ok_or_else(invalid)?;
+        if object && !matches!(self.input[target], b'O' | b'C' | b'E' | b'r') {
+            return Err(invalid());
+        }
+        if self.open.contains(&target) {
+            return Err(Error::SerdeAt {
+                offset: at,
+                message: format!(
+                    "reference {n} points at a value that contains it (a cycle); decode to Value"
+                ),
+            });
+        }
+        if self.replayed > REFERENCE_REPLAY_LIMIT {
+            return Err(Error::SerdeAt {
+                offset: at,
+                message: format!(
+                    "references re-read more than {REFERENCE_REPLAY_LIMIT} bytes; decode to Value"
+                ),
+            });
+        }
+        let mut replay = Reader::new(self.input);
+        replay.skip_to(target);
+        let saved = std::mem::replace(&mut self.reader, replay);
+        let result = f(self);
+        self.replayed += self.reader.pos() - target;
+        self.reader = saved;
+        result
+    }
+
+    /// The next header. References never reach here: [`Self::positioned`] follows them first.
     fn header(&mut self) -> Result<Header<'de>> {
         let start = self.reader.pos();
         match self.reader.header()? {
-            Header::ObjectRef(_) | Header::Ref(_) => Err(Error::SerdeAt {
-                offset: start,
-                message: REFERENCES_UNSUPPORTED.to_owned(),
-            }),
+            Header::ObjectRef(n) | Header::Ref(n) => {
+                Err(Error::decode(start, DecodeReason::InvalidReference(n)))
+            }
             h => Ok(h),
         }
     }
 
     fn enter(&mut self, start: usize) -> Result<()> {
-        if self.depth >= SERDE_MAX_DEPTH {
+        if self.open.len() >= SERDE_MAX_DEPTH {
             return Err(Error::decode(
                 start,
                 DecodeReason::TooDeep {
@@ -87,8 +144,12 @@ impl<'de> Deserializer<'de> {
                 },
             ));
         }
-        self.depth += 1;
+        self.open.push(start);
         Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.open.pop();
     }
 
     /// Drive `visitor` over the entries of a container whose header was just read, then consume
@@ -117,7 +178,7 @@ impl<'de> Deserializer<'de> {
                 access.left
             )));
         }
-        self.depth -= 1;
+        self.leave();
         self.reader.end_container(kind.reading())?;
         Ok(value)
     }
@@ -163,7 +224,7 @@ impl<'de> Deserializer<'de> {
                 KeyRef::Int(k) if k as u64 == i as u64 && k >= 0 => {}
                 _ => return Ok(false),
             }
-            skip_value(&mut scan, self.depth)?;
+            skip_value(&mut scan, self.open.len())?;
         }
         Ok(true)
     }
@@ -181,6 +242,79 @@ pub fn from_bytes<'de, T: de::Deserialize<'de>>(input: &'de [u8]) -> Result<T> {
     let value = T::deserialize(&mut de)?;
     de.end()?;
     Ok(value)
+}
+
+/// Bytes that following references may re-read in one deserialization, against inputs whose
+/// references nest so that the copies grow exponentially (each level naming the previous one
+/// twice). Session data stays far below it.
+pub const REFERENCE_REPLAY_LIMIT: usize = 2 << 20;
+
+/// Where PHP's value slots start (the numbering `r:`/`R:` use: every value but an `R:` takes the
+/// next slot, keys take none), found by one forward scan that stops as soon as it has the slot
+/// asked for and resumes from there for the next reference.
+struct SlotIndex<'de> {
+    reader: Reader<'de>,
+    /// Entries left in each container the scan is inside.
+    open: Vec<(usize, &'static str)>,
+    starts: Vec<usize>,
+    started: bool,
+}
+
+impl<'de> SlotIndex<'de> {
+    fn new(input: &'de [u8]) -> Self {
+        SlotIndex {
+            reader: Reader::new(input),
+            open: Vec::new(),
+            starts: Vec::new(),
+            started: false,
+        }
+    }
+
+    /// The start of slot `n` (1-based) if it begins before `before`.
+    fn start(&mut self, n: u64, before: usize) -> Result<Option<usize>> {
+        let Some(index) = usize::try_from(n).ok().and_then(|n| n.checked_sub(1)) else {
+            return Ok(None);
+        };
+        while self.starts.len() <= index {
+            if self.reader.pos() >= before || !self.next_value()? {
+                return Ok(None);
+            }
+        }
+        Ok(Some(self.starts[index]).filter(|&s| s < before))
+    }
+
+    /// Read up to and including the next value's header; false when the root value is done.
+    fn next_value(&mut self) -> Result<bool> {
+        if self.started {
+            loop {
+                match self.open.last_mut() {
+                    None => return Ok(false),
+                    Some((0, reading)) => {
+                        let reading = *reading;
+                        self.open.pop();
+                        self.reader.end_container(reading)?;
+                    }
+                    Some((left, _)) => {
+                        *left -= 1;
+                        self.reader.key()?;
+                        break;
+                    }
+                }
+            }
+        }
+        self.started = true;
+        let start = self.reader.pos();
+        let takes_slot = !self.reader.peek_is(b'R');
+        match self.reader.header()? {
+            Header::Array(n) => self.open.push((n, "array")),
+            Header::Object { len, .. } => self.open.push((len, "object")),
+            _ => {}
+        }
+        if takes_slot {
+            self.starts.push(start);
+        }
+        Ok(true)
+    }
 }
 
 /// Give an error without a position the offset `offset`.
@@ -461,14 +595,14 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        if self.reader.peek_is(b'N') {
-            self.positioned(|de| {
+        self.positioned(|de| {
+            if de.reader.peek_is(b'N') {
                 de.header()?;
                 visitor.visit_none()
-            })
-        } else {
-            visitor.visit_some(self)
-        }
+            } else {
+                visitor.visit_some(de)
+            }
+        })
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -560,7 +694,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
                     let key_at = de.reader.pos();
                     let key = de.reader.key()?;
                     let value = visitor.visit_enum(DataVariant { de, key, key_at })?;
-                    de.depth -= 1;
+                    de.leave();
                     de.reader.end_container("array")
                         .map(|()| value)
                 }
@@ -577,7 +711,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        skip_value(&mut self.reader, self.depth)?;
+        skip_value(&mut self.reader, self.open.len())?;
         visitor.visit_unit()
     }
 }
@@ -604,7 +738,7 @@ impl<'de> Deserializer<'de> {
                         "object properties were left unread".to_owned(),
                     ));
                 }
-                self.depth -= 1;
+                self.leave();
                 self.reader.end_container("object")?;
                 Ok(value)
             }

@@ -47,9 +47,17 @@
 //! dynamic target over nested lists reads them once per level), other arrays and objects maps,
 //! `E:` the string `Class:Case`. Object class names are dropped here; use [`PhpObject`] to keep one.
 //!
-//! Not supported, with an error naming the problem and its offset: `r:`/`R:` back-references
-//! ([`REFERENCES_UNSUPPORTED`]), `C:` custom-serialized objects (decode those to [`Value`]), and
-//! nesting past [`SERDE_MAX_DEPTH`]. Errors never quote string contents (sessions hold secrets).
+//! References: `r:N;` (a second handle to an object) and `R:N;` (a PHP `&` reference) deserialize
+//! as a copy of value slot N, read again from its bytes (typed data has no sharing), found by a
+//! scan that runs only once an input has a reference. A reference to a value that contains it (a
+//! cycle) is an error, and so is re-reading more than [`REFERENCE_REPLAY_LIMIT`] bytes for
+//! references in one call (exponential copies). The serializer never writes references: a value
+//! reachable twice is written twice, as PHP does for arrays.
+//!
+//! Not supported, with an error naming the problem and its offset: `C:` custom-serialized objects
+//! (decode those to [`Value`]), cyclic references, and nesting past [`SERDE_MAX_DEPTH`]. Errors
+//! never quote string contents (sessions hold secrets); an error inside a referenced value points
+//! at that value's bytes.
 //!
 //! [`from_value`] / [`to_value`] convert between [`Value`] and typed data by going through the
 //! bytes: simple and exact, not the fastest possible.
@@ -62,15 +70,11 @@ use std::fmt;
 use serde::de::{Deserialize, DeserializeOwned, SeqAccess, Unexpected, Visitor};
 use serde::ser::{Serialize, SerializeTupleStruct};
 
-pub use de::{from_bytes, Deserializer, SERDE_MAX_DEPTH};
+pub use de::{from_bytes, Deserializer, REFERENCE_REPLAY_LIMIT, SERDE_MAX_DEPTH};
 pub use ser::{to_bytes, Compound, Serializer, TupleStruct};
 
 use crate::error::{Error, Result};
 use crate::Value;
-
-/// The error for `r:`/`R:` back-references in data given to the serde layer.
-pub const REFERENCES_UNSUPPORTED: &str =
-    "references are not supported by the serde layer; decode to Value";
 
 /// Tuple-struct names by which [`PhpObject`] and [`PhpEnum`] ask this crate's serializer and
 /// deserializer for `O:` and `E:`; any other format sees a plain `(class, content)` pair.

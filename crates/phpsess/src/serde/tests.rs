@@ -334,6 +334,118 @@ fn unknown_fields_are_skipped_including_references_and_c_objects() {
     assert_eq!(from_bytes::<Only>(php).unwrap(), Only { id: 9 });
 }
 
+#[derive(Debug, PartialEq, Deserialize)]
+struct Id {
+    id: i64,
+}
+
+#[test]
+fn references_deserialize_as_copies() {
+    // PHP: $o = new stdClass; $o->n = 1; [$o, $o]
+    let v: serde_json::Value =
+        from_bytes(br#"a:2:{i:0;O:8:"stdClass":1:{s:1:"n";i:1;}i:1;r:2;}"#).unwrap();
+    assert_eq!(v.to_string(), r#"[{"n":1},{"n":1}]"#);
+
+    // PHP: $u = new stdClass; $u->id = 7; ['user'=>$u, 'auth'=>['user'=>$u, 'via'=>'pw']]
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Auth<'a> {
+        user: PhpObject<Id>,
+        via: &'a str,
+    }
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Session<'a> {
+        user: Id,
+        #[serde(borrow)]
+        auth: Auth<'a>,
+    }
+    let s: Session = from_bytes(br#"a:2:{s:4:"user";O:8:"stdClass":1:{s:2:"id";i:7;}s:4:"auth";a:2:{s:4:"user";r:2;s:3:"via";s:2:"pw";}}"#).unwrap();
+    assert_eq!(
+        s,
+        Session {
+            user: Id { id: 7 },
+            auth: Auth {
+                user: PhpObject::new("stdClass", Id { id: 7 }),
+                via: "pw"
+            }
+        }
+    );
+
+    // PHP: $x = 5; ['a' => &$x, 'b' => &$x]
+    let m: BTreeMap<&str, i64> = from_bytes(br#"a:2:{s:1:"a";i:5;s:1:"b";R:2;}"#).unwrap();
+    assert_eq!(m, BTreeMap::from([("a", 5), ("b", 5)]));
+    // PHP: $n = null; ['a'=>&$n, 'b'=>&$n]  (a reference to null is None)
+    let m: BTreeMap<&str, Option<i64>> = from_bytes(br#"a:2:{s:1:"a";N;s:1:"b";R:2;}"#).unwrap();
+    assert_eq!(m, BTreeMap::from([("a", None), ("b", None)]));
+    // PHP: $l = [1,2]; ['x'=>&$l, 'y'=>&$l]
+    let m: BTreeMap<&str, Vec<u8>> =
+        from_bytes(br#"a:2:{s:1:"x";a:2:{i:0;i:1;i:1;i:2;}s:1:"y";R:2;}"#).unwrap();
+    assert_eq!(m["y"], [1, 2]);
+    // Slots count values inside skipped values too: `r:4` is object B (1 outer, 2 inner array, 3 A).
+    let ids: (serde::de::IgnoredAny, Id, Id) =
+        from_bytes(br#"a:3:{i:0;a:1:{i:0;O:1:"A":0:{}}i:1;O:1:"B":1:{s:2:"id";i:3;}i:2;r:4;}"#)
+            .unwrap();
+    assert_eq!((ids.1.id, ids.2.id), (3, 3));
+}
+
+#[test]
+fn reference_errors_are_exact() {
+    let cases: &[(&[u8], &str)] = &[
+        // PHP: $c = []; $c['self'] = &$c;
+        (
+            br#"a:1:{s:4:"self";a:1:{s:4:"self";R:2;}}"#,
+            "reference 2 points at a value that contains it (a cycle); decode to Value at byte 32",
+        ),
+        // PHP: $p = new stdClass; $p->me = $p;
+        (
+            br#"O:8:"stdClass":1:{s:2:"me";r:1;}"#,
+            "reference 1 points at a value that contains it (a cycle); decode to Value at byte 27",
+        ),
+        (
+            br#"a:2:{i:0;i:1;i:1;R:9;}"#,
+            "reference 9 points at no usable value at byte 17",
+        ),
+        (
+            br#"a:2:{i:0;i:1;i:1;r:2;}"#,
+            "reference 2 points at no usable value at byte 17",
+        ),
+        (
+            br#"a:2:{i:0;i:1;i:1;R:0;}"#,
+            "reference 0 points at no usable value at byte 17",
+        ),
+        // `r:3` is the reference's own slot.
+        (
+            br#"a:2:{i:0;i:1;i:1;r:3;}"#,
+            "reference 3 points at no usable value at byte 17",
+        ),
+    ];
+    for (input, want) in cases {
+        let err = from_bytes::<serde_json::Value>(input).unwrap_err();
+        assert_eq!(err.to_string(), *want, "{}", String::from_utf8_lossy(input));
+    }
+}
+
+#[test]
+fn exponential_references_hit_the_replay_limit() {
+    // Level k is a pair of references to level k-1: 2^k copies of the first array.
+    let levels = 40;
+    let mut input = format!("a:{}:{{i:0;a:2:{{i:0;i:1;i:1;i:2;}}", levels + 1).into_bytes();
+    // Slots: 1 = outer array, 2 = level 0, 3 and 4 its ints, 4 + k level k (`R:` takes none).
+    let mut prev = 2;
+    for k in 1..=levels {
+        input.extend_from_slice(format!("i:{k};a:2:{{i:0;R:{prev};i:1;R:{prev};}}").as_bytes());
+        prev = 4 + k;
+    }
+    input.push(b'}');
+    let err = from_bytes::<Vec<serde::de::IgnoredAny>>(&input).map(|v| v.len());
+    assert_eq!(err.unwrap(), levels + 1, "skipped values are not expanded");
+    let err = from_bytes::<serde_json::Value>(&input).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("references re-read more than 2097152 bytes; decode to Value at byte "),
+        "{err}"
+    );
+}
+
 #[test]
 fn sequences_of_unknown_length_get_their_count_afterwards() {
     struct Evens;
@@ -372,8 +484,6 @@ fn decode_errors_are_exact() {
         id: u8,
         name: String,
     }
-    // PHP: [new stdClass, $same_object] — `r:2;` points back at the object.
-    let refs: &[u8] = br#"a:2:{i:0;O:8:"stdClass":0:{}i:1;r:2;}"#;
     type Run = Box<dyn Fn(&[u8]) -> Error>;
     let cases: Vec<(&[u8], Run, &str)> = vec![
         (b"i:300;", Box::new(|b| from_bytes::<u8>(b).unwrap_err()), "integer 300 is out of range for u8 at byte 0"),
@@ -386,7 +496,6 @@ fn decode_errors_are_exact() {
         (b"a:2:{i:0;i:1;i:5;i:2;}", Box::new(|b| from_bytes::<Vec<i32>>(b).unwrap_err()), "array is not a list: expected key 1, found key 5 at byte 13"),
         (b"a:3:{i:0;i:1;i:1;i:2;i:2;i:3;}", Box::new(|b| from_bytes::<(i32, i32)>(b).unwrap_err()), "1 of 3 entries left unread at byte 0"),
         (b"a:1:{i:0;i:1;}x", Box::new(|b| from_bytes::<Vec<i32>>(b).unwrap_err()), "trailing bytes after the value at byte 14"),
-        (refs, Box::new(|b| from_bytes::<Vec<serde_json::Value>>(b).unwrap_err()), "references are not supported by the serde layer; decode to Value at byte 32"),
         (br#"C:11:"ArrayObject":3:{abc}"#, Box::new(|b| from_bytes::<serde_json::Value>(b).unwrap_err()), "expected any valid JSON value, found custom-serialized (C:) object of class ArrayObject at byte 0"),
         (br#"E:10:"Suit:Clubs";"#, Box::new(|b| from_bytes::<Suit>(b).unwrap_err()), "unknown variant `Clubs`, expected `Hearts` or `Spades` at byte 0"),
         (br#"a:2:{s:1:"a";i:1;s:1:"b";i:2;}"#, Box::new(|b| from_bytes::<Shape>(b).unwrap_err()), "expected enum Shape as a string or a single-key array, found array of 2 entries at byte 0"),
