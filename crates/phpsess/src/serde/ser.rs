@@ -242,13 +242,15 @@ impl<'s, 'a> ser::Serializer for &'s mut Serializer<'a> {
     }
     fn serialize_tuple_struct(self, name: &'static str, len: usize) -> Result<TupleStruct<'s, 'a>> {
         if name == OBJECT_TOKEN || name == ENUM_TOKEN {
-            return Ok(TupleStruct::Wrapper {
+            return Ok(TupleStruct(TupleStructKind::Wrapper {
                 ser: self,
                 object: name == OBJECT_TOKEN,
                 class: None,
-            });
+            }));
         }
-        Ok(TupleStruct::Seq(self.array(Some(len), Keys::List)))
+        Ok(TupleStruct(TupleStructKind::Seq(
+            self.array(Some(len), Keys::List),
+        )))
     }
     fn serialize_tuple_variant(
         self,
@@ -425,10 +427,10 @@ impl ser::SerializeStructVariant for Compound<'_, '_> {
 }
 
 /// A tuple struct: an ordinary one is a list; `PhpObject`/`PhpEnum` are a class name then content.
-pub enum TupleStruct<'s, 'a> {
-    #[doc(hidden)]
+pub struct TupleStruct<'s, 'a>(TupleStructKind<'s, 'a>);
+
+enum TupleStructKind<'s, 'a> {
     Seq(Compound<'s, 'a>),
-    #[doc(hidden)]
     Wrapper {
         ser: &'s mut Serializer<'a>,
         object: bool,
@@ -441,9 +443,9 @@ impl ser::SerializeTupleStruct for TupleStruct<'_, '_> {
     type Error = Error;
 
     fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<()> {
-        match self {
-            TupleStruct::Seq(c) => c.element(value),
-            TupleStruct::Wrapper {
+        match &mut self.0 {
+            TupleStructKind::Seq(c) => c.element(value),
+            TupleStructKind::Wrapper {
                 class: class @ None,
                 ..
             } => {
@@ -454,12 +456,12 @@ impl ser::SerializeTupleStruct for TupleStruct<'_, '_> {
                 *class = Some(name);
                 Ok(())
             }
-            TupleStruct::Wrapper {
+            TupleStructKind::Wrapper {
                 ser,
                 object: true,
                 class: Some(class),
             } => value.serialize(ObjectSerializer { ser, class }),
-            TupleStruct::Wrapper {
+            TupleStructKind::Wrapper {
                 ser,
                 object: false,
                 class: Some(class),
@@ -479,9 +481,9 @@ impl ser::SerializeTupleStruct for TupleStruct<'_, '_> {
     }
 
     fn end(self) -> Result<()> {
-        match self {
-            TupleStruct::Seq(c) => c.finish(),
-            TupleStruct::Wrapper { .. } => Ok(()),
+        match self.0 {
+            TupleStructKind::Seq(c) => c.finish(),
+            TupleStructKind::Wrapper { .. } => Ok(()),
         }
     }
 }
