@@ -442,3 +442,29 @@ fn errors_are_offsets_into_the_whole_session() {
     assert_eq!(err.offset(), Some(29));
     assert_eq!(input[29], b'x');
 }
+
+#[test]
+fn nesting_limit_applies_per_variable_like_php() {
+    // PHP 8.2 accepts 4096 nested arrays in each of two php variables (the depth count restarts
+    // with every variable) and in a php_serialize session, and refuses 4097.
+    // The recursive decoder needs more than the 2 MB of a default test thread at this depth.
+    let run = || {
+        let nested = |n: usize| cat(&[&b"a:1:{i:0;".repeat(n), b"N;", &b"}".repeat(n)]);
+        for (n, ok) in [(4096, true), (4097, false)] {
+            let two_vars = cat(&[b"a|", &nested(n), b"b|", &nested(n)]);
+            assert_eq!(decode(&two_vars, PHP).is_ok(), ok, "php {n}");
+            assert_eq!(decode(&nested(n), SER).is_ok(), ok, "php_serialize {n}");
+        }
+        let err = decode(&cat(&[b"a|", &nested(4097)]), PHP).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "nesting deeper than 4096 levels at byte 36866"
+        );
+    };
+    std::thread::Builder::new()
+        .stack_size(32 << 20)
+        .spawn(run)
+        .unwrap()
+        .join()
+        .unwrap();
+}
