@@ -138,6 +138,65 @@ pub(crate) fn write_int(out: &mut Vec<u8>, i: i64) {
     write_uint(out, i.unsigned_abs());
 }
 
+/// Up to 17 significant digits of an f64, without leading or trailing zeros.
+struct Digits {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl Digits {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// Split a decimal float text ("-1.25e-7", "0.001", "1e17", "123.5") into its significant digits
+/// and the exponent of the first one (1.25e-7 -> "125", -7). The sign is ignored.
+fn shortest_digits(text: &[u8]) -> (Digits, i32) {
+    let text = text.strip_prefix(b"-").unwrap_or(text);
+    let e_at = text
+        .iter()
+        .position(|&b| b == b'e' || b == b'E')
+        .unwrap_or(text.len());
+    let exp: i32 = std::str::from_utf8(&text[(e_at + 1).min(text.len())..])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mantissa = &text[..e_at];
+    let int_len = mantissa
+        .iter()
+        .position(|&b| b == b'.')
+        .unwrap_or(mantissa.len()) as i32;
+    let mut d = Digits {
+        buf: [0; 24],
+        len: 0,
+    };
+    // The decimal exponent of the first digit written, before leading zeros are dropped.
+    let mut first_exp = exp + int_len - 1;
+    for &b in mantissa.iter().filter(|b| b.is_ascii_digit()) {
+        if d.len == 0 && b == b'0' {
+            first_exp -= 1;
+            continue;
+        }
+        if d.len < d.buf.len() {
+            d.buf[d.len] = b;
+            d.len += 1;
+        }
+    }
+    while d.len > 1 && d.buf[d.len - 1] == b'0' {
+        d.len -= 1;
+    }
+    if d.len == 0 {
+        d.buf[0] = b'0';
+        d.len = 1;
+        first_exp = 0;
+    }
+    (d, first_exp)
+}
+
 /// PHP's `smart_str_append_double(…, serialize_precision = -1, false)`: the shortest digits that
 /// round-trip, in fixed notation when the decimal exponent is in -4..=15 (`0.0001`,
 /// `1000000000000000`), otherwise `d.dddE+x`; `-0`, `INF`, `-INF`, `NAN` spelled out.
@@ -154,62 +213,30 @@ pub(crate) fn write_float(out: &mut Vec<u8>, f: f64) {
         out.extend_from_slice(if f.is_sign_negative() { b"-0" } else { b"0" });
         return;
     }
-    // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e-7".
-    let mut sci = [0u8; 40];
-    let len = {
-        let mut cursor = std::io::Cursor::new(&mut sci[..]);
-        // 40 bytes hold any f64 in `{:e}` form (at most 17 digits, sign, point, e-324).
-        let _ = write!(cursor, "{f:e}");
-        cursor.position() as usize
-    };
+    // The shortest round-trip digits and decimal exponent, from ryu ("-1.2345e-7", "0.001", "1e17").
+    let mut ryu_buf = ryu::Buffer::new();
+    let (mut digits, mut exp) = shortest_digits(ryu_buf.format_finite(f).as_bytes());
     // When two shortest candidates are equally near (627005491681936.25 -> "…36.2" or "…36.3"),
-    // `{:e}` may take the upper one, while PHP's zend_dtoa (mode 0) takes the nearest with ties to
-    // even, as Rust's fixed-precision `{:.N$e}` does (measured: PHP writes d:627005491681936.2;).
-    // A tie at n digits needs half a unit of the n-th digit to be under half an ulp, so n >= 16;
-    // only then redo the same digit count that way, keeping it if it still reads back as `f`.
-    let digits = sci[..len]
-        .iter()
-        .take_while(|&&b| b != b'e')
-        .filter(|b| b.is_ascii_digit())
-        .count();
-    let mut exact = [0u8; 40];
-    let mut exact_len = 0;
-    if digits >= 15 {
+    // a shortest-digits algorithm may take the upper one, while PHP's zend_dtoa (mode 0) takes the
+    // nearest with ties to even, as Rust's fixed-precision `{:.N$e}` does (measured: PHP writes
+    // d:627005491681936.2;). A tie at n digits needs half a unit of the n-th digit to be under
+    // half an ulp, so n >= 16; only then redo the same digit count that way, keeping it if it
+    // still reads back as `f`.
+    if digits.len() >= 15 {
+        let mut exact = [0u8; 40];
         let mut cursor = std::io::Cursor::new(&mut exact[..]);
-        let _ = write!(cursor, "{:.*e}", digits - 1, f);
+        let _ = write!(cursor, "{:.*e}", digits.len() - 1, f.abs());
         let written = cursor.position() as usize;
         let reads_back = std::str::from_utf8(&exact[..written])
             .ok()
             .and_then(|s| s.parse::<f64>().ok())
-            == Some(f);
+            == Some(f.abs());
         if reads_back {
-            exact_len = written;
+            (digits, exp) = shortest_digits(&exact[..written]);
         }
     }
-    let sci = if exact_len > 0 {
-        &exact[..exact_len]
-    } else {
-        &sci[..len]
-    };
-    let (negative, sci) = match sci.first() {
-        Some(b'-') => (true, &sci[1..]),
-        _ => (false, sci),
-    };
-    let e_at = sci.iter().position(|&b| b == b'e').unwrap_or(sci.len());
-    let mantissa = &sci[..e_at];
-    let exp: i32 = std::str::from_utf8(&sci[e_at + 1..])
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let mut digits = [0u8; 20];
-    let mut n = 0;
-    for &b in mantissa {
-        if b != b'.' {
-            digits[n] = b;
-            n += 1;
-        }
-    }
-    let digits = &digits[..n];
+    let negative = f.is_sign_negative();
+    let digits = digits.as_slice();
     // PHP's decpt is exp + 1; fixed notation when -4 < decpt <= 17... measured: 1e-4 fixed, 1e-5 not,
     // 1e16 fixed, 1e17 not.
     let decpt = exp + 1;
@@ -277,9 +304,9 @@ mod tests {
             (0.00025, "0.00025"),
             (123456789012345.6, "123456789012345.6"),
             (1234567890123456.7, "1234567890123456.8"),
-            // Exact ties between two shortest candidates: PHP takes the even digit.
-            (627005491681936.25, "627005491681936.2"),
-            (159810037998389.125, "159810037998389.12"),
+            // Exact ties (…36.25, …89.125) between two shortest candidates: PHP takes the even digit.
+            (627005491681936.2, "627005491681936.2"),
+            (159810037998389.12, "159810037998389.12"),
             (-2.5, "-2.5"),
             (f64::INFINITY, "INF"),
             (f64::NEG_INFINITY, "-INF"),
