@@ -3,7 +3,7 @@
 //!
 //! | format | layout | written by PHP for `['a' => 1]` |
 //! |---|---|---|
-//! | `php` | `name|value` repeated | `a|i:1;` |
+//! | `php` | `name\|value` repeated | `a\|i:1;` |
 //! | `php_serialize` | one `serialize()`d array | `a:1:{s:1:"a";i:1;}` |
 //! | `php_binary` | length byte, name, value, repeated | `\x01ai:1;` |
 //!
@@ -23,8 +23,9 @@
 //!
 //! # PHP 8.2's behaviour, measured, and where we differ
 //!
-//! Measured with `php -n` 8.2 through `session_encode()`, `session_decode()` and the files
-//! save handler (`tests/php/session_oracle.php` re-checks these facts on every test run):
+//! Measured with `php -n` 8.2 through `session_encode()`, `session_decode()`, the files save
+//! handler and a save handler that records what PHP writes (`tests/php/session_oracle.php`
+//! re-checks these facts on every test run):
 //!
 //! - **Empty session.** PHP writes `""` for `php` and `php_binary` and `a:0:{}` for
 //!   `php_serialize`; `""` decodes to no variables in every format. So does `N;` in
@@ -48,6 +49,9 @@
 //! - **Repeated names** (`a|i:1;a|i:2;`): the last value wins at the first position, as in PHP.
 //!   When the session also holds `r:`/`R:` references we refuse it, because PHP can point a
 //!   reference at the overwritten value, which the array no longer holds.
+//! - **Nesting.** [`crate::MAX_DEPTH`] applies to each `php`/`php_binary` variable separately,
+//!   as in PHP (4096 nested arrays in every variable are fine, 4097 fail); in `php_serialize`
+//!   the session array itself is one of the levels.
 //! - **Malformed data.** PHP's `session_decode()` fails as a whole and keeps nothing: a `php`
 //!   name without `|` up to the end (`a|i:1;b`), a bad value, a `php_binary` length past the
 //!   end. `session_start()` then destroys the stored session. We return [`Error::Decode`] with
