@@ -102,6 +102,10 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A Laravel key, payload, cookie or stored session that was refused (see [`crate::laravel`]).
+    #[error("laravel: {0}")]
+    Laravel(#[from] crate::laravel::LaravelError),
+
     /// A serde data-model mismatch (typed structs over PHP values).
     #[error("{0}")]
     Serde(String),

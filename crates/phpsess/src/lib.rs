@@ -15,6 +15,7 @@
 
 mod error;
 pub mod json;
+pub mod laravel;
 mod reader;
 pub mod save_path;
 pub mod serde;

@@ -63,6 +63,9 @@ struct HeldLock {
     token: LockToken,
 }
 
+/// A raw key's value and its TTL in seconds (-1: no expiry), from [`SessionStore::get_with_ttl`].
+type ValueAndTtl = (Vec<u8>, i64);
+
 /// A phpredis-compatible session store over one topology (hosts, cluster or sentinel).
 ///
 /// Not `Sync`: one store per thread or per PHP worker, holding its connections between requests.
@@ -421,6 +424,124 @@ impl SessionStore {
         Err(Error::InvalidId {
             id: short_id(&last),
             reason: "three generated ids in a row collided with existing sessions",
+        })
+    }
+
+    // Raw keys (for `crate::laravel`, whose sessions live under keys Laravel names, with no lock
+    // protocol and no phpredis compression). Each runs plain commands on the key as given, on the
+    // host that the key's bytes pick in a weighted host list (the Laravel layer accepts one host).
+
+    /// `GET` and `TTL` of raw `keys`, pipelined in one round trip: per key, `None` when it does not
+    /// exist, else the value and its TTL in seconds (-1: no expiry).
+    pub fn get_many_with_ttl(&mut self, keys: &[Vec<u8>]) -> Result<Vec<Option<ValueAndTtl>>> {
+        let Some(first) = keys.first() else {
+            return Ok(Vec::new());
+        };
+        let route = String::from_utf8_lossy(first).into_owned();
+        let mut p = pipeline();
+        for k in keys {
+            p.cmd("GET").arg(k.as_slice());
+            p.cmd("TTL").arg(k.as_slice());
+        }
+        let replies = self.run(&route, &p, true, "get", first)?;
+        let mut out = Vec::with_capacity(keys.len());
+        for (i, key) in keys.iter().enumerate() {
+            match (replies.get(2 * i), replies.get(2 * i + 1)) {
+                (Some(Value::Nil), _) | (_, Some(Value::Int(-2))) => out.push(None),
+                (Some(Value::BulkString(b)), Some(Value::Int(ttl))) => {
+                    out.push(Some((b.clone(), *ttl)))
+                }
+                other => {
+                    let detail = format!("unexpected reply {other:?}");
+                    return Err(self.redis_error(&route, "get", key, detail, true));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`get_many_with_ttl`](Self::get_many_with_ttl) for one key.
+    pub fn get_with_ttl(&mut self, key: &[u8]) -> Result<Option<ValueAndTtl>> {
+        let mut got = self.get_many_with_ttl(&[key.to_vec()])?;
+        Ok(got.pop().flatten())
+    }
+
+    /// Replace the value of raw `key` and keep its remaining TTL, atomically:
+    /// `SET key value XX KEEPTTL` (Redis 6.0+). Returns false, having written nothing, when the key
+    /// no longer exists (so an expired session is never brought back without an expiry).
+    pub fn set_keep_ttl(&mut self, key: &[u8], value: &[u8]) -> Result<bool> {
+        let route = String::from_utf8_lossy(key).into_owned();
+        let mut p = pipeline();
+        p.cmd("SET").arg(key).arg(value).arg("XX").arg("KEEPTTL");
+        let replies = self.run(&route, &p, false, "write", key)?;
+        match replies.first() {
+            Some(Value::Okay) => Ok(true),
+            Some(Value::Nil) => Ok(false),
+            other => {
+                let detail = format!("unexpected reply {other:?}");
+                Err(self.redis_error(&route, "write", key, detail, false))
+            }
+        }
+    }
+
+    /// `SETEX key ttl value` for raw `key` (at least 1 second).
+    pub fn set_with_ttl(&mut self, key: &[u8], value: &[u8], ttl_secs: u64) -> Result<()> {
+        let route = String::from_utf8_lossy(key).into_owned();
+        let mut p = pipeline();
+        p.cmd("SETEX").arg(key).arg(ttl_secs.max(1)).arg(value);
+        let replies = self.run(&route, &p, true, "write", key)?;
+        expect_ok(self, &route, "write", key, replies.first())
+    }
+
+    /// One `SCAN cursor MATCH pattern COUNT count` step: the next cursor (0 when done) and the keys
+    /// found. Standalone servers and Sentinel masters only: on Redis Cluster a keyless SCAN would
+    /// see one node, so it is refused rather than silently incomplete.
+    pub fn scan_step(
+        &mut self,
+        cursor: u64,
+        pattern: &[u8],
+        count: usize,
+    ) -> Result<(u64, Vec<Vec<u8>>)> {
+        let route = String::from_utf8_lossy(pattern).into_owned();
+        if self.topology.is_cluster() {
+            return Err(self.redis_error(
+                &route,
+                "scan",
+                pattern,
+                "SCAN is not supported on Redis Cluster here (it would see one node only)".into(),
+                true,
+            ));
+        }
+        let mut p = pipeline();
+        p.cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(count.max(1));
+        let replies = self.run(&route, &p, true, "scan", pattern)?;
+        let parsed = match replies.first() {
+            Some(Value::Array(parts)) => match parts.as_slice() {
+                [Value::BulkString(next), Value::Array(keys)] => std::str::from_utf8(next)
+                    .ok()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .map(|n| {
+                        let keys = keys
+                            .iter()
+                            .filter_map(|k| match k {
+                                Value::BulkString(b) => Some(b.clone()),
+                                _ => None,
+                            })
+                            .collect();
+                        (n, keys)
+                    }),
+                _ => None,
+            },
+            _ => None,
+        };
+        parsed.ok_or_else(|| {
+            let detail = format!("unexpected reply {:?}", replies.first());
+            self.redis_error(&route, "scan", pattern, detail, true)
         })
     }
 

@@ -157,6 +157,11 @@ impl Topology {
         }
     }
 
+    /// True for a Redis Cluster, where keyless commands (SCAN) reach one node only.
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self.inner, Inner::Cluster(_))
+    }
+
     pub(crate) fn disconnect(&mut self) {
         match &mut self.inner {
             Inner::Hosts { nodes, .. } => nodes.iter_mut().for_each(Node::disconnect),

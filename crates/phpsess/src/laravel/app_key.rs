@@ -1,0 +1,195 @@
+//! [`AppKey`]: Laravel's `APP_KEY` (and `APP_PREVIOUS_KEYS`) turned into key bytes, the way
+//! `EncryptionServiceProvider::parseKey` does it, plus the base64 helper the Encrypter shares.
+
+use std::fmt;
+
+use base64::engine::general_purpose::GeneralPurpose;
+use base64::engine::{DecodePaddingMode, GeneralPurposeConfig};
+use base64::Engine as _;
+
+use super::error::LaravelError;
+
+/// Standard alphabet, padding optional on input (PHP's `base64_decode` does not insist on it),
+/// always written on output (PHP's `base64_encode` pads).
+const B64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Encode as PHP's `base64_encode` does (standard alphabet, padded).
+pub(crate) fn b64_encode(bytes: &[u8]) -> String {
+    B64.encode(bytes)
+}
+
+/// Decode standard base64 (padding optional). A length no base64 can have is reported as
+/// truncation when `truncation_likely` (the outer payload of a cookie), else as bad base64.
+pub(crate) fn b64_decode(
+    what: &'static str,
+    text: &[u8],
+    truncation_likely: bool,
+) -> Result<Vec<u8>, LaravelError> {
+    B64.decode(text).map_err(|e| match e {
+        base64::DecodeError::InvalidByte(offset, b) => LaravelError::BadBase64 {
+            what,
+            offset,
+            found: crate::value::display_byte(b),
+        },
+        base64::DecodeError::InvalidLength(len) if truncation_likely => LaravelError::Truncated {
+            what,
+            detail: format!("{len} base64 characters is not a whole number of bytes"),
+        },
+        base64::DecodeError::InvalidLength(len) => LaravelError::BadBase64 {
+            what,
+            offset: len.saturating_sub(1),
+            found: "end of input (length is not a whole number of bytes)".into(),
+        },
+        base64::DecodeError::InvalidLastSymbol(offset, b) => LaravelError::BadBase64 {
+            what,
+            offset,
+            found: crate::value::display_byte(b),
+        },
+        base64::DecodeError::InvalidPadding => LaravelError::BadBase64 {
+            what,
+            offset: text.len().saturating_sub(1),
+            found: "padding".into(),
+        },
+    })
+}
+
+/// The prefix that marks a base64-encoded key in `APP_KEY`.
+pub const BASE64_PREFIX: &str = "base64:";
+
+/// A Laravel encryption key: the raw bytes used as AES key, HMAC-SHA256 key (payload MAC) and
+/// HMAC-SHA1 key (cookie prefix). `Debug` never prints the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AppKey {
+    bytes: Vec<u8>,
+}
+
+impl AppKey {
+    /// Parse an `APP_KEY` value: `base64:<base64>` is decoded, anything else is used as raw bytes
+    /// (Laravel 5.2-era keys of 32 plain characters). Surrounding whitespace (a `.env` line end) is
+    /// ignored. The length is checked against the cipher later, by [`super::Encrypter::new`].
+    pub fn parse(text: &str) -> Result<AppKey, LaravelError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(LaravelError::InvalidKey {
+                reason: "empty (Laravel throws MissingAppKeyException)".into(),
+            });
+        }
+        let bytes = match text.strip_prefix(BASE64_PREFIX) {
+            Some(b64) => {
+                let bytes = b64_decode("APP_KEY", b64.as_bytes(), false).map_err(|e| {
+                    LaravelError::InvalidKey {
+                        reason: format!("after {BASE64_PREFIX:?}: {e}"),
+                    }
+                })?;
+                if bytes.is_empty() {
+                    return Err(LaravelError::InvalidKey {
+                        reason: format!("nothing after {BASE64_PREFIX:?}"),
+                    });
+                }
+                bytes
+            }
+            None => text.as_bytes().to_vec(),
+        };
+        Ok(AppKey { bytes })
+    }
+
+    /// Parse `APP_PREVIOUS_KEYS`: keys separated by `,`, empty entries skipped (Laravel 11+
+    /// `array_filter(explode(',', ...))`).
+    pub fn parse_list(text: &str) -> Result<Vec<AppKey>, LaravelError> {
+        text.split(',')
+            .filter(|k| !k.trim().is_empty())
+            .map(AppKey::parse)
+            .collect()
+    }
+
+    /// A key from raw bytes.
+    pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> AppKey {
+        AppKey {
+            bytes: bytes.into(),
+        }
+    }
+
+    /// The raw key bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Key length in bytes (16 for AES-128, 32 for AES-256).
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Never true for a parsed key; here for completeness with [`len`](Self::len).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The key as `APP_KEY` text (`base64:...`).
+    pub fn to_env_string(&self) -> String {
+        format!("{BASE64_PREFIX}{}", b64_encode(&self.bytes))
+    }
+}
+
+impl fmt::Debug for AppKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Keys are secrets: show only their size.
+        write!(f, "AppKey({} bytes)", self.bytes.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_base64_and_raw_keys() {
+        let k = AppKey::parse("base64:TG23CjBnP0f0umrjyP4wJVoseQDrUVPlKRTDmnYlKjI=").unwrap();
+        assert_eq!(k.len(), 32);
+        assert_eq!(k.as_bytes()[..4], [0x4c, 0x6d, 0xb7, 0x0a]);
+        assert_eq!(
+            k.to_env_string(),
+            "base64:TG23CjBnP0f0umrjyP4wJVoseQDrUVPlKRTDmnYlKjI="
+        );
+        // Padding is optional, a .env line end is ignored.
+        let unpadded =
+            AppKey::parse("base64:TG23CjBnP0f0umrjyP4wJVoseQDrUVPlKRTDmnYlKjI\n").unwrap();
+        assert_eq!(unpadded, k);
+        let raw = AppKey::parse("0123456789abcdef0123456789abcdef").unwrap();
+        assert_eq!(raw.as_bytes(), b"0123456789abcdef0123456789abcdef");
+        assert_eq!(format!("{raw:?}"), "AppKey(32 bytes)");
+    }
+
+    #[test]
+    fn refuses_bad_keys_with_the_reason() {
+        let cases = [
+            ("", "invalid APP_KEY: empty (Laravel throws MissingAppKeyException)"),
+            ("base64:", "invalid APP_KEY: nothing after \"base64:\""),
+            (
+                "base64:TG23*jBn",
+                "invalid APP_KEY: after \"base64:\": APP_KEY is not base64: unexpected '*' at byte 4",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(
+                AppKey::parse(text).unwrap_err().to_string(),
+                want,
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn previous_keys_list() {
+        let keys = AppKey::parse_list(
+            "base64:IirgctVZW+1jvrRNqS0eosvaOZ1C+MVw+bjbwcvYU5c=,,0123456789abcdef",
+        )
+        .unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[0].len(), 32);
+        assert_eq!(keys[1].as_bytes(), b"0123456789abcdef");
+        assert!(AppKey::parse_list("").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,189 @@
+//! Laravel's encrypted cookies (`EncryptCookies` + `CookieValuePrefix`): from a `laravel_session`
+//! cookie to the session id, and from an id to the cookie value Laravel accepts.
+//!
+//! Laravel sets the cookie to `encryptString(HMAC-SHA1(name . "v2") . "|" . id)` (hex HMAC keyed
+//! with the raw APP_KEY, 41 bytes with the `|`), and Symfony `rawurlencode`s it on the wire, so the
+//! trailing `=` arrive as `%3D`.
+
+use std::borrow::Cow;
+
+use hmac::{Hmac, Mac};
+use percent_encoding::{percent_decode, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use sha1::Sha1;
+
+use super::app_key::AppKey;
+use super::encrypter::{hex, random_bytes, Encrypter};
+use super::error::LaravelError;
+use crate::error::Result;
+
+/// Length of a Laravel session id (`Str::random(40)`; `Session\Store::isValidId`).
+pub const SESSION_ID_LEN: usize = 40;
+
+/// Length of the cookie value prefix: 40 hex digits of HMAC-SHA1 and `|`.
+pub const COOKIE_PREFIX_LEN: usize = 41;
+
+/// `CookieValuePrefix::create($name, $key)`: lowercase hex `HMAC-SHA1(key, name . "v2")` and `|`.
+pub fn cookie_prefix(cookie_name: &str, key: &AppKey) -> String {
+    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+    let Ok(mut mac) = <Hmac<Sha1> as hmac::KeyInit>::new_from_slice(key.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(cookie_name.as_bytes());
+    mac.update(b"v2");
+    let mut prefix = hex(&mac.finalize().into_bytes());
+    prefix.push('|');
+    prefix
+}
+
+/// Undo the URL encoding a cookie has on the wire (`%3D` → `=`), as PHP does for `$_COOKIE`. A
+/// value without `%` is returned as it is.
+pub fn url_decode(value: &str) -> Cow<'_, [u8]> {
+    percent_decode(value.trim().as_bytes()).into()
+}
+
+/// PHP's `rawurlencode`: everything but `A-Za-z0-9-_.~` as `%XX` (how Symfony writes cookie values).
+const RAWURLENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// A cookie value as it goes on the wire (`Set-Cookie`), from its decoded form.
+pub fn url_encode(value: &str) -> String {
+    utf8_percent_encode(value, RAWURLENCODE).to_string()
+}
+
+/// Decrypt cookie `name` (URL-encoded or not) and strip its `HMAC-SHA1(name."v2")|` prefix,
+/// accepting a prefix made with any of the Encrypter's keys (Laravel 11+ `CookieValuePrefix::validate`).
+pub fn decrypt_cookie(encrypter: &Encrypter, name: &str, value: &str) -> Result<Vec<u8>> {
+    let raw = url_decode(value);
+    let plain = encrypter.decrypt_string(&raw)?;
+    for key in encrypter.keys() {
+        let prefix = cookie_prefix(name, key);
+        if let Some(rest) = plain.strip_prefix(prefix.as_bytes()) {
+            return Ok(rest.to_vec());
+        }
+    }
+    Err(LaravelError::CookiePrefix {
+        name: name.to_owned(),
+    }
+    .into())
+}
+
+/// Encrypt `plaintext` as the value of cookie `name` (prefix with the current key, then
+/// `encryptString`). Returns the decoded form; [`url_encode`] gives the wire form.
+pub fn encrypt_cookie(encrypter: &Encrypter, name: &str, plaintext: &[u8]) -> Result<String> {
+    let mut plain = cookie_prefix(name, encrypter.key()).into_bytes();
+    plain.extend_from_slice(plaintext);
+    encrypter.encrypt_string(&plain)
+}
+
+/// The session id held by session cookie `name` (`laravel_session`, `laravel-session`...), checked
+/// to be an id Laravel would use. A cookie that holds a bare id (the session cookie listed in
+/// `EncryptCookies::$except`) is accepted as it is.
+pub fn session_id_from_cookie(encrypter: &Encrypter, name: &str, value: &str) -> Result<String> {
+    let raw = url_decode(value);
+    if raw.len() == SESSION_ID_LEN && raw.iter().all(u8::is_ascii_alphanumeric) {
+        return Ok(String::from_utf8_lossy(&raw).into_owned());
+    }
+    let plain = decrypt_cookie(encrypter, name, value)?;
+    let id = String::from_utf8(plain).map_err(|_| LaravelError::InvalidSessionId {
+        reason: "the cookie holds bytes that are not text".into(),
+    })?;
+    check_session_id(&id)?;
+    Ok(id)
+}
+
+/// The value of session cookie `name` for `id` (decoded form; [`url_encode`] for the wire).
+pub fn session_cookie_value(encrypter: &Encrypter, name: &str, id: &str) -> Result<String> {
+    check_session_id(id)?;
+    encrypt_cookie(encrypter, name, id.as_bytes())
+}
+
+/// `Session\Store::isValidId`: exactly 40 characters, all `[A-Za-z0-9]`.
+pub fn check_session_id(id: &str) -> Result<(), LaravelError> {
+    if id.len() != SESSION_ID_LEN {
+        return Err(LaravelError::InvalidSessionId {
+            reason: format!("{} characters, Laravel ids have {SESSION_ID_LEN}", id.len()),
+        });
+    }
+    if let Some(at) = id.bytes().position(|b| !b.is_ascii_alphanumeric()) {
+        return Err(LaravelError::InvalidSessionId {
+            reason: format!("character at byte {at} is not [A-Za-z0-9]"),
+        });
+    }
+    Ok(())
+}
+
+/// A fresh session id: 40 characters from `[A-Za-z0-9]`, uniformly, from the OS CSPRNG.
+pub fn new_session_id() -> Result<String> {
+    const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut id = String::with_capacity(SESSION_ID_LEN);
+    let mut buf = [0u8; 64];
+    while id.len() < SESSION_ID_LEN {
+        random_bytes(&mut buf)?;
+        // 248 = 4 * 62: bytes at or above it are dropped so that every character is equally likely.
+        for &b in buf.iter().filter(|&&b| b < 248) {
+            if id.len() == SESSION_ID_LEN {
+                break;
+            }
+            id.push(ALPHABET[usize::from(b % 62)] as char);
+        }
+    }
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::laravel::Cipher;
+
+    fn key() -> AppKey {
+        AppKey::parse("base64:TG23CjBnP0f0umrjyP4wJVoseQDrUVPlKRTDmnYlKjI=").unwrap()
+    }
+
+    #[test]
+    fn prefixes_match_laravel() {
+        // CookieValuePrefix::create() measured with Laravel 8.83 (fixtures/laravel/laravel-vectors.json).
+        assert_eq!(
+            cookie_prefix("laravel_session", &key()),
+            "e7b2442a213b7b39aec3b198abf4942feee3c3a6|"
+        );
+        assert_eq!(
+            cookie_prefix("XSRF-TOKEN", &key()),
+            "cefe0b9e15bf1af60eff4532dc5bcca039d58e62|"
+        );
+    }
+
+    #[test]
+    fn round_trip_and_id_checks() {
+        let enc = Encrypter::new(key(), Cipher::Aes256Cbc).unwrap();
+        let id = new_session_id().unwrap();
+        assert_eq!(id.len(), 40);
+        check_session_id(&id).unwrap();
+        let cookie = session_cookie_value(&enc, "laravel_session", &id).unwrap();
+        assert_eq!(
+            session_id_from_cookie(&enc, "laravel_session", &url_encode(&cookie)).unwrap(),
+            id
+        );
+        let err = session_id_from_cookie(&enc, "other_cookie", &cookie).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "laravel: cookie \"other_cookie\" decrypted but lacks the HMAC-SHA1 prefix for that name under any key"
+        );
+        let cases = [
+            (
+                "abc",
+                "invalid Laravel session id: 3 characters, Laravel ids have 40",
+            ),
+            (
+                "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbC-",
+                "invalid Laravel session id: character at byte 39 is not [A-Za-z0-9]",
+            ),
+        ];
+        for (id, want) in cases {
+            assert_eq!(check_session_id(id).unwrap_err().to_string(), want);
+        }
+        assert_eq!(url_encode("ab+/=="), "ab%2B%2F%3D%3D");
+    }
+}

@@ -1,0 +1,534 @@
+//! Laravel's `Illuminate\Encryption\Encrypter`, byte for byte: AES-128/256-CBC with an
+//! HMAC-SHA256 over the base64 IV and ciphertext, AES-128/256-GCM with its 16-byte tag (and the
+//! extra MAC of Laravel 8.54–8.55), `encrypt` (PHP-serialized plaintext) and `encryptString`, and
+//! key rotation (decrypt with the current or any previous key, encrypt with the current one).
+//!
+//! The payload is `base64(json)` with the JSON members in the order `iv`, `value`, `mac`, `tag`,
+//! no whitespace, slashes unescaped; `iv` and `value` are base64, `mac` lowercase hex (CBC) or `""`
+//! (GCM), `tag` base64 (GCM) or `""` (CBC).
+
+use std::fmt;
+use std::str::FromStr;
+
+use aes_gcm::aead::AeadInOut;
+use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit};
+use cbc::cipher::block_padding::Pkcs7;
+use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use super::app_key::{b64_decode, b64_encode, AppKey};
+use super::error::LaravelError;
+use crate::error::{Error, Result};
+use crate::value::Value;
+
+/// Length of the AES-GCM tag Laravel writes and requires.
+pub const GCM_TAG_LEN: usize = 16;
+
+/// One of the four ciphers Laravel supports (`config('app.cipher')`, compared case-insensitively).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Cipher {
+    /// `aes-128-cbc` (the Encrypter constructor's default).
+    Aes128Cbc,
+    /// `aes-256-cbc` (the skeleton's `config/app.php` in 8.x–13.x).
+    #[default]
+    Aes256Cbc,
+    /// `aes-128-gcm` (8.54+).
+    Aes128Gcm,
+    /// `aes-256-gcm` (8.54+).
+    Aes256Gcm,
+}
+
+impl Cipher {
+    /// All four, in Laravel's order.
+    pub const ALL: [Cipher; 4] = [
+        Cipher::Aes128Cbc,
+        Cipher::Aes256Cbc,
+        Cipher::Aes128Gcm,
+        Cipher::Aes256Gcm,
+    ];
+
+    /// Laravel's (lowercase) name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cipher::Aes128Cbc => "aes-128-cbc",
+            Cipher::Aes256Cbc => "aes-256-cbc",
+            Cipher::Aes128Gcm => "aes-128-gcm",
+            Cipher::Aes256Gcm => "aes-256-gcm",
+        }
+    }
+
+    /// Key size in bytes.
+    pub fn key_len(self) -> usize {
+        match self {
+            Cipher::Aes128Cbc | Cipher::Aes128Gcm => 16,
+            Cipher::Aes256Cbc | Cipher::Aes256Gcm => 32,
+        }
+    }
+
+    /// IV size in bytes (`openssl_cipher_iv_length`): 16 for CBC, 12 for GCM.
+    pub fn iv_len(self) -> usize {
+        if self.is_aead() {
+            12
+        } else {
+            16
+        }
+    }
+
+    /// GCM (authenticated by its tag) rather than CBC (authenticated by the HMAC).
+    pub fn is_aead(self) -> bool {
+        matches!(self, Cipher::Aes128Gcm | Cipher::Aes256Gcm)
+    }
+}
+
+impl fmt::Display for Cipher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Cipher {
+    type Err = LaravelError;
+
+    fn from_str(s: &str) -> Result<Cipher, LaravelError> {
+        Cipher::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| LaravelError::UnsupportedCipher { name: s.to_owned() })
+    }
+}
+
+/// The four strings of a payload's JSON envelope, as sent (still base64 / hex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// Base64 IV.
+    pub iv: String,
+    /// Base64 ciphertext.
+    pub value: String,
+    /// Lowercase hex HMAC-SHA256 (CBC), `""` (GCM), or the 8.54–8.55 GCM MAC.
+    pub mac: String,
+    /// Base64 GCM tag, `""` for CBC; `None` when the member is absent (payloads of Laravel ≤ 8.53).
+    pub tag: Option<String>,
+}
+
+impl Envelope {
+    /// Read `base64(json)`. The outer base64 and the JSON are checked here; the members' contents
+    /// are checked by [`Encrypter::decrypt_string`].
+    pub fn parse(payload: &[u8]) -> Result<Envelope, LaravelError> {
+        let json = b64_decode("payload", trim_ascii(payload), true)?;
+        let doc: serde_json::Value = serde_json::from_slice(&json).map_err(|e| {
+            if e.is_eof() {
+                LaravelError::Truncated {
+                    what: "payload",
+                    detail: format!("its JSON ends early ({e})"),
+                }
+            } else {
+                LaravelError::BadEnvelope {
+                    reason: format!("the base64 does not hold JSON: {e}"),
+                }
+            }
+        })?;
+        let serde_json::Value::Object(map) = doc else {
+            return Err(LaravelError::BadEnvelope {
+                reason: "the JSON is not an object".into(),
+            });
+        };
+        let member = |name: &str| -> Result<Option<String>, LaravelError> {
+            match map.get(name) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(LaravelError::BadEnvelope {
+                    reason: format!("member {name:?} is {}, not a string", json_type(other)),
+                }),
+            }
+        };
+        let required = |name: &str| -> Result<String, LaravelError> {
+            member(name)?.ok_or_else(|| LaravelError::BadEnvelope {
+                reason: format!("member {name:?} is missing"),
+            })
+        };
+        Ok(Envelope {
+            iv: required("iv")?,
+            value: required("value")?,
+            mac: required("mac")?,
+            tag: member("tag")?,
+        })
+    }
+
+    /// `base64(json)` exactly as Laravel writes it (member order, `JSON_UNESCAPED_SLASHES`).
+    pub fn to_payload(&self) -> String {
+        let mut json = String::with_capacity(self.value.len() + 96);
+        json.push_str("{\"iv\":");
+        push_json_str(&mut json, &self.iv);
+        json.push_str(",\"value\":");
+        push_json_str(&mut json, &self.value);
+        json.push_str(",\"mac\":");
+        push_json_str(&mut json, &self.mac);
+        json.push_str(",\"tag\":");
+        push_json_str(&mut json, self.tag.as_deref().unwrap_or(""));
+        json.push('}');
+        b64_encode(json.as_bytes())
+    }
+}
+
+/// Laravel's Encrypter: a cipher, the current key and the previous keys.
+#[derive(Clone)]
+pub struct Encrypter {
+    cipher: Cipher,
+    key: AppKey,
+    previous: Vec<AppKey>,
+    gcm_mac: bool,
+}
+
+impl fmt::Debug for Encrypter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Encrypter")
+            .field("cipher", &self.cipher)
+            .field("previous_keys", &self.previous.len())
+            .field("gcm_mac", &self.gcm_mac)
+            .finish()
+    }
+}
+
+impl Encrypter {
+    /// An Encrypter for `cipher` with `key`; fails, as Laravel's constructor does, when the key
+    /// length does not fit the cipher.
+    pub fn new(key: AppKey, cipher: Cipher) -> Result<Encrypter> {
+        check_len(&key, cipher)?;
+        Ok(Encrypter {
+            cipher,
+            key,
+            previous: Vec::new(),
+            gcm_mac: false,
+        })
+    }
+
+    /// Also decrypt with these keys (Laravel 11+ `app.previous_keys`), tried after the current one.
+    /// Each must fit the cipher, as in Laravel's `previousKeys()`.
+    pub fn with_previous_keys(mut self, keys: Vec<AppKey>) -> Result<Encrypter> {
+        for k in &keys {
+            check_len(k, self.cipher)?;
+        }
+        self.previous = keys;
+        Ok(self)
+    }
+
+    /// Write GCM payloads with the extra `mac` of Laravel 8.54.0–8.55.x
+    /// (`HMAC-SHA256(tag_b64 . iv_b64 . value_b64)`), which those versions require on decrypt.
+    /// Reading accepts both forms regardless.
+    pub fn with_gcm_mac(mut self, on: bool) -> Encrypter {
+        self.gcm_mac = on;
+        self
+    }
+
+    /// The cipher.
+    pub fn cipher(&self) -> Cipher {
+        self.cipher
+    }
+
+    /// The current key (used for encryption and new cookie prefixes).
+    pub fn key(&self) -> &AppKey {
+        &self.key
+    }
+
+    /// The current key, then the previous keys: the order decryption tries them in.
+    pub fn keys(&self) -> impl Iterator<Item = &AppKey> {
+        std::iter::once(&self.key).chain(self.previous.iter())
+    }
+
+    /// Laravel's `encryptString($plaintext)`: encrypt the bytes as they are.
+    pub fn encrypt_string(&self, plaintext: &[u8]) -> Result<String> {
+        let mut iv = vec![0u8; self.cipher.iv_len()];
+        random_bytes(&mut iv)?;
+        self.encrypt_string_with_iv(plaintext, &iv)
+    }
+
+    /// Laravel's `encrypt($value)`: PHP-`serialize()` the value, then encrypt.
+    pub fn encrypt(&self, value: &Value) -> Result<String> {
+        self.encrypt_string(&crate::serialize(value))
+    }
+
+    /// [`encrypt_string`](Self::encrypt_string) with a given IV, for reproducing known vectors.
+    /// Never reuse an IV for real data (with GCM, a repeated IV under one key reveals the key
+    /// stream).
+    pub fn encrypt_string_with_iv(&self, plaintext: &[u8], iv: &[u8]) -> Result<String> {
+        if iv.len() != self.cipher.iv_len() {
+            return Err(Error::Encode(format!(
+                "{} needs a {}-byte IV, got {}",
+                self.cipher,
+                self.cipher.iv_len(),
+                iv.len()
+            )));
+        }
+        let key = self.key.as_bytes();
+        let (ciphertext, tag) = match self.cipher {
+            Cipher::Aes128Cbc => (cbc_encrypt::<aes::Aes128>(key, iv, plaintext)?, None),
+            Cipher::Aes256Cbc => (cbc_encrypt::<aes::Aes256>(key, iv, plaintext)?, None),
+            Cipher::Aes128Gcm => {
+                let (c, t) = gcm_encrypt::<Aes128Gcm>(key, iv, plaintext)?;
+                (c, Some(t))
+            }
+            Cipher::Aes256Gcm => {
+                let (c, t) = gcm_encrypt::<Aes256Gcm>(key, iv, plaintext)?;
+                (c, Some(t))
+            }
+        };
+        let iv = b64_encode(iv);
+        let value = b64_encode(&ciphertext);
+        let tag = tag.map(|t| b64_encode(&t)).unwrap_or_default();
+        let mac = if !self.cipher.is_aead() {
+            mac_hex(key, &[iv.as_bytes(), value.as_bytes()])
+        } else if self.gcm_mac {
+            mac_hex(key, &[tag.as_bytes(), iv.as_bytes(), value.as_bytes()])
+        } else {
+            String::new()
+        };
+        Ok(Envelope {
+            iv,
+            value,
+            mac,
+            tag: Some(tag),
+        }
+        .to_payload())
+    }
+
+    /// Laravel's `decryptString($payload)`: the plaintext bytes.
+    ///
+    /// CBC: the MAC must match (constant-time) under the current or a previous key, then that key
+    /// decrypts. GCM: the first key whose tag verifies wins; a non-empty `mac` (8.54–8.55) must
+    /// also match under that key. Errors say which check failed ([`LaravelError`]).
+    pub fn decrypt_string(&self, payload: &[u8]) -> Result<Vec<u8>> {
+        Ok(self.open(payload)?)
+    }
+
+    /// Laravel's `decrypt($payload)`: decrypt, then `unserialize()` (strictly: trailing bytes are
+    /// an error).
+    pub fn decrypt(&self, payload: &[u8]) -> Result<Value> {
+        let plain = self.open(payload)?;
+        crate::unserialize(&plain)
+    }
+
+    fn open(&self, payload: &[u8]) -> Result<Vec<u8>, LaravelError> {
+        let env = Envelope::parse(payload)?;
+        let cipher = self.cipher;
+        let mismatch = |reason: String| LaravelError::CipherMismatch {
+            configured: cipher,
+            reason,
+        };
+        // Strict base64 and the exact IV length, as Laravel's validPayload().
+        let iv = b64_decode("iv", env.iv.as_bytes(), false)?;
+        if iv.len() != cipher.iv_len() {
+            let other = if iv.len() == 12 {
+                " (an AES-GCM payload)"
+            } else if iv.len() == 16 {
+                " (an AES-CBC payload)"
+            } else {
+                ""
+            };
+            return Err(mismatch(format!(
+                "the IV is {} bytes{other}, {cipher} uses {}",
+                iv.len(),
+                cipher.iv_len()
+            )));
+        }
+        let tag_text = env.tag.as_deref().unwrap_or("");
+        let ciphertext = b64_decode("value", env.value.as_bytes(), false)?;
+        if !cipher.is_aead() {
+            if !tag_text.is_empty() {
+                return Err(mismatch(
+                    "it carries a GCM tag, CBC has none (Laravel: \"Unable to use tag\")".into(),
+                ));
+            }
+            let key = self
+                .keys()
+                .find(|k| {
+                    mac_matches(
+                        k.as_bytes(),
+                        &[env.iv.as_bytes(), env.value.as_bytes()],
+                        &env.mac,
+                    )
+                })
+                .ok_or(LaravelError::MacMismatch {
+                    keys_tried: self.key_count(),
+                })?;
+            let k = key.as_bytes();
+            let plain = match cipher {
+                Cipher::Aes128Cbc => cbc_decrypt::<aes::Aes128>(k, &iv, &ciphertext),
+                _ => cbc_decrypt::<aes::Aes256>(k, &iv, &ciphertext),
+            };
+            return plain.ok_or(LaravelError::Decrypt {
+                cipher,
+                reason: "bad PKCS#7 padding",
+            });
+        }
+        if tag_text.is_empty() {
+            return Err(mismatch("it has no tag (an AES-CBC payload?)".into()));
+        }
+        let tag = b64_decode("tag", tag_text.as_bytes(), false)?;
+        if tag.len() != GCM_TAG_LEN {
+            return Err(LaravelError::BadEnvelope {
+                reason: format!("the GCM tag is {} bytes, not {GCM_TAG_LEN}", tag.len()),
+            });
+        }
+        for key in self.keys() {
+            let k = key.as_bytes();
+            let plain = match cipher {
+                Cipher::Aes128Gcm => gcm_decrypt::<Aes128Gcm>(k, &iv, &ciphertext, &tag),
+                _ => gcm_decrypt::<Aes256Gcm>(k, &iv, &ciphertext, &tag),
+            };
+            if let Some(plain) = plain {
+                // 8.54–8.55 also MACed GCM payloads; later versions ignore the member. We check it
+                // when present, so an altered `mac` is not silently accepted.
+                if !env.mac.is_empty()
+                    && !mac_matches(
+                        k,
+                        &[tag_text.as_bytes(), env.iv.as_bytes(), env.value.as_bytes()],
+                        &env.mac,
+                    )
+                {
+                    return Err(LaravelError::MacMismatch { keys_tried: 1 });
+                }
+                return Ok(plain);
+            }
+        }
+        Err(LaravelError::TagMismatch {
+            keys_tried: self.key_count(),
+        })
+    }
+
+    fn key_count(&self) -> usize {
+        1 + self.previous.len()
+    }
+}
+
+fn check_len(key: &AppKey, cipher: Cipher) -> Result<(), LaravelError> {
+    if key.len() != cipher.key_len() {
+        return Err(LaravelError::KeyLength {
+            cipher,
+            expected: cipher.key_len(),
+            found: key.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Fill `buf` from the operating system's CSPRNG.
+pub(crate) fn random_bytes(buf: &mut [u8]) -> Result<()> {
+    getrandom::fill(buf).map_err(|e| Error::Encode(format!("no OS randomness for an IV: {e}")))
+}
+
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+    let mut mac = match <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => return Vec::new(),
+    };
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Lowercase hex, as PHP's `hash_hmac()` returns.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+fn mac_hex(key: &[u8], parts: &[&[u8]]) -> String {
+    hex(&hmac_sha256(key, parts))
+}
+
+/// `hash_equals(hash_hmac(...), $mac)`: exact, case-sensitive, constant-time in the contents.
+fn mac_matches(key: &[u8], parts: &[&[u8]], given: &str) -> bool {
+    let want = mac_hex(key, parts);
+    want.len() == given.len() && bool::from(want.as_bytes().ct_eq(given.as_bytes()))
+}
+
+fn cbc_encrypt<C>(key: &[u8], iv: &[u8], plain: &[u8]) -> Result<Vec<u8>>
+where
+    C: cbc::cipher::BlockCipherEncrypt + cbc::cipher::KeyInit,
+{
+    let enc = cbc::Encryptor::<C>::new_from_slices(key, iv)
+        .map_err(|_| Error::Encode("AES-CBC key or IV has the wrong length".into()))?;
+    Ok(enc.encrypt_padded_vec::<Pkcs7>(plain))
+}
+
+fn cbc_decrypt<C>(key: &[u8], iv: &[u8], ciphertext: &[u8]) -> Option<Vec<u8>>
+where
+    C: cbc::cipher::BlockCipherDecrypt + cbc::cipher::KeyInit,
+{
+    let dec = cbc::Decryptor::<C>::new_from_slices(key, iv).ok()?;
+    dec.decrypt_padded_vec::<Pkcs7>(ciphertext).ok()
+}
+
+fn gcm_encrypt<A>(key: &[u8], iv: &[u8], plain: &[u8]) -> Result<(Vec<u8>, Vec<u8>)>
+where
+    A: AeadInOut + KeyInit,
+{
+    let aead = A::new_from_slice(key)
+        .map_err(|_| Error::Encode("AES-GCM key has the wrong length".into()))?;
+    let nonce = aes_gcm::aead::Nonce::<A>::try_from(iv)
+        .map_err(|_| Error::Encode("AES-GCM IV has the wrong length".into()))?;
+    let mut buf = plain.to_vec();
+    let tag = aead
+        .encrypt_inout_detached(&nonce, b"", buf.as_mut_slice().into())
+        .map_err(|_| Error::Encode("AES-GCM refused the plaintext (too long)".into()))?;
+    Ok((buf, tag.to_vec()))
+}
+
+fn gcm_decrypt<A>(key: &[u8], iv: &[u8], ciphertext: &[u8], tag: &[u8]) -> Option<Vec<u8>>
+where
+    A: AeadInOut + KeyInit,
+{
+    let aead = A::new_from_slice(key).ok()?;
+    let nonce = aes_gcm::aead::Nonce::<A>::try_from(iv).ok()?;
+    let tag = aes_gcm::aead::Tag::<A>::try_from(tag).ok()?;
+    let mut buf = ciphertext.to_vec();
+    aead.decrypt_inout_detached(&nonce, b"", buf.as_mut_slice().into(), &tag)
+        .ok()?;
+    Some(buf)
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    b.trim_ascii()
+}
+
+fn json_type(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// A JSON string as PHP's `json_encode(..., JSON_UNESCAPED_SLASHES)` writes it for the envelope's
+/// members. They are base64 or hex, so only `"` and `\` could ever need escaping; control and
+/// non-ASCII characters are escaped too, for safety, as PHP would.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7f => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{:04x}", u));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
