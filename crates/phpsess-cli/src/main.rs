@@ -19,7 +19,7 @@ const EXIT_USAGE: u8 = 2;
 /// Deeply nested values (up to `phpsess::MAX_DEPTH` levels) are walked recursively by the
 /// decoder, the JSON views and serde_json; the worker thread gets a stack that holds them all.
 /// Only the pages actually touched are ever allocated.
-const WORKER_STACK: usize = 512 << 20;
+const WORKER_STACK: usize = 256 << 20;
 
 /// PHP sessions from the command line.
 #[derive(Debug, Parser)]

@@ -24,7 +24,8 @@ pub struct Args {
     /// Print the lossless tagged form, which keeps everything `phpsess encode` needs.
     #[arg(long)]
     lossless: bool,
-    /// Print the JSON on one line instead of indented.
+    /// Print the JSON on one line instead of indented (documents nested deeper than 64 levels
+    /// always are: their indentation alone would dwarf the data).
     #[arg(long)]
     compact: bool,
     /// The input file; `-` reads stdin.
