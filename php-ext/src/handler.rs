@@ -1,0 +1,244 @@
+//! The safe adapter between PHP's session callbacks and the core [`SessionStore`]: per-request
+//! state (kept in PHP's `mod_data` from open to close), the session semantics PHP expects (a
+//! missing session reads as empty, gc is Redis's TTL, create_sid falls back to a plain id when
+//! Redis is down so `session_start()` fails softly instead of throwing), and the warnings.
+//!
+//! Nothing here touches PHP memory or raises PHP errors: results and messages go back to the
+//! callback layer, which talks to PHP after every lock here has been released.
+
+use phpsess::store::{SessionStore, StoreOptions};
+use phpsess::Error;
+
+use crate::boundary::Messages;
+use crate::ini::{self, PhpIni, Settings};
+use crate::worker::{self, HandlerKind, SharedStore};
+
+/// One request's session state, from open to close.
+pub struct Request {
+    kind: HandlerKind,
+    save_path: String,
+    store: SharedStore,
+    pid: u32,
+    options: StoreOptions,
+    /// The id whose read failed: its write and touch are refused for the rest of the request, so
+    /// a failed read can never lead to an empty (or partial) session overwriting the stored one.
+    failed_read: Option<String>,
+    /// Redis could not be reached earlier in this request (a connect failure, or a failed
+    /// collision check or existence check, which only fail when the server is unavailable); the
+    /// warning was raised then. Later callbacks fail at once instead of waiting out the timeouts
+    /// again, so `session_start()` returns within one timeout.
+    unavailable: bool,
+}
+
+fn warning(e: &Error) -> String {
+    format!("phpsess: {e}")
+}
+
+/// open: resolve the save_path to this worker's store (no network I/O) and apply the INI settings.
+pub fn open(kind: HandlerKind, save_path: &[u8], msgs: &mut Messages) -> Option<Box<Request>> {
+    worker::count_request();
+    let Ok(save_path) = std::str::from_utf8(save_path) else {
+        msgs.warn(format!(
+            "phpsess: session.save_path is not valid UTF-8 (handler {})",
+            kind.name()
+        ));
+        return None;
+    };
+    let settings = Settings::read(&PhpIni);
+    let (options, notice) = settings.store_options(settings.gc_maxlifetime);
+    if let Some(n) = notice {
+        msgs.notice(n);
+    }
+    let store = match worker::store_for(kind, save_path, options.clone()) {
+        Ok(store) => store,
+        Err(e) => {
+            msgs.warn(format!("phpsess: {} (handler {})", e, kind.name()));
+            return None;
+        }
+    };
+    {
+        let mut s = worker::lock(&store);
+        // A previous request that died inside a callback (fatal error) may have left its lock
+        // held; release it before serving a new one. Costs nothing when nothing is held.
+        if let Err(e) = s.close() {
+            msgs.warn(warning(&e));
+        }
+        s.set_options(options.clone());
+    }
+    Some(Box::new(Request {
+        kind,
+        save_path: save_path.to_owned(),
+        store,
+        pid: std::process::id(),
+        options,
+        failed_read: None,
+        unavailable: false,
+    }))
+}
+
+impl Request {
+    /// Runs `f` on this worker's store with the session lifetime `maxlifetime` (when PHP gave one).
+    fn with_store<R>(
+        &mut self,
+        maxlifetime: Option<i64>,
+        f: impl FnOnce(&mut SessionStore) -> R,
+    ) -> phpsess::Result<R> {
+        if self.pid != std::process::id() {
+            // The script forked (pcntl_fork) with the session open: the child must not use the
+            // parent's connections, nor believe it holds the parent's lock.
+            self.store = worker::store_for(self.kind, &self.save_path, self.options.clone())?;
+            self.pid = std::process::id();
+        }
+        if let Some(m) = maxlifetime {
+            self.options.ttl = ini::ttl(m);
+        }
+        let mut store = worker::lock(&self.store);
+        if store.options() != &self.options {
+            store.set_options(self.options.clone());
+        }
+        Ok(f(&mut store))
+    }
+
+    fn failed(&mut self, e: &Error, msgs: &mut Messages) {
+        if matches!(e, Error::Connect { .. }) {
+            self.unavailable = true;
+        }
+        msgs.warn(warning(e));
+    }
+
+    /// read: the stored bytes, or empty for a session that does not exist. `None` = FAILURE.
+    pub fn read(&mut self, id: &str, maxlifetime: i64, msgs: &mut Messages) -> Option<Vec<u8>> {
+        if self.unavailable {
+            // Already warned about in this request; fail fast.
+            self.failed_read = Some(id.to_owned());
+            return None;
+        }
+        let result = self
+            .with_store(Some(maxlifetime), |s| s.read(id))
+            .and_then(|r| r);
+        match result {
+            Ok(outcome) => {
+                if self.failed_read.as_deref() == Some(id) {
+                    self.failed_read = None;
+                }
+                Some(outcome.data.unwrap_or_default())
+            }
+            Err(e) => {
+                self.failed_read = Some(id.to_owned());
+                self.failed(&e, msgs);
+                None
+            }
+        }
+    }
+
+    fn refuse_after_failed_read(&self, id: &str, msgs: &mut Messages) -> bool {
+        if self.failed_read.as_deref() == Some(id) {
+            msgs.warn(format!(
+                "phpsess: write of session {} refused: reading it failed in this request, so the stored session is kept",
+                short(id)
+            ));
+            return true;
+        }
+        false
+    }
+
+    /// write: store `data` (with the lock, only while we still hold it).
+    pub fn write(&mut self, id: &str, data: &[u8], maxlifetime: i64, msgs: &mut Messages) -> bool {
+        if self.refuse_after_failed_read(id, msgs) {
+            return false;
+        }
+        let result = self.with_store(Some(maxlifetime), |s| s.write(id, data));
+        self.report(result, msgs)
+    }
+
+    /// update_timestamp (lazy_write, unchanged data): refresh the TTL.
+    pub fn touch(&mut self, id: &str, maxlifetime: i64, msgs: &mut Messages) -> bool {
+        if self.refuse_after_failed_read(id, msgs) {
+            return false;
+        }
+        let result = self.with_store(Some(maxlifetime), |s| s.touch(id));
+        self.report(result, msgs)
+    }
+
+    /// destroy: delete the session and release its lock.
+    pub fn destroy(&mut self, id: &str, msgs: &mut Messages) -> bool {
+        if self.unavailable {
+            return false;
+        }
+        let result = self.with_store(None, |s| s.destroy(id));
+        self.report(result, msgs)
+    }
+
+    /// validate_sid (strict mode): does the session exist? An error counts as "no", so PHP makes a
+    /// new id rather than trusting one it cannot check.
+    pub fn exists(&mut self, id: &str, msgs: &mut Messages) -> bool {
+        if self.unavailable {
+            return false;
+        }
+        match self.with_store(None, |s| s.exists(id)).and_then(|r| r) {
+            Ok(found) => found,
+            Err(e) => {
+                self.failed(&e, msgs);
+                self.unavailable = true;
+                false
+            }
+        }
+    }
+
+    /// create_sid: the first of `candidates` (fresh ids from PHP) that collides with no existing
+    /// session, with its lock taken when locking is on. If Redis cannot be asked, the first
+    /// candidate unchecked, as phpredis does: then the read fails and `session_start()` returns
+    /// false with our warning, instead of PHP throwing "Failed to create session ID".
+    pub fn create_id(&mut self, candidates: Vec<String>, msgs: &mut Messages) -> Option<String> {
+        let fallback = candidates.first().cloned();
+        if self.unavailable {
+            return fallback;
+        }
+        let mut pending = candidates.into_iter();
+        let result = self
+            .with_store(None, |s| s.create_id(|| pending.next().unwrap_or_default()))
+            .and_then(|r| r);
+        match result {
+            Ok(id) => Some(id),
+            Err(e @ Error::InvalidId { .. }) => {
+                msgs.warn(warning(&e));
+                None
+            }
+            Err(e) => {
+                self.failed(&e, msgs);
+                self.unavailable = true;
+                fallback
+            }
+        }
+    }
+
+    /// close: release our lock (no I/O when we hold none, e.g. after a failure). A failure is
+    /// reported, but the session is closed anyway: the lock then ends at its expiry.
+    pub fn close(mut self, msgs: &mut Messages) {
+        if let Err(e) = self.with_store(None, |s| s.close()).and_then(|r| r) {
+            msgs.warn(warning(&e));
+        }
+    }
+
+    fn report(
+        &mut self,
+        result: phpsess::Result<phpsess::Result<()>>,
+        msgs: &mut Messages,
+    ) -> bool {
+        match result.and_then(|r| r) {
+            Ok(()) => true,
+            Err(e) => {
+                self.failed(&e, msgs);
+                false
+            }
+        }
+    }
+}
+
+/// Session ids are secrets: enough to find one in a log, not enough to use it.
+fn short(id: &str) -> String {
+    match id.get(..6) {
+        Some(head) if id.len() > 8 => format!("{head}…"),
+        _ => id.to_owned(),
+    }
+}

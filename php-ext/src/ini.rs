@@ -1,0 +1,385 @@
+//! The `phpsess.*` INI settings: their table (registered in MINIT, all `PHP_INI_ALL`, so a pool's
+//! `php_admin_value`/`php_value` or a script's `ini_set()` can change them), typed reads at the
+//! moment a session opens, and the mapping from settings to the core store's [`StoreOptions`].
+
+use std::ffi::{c_int, CStr};
+use std::time::Duration;
+
+use ext_php_rs::flags::IniEntryPermission;
+use ext_php_rs::zend::{IniEntryDef, IniEntryDefs};
+use phpsess::store::{Compression, LockOptions, StoreOptions};
+
+use crate::ffi;
+
+/// One INI setting: its name and default.
+pub struct Setting {
+    /// Full INI name.
+    pub name: &'static CStr,
+    /// Default value, as PHP stores it.
+    pub default: &'static CStr,
+}
+
+/// Every `phpsess.*` setting, in the order phpinfo lists them.
+pub const SETTINGS: [Setting; 7] = [
+    // Take the session lock on read (phpredis: redis.session.locking_enabled, default 0).
+    Setting {
+        name: c"phpsess.locking_enabled",
+        default: c"1",
+    },
+    // Lock lifetime in seconds; 0 = max_execution_time, or 30 when that is 0 (CLI).
+    Setting {
+        name: c"phpsess.lock_expire",
+        default: c"0",
+    },
+    // Milliseconds to wait for a lock held by another request before session_start() fails.
+    Setting {
+        name: c"phpsess.lock_wait_timeout",
+        default: c"5000",
+    },
+    // Milliseconds between two attempts to take a held lock (at least 1).
+    Setting {
+        name: c"phpsess.lock_retry_interval",
+        default: c"20",
+    },
+    // Refresh the TTL while reading (GETEX), so an unchanged session needs no EXPIRE.
+    Setting {
+        name: c"phpsess.early_refresh",
+        default: c"0",
+    },
+    // none, lzf, zstd or lz4, stored as phpredis 6.1 does (redis.session.compression).
+    Setting {
+        name: c"phpsess.compression",
+        default: c"none",
+    },
+    // Compression level for zstd (below 1 = 3, above the maximum = the maximum).
+    Setting {
+        name: c"phpsess.compression_level",
+        default: c"3",
+    },
+];
+
+const fn def(i: usize) -> IniEntryDef {
+    IniEntryDef::new(
+        SETTINGS[i].name,
+        SETTINGS[i].default,
+        IniEntryPermission::All,
+    )
+}
+
+/// The table PHP keeps for the life of the process.
+pub static INI_ENTRIES: IniEntryDefs<8> = IniEntryDefs::new([
+    def(0),
+    def(1),
+    def(2),
+    def(3),
+    def(4),
+    def(5),
+    def(6),
+    IniEntryDef::end(),
+]);
+
+/// Lock lifetime when neither `phpsess.lock_expire` nor `max_execution_time` bounds it: a crashed
+/// CLI script must not leave a lock forever (phpredis sets no TTL then).
+pub const FALLBACK_LOCK_EXPIRE: Duration = Duration::from_secs(30);
+
+/// `session.gc_maxlifetime` when it is <= 0 (as phpredis).
+pub const DEFAULT_TTL_SECS: i64 = 1440;
+
+/// Where settings come from: PHP's INI table in the extension, a map in unit tests.
+pub trait IniSource {
+    /// The current value as text, `None` if no such entry exists.
+    fn text(&self, name: &CStr) -> Option<String>;
+    /// The current value as PHP's `INI_INT` reads it (`strtol(value, NULL, 0)`; 0 if missing).
+    fn long(&self, name: &CStr) -> i64;
+}
+
+/// The running PHP's INI values (`INI_STR` / `INI_INT`).
+pub struct PhpIni;
+
+impl IniSource for PhpIni {
+    fn text(&self, name: &CStr) -> Option<String> {
+        let bytes = name.to_bytes();
+        // SAFETY: `name` is NUL-terminated and its length excludes the NUL, as zend_ini.h wants;
+        // the returned pointer is NULL or a NUL-terminated string owned by the INI entry, copied
+        // here before anything can change it.
+        unsafe {
+            let p = ffi::zend_ini_string_ex(name.as_ptr(), bytes.len(), 0, std::ptr::null_mut());
+            if p.is_null() {
+                None
+            } else {
+                Some(CStr::from_ptr(p).to_string_lossy().into_owned())
+            }
+        }
+    }
+
+    fn long(&self, name: &CStr) -> i64 {
+        // SAFETY: as above; `zend_ini_long` only reads the INI table.
+        unsafe { ffi::zend_ini_long(name.as_ptr(), name.to_bytes().len(), 0 as c_int) }
+    }
+}
+
+/// The settings one session request runs with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// `phpsess.locking_enabled`.
+    pub locking_enabled: bool,
+    /// `phpsess.lock_expire` (seconds, as configured).
+    pub lock_expire: i64,
+    /// `max_execution_time`, the fallback for `lock_expire = 0`.
+    pub max_execution_time: i64,
+    /// `phpsess.lock_wait_timeout` (ms).
+    pub lock_wait_timeout: i64,
+    /// `phpsess.lock_retry_interval` (ms).
+    pub lock_retry_interval: i64,
+    /// `phpsess.early_refresh`.
+    pub early_refresh: bool,
+    /// `phpsess.compression`.
+    pub compression: String,
+    /// `phpsess.compression_level`.
+    pub compression_level: i64,
+    /// `session.gc_maxlifetime`.
+    pub gc_maxlifetime: i64,
+}
+
+impl Settings {
+    /// Reads every setting from `ini`.
+    pub fn read(ini: &impl IniSource) -> Settings {
+        let flag = |i: usize| ini.text(SETTINGS[i].name).is_some_and(|v| parse_bool(&v));
+        Settings {
+            locking_enabled: flag(0),
+            lock_expire: ini.long(SETTINGS[1].name),
+            max_execution_time: ini.long(c"max_execution_time"),
+            lock_wait_timeout: ini.long(SETTINGS[2].name),
+            lock_retry_interval: ini.long(SETTINGS[3].name),
+            early_refresh: flag(4),
+            compression: ini.text(SETTINGS[5].name).unwrap_or_default(),
+            compression_level: ini.long(SETTINGS[6].name),
+            gc_maxlifetime: ini.long(c"session.gc_maxlifetime"),
+        }
+    }
+
+    /// The lock lifetime in force, and where it came from.
+    pub fn lock_expire(&self) -> (Duration, &'static str) {
+        if self.lock_expire > 0 {
+            (secs(self.lock_expire), "phpsess.lock_expire")
+        } else if self.max_execution_time > 0 {
+            (secs(self.max_execution_time), "max_execution_time")
+        } else {
+            (FALLBACK_LOCK_EXPIRE, "fallback, max_execution_time is 0")
+        }
+    }
+
+    /// The compression in force; `Err` carries the notice for a value phpredis would refuse too.
+    pub fn compression(&self) -> Result<Compression, String> {
+        Compression::from_ini(&self.compression, self.compression_level).ok_or_else(|| {
+            format!(
+                "phpsess: phpsess.compression '{}' is not one of none, lzf, zstd, lz4; storing uncompressed",
+                self.compression
+            )
+        })
+    }
+
+    /// The store options these settings mean, with the session lifetime `ttl_secs` (PHP's
+    /// `maxlifetime` argument or `session.gc_maxlifetime`), plus notices about refused values.
+    pub fn store_options(&self, ttl_secs: i64) -> (StoreOptions, Option<String>) {
+        let (compression, notice) = match self.compression() {
+            Ok(c) => (c, None),
+            Err(n) => (Compression::None, Some(n)),
+        };
+        let lock = LockOptions {
+            enabled: self.locking_enabled,
+            expire: self.lock_expire().0,
+            wait: millis(self.lock_wait_timeout.max(0)),
+            retry_interval: millis(self.lock_retry_interval.max(1)),
+        };
+        let options = StoreOptions {
+            ttl: ttl(ttl_secs),
+            lock,
+            early_refresh: self.early_refresh,
+            compression,
+        };
+        (options, notice)
+    }
+}
+
+/// PHP's INI boolean (`zend_ini_parse_bool`): `true`, `yes`, `on` in any case, otherwise `atoi() != 0`.
+pub fn parse_bool(value: &str) -> bool {
+    let v = value.as_bytes();
+    let word = |w: &str| v.eq_ignore_ascii_case(w.as_bytes());
+    word("true") || word("yes") || word("on") || atoi(value) != 0
+}
+
+/// C's `atoi`: leading whitespace, an optional sign, then decimal digits up to the first non-digit.
+fn atoi(value: &str) -> i64 {
+    let s = value.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let mut n: i64 = 0;
+    for b in digits.bytes().take_while(u8::is_ascii_digit) {
+        n = n.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+    }
+    if negative {
+        -n
+    } else {
+        n
+    }
+}
+
+/// Session lifetime from PHP's `maxlifetime`: <= 0 means 1440 s and anything above `INT_MAX` is
+/// capped there, as phpredis does.
+pub fn ttl(maxlifetime: i64) -> Duration {
+    let secs = if maxlifetime <= 0 {
+        DEFAULT_TTL_SECS
+    } else {
+        maxlifetime.min(i64::from(i32::MAX))
+    };
+    Duration::from_secs(secs.unsigned_abs())
+}
+
+fn secs(n: i64) -> Duration {
+    Duration::from_secs(n.unsigned_abs())
+}
+
+fn millis(n: i64) -> Duration {
+    Duration::from_millis(n.unsigned_abs())
+}
+
+/// Registers the table; called once from MINIT.
+pub fn register(module_number: i32) {
+    IniEntryDef::register(INI_ENTRIES.as_slice(), module_number);
+}
+
+/// Unregisters the table; called from MSHUTDOWN.
+pub fn unregister(module_number: i32) {
+    // SAFETY: MSHUTDOWN of the module that registered the entries, with its own module number.
+    unsafe { ffi::zend_unregister_ini_entries(module_number) };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    /// INI values as strings; `long` mimics `strtol(v, NULL, 0)` for the decimal values used here.
+    struct Map(HashMap<&'static str, &'static str>);
+
+    impl Map {
+        fn defaults() -> Map {
+            let mut m = HashMap::new();
+            for s in &SETTINGS {
+                m.insert(s.name.to_str().unwrap(), s.default.to_str().unwrap());
+            }
+            m.insert("max_execution_time", "0");
+            m.insert("session.gc_maxlifetime", "1440");
+            Map(m)
+        }
+        fn with(mut self, k: &'static str, v: &'static str) -> Map {
+            self.0.insert(k, v);
+            self
+        }
+    }
+
+    impl IniSource for Map {
+        fn text(&self, name: &CStr) -> Option<String> {
+            self.0.get(name.to_str().unwrap()).map(|v| v.to_string())
+        }
+        fn long(&self, name: &CStr) -> i64 {
+            self.text(name).map(|v| atoi(&v)).unwrap_or(0)
+        }
+    }
+
+    #[test]
+    fn defaults_mean_the_store_defaults_with_locking_on() {
+        let s = Settings::read(&Map::defaults());
+        let (options, notice) = s.store_options(1440);
+        assert_eq!(notice, None);
+        assert_eq!(options, StoreOptions::default());
+        assert!(options.lock.enabled);
+        assert_eq!(
+            s.lock_expire(),
+            (FALLBACK_LOCK_EXPIRE, "fallback, max_execution_time is 0")
+        );
+    }
+
+    #[test]
+    fn lock_expiry_prefers_the_setting_then_max_execution_time() {
+        let m = Map::defaults().with("max_execution_time", "45");
+        assert_eq!(
+            Settings::read(&m).lock_expire(),
+            (Duration::from_secs(45), "max_execution_time")
+        );
+        let m = m.with("phpsess.lock_expire", "7");
+        assert_eq!(
+            Settings::read(&m).lock_expire(),
+            (Duration::from_secs(7), "phpsess.lock_expire")
+        );
+        let m = m.with("phpsess.lock_expire", "-3");
+        assert_eq!(Settings::read(&m).lock_expire().1, "max_execution_time");
+    }
+
+    #[test]
+    fn waits_are_clamped_and_compression_refusals_become_a_notice() {
+        let m = Map::defaults()
+            .with("phpsess.lock_wait_timeout", "-5")
+            .with("phpsess.lock_retry_interval", "0")
+            .with("phpsess.compression", "brotli")
+            .with("phpsess.early_refresh", "On")
+            .with("phpsess.locking_enabled", "off");
+        let (o, notice) = Settings::read(&m).store_options(0);
+        assert_eq!(o.lock.wait, Duration::ZERO);
+        assert_eq!(o.lock.retry_interval, Duration::from_millis(1));
+        assert_eq!(o.compression, Compression::None);
+        assert_eq!(o.ttl, Duration::from_secs(1440));
+        assert!(o.early_refresh);
+        assert!(!o.lock.enabled);
+        assert_eq!(
+            notice.as_deref(),
+            Some("phpsess: phpsess.compression 'brotli' is not one of none, lzf, zstd, lz4; storing uncompressed")
+        );
+        let m = Map::defaults()
+            .with("phpsess.compression", "ZSTD")
+            .with("phpsess.compression_level", "9");
+        let (o, notice) = Settings::read(&m).store_options(60);
+        assert_eq!(
+            (o.compression, notice),
+            (Compression::Zstd { level: 9 }, None)
+        );
+        assert_eq!(o.ttl, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn booleans_follow_zend_ini_parse_bool() {
+        let table = [
+            ("1", true),
+            ("0", false),
+            ("", false),
+            ("On", true),
+            ("off", false),
+            ("YES", true),
+            ("no", false),
+            ("TRUE", true),
+            ("false", false),
+            ("2", true),
+            (" 1", true),
+            ("-1", true),
+            ("1abc", true),
+            ("abc", false),
+            ("on ", false),
+        ];
+        for (value, want) in table {
+            assert_eq!(parse_bool(value), want, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn ttl_follows_phpredis() {
+        assert_eq!(ttl(0), Duration::from_secs(1440));
+        assert_eq!(ttl(-1), Duration::from_secs(1440));
+        assert_eq!(ttl(1), Duration::from_secs(1));
+        assert_eq!(ttl(i64::MAX), Duration::from_secs(i32::MAX as u64));
+    }
+}
