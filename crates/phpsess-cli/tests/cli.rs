@@ -399,3 +399,64 @@ fn a_reader_that_goes_away_is_not_an_error() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn save_path_prints_the_parsed_configuration() {
+    let out = ok(
+        &[
+            "save-path",
+            "--compact",
+            "tcp://10.0.0.1:6379?weight=2&prefix=app_",
+        ],
+        b"",
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let host = &doc["hosts"][0];
+    assert_eq!(doc["hosts"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        host["address"],
+        serde_json::json!({"type": "tcp", "host": "10.0.0.1", "port": 6379})
+    );
+    assert_eq!(host["weight"], 2);
+    assert_eq!(host["prefix"], "app_");
+    assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1, "--compact");
+
+    let out = ok(
+        &[
+            "save-path",
+            "--cluster",
+            "seed[]=10.0.0.1:7000&seed[]=10.0.0.2:7000&failover=error",
+        ],
+        b"",
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(doc["seeds"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["seeds"][1]["host"], "10.0.0.2");
+    assert_eq!(doc["failover"], "error");
+    assert!(out.starts_with(b"{\n  \"seeds\": ["), "indented by default");
+}
+
+#[test]
+fn bad_save_paths_exit_1_with_the_parser_error() {
+    fails(
+        &["save-path", "host:6379?weight=2"],
+        b"",
+        1,
+        "phpsess: invalid save_path entry host:6379?weight=2 at offset 0: 'host:6379' needs the \
+         tcp:// scheme when parameters follow: phpredis reads 'host' as a URL scheme here; write \
+         tcp://host:6379?...",
+    );
+    fails(
+        &["save-path", "--cluster", "timeout=2"],
+        b"",
+        1,
+        "phpsess: invalid save_path entry timeout=2 at offset 0: no seeds: give the cluster's nodes \
+         as seed[]=host:port&seed[]=host:port",
+    );
+    fails(
+        &["save-path"],
+        b"",
+        2,
+        "phpsess: the following required arguments were not provided: <STRING> (see phpsess --help)",
+    );
+}

@@ -6,6 +6,7 @@ use phpsess::session::Format;
 
 mod decode;
 mod encode;
+mod save_path;
 
 /// What `phpsess` can do.
 #[derive(Debug, Subcommand)]
@@ -14,6 +15,8 @@ pub enum Command {
     Decode(decode::Args),
     /// Encode lossless JSON (from `decode --lossless`) back into PHP's bytes.
     Encode(encode::Args),
+    /// Parse a phpredis `session.save_path` and print the configuration as JSON.
+    SavePath(save_path::Args),
 }
 
 impl Command {
@@ -22,6 +25,7 @@ impl Command {
         match self {
             Command::Decode(args) => decode::run(args),
             Command::Encode(args) => encode::run(args),
+            Command::SavePath(args) => save_path::run(args),
         }
     }
 }
