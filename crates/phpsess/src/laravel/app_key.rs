@@ -16,19 +16,35 @@ const B64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
+/// The same, also ignoring set bits after the last whole byte, as PHP's non-strict
+/// `base64_decode` does: a payload cut short then decodes to the bytes it still holds (so the
+/// error says "truncated", from the JSON), not to a base64 error.
+const B64_LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
 /// Encode as PHP's `base64_encode` does (standard alphabet, padded).
 pub(crate) fn b64_encode(bytes: &[u8]) -> String {
     B64.encode(bytes)
 }
 
-/// Decode standard base64 (padding optional). A length no base64 can have is reported as
-/// truncation when `truncation_likely` (the outer payload of a cookie), else as bad base64.
+/// Decode standard base64 (padding optional). With `truncation_likely` (the outer payload of a
+/// cookie) stray bits after the last byte are ignored and a length no base64 can have is reported
+/// as truncation; otherwise both are bad base64.
 pub(crate) fn b64_decode(
     what: &'static str,
     text: &[u8],
     truncation_likely: bool,
 ) -> Result<Vec<u8>, LaravelError> {
-    B64.decode(text).map_err(|e| match e {
+    let engine = if truncation_likely {
+        &B64_LENIENT
+    } else {
+        &B64
+    };
+    engine.decode(text).map_err(|e| match e {
         base64::DecodeError::InvalidByte(offset, b) => LaravelError::BadBase64 {
             what,
             offset,

@@ -56,6 +56,15 @@ pub fn url_encode(value: &str) -> String {
 /// Decrypt cookie `name` (URL-encoded or not) and strip its `HMAC-SHA1(name."v2")|` prefix,
 /// accepting a prefix made with any of the Encrypter's keys (Laravel 11+ `CookieValuePrefix::validate`).
 pub fn decrypt_cookie(encrypter: &Encrypter, name: &str, value: &str) -> Result<Vec<u8>> {
+    let trimmed = value.trim().as_bytes();
+    let n = trimmed.len();
+    if (n >= 1 && trimmed[n - 1] == b'%') || (n >= 2 && trimmed[n - 2] == b'%') {
+        return Err(LaravelError::Truncated {
+            what: "cookie",
+            detail: "it ends inside a %XX escape".into(),
+        }
+        .into());
+    }
     let raw = url_decode(value);
     let plain = encrypter.decrypt_string(&raw)?;
     for key in encrypter.keys() {
@@ -78,14 +87,14 @@ pub fn encrypt_cookie(encrypter: &Encrypter, name: &str, plaintext: &[u8]) -> Re
     encrypter.encrypt_string(&plain)
 }
 
-/// The session id held by session cookie `name` (`laravel_session`, `laravel-session`...), checked
-/// to be an id Laravel would use. A cookie that holds a bare id (the session cookie listed in
-/// `EncryptCookies::$except`) is accepted as it is.
+/// The session id held by the encrypted session cookie `name` (`laravel_session`,
+/// `laravel-session`...), checked to be an id Laravel would use.
+///
+/// A bare id is not accepted here, even though an app that lists its session cookie in
+/// `EncryptCookies::$except` sends one: the first 40 characters of an encrypted cookie are also
+/// 40 `[A-Za-z0-9]`, so a truncated cookie would pass for an id. Such apps pass the cookie value
+/// to [`check_session_id`] and use it as the id.
 pub fn session_id_from_cookie(encrypter: &Encrypter, name: &str, value: &str) -> Result<String> {
-    let raw = url_decode(value);
-    if raw.len() == SESSION_ID_LEN && raw.iter().all(u8::is_ascii_alphanumeric) {
-        return Ok(String::from_utf8_lossy(&raw).into_owned());
-    }
     let plain = decrypt_cookie(encrypter, name, value)?;
     let id = String::from_utf8(plain).map_err(|_| LaravelError::InvalidSessionId {
         reason: "the cookie holds bytes that are not text".into(),

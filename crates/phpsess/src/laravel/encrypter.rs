@@ -334,7 +334,6 @@ impl Encrypter {
             )));
         }
         let tag_text = env.tag.as_deref().unwrap_or("");
-        let ciphertext = b64_decode("value", env.value.as_bytes(), false)?;
         if !cipher.is_aead() {
             if !tag_text.is_empty() {
                 return Err(mismatch(
@@ -354,6 +353,7 @@ impl Encrypter {
                     keys_tried: self.key_count(),
                 })?;
             let k = key.as_bytes();
+            let ciphertext = b64_decode("value", env.value.as_bytes(), false)?;
             let plain = match cipher {
                 Cipher::Aes128Cbc => cbc_decrypt::<aes::Aes128>(k, &iv, &ciphertext),
                 _ => cbc_decrypt::<aes::Aes256>(k, &iv, &ciphertext),
@@ -367,6 +367,7 @@ impl Encrypter {
             return Err(mismatch("it has no tag (an AES-CBC payload?)".into()));
         }
         let tag = b64_decode("tag", tag_text.as_bytes(), false)?;
+        let ciphertext = b64_decode("value", env.value.as_bytes(), false)?;
         if tag.len() != GCM_TAG_LEN {
             return Err(LaravelError::BadEnvelope {
                 reason: format!("the GCM tag is {} bytes, not {GCM_TAG_LEN}", tag.len()),

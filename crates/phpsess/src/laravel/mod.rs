@@ -49,6 +49,8 @@ mod json_mode;
 mod keys;
 mod payload;
 mod store;
+#[cfg(test)]
+mod tests;
 
 pub use app_key::{AppKey, BASE64_PREFIX};
 pub use encrypter::{Cipher, Encrypter, Envelope, GCM_TAG_LEN};
