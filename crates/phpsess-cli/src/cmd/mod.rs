@@ -7,6 +7,7 @@ use phpsess::session::Format;
 mod decode;
 mod encode;
 mod save_path;
+mod show;
 
 /// What `phpsess` can do.
 #[derive(Debug, Subcommand)]
@@ -17,6 +18,8 @@ pub enum Command {
     Encode(encode::Args),
     /// Parse a phpredis `session.save_path` and print the configuration as JSON.
     SavePath(save_path::Args),
+    /// Show one session from Redis: data, TTL, size, host and lock holder.
+    Show(show::Args),
 }
 
 impl Command {
@@ -26,6 +29,7 @@ impl Command {
             Command::Decode(args) => decode::run(args),
             Command::Encode(args) => encode::run(args),
             Command::SavePath(args) => save_path::run(args),
+            Command::Show(args) => show::run(args),
         }
     }
 }

@@ -30,6 +30,6 @@ pub use lock::{LockOptions, LockToken};
 pub use node::{Endpoint, StoreStats, TlsFiles};
 pub use pool::{StoreManager, StorePool};
 pub use sentinel::SentinelSpec;
-pub use session_store::{ReadOutcome, SessionStore, StoreOptions};
+pub use session_store::{ReadOutcome, SessionInfo, SessionStore, StoreOptions};
 pub use shards::pick_host;
 pub use topology::{HostSpec, Topology};

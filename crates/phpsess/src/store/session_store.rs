@@ -57,6 +57,23 @@ pub struct ReadOutcome {
     pub refreshed: bool,
 }
 
+/// What [`SessionStore::inspect`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The host the session lives on, as written in the save_path.
+    pub host: String,
+    /// The data key.
+    pub key: String,
+    /// Size of the stored value (compressed, if compression is on).
+    pub stored_bytes: usize,
+    /// The session bytes (decompressed).
+    pub data: Vec<u8>,
+    /// Seconds to live; -1 without expiry.
+    pub ttl: i64,
+    /// The lock's value (`host|pid|…`) when someone holds it.
+    pub lock_holder: Option<String>,
+}
+
 struct HeldLock {
     id: String,
     key: SessionKey,
@@ -543,6 +560,40 @@ impl SessionStore {
             let detail = format!("unexpected reply {:?}", replies.first());
             self.redis_error(&route, "scan", pattern, detail, true)
         })
+    }
+
+    /// Look at a session without touching it (no lock, no TTL refresh): the stored bytes, their
+    /// TTL and who holds the lock, in one round trip. `None` when the session does not exist.
+    pub fn inspect(&mut self, id: &str) -> Result<Option<SessionInfo>> {
+        check_id(id)?;
+        let key = self.key(id);
+        let mut p = pipeline();
+        p.cmd("GET").arg(&key.data);
+        p.cmd("TTL").arg(&key.data);
+        p.cmd("GET").arg(&key.lock);
+        let replies = self.run(id, &p, true, "inspect", &key.data)?;
+        let stored = match replies.first() {
+            Some(Value::Nil) => return Ok(None),
+            Some(Value::BulkString(b)) => b.clone(),
+            other => {
+                let detail = format!("unexpected reply {other:?}");
+                return Err(self.redis_error(id, "inspect", &key.data, detail, true));
+            }
+        };
+        let ttl = match replies.get(1) {
+            Some(Value::Int(t)) => *t,
+            _ => -1,
+        };
+        let lock_holder = bulk(replies.get(2)).map(|h| String::from_utf8_lossy(&h).into_owned());
+        let data = self.options.compression.decompress(&stored).into_owned();
+        Ok(Some(SessionInfo {
+            host: self.host_of(id),
+            key: key.display(),
+            stored_bytes: stored.len(),
+            data,
+            ttl,
+            lock_holder,
+        }))
     }
 
     /// Forget connections (call in a child after fork).

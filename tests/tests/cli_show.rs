@@ -1,0 +1,119 @@
+//! `phpsess show` against a real redis-server: finds a session where the PHP handler would, prints
+//! data, TTL, size, host and lock holder; a missing session exits non-zero with a clear message.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use phpsess_compat::servers::RedisServer;
+use redis::Commands;
+
+/// The `phpsess` binary of this workspace, built if this test run has not built it yet.
+fn phpsess_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // <target>/<profile>/deps/<test> -> <target>/<profile>/phpsess
+    let profile_dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target profile dir");
+    let bin = profile_dir.join("phpsess");
+    if !bin.exists() {
+        let target = profile_dir.parent().expect("target dir");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "phpsess-cli", "--target-dir"])
+            .arg(target)
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build -p phpsess-cli failed");
+    }
+    bin
+}
+
+fn show(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(phpsess_bin())
+        .arg("show")
+        .args(args)
+        .output()
+        .expect("run phpsess");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn show_prints_the_session_as_php_stored_it() {
+    let server = RedisServer::builder().password("pw").start();
+    let mut c = server.connection();
+    let id = "k3vq5ctk0nb0gq3s6bqvkbmc4m";
+    let stored = "user|a:2:{s:2:\"id\";i:42;s:4:\"name\";s:5:\"alice\";}n|i:3;";
+    let _: () = c
+        .set_ex(format!("PHPREDIS_SESSION:{id}"), stored, 1440)
+        .unwrap();
+    let _: () = c
+        .set_ex(format!("PHPREDIS_SESSION:{id}_LOCK"), "web01|4242", 30)
+        .unwrap();
+    let save_path = format!("tcp://{}?auth=pw", server.addr());
+
+    let (code, out, err) = show(&["--save-path", &save_path, "--json", id]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
+    assert_eq!(
+        v["data"],
+        serde_json::json!({"user": {"id": 42, "name": "alice"}, "n": 3})
+    );
+    let ttl = v["ttl"].as_i64().expect("ttl is an integer");
+    assert!((1430..=1440).contains(&ttl), "{ttl}");
+    assert_eq!(v["bytes"], stored.len());
+    assert_eq!(v["host"], format!("tcp://{}", server.addr()));
+    assert_eq!(v["key"], format!("PHPREDIS_SESSION:{id}"));
+    assert_eq!(v["lock"], "web01|4242");
+    assert_eq!(v["format"], "php");
+
+    let (code, out, _) = show(&["--save-path", &save_path, id]);
+    assert_eq!(code, 0);
+    assert!(out.contains("lock:   web01|4242"), "{out}");
+    assert!(out.contains("\"name\": \"alice\""), "{out}");
+
+    let (code, out, _) = show(&["--save-path", &save_path, "--raw", id]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("user|a:2:{"), "{out}");
+}
+
+#[test]
+fn show_follows_phpredis_host_choice_and_prefixes() {
+    let a = RedisServer::start();
+    let b = RedisServer::start();
+    // Write the session where phpredis would put it (its host choice, that entry's prefix) and
+    // check that `show` finds it there.
+    let save_path = format!("tcp://{}?prefix=A:, tcp://{}?prefix=B:", a.addr(), b.addr());
+    let id = "bbcd0000000000000000000000";
+    let host = phpsess::store::pick_host(id.as_bytes(), &[1, 1]).unwrap();
+    let (server, prefix) = if host == 0 { (&a, "A:") } else { (&b, "B:") };
+    let _: () = server
+        .connection()
+        .set_ex(format!("{prefix}{id}"), "x|i:1;", 100)
+        .unwrap();
+    let (code, out, err) = show(&["--save-path", &save_path, "--json", id]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["host"], format!("tcp://{}", server.addr()));
+    assert_eq!(v["data"], serde_json::json!({"x": 1}));
+}
+
+#[test]
+fn a_missing_session_or_a_bad_save_path_exits_non_zero_with_one_line() {
+    let server = RedisServer::start();
+    let save_path = format!("tcp://{}", server.addr());
+    let (code, out, err) = show(&["--save-path", &save_path, "nosuchsession0000000000"]);
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert_eq!(
+        err.trim_end(),
+        format!("phpsess: no session nosuchsession0000000000 at tcp://{0} (key PHPREDIS_SESSION:nosuchsession0000000000)", server.addr())
+    );
+    assert_eq!(err.lines().count(), 1);
+    let (code, _, err) = show(&["--save-path", "tcp://h:6379?weight=0", "x"]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("phpsess: invalid save_path entry"), "{err}");
+}
