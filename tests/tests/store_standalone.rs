@@ -476,3 +476,112 @@ fn a_closed_port_fails_fast_with_the_host_in_the_message() {
         "{err}"
     );
 }
+
+#[test]
+fn unix_sockets_work_in_every_save_path_form() {
+    let server = RedisServer::builder().unix_socket(true).start();
+    let path = server
+        .unix_socket()
+        .expect("socket path")
+        .display()
+        .to_string();
+    for save_path in [
+        format!("unix://{path}"),
+        format!("unix:{path}"),
+        path.clone(),
+    ] {
+        let mut store =
+            SessionStore::new(Topology::from_save_path(&save_path).unwrap(), unlocked());
+        store
+            .write("unixsock00000000000000", save_path.as_bytes())
+            .unwrap();
+        let read = store.read("unixsock00000000000000").unwrap();
+        assert_eq!(
+            read.data.as_deref(),
+            Some(save_path.as_bytes()),
+            "{save_path}"
+        );
+    }
+}
+
+#[test]
+fn a_pool_serves_threads_without_sharing_locks() {
+    use phpsess::store::StoreManager;
+    let server = RedisServer::start();
+    let addr = server.addr();
+    let pool = StoreManager::new(
+        move || Topology::hosts(vec![HostSpec::new(tcp(&addr))]),
+        StoreOptions::default(),
+    )
+    .pool(4)
+    .unwrap();
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let pool = pool.clone();
+            std::thread::spawn(move || {
+                let mut store = pool.get().unwrap();
+                let id = format!("pooled{t:018}");
+                store.read(&id).unwrap();
+                store.write(&id, format!("t|i:{t};").as_bytes()).unwrap();
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let mut c = server.connection();
+    for t in 0..8 {
+        let v: Vec<u8> = c.get(key(&format!("pooled{t:018}"))).unwrap();
+        assert_eq!(v, format!("t|i:{t};").into_bytes());
+    }
+    assert!(pool.state().connections <= 4);
+}
+
+#[test]
+fn compressed_sessions_are_stored_framed_and_plain_ones_still_read() {
+    use phpsess::store::Compression;
+    let server = RedisServer::start();
+    let id = "compressed00000000000000";
+    let data = "cart|a:1:{s:5:\"items\";s:600:\"".to_string() + &"x".repeat(600) + "\";}";
+    let plain_id = "plain0000000000000000000";
+    let _: () = server
+        .connection()
+        .set_ex(key(plain_id), "old|b:1;", 100)
+        .unwrap();
+    for compression in [
+        Compression::Lzf,
+        Compression::Zstd { level: 3 },
+        Compression::Lz4 { level: 3 },
+    ] {
+        let mut store = store_at(
+            &server.addr(),
+            StoreOptions {
+                compression,
+                ..unlocked()
+            },
+        );
+        store.write(id, data.as_bytes()).unwrap();
+        let stored: Vec<u8> = server.connection().get(key(id)).unwrap();
+        assert!(
+            stored.len() < data.len() / 2,
+            "{compression}: {} bytes",
+            stored.len()
+        );
+        assert_eq!(
+            stored,
+            compression.compress(data.as_bytes()).into_owned(),
+            "{compression}"
+        );
+        assert_eq!(
+            store.read(id).unwrap().data.as_deref(),
+            Some(data.as_bytes()),
+            "{compression}"
+        );
+        // Sessions written before compression was switched on stay readable.
+        assert_eq!(
+            store.read(plain_id).unwrap().data.as_deref(),
+            Some(&b"old|b:1;"[..]),
+            "{compression}"
+        );
+    }
+}
