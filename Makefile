@@ -36,5 +36,33 @@ fuzz: deps
 demo: deps
 	scripts/demo.sh
 
+## The PHP extension, left at target/php/phpsess.so (release build; needs php8.2-dev and libclang).
+.PHONY: ext install
+PHP_EXT_BUILD = $(or $(CARGO_TARGET_DIR),target)/release/libphpsess_ext.so
+ext: deps
+	$(CARGO) build --release -p phpsess-ext
+	@mkdir -p target/php
+	@# Copy then rename: a running PHP keeps its mapping of the old file intact.
+	cp $(PHP_EXT_BUILD) target/php/.phpsess.so.tmp && mv -f target/php/.phpsess.so.tmp target/php/phpsess.so
+	@echo "built target/php/phpsess.so"
+
+## Install the extension into `php-config --extension-dir` and enable it the Debian way
+## (mods-available/phpsess.ini + phpenmod) for the CLI and, if installed, FPM.
+install: ext
+	@set -e; \
+	dir="$$(php-config --extension-dir)"; ver="$$(php-config --version | cut -d. -f1,2)"; \
+	sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	$$sudo install -d "$$dir"; \
+	$$sudo cp target/php/phpsess.so "$$dir/.phpsess.so.tmp"; \
+	$$sudo mv -f "$$dir/.phpsess.so.tmp" "$$dir/phpsess.so"; \
+	printf '; phpsess: Redis session save handlers phpsess and phpsess_cluster\n; priority=20\nextension=phpsess.so\n' \
+	  | $$sudo tee "/etc/php/$$ver/mods-available/phpsess.ini" >/dev/null; \
+	$$sudo phpenmod -v "$$ver" -s cli phpsess; \
+	echo "installed $$dir/phpsess.so, enabled for cli"; \
+	if [ -d "/etc/php/$$ver/fpm" ]; then \
+	  $$sudo phpenmod -v "$$ver" -s fpm phpsess; \
+	  echo "enabled for fpm: restart php$$ver-fpm to load it"; \
+	fi
+
 clean:
 	$(CARGO) clean

@@ -7,7 +7,7 @@
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 
 use ext_php_rs::error::php_error;
 use ext_php_rs::flags::ErrorType;
@@ -45,7 +45,10 @@ pub fn install_panic_hook() {
 /// `catch_unwind` frame. It returns plain Rust values; the caller talks to PHP afterwards.
 pub fn guard<R>(callback: &'static str, on_panic: R, work: impl FnOnce() -> R) -> R {
     DEPTH.with(|d| d.set(d.get() + 1));
-    let result = panic::catch_unwind(AssertUnwindSafe(work));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        inject_panic(callback);
+        work()
+    }));
     DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
     match result {
         Ok(value) => value,
@@ -63,6 +66,17 @@ pub fn guard<R>(callback: &'static str, on_panic: R, work: impl FnOnce() -> R) -
             warn(&message);
             on_panic
         }
+    }
+}
+
+/// Test hook: with `PHPSESS_TEST_PANIC=<callback>` in the environment (`read`, `write`, `open`,
+/// ...), that callback panics inside its guard, so the compat suite can show on the real binary
+/// that a panic ends as a warning and a failed callback, not a dead process. Read once per process.
+fn inject_panic(callback: &str) {
+    static TARGET: OnceLock<Option<String>> = OnceLock::new();
+    let target = TARGET.get_or_init(|| std::env::var("PHPSESS_TEST_PANIC").ok());
+    if target.as_deref() == Some(callback) {
+        panic!("injected by PHPSESS_TEST_PANIC");
     }
 }
 

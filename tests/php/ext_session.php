@@ -1,0 +1,162 @@
+<?php
+// Sessions through the phpsess extension, one scenario per mode (first argument). Each mode
+// asserts what PHP itself sees and reports one JSON line; tests/tests/ext_session.rs runs the
+// modes against real redis-servers and checks what ended up in Redis.
+declare(strict_types=1);
+require __DIR__ . '/ext_lib.php';
+
+$args = args();
+$mode = array_shift($args);
+
+/** phpinfo()'s phpsess section as name => value ("A => B => C" keeps "B => C"). */
+function phpsess_info(): array
+{
+    ob_start();
+    phpinfo(INFO_MODULES);
+    $text = ob_get_clean();
+    $start = strpos($text, "\nphpsess\n");
+    assert($start !== false, 'phpinfo has a phpsess section');
+    $rows = [];
+    foreach (explode("\n", substr($text, $start + 9)) as $line) {
+        if (str_contains($line, ' => ')) {
+            [$name, $value] = explode(' => ', $line, 2);
+            $rows[$name] = $value;
+        }
+        if (str_starts_with($line, 'Cached stores')) {
+            break;
+        }
+    }
+    return $rows;
+}
+
+switch ($mode) {
+    case 'new':
+        // A new visitor: a fresh id, $_SESSION['user'] = ARG, written.
+        assert(session_start() === true);
+        $id = session_id();
+        assert(strlen($id) === 32, "PHP's default sid_length: $id");
+        $_SESSION['user'] = $args[0];
+        assert(session_write_close() === true);
+        assert(Seen::$messages === [], implode("\n", Seen::$messages));
+        report(['id' => $id]);
+        break;
+
+    case 'read':
+        // ID: open the session, change nothing (lazy write: update_timestamp), report it.
+        session_id($args[0]);
+        $ok = session_start();
+        $data = $_SESSION ?? null;
+        $id = session_id();
+        $closed = $ok ? session_write_close() : null;
+        report(['ok' => $ok, 'id' => $id, 'session' => $data, 'closed' => $closed]);
+        break;
+
+    case 'set':
+        // ID KEY VALUE: set one session variable and write.
+        session_id($args[0]);
+        assert(session_start() === true);
+        $_SESSION[$args[1]] = $args[2];
+        assert(session_write_close() === true);
+        assert(Seen::$messages === [], implode("\n", Seen::$messages));
+        report(['session' => $_SESSION]);
+        break;
+
+    case 'destroy':
+        // ID: session_destroy().
+        session_id($args[0]);
+        assert(session_start() === true);
+        assert(isset($_SESSION['user']));
+        assert(session_destroy() === true);
+        assert(Seen::$messages === [], implode("\n", Seen::$messages));
+        report();
+        break;
+
+    case 'regenerate':
+        // ID: session_regenerate_id(true) keeps the data under a new id.
+        session_id($args[0]);
+        assert(session_start() === true);
+        $before = $_SESSION;
+        assert(session_regenerate_id(true) === true);
+        $new = session_id();
+        assert($new !== $args[0] && strlen($new) === 32);
+        assert($_SESSION === $before);
+        $_SESSION['regenerated'] = 'yes';
+        assert(session_write_close() === true);
+        assert(Seen::$messages === [], implode("\n", Seen::$messages));
+        report(['new' => $new]);
+        break;
+
+    case 'hold':
+        // ID MARKER MS VALUE: take the session (and its lock), create MARKER, keep the session
+        // MS milliseconds, then write user = VALUE.
+        session_id($args[0]);
+        assert(session_start() === true);
+        file_put_contents($args[1], 'locked');
+        usleep((int) $args[2] * 1000);
+        $_SESSION['user'] = $args[3];
+        assert(session_write_close() === true);
+        report();
+        break;
+
+    case 'wait':
+        // ID: how long session_start() takes and what it reads.
+        session_id($args[0]);
+        $t = hrtime(true);
+        $ok = session_start();
+        $ms = ms_since($t);
+        $data = $_SESSION ?? null;
+        if ($ok) {
+            assert(session_write_close() === true);
+        }
+        $info = phpsess_info();
+        report(['ok' => $ok, 'ms' => $ms, 'session' => $data, 'info' => $info]);
+        break;
+
+    case 'start':
+        // Start a new session and time it; the script must go on whatever happens.
+        $t = hrtime(true);
+        $ok = session_start();
+        $ms = ms_since($t);
+        $status = session_status();
+        report(['ok' => $ok, 'ms' => $ms, 'active' => $status === PHP_SESSION_ACTIVE, 'continued' => true]);
+        break;
+
+    case 'swallow':
+        // ID VALUE: a SessionHandler subclass (as frameworks write them) that hides a failed read
+        // and goes on; its write of user = VALUE must still be refused by the extension.
+        $handler = new class extends SessionHandler {
+            public array $calls = [];
+
+            public function read(string $id): string|false
+            {
+                $data = parent::read($id);
+                $this->calls[] = 'read:' . ($data === false ? 'failed' : 'ok');
+                return $data === false ? '' : $data;
+            }
+
+            public function write(string $id, string $data): bool
+            {
+                $ok = parent::write($id, $data);
+                $this->calls[] = 'write:' . ($ok ? 'ok' : 'refused');
+                return $ok;
+            }
+        };
+        session_set_save_handler($handler, false);
+        session_id($args[0]);
+        $ok = session_start();
+        $_SESSION['user'] = $args[1];
+        $closed = session_write_close();
+        report(['ok' => $ok, 'closed' => $closed, 'calls' => $handler->calls]);
+        break;
+
+    case 'info':
+        // phpinfo()'s phpsess section after one session (write of user = ARG).
+        assert(session_start() === true);
+        $_SESSION['user'] = $args[0];
+        assert(session_write_close() === true);
+        report(['info' => phpsess_info()]);
+        break;
+
+    default:
+        throw new LogicException("unknown mode $mode");
+}
