@@ -9,7 +9,9 @@
 use crate::serialize::write_float;
 use crate::value::{Array, Key, Value};
 
-/// PHP's default `$depth` for `json_decode`/`json_encode`: arrays and objects nested deeper fail.
+/// PHP's default `$depth` for `json_decode`/`json_encode`. Measured with PHP 8.2: `json_encode`
+/// writes up to 512 nested arrays, `json_decode` reads up to 511 ("Maximum stack depth exceeded"
+/// at 512); both limits are reproduced.
 pub const MAX_JSON_DEPTH: usize = 512;
 
 /// `json_decode($input, true)`: a JSON text as a PHP value (objects become arrays). Errors carry
@@ -71,10 +73,11 @@ impl Parser<'_> {
     }
 
     fn check_depth(&self, depth: usize) -> Result<(), String> {
-        if depth > MAX_JSON_DEPTH {
+        if depth >= MAX_JSON_DEPTH {
             return Err(format!(
-                "nested deeper than {MAX_JSON_DEPTH} at byte {}",
-                self.i
+                "nested {MAX_JSON_DEPTH} deep at byte {} (json_decode reads {} levels)",
+                self.i,
+                MAX_JSON_DEPTH - 1
             ));
         }
         Ok(())
@@ -444,13 +447,26 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(decode(input).unwrap_err(), want);
         }
-        let deep = format!("{}{}", "[".repeat(513), "]".repeat(513));
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
         assert_eq!(
-            decode(deep.as_bytes()).unwrap_err(),
-            "nested deeper than 512 at byte 512"
+            decode(nested(512).as_bytes()).unwrap_err(),
+            "nested 512 deep at byte 511 (json_decode reads 511 levels)"
         );
-        let ok = format!("{}{}", "[".repeat(512), "]".repeat(512));
-        assert!(decode(ok.as_bytes()).is_ok());
+        assert!(decode(nested(511).as_bytes()).is_ok());
+        // json_encode writes one level more than json_decode reads (PHP 8.2).
+        let mut v = Value::Array(Array::new());
+        for _ in 1..512 {
+            let mut a = Array::new();
+            a.push(v);
+            v = Value::Array(a);
+        }
+        assert!(encode(&v).is_ok());
+        let mut a = Array::new();
+        a.push(v);
+        assert_eq!(
+            encode(&Value::Array(a)).unwrap_err(),
+            format!("${} is nested deeper than 512", "[0]".repeat(512))
+        );
         assert_eq!(
             encode(&Value::Float(f64::INFINITY)).unwrap_err(),
             "$ is inf, which JSON cannot hold"

@@ -77,7 +77,7 @@ pub struct Encoding {
 
 /// A user id as `SessionGuard` stores it: `getAuthIdentifier()`, an int for auto-increment keys,
 /// a string for UUID/ULID keys.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum UserId {
     /// An integer id (`i:42;`, JSON `42`).
     Int(i64),
