@@ -68,12 +68,16 @@ fn module_entry() -> (ModuleEntry, ModuleStartup, ModuleAllocations) {
 extern "C" fn startup(ty: c_int, module_number: c_int) -> c_int {
     boundary::install_panic_hook();
     if ty != MODULE_PERSISTENT {
-        // dl() unloads the module at the end of the request, while ext/session would keep
-        // calling into it.
+        // dl() unloads the module at the end of the request, while ext/session would keep the
+        // handlers' addresses: load, but register no handler (failing MINIT would be a fatal
+        // error that ends the script).
         boundary::warn(
-            "phpsess: cannot be loaded with dl(); load it from php.ini (extension=phpsess.so)",
+            "phpsess: loaded with dl(), so the save handlers are not registered; load it from php.ini (extension=phpsess.so)",
         );
-        return FAILURE;
+        return boundary::guard("startup", FAILURE, || {
+            ini::register(module_number);
+            SUCCESS
+        });
     }
     let registered = boundary::guard("startup", Err("panic"), || {
         ini::register(module_number);

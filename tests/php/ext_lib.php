@@ -43,3 +43,24 @@ function args(): array
 {
     return array_slice($_SERVER['argv'], 1);
 }
+
+/** phpinfo()'s phpsess section as name => value ("A => B => C" keeps "B => C"). */
+function phpsess_info(): array
+{
+    ob_start();
+    phpinfo(INFO_MODULES);
+    $text = ob_get_clean();
+    $start = strpos($text, "\nphpsess\n");
+    assert($start !== false, 'phpinfo has a phpsess section');
+    $rows = [];
+    foreach (explode("\n", substr($text, $start + 9)) as $line) {
+        if (str_contains($line, ' => ')) {
+            [$name, $value] = explode(' => ', $line, 2);
+            $rows[$name] = $value;
+        }
+        if (str_starts_with($line, 'Cached stores')) {
+            break;
+        }
+    }
+    return $rows;
+}

@@ -8,27 +8,6 @@ require __DIR__ . '/ext_lib.php';
 $args = args();
 $mode = array_shift($args);
 
-/** phpinfo()'s phpsess section as name => value ("A => B => C" keeps "B => C"). */
-function phpsess_info(): array
-{
-    ob_start();
-    phpinfo(INFO_MODULES);
-    $text = ob_get_clean();
-    $start = strpos($text, "\nphpsess\n");
-    assert($start !== false, 'phpinfo has a phpsess section');
-    $rows = [];
-    foreach (explode("\n", substr($text, $start + 9)) as $line) {
-        if (str_contains($line, ' => ')) {
-            [$name, $value] = explode(' => ', $line, 2);
-            $rows[$name] = $value;
-        }
-        if (str_starts_with($line, 'Cached stores')) {
-            break;
-        }
-    }
-    return $rows;
-}
-
 switch ($mode) {
     case 'new':
         // A new visitor: a fresh id, $_SESSION['user'] = ARG, written.

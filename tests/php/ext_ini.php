@@ -1,0 +1,51 @@
+<?php
+// The phpsess.* INI settings from a script's point of view (tests/tests/ext_registration.rs):
+// every one can be changed with ini_set() (PHP_INI_ALL), and booleans are read exactly as PHP
+// reads its own boolean settings.
+declare(strict_types=1);
+require __DIR__ . '/ext_lib.php';
+
+$args = args();
+$mode = array_shift($args);
+
+const DEFAULTS = [
+    'phpsess.locking_enabled' => '1',
+    'phpsess.lock_expire' => '0',
+    'phpsess.lock_wait_timeout' => '5000',
+    'phpsess.lock_retry_interval' => '20',
+    'phpsess.early_refresh' => '0',
+    'phpsess.compression' => 'none',
+    'phpsess.compression_level' => '3',
+];
+
+switch ($mode) {
+    case 'settable':
+        $all = ini_get_all('phpsess');
+        assert(count($all) === count(DEFAULTS), json_encode($all));
+        foreach (DEFAULTS as $name => $default) {
+            assert(ini_get($name) === $default, "$name defaults to $default, got " . var_export(ini_get($name), true));
+            assert($all[$name]['access'] === INI_ALL, "$name is changeable everywhere");
+            assert(ini_set($name, '7') === $default, "ini_set($name) returns the old value");
+            assert(ini_get($name) === '7');
+        }
+        report(['count' => count($all)]);
+        break;
+
+    case 'bools':
+        // PHP's own reading of a boolean INI (ignore_user_abort is OnUpdateBool) against ours
+        // (phpsess.locking_enabled, shown as "Effective locking" by phpinfo).
+        $rows = [];
+        foreach ($args as $value) {
+            ini_set('ignore_user_abort', $value);
+            $php = ignore_user_abort() === 1;
+            assert(ini_set('phpsess.locking_enabled', $value) !== false);
+            $ours = str_starts_with(phpsess_info()['Effective locking'], 'on');
+            $rows[] = [$value, $php, $ours];
+            assert($php === $ours, "'$value': PHP reads " . var_export($php, true));
+        }
+        report(['rows' => $rows]);
+        break;
+
+    default:
+        throw new LogicException("unknown mode $mode");
+}
