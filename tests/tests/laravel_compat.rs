@@ -319,7 +319,10 @@ fn listing_finds_every_session_and_skips_cache_entries() {
     // Another app's key.
     let _: () = redis.set("other_app:x", "1").unwrap();
 
-    let mut store = store_for(&server, CBC_PLAIN);
+    // Through the `redis://` URL form of the save_path this time.
+    let encrypter = Encrypter::new(AppKey::parse(APP_KEY).unwrap(), Cipher::Aes256Cbc).unwrap();
+    let config = LaravelConfig::defaults(encrypter, Skeleton::L8, "Laravel").unwrap();
+    let mut store = LaravelStore::open(&server.url(), config).unwrap();
     let mut found = Vec::new();
     let mut bad = Vec::new();
     let mut progress = 0;
@@ -362,4 +365,44 @@ fn listing_finds_every_session_and_skips_cache_entries() {
     assert_eq!(summary.sessions, 3);
     assert_eq!(summary.errors, 1);
     assert!(progress >= 1);
+}
+
+#[test]
+fn redis_cluster_reads_and_writes_but_refuses_listing() {
+    // Three masters, no replicas: enough for keys in different slots.
+    let cluster = phpsess_compat::servers::RedisCluster::builder()
+        .masters(3)
+        .replicas(0)
+        .start();
+    let seeds: Vec<String> = cluster
+        .seeds()
+        .iter()
+        .map(|s| format!("seed[]={s}"))
+        .collect();
+    let encrypter = Encrypter::new(AppKey::parse(APP_KEY).unwrap(), Cipher::Aes256Cbc).unwrap();
+    let config = LaravelConfig::defaults(encrypter, Skeleton::L8, "Laravel").unwrap();
+    let mut store = LaravelStore::open_cluster(&seeds.join("&"), config).unwrap();
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let mut s = LaravelSession::new(Encoding::default());
+        s.set_user_id("web", UserId::Int(n));
+        ids.push(store.create(&s).unwrap());
+    }
+    let mut c = cluster.connection();
+    for (n, id) in ids.iter().enumerate() {
+        let mut found = store.load(id).unwrap().expect("created");
+        assert_eq!(found.web_user_id(), Some(UserId::Int(n as i64)));
+        assert!((7190..=7200).contains(&found.ttl.unwrap()));
+        found.session.put("n", Value::Int(n as i64));
+        store.save(&found).unwrap();
+        let raw: Vec<u8> = c.get(format!("{PREFIX}{id}")).unwrap();
+        let back = LaravelSession::from_cache_value(&raw, None).unwrap();
+        assert_eq!(back.get("n"), Some(&Value::Int(n as i64)));
+    }
+    let err = store.scan(100, |_| {}).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("SCAN is not supported on Redis Cluster here (it would see one node only)"),
+        "{err}"
+    );
 }

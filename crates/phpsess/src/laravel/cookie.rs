@@ -56,6 +56,25 @@ pub fn url_encode(value: &str) -> String {
 /// Decrypt cookie `name` (URL-encoded or not) and strip its `HMAC-SHA1(name."v2")|` prefix,
 /// accepting a prefix made with any of the Encrypter's keys (Laravel 11+ `CookieValuePrefix::validate`).
 pub fn decrypt_cookie(encrypter: &Encrypter, name: &str, value: &str) -> Result<Vec<u8>> {
+    let plain = decrypt_cookie_plain(encrypter, value)?;
+    match strip_any_prefix(encrypter, name, &plain) {
+        Some(rest) => Ok(rest.to_vec()),
+        None => Err(LaravelError::CookiePrefix {
+            name: name.to_owned(),
+        }
+        .into()),
+    }
+}
+
+/// The plaintext after the `HMAC-SHA1(name."v2")|` prefix of any of the Encrypter's keys.
+fn strip_any_prefix<'p>(encrypter: &Encrypter, name: &str, plain: &'p [u8]) -> Option<&'p [u8]> {
+    encrypter
+        .keys()
+        .find_map(|key| plain.strip_prefix(cookie_prefix(name, key).as_bytes()))
+}
+
+/// URL-decode and decrypt a cookie value, prefix still on.
+fn decrypt_cookie_plain(encrypter: &Encrypter, value: &str) -> Result<Vec<u8>> {
     let trimmed = value.trim().as_bytes();
     let n = trimmed.len();
     if (n >= 1 && trimmed[n - 1] == b'%') || (n >= 2 && trimmed[n - 2] == b'%') {
@@ -66,17 +85,7 @@ pub fn decrypt_cookie(encrypter: &Encrypter, name: &str, value: &str) -> Result<
         .into());
     }
     let raw = url_decode(value);
-    let plain = encrypter.decrypt_string(&raw)?;
-    for key in encrypter.keys() {
-        let prefix = cookie_prefix(name, key);
-        if let Some(rest) = plain.strip_prefix(prefix.as_bytes()) {
-            return Ok(rest.to_vec());
-        }
-    }
-    Err(LaravelError::CookiePrefix {
-        name: name.to_owned(),
-    }
-    .into())
+    encrypter.decrypt_string(&raw)
 }
 
 /// Encrypt `plaintext` as the value of cookie `name` (prefix with the current key, then
@@ -101,6 +110,32 @@ pub fn session_id_from_cookie(encrypter: &Encrypter, name: &str, value: &str) ->
     })?;
     check_session_id(&id)?;
     Ok(id)
+}
+
+/// [`session_id_from_cookie`] when the cookie name is not known for sure: tries each of `names`
+/// (say `laravel_session` and `laravel-session`, the defaults before and after laravel/laravel
+/// v12.1.0) and returns the one whose prefix the cookie carries, with the id. The cookie is
+/// decrypted once.
+pub fn session_id_from_cookie_names(
+    encrypter: &Encrypter,
+    names: &[&str],
+    value: &str,
+) -> Result<(String, String)> {
+    let plain = decrypt_cookie_plain(encrypter, value)?;
+    for name in names {
+        if let Some(rest) = strip_any_prefix(encrypter, name, &plain) {
+            let id =
+                String::from_utf8(rest.to_vec()).map_err(|_| LaravelError::InvalidSessionId {
+                    reason: "the cookie holds bytes that are not text".into(),
+                })?;
+            check_session_id(&id)?;
+            return Ok(((*name).to_owned(), id));
+        }
+    }
+    Err(LaravelError::CookiePrefix {
+        name: names.join(" or "),
+    }
+    .into())
 }
 
 /// The value of session cookie `name` for `id` (decoded form; [`url_encode`] for the wire).
@@ -194,5 +229,17 @@ mod tests {
             assert_eq!(check_session_id(id).unwrap_err().to_string(), want);
         }
         assert_eq!(url_encode("ab+/=="), "ab%2B%2F%3D%3D");
+        let dashed = session_cookie_value(&enc, "laravel-session", &id).unwrap();
+        let names = ["laravel_session", "laravel-session"];
+        assert_eq!(
+            session_id_from_cookie_names(&enc, &names, &dashed).unwrap(),
+            ("laravel-session".to_owned(), id.clone())
+        );
+        assert_eq!(
+            session_id_from_cookie_names(&enc, &names[..1], &dashed)
+                .unwrap_err()
+                .to_string(),
+            "laravel: cookie \"laravel_session\" decrypted but lacks the HMAC-SHA1 prefix for that name under any key"
+        );
     }
 }

@@ -222,6 +222,12 @@ impl LaravelSession {
         self.encoding = encoding;
     }
 
+    /// The attributes as friendly JSON (`json_encode()`-like, see [`crate::json`]): an object of
+    /// attribute names, `{}` when empty.
+    pub fn to_friendly_json(&self) -> serde_json::Value {
+        crate::json::session_to_friendly_json(&self.attributes)
+    }
+
     /// All attributes, in order.
     pub fn attributes(&self) -> &Array {
         &self.attributes

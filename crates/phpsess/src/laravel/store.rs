@@ -119,7 +119,8 @@ pub struct LaravelStore {
 impl LaravelStore {
     /// Connect lazily to the Redis named by a phpsess/phpredis save_path: `tcp://host:6379?database=0&auth=...`,
     /// `redis://...`, `unix:///path`, or `sentinel://h:p,h:p/master?...`. A Laravel connection is
-    /// one server, so a list of several hosts is refused.
+    /// one server, so a list of several hosts is refused. The save_path's `prefix` is not used: keys
+    /// come from [`LaravelConfig::keys`]; its `database`, `auth`, timeouts and TLS settings are.
     pub fn open(save_path: &str, config: LaravelConfig) -> Result<LaravelStore> {
         let trimmed = save_path.trim_start();
         let sentinel = trimmed
@@ -307,5 +308,44 @@ impl std::fmt::Debug for LaravelStore {
         f.debug_struct("LaravelStore")
             .field("config", &self.config)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::laravel::{AppKey, Cipher};
+
+    fn config() -> LaravelConfig {
+        let key = AppKey::parse("base64:TG23CjBnP0f0umrjyP4wJVoseQDrUVPlKRTDmnYlKjI=").unwrap();
+        let enc = Encrypter::new(key, Cipher::Aes256Cbc).unwrap();
+        LaravelConfig::defaults(enc, Skeleton::L11, "Laravel").unwrap()
+    }
+
+    #[test]
+    fn opens_one_server_in_any_save_path_form() {
+        for sp in [
+            "tcp://127.0.0.1:6379",
+            "tcp://127.0.0.1:6379?database=2&auth=pw",
+            "redis://127.0.0.1:6379/3",
+            "unix:///run/redis.sock",
+            "sentinel://127.0.0.1:26379,127.0.0.1:26380/mymaster",
+        ] {
+            LaravelStore::open(sp, config()).unwrap_or_else(|e| panic!("{sp}: {e}"));
+        }
+        LaravelStore::open_cluster("seed[]=127.0.0.1:7000&seed[]=127.0.0.1:7001", config())
+            .unwrap();
+        let err =
+            LaravelStore::open("tcp://10.0.0.1:6379, tcp://10.0.0.2:6379", config()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "laravel: unsupported: the save_path names 2 hosts; a Laravel Redis connection is one server"
+        );
+        let store = LaravelStore::open("tcp://127.0.0.1:6379", config()).unwrap();
+        assert_eq!(
+            store.key("AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCd"),
+            b"laravel_database_laravel_cache_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCd"
+        );
+        assert_eq!(store.config().cookie_name, "laravel_session");
     }
 }
