@@ -242,7 +242,10 @@ impl LaravelStore {
     /// List every session under the app's prefix: SCAN (`batch` keys per step), then GET + TTL for
     /// each step's keys in one round trip. Keys whose suffix is not a 40-character Laravel id
     /// (cache entries, locks) are counted but not reported. `on_event` gets each session (or its
-    /// decode error), and the running totals after every SCAN step. Not on Redis Cluster.
+    /// decode error), and the running totals after every SCAN step. SCAN's own guarantees apply:
+    /// every session that exists for the whole scan is reported, one created or deleted meanwhile
+    /// may or may not be, and a key may come twice if Redis resizes its table during the scan
+    /// (nothing is kept in memory to filter that out). Not on Redis Cluster.
     pub fn scan(
         &mut self,
         batch: usize,
