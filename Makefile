@@ -42,8 +42,11 @@ PHP_EXT_BUILD = $(or $(CARGO_TARGET_DIR),target)/release/libphpsess_ext.so
 ext: deps
 	$(CARGO) build --release -p phpsess-ext
 	@mkdir -p target/php
-	@# Copy then rename: a running PHP keeps its mapping of the old file intact.
-	cp $(PHP_EXT_BUILD) target/php/.phpsess.so.tmp && mv -f target/php/.phpsess.so.tmp target/php/phpsess.so
+	@# Copy, strip the debug info the release profile keeps (38 MB -> 4 MB; the unstripped build
+	@# stays in the target dir), then rename: a running PHP keeps its mapping of the old file.
+	cp $(PHP_EXT_BUILD) target/php/.phpsess.so.tmp
+	strip --strip-debug target/php/.phpsess.so.tmp
+	mv -f target/php/.phpsess.so.tmp target/php/phpsess.so
 	@echo "built target/php/phpsess.so"
 
 ## Install the extension into `php-config --extension-dir` and enable it the Debian way
