@@ -50,15 +50,20 @@ function phpsess_info(): array
     ob_start();
     phpinfo(INFO_MODULES);
     $text = ob_get_clean();
+    if (PHP_SAPI !== 'cli') {
+        // HTML tables: one row per line, cells joined as the CLI joins them.
+        $text = preg_replace('#</t[dh]>\s*<t[dh][^>]*>#', ' => ', $text);
+        $text = html_entity_decode(strip_tags($text));
+    }
     $start = strpos($text, "\nphpsess\n");
     assert($start !== false, 'phpinfo has a phpsess section');
     $rows = [];
     foreach (explode("\n", substr($text, $start + 9)) as $line) {
         if (str_contains($line, ' => ')) {
             [$name, $value] = explode(' => ', $line, 2);
-            $rows[$name] = $value;
+            $rows[trim($name)] = trim(preg_replace('/\s+=>\s+/', ' => ', $value));
         }
-        if (str_starts_with($line, 'Cached stores')) {
+        if (str_starts_with(trim($line), 'Cached stores')) {
             break;
         }
     }

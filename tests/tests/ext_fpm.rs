@@ -1,0 +1,172 @@
+//! The phpsess extension under php-fpm: nothing connects before a request (MINIT runs in the
+//! master, which then forks), each worker keeps one persistent connection across requests, and
+//! pool-level INI (`php_value[...]`, `php_admin_value[...]`) applies. Requests are sent over
+//! FastCGI with `cgi-fcgi`.
+
+mod ext_support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ext_support::extension;
+use phpsess_compat::php::php_script;
+use phpsess_compat::servers::{info_field, RedisServer};
+
+const WORKERS: usize = 2;
+
+/// A php-fpm master (`-F`, private config and prefix) with the extension loaded; stopped with
+/// SIGTERM (the master then stops its workers) on drop.
+struct Fpm {
+    child: Child,
+    socket: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Fpm {
+    fn start(redis_addr: &str) -> Fpm {
+        let dir = tempfile::Builder::new()
+            .prefix("phpsess-fpm-")
+            .tempdir()
+            .unwrap();
+        let socket = dir.path().join("fpm.sock");
+        let conf = dir.path().join("fpm.conf");
+        let text = format!(
+            "[global]\n\
+             error_log = {log}\n\
+             daemonize = no\n\
+             [www]\n\
+             listen = {sock}\n\
+             pm = static\n\
+             pm.max_children = {WORKERS}\n\
+             catch_workers_output = yes\n\
+             php_admin_value[session.save_handler] = phpsess\n\
+             php_admin_value[session.save_path] = \"tcp://{redis_addr}\"\n\
+             php_value[phpsess.lock_wait_timeout] = 1234\n\
+             php_admin_value[max_execution_time] = 45\n\
+             php_admin_value[zend.assertions] = 1\n\
+             php_admin_value[assert.exception] = 1\n",
+            log = dir.path().join("fpm.log").display(),
+            sock = socket.display(),
+        );
+        std::fs::write(&conf, text).unwrap();
+        let child = Command::new("php-fpm8.2")
+            .args(["-n", "-F", "-R", "-p"])
+            .arg(dir.path())
+            .arg("-y")
+            .arg(&conf)
+            .arg("-d")
+            .arg(format!("extension={}", extension().display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("php-fpm8.2 (make deps installs php8.2-fpm)");
+        let fpm = Fpm { child, socket, dir };
+        let start = Instant::now();
+        while !fpm.socket.exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "php-fpm did not listen:\n{}",
+                fpm.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        fpm
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("fpm.log")).unwrap_or_default()
+    }
+
+    /// GET `script?query` over FastCGI; returns the body's last line parsed as JSON.
+    fn get(&self, script: &Path, query: &str) -> serde_json::Value {
+        let out = Command::new("cgi-fcgi")
+            .args(["-bind", "-connect"])
+            .arg(&self.socket)
+            .env_clear()
+            .env("REQUEST_METHOD", "GET")
+            .env("SCRIPT_FILENAME", script)
+            .env("QUERY_STRING", query)
+            .output()
+            .expect("cgi-fcgi (make deps installs libfcgi-bin)");
+        let body = String::from_utf8_lossy(&out.stdout);
+        let last = body.lines().last().unwrap_or_default();
+        serde_json::from_str(last)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{body}\nfpm log:\n{}", self.log()))
+    }
+}
+
+impl Drop for Fpm {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("php-fpm log:\n{}", self.log());
+        }
+    }
+}
+
+fn connections_received(server: &RedisServer) -> u64 {
+    info_field(&server.info("stats"), "total_connections_received")
+        .and_then(|v| v.parse().ok())
+        .expect("total_connections_received")
+}
+
+#[test]
+fn workers_connect_lazily_and_keep_one_connection_each() {
+    let server = RedisServer::start();
+    let before = connections_received(&server);
+    let fpm = Fpm::start(&server.addr());
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        connections_received(&server),
+        before + 1,
+        "only our INFO connection: the master and idle workers open nothing"
+    );
+
+    let script = php_script("ext_fpm.php");
+    let id = "fpmfpmfpmfpmfpmfpmfpmfpmfpmfpm00";
+    let mut pids = BTreeSet::new();
+    let requests = 12;
+    for n in 1..=requests {
+        let v = fpm.get(&script, &format!("id={id}"));
+        assert_eq!(v["count"], serde_json::json!(n), "{v}");
+        assert_eq!(v["warnings"], serde_json::json!([]), "{v}");
+        let info = &v["info"];
+        assert_eq!(
+            info["Connections opened"], "1",
+            "one per worker, kept: {info}"
+        );
+        assert_eq!(info["Errors"], "0", "{info}");
+        assert_eq!(
+            info["Effective locking"],
+            "on: expire 45 s (max_execution_time), wait up to 1234 ms, retry every 20 ms",
+            "pool php_value applies, the lock lives as long as the request may: {info}"
+        );
+        assert_eq!(
+            info["This worker"],
+            format!("pid {}", v["pid"]),
+            "counters are the worker's own"
+        );
+        pids.insert(v["pid"].as_u64().unwrap());
+    }
+    assert!(pids.len() <= WORKERS, "{pids:?}");
+    // One INFO connection per call here, plus at most one per worker in all those requests.
+    let received = connections_received(&server) - before;
+    assert!(
+        received <= 2 + WORKERS as u64,
+        "{received} connections for {requests} requests on {} workers",
+        pids.len()
+    );
+}
