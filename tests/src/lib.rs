@@ -3,3 +3,4 @@
 pub mod fixtures;
 pub mod php;
 pub mod servers;
+pub mod web;
