@@ -441,3 +441,17 @@ fn phpinfo_shows_effective_settings_and_this_workers_counters() {
         "pid"
     );
 }
+
+#[test]
+fn a_redis_url_save_path_selects_its_database() {
+    let server = RedisServer::start();
+    let php = Php::new("phpsess", &format!("redis://{}/3", server.addr()));
+    let id = new_session(&php, "alice");
+    let mut con = server.connection();
+    assert_eq!(stored(&server, &id), None, "not in database 0");
+    let () = redis::cmd("SELECT").arg(3).query(&mut con).unwrap();
+    let data: Option<Vec<u8>> = con.get(key(&id)).unwrap();
+    assert_eq!(data.as_deref(), Some(&b"user|s:5:\"alice\";"[..]));
+    let v = php.json(SCRIPT, &["read", &id]);
+    assert_eq!(v["session"], json!({"user": "alice"}));
+}
