@@ -18,6 +18,7 @@ pub mod load;
 pub mod nginx;
 pub mod php_cli;
 pub mod process;
+pub mod site;
 
 pub use ext::{phpsess_extension, Extensions};
 pub use fleet::{new_session_id, Handler, SERIALIZERS};
@@ -25,3 +26,4 @@ pub use fpm::{FpmPool, FpmPoolBuilder};
 pub use http::{HttpClient, Response};
 pub use nginx::{Nginx, NginxBuilder};
 pub use php_cli::{PhpCli, PhpOutput, PhpProcess};
+pub use site::Site;
