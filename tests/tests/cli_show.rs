@@ -1,44 +1,14 @@
 //! `phpsess show` against a real redis-server: finds a session where the PHP handler would, prints
 //! data, TTL, size, host and lock holder; a missing session exits non-zero with a clear message.
 
-use std::path::PathBuf;
-use std::process::Command;
-
+use phpsess_compat::cli::run_phpsess;
 use phpsess_compat::servers::RedisServer;
 use redis::Commands;
 
-/// The `phpsess` binary of this workspace, built if this test run has not built it yet.
-fn phpsess_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    // <target>/<profile>/deps/<test> -> <target>/<profile>/phpsess
-    let profile_dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target profile dir");
-    let bin = profile_dir.join("phpsess");
-    if !bin.exists() {
-        let target = profile_dir.parent().expect("target dir");
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "phpsess-cli", "--target-dir"])
-            .arg(target)
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build -p phpsess-cli failed");
-    }
-    bin
-}
-
 fn show(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(phpsess_bin())
-        .arg("show")
-        .args(args)
-        .output()
-        .expect("run phpsess");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut all = vec!["show"];
+    all.extend_from_slice(args);
+    run_phpsess(&all)
 }
 
 #[test]

@@ -406,3 +406,88 @@ fn redis_cluster_reads_and_writes_but_refuses_listing() {
         "{err}"
     );
 }
+
+#[test]
+fn the_cli_shows_and_lists_what_laravel_wrote() {
+    use phpsess_compat::cli::run_phpsess;
+    let server = RedisServer::start();
+    let login = laravel(server.port(), CBC_PLAIN, "login", None);
+    let cookie_value = text(&login, "cookie").to_owned();
+    let id = text(&login, "session_id").to_owned();
+    let save_path = format!("tcp://127.0.0.1:{}", server.port());
+    let app = [
+        "--app-key",
+        APP_KEY,
+        "--save-path",
+        &save_path,
+        "--laravel-version",
+        "8",
+        "--app-name",
+        "Laravel",
+    ];
+
+    let mut args = vec!["laravel", "show"];
+    args.extend_from_slice(&app);
+    args.extend_from_slice(&["--cookie", &cookie_value, "--json"]);
+    let (code, out, err) = run_phpsess(&args);
+    assert_eq!(code, 0, "{err}");
+    let shown: Json = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(shown["id"], json!(id));
+    assert_eq!(shown["key"], json!(format!("{PREFIX}{id}")));
+    assert_eq!(shown["user_id"], json!(42));
+    assert!(shown["ttl"].as_u64().is_some_and(|t| t > 0), "{shown}");
+    assert!(shown["data"]["_token"].is_string(), "{shown}");
+
+    // The same session by id and with an explicit prefix.
+    let (code, out, err) = run_phpsess(&[
+        "laravel",
+        "show",
+        "--app-key",
+        APP_KEY,
+        "--save-path",
+        &save_path,
+        "--prefix",
+        PREFIX,
+        "--id",
+        &id,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Json>(&out).unwrap()["user_id"],
+        json!(42)
+    );
+
+    let mut args = vec!["laravel", "ls"];
+    args.extend_from_slice(&app);
+    args.push("--json");
+    let (code, out, err) = run_phpsess(&args);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Json> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(rows.len(), 1, "{out}");
+    assert_eq!(rows[0]["id"], json!(id));
+    assert_eq!(rows[0]["user_id"], json!(42));
+
+    // A wrong key is named, on one line, with a non-zero exit.
+    let other = "base64:BaBAJlO7ojpTgUyostkuJA9wR2f1dXc5ZzFjT1dRc1E=";
+    let (code, _, err) = run_phpsess(&[
+        "laravel",
+        "show",
+        "--app-key",
+        other,
+        "--save-path",
+        &save_path,
+        "--laravel-version",
+        "8",
+        "--app-name",
+        "Laravel",
+        "--cookie",
+        &cookie_value,
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("phpsess: "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

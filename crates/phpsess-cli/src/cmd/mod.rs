@@ -6,6 +6,7 @@ use phpsess::session::Format;
 
 mod decode;
 mod encode;
+mod laravel;
 mod save_path;
 mod show;
 
@@ -20,6 +21,8 @@ pub enum Command {
     SavePath(save_path::Args),
     /// Show one session from Redis: data, TTL, size, host and lock holder.
     Show(show::Args),
+    /// Laravel's sessions: decrypt the cookie, show a session, list an app's sessions.
+    Laravel(laravel::Args),
 }
 
 impl Command {
@@ -30,6 +33,7 @@ impl Command {
             Command::Encode(args) => encode::run(args),
             Command::SavePath(args) => save_path::run(args),
             Command::Show(args) => show::run(args),
+            Command::Laravel(args) => laravel::run(args),
         }
     }
 }
