@@ -598,3 +598,107 @@ impl Hasher for PrehashedKey {
         self.0 = n;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Malformed input: what was being read and where, exactly.
+    #[test]
+    fn errors_name_what_was_read_and_the_offset() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"", "unexpected end of input in value at byte 0"),
+            (b"x", "unknown type tag 'x' at byte 0"),
+            (b"i:5", "unexpected end of input in integer at byte 3"),
+            (b"i:5x", "expected ';' in integer at byte 3"),
+            (b"b:2;", "expected 0 or 1 in bool at byte 2"),
+            (b"d:1e;", "expected ';' in float at byte 3"),
+            (b"s:3:\"abc\"x", "expected ';' in string at byte 9"),
+            (
+                b"a:1:{i:0;N;",
+                "unexpected end of input in array at byte 11",
+            ),
+            (
+                b"a:999999999:{",
+                "array declares 999999999 but only 0 bytes remain at byte 0",
+            ),
+            (
+                b"a:1:{a:0:{}i:1;}",
+                "array key must be an integer or a string at byte 5",
+            ),
+            (b"O:3:\"a-b\":0:{}", "invalid class name at byte 2"),
+            (
+                b"E:3:\"abc\";",
+                "enum name lacks the ':' between class and case at byte 0",
+            ),
+            (b"r:1;", "reference 1 points at no usable value at byte 0"),
+            (
+                b"a:1:{i:0;R:5;}",
+                "reference 5 points at no usable value at byte 9",
+            ),
+            (
+                b"C:3:\"Foo\":5:{ab}",
+                "custom object declares 5 but only 3 bytes remain at byte 0",
+            ),
+            (
+                b"S:1:\"\\zz\";",
+                "invalid \\xx escape in S: string at byte 5",
+            ),
+            (b"N;N;", "trailing bytes after the value at byte 2"),
+        ];
+        for (input, want) in cases {
+            let got = unserialize(input).err().map(|e| e.to_string());
+            assert_eq!(
+                got.as_deref(),
+                Some(*want),
+                "{}",
+                String::from_utf8_lossy(input)
+            );
+            assert!(
+                unserialize_borrowed(input).is_err(),
+                "borrowed agrees: {}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn nesting_stops_at_php_s_limit_on_a_default_thread_stack() {
+        let nested = |n: usize| [b"a:1:{i:0;".repeat(n), b"N;".to_vec(), b"}".repeat(n)].concat();
+        // Run on the default stack of a spawned thread (2 MiB): decoding does not recurse, and
+        // dropping the 4096-level tree fits.
+        let (ok, err) = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let ok = unserialize_borrowed(&nested(MAX_DEPTH)).is_ok();
+                let err = unserialize_borrowed(&nested(MAX_DEPTH + 1))
+                    .err()
+                    .map(|e| e.to_string());
+                (ok, err)
+            })
+            .expect("thread")
+            .join()
+            .expect("no stack overflow");
+        assert!(ok);
+        assert_eq!(
+            err.as_deref(),
+            Some("nesting deeper than 4096 levels at byte 36864")
+        );
+    }
+
+    #[test]
+    fn borrowed_and_owned_decoders_agree() {
+        let input =
+            br#"a:4:{i:0;s:3:"abc";i:5;d:0.5;s:1:"o";O:8:"stdClass":1:{s:1:"p";b:1;}s:1:"r";r:4;}"#;
+        let owned = unserialize(input).unwrap();
+        let borrowed = unserialize_borrowed(input).unwrap();
+        assert_eq!(borrowed.to_owned(), owned);
+        assert_eq!(crate::serialize(&owned), input);
+        assert_eq!(borrowed.get(5), Some(&BorrowedValue::Float(0.5)));
+        assert_eq!(
+            borrowed.get("5"),
+            Some(&BorrowedValue::Float(0.5)),
+            "\"5\" is the int key 5"
+        );
+    }
+}
