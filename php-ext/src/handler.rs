@@ -28,6 +28,10 @@ pub struct Request {
     /// warning was raised then. Later callbacks fail at once instead of waiting out the timeouts
     /// again, so `session_start()` returns within one timeout.
     unavailable: bool,
+    /// The session ids this request has handed to the store. They are credentials: warnings end
+    /// up in logs, so every message shows them shortened (`7b0dcc…`), as the store's own
+    /// connect errors do.
+    ids: Vec<String>,
 }
 
 fn warning(e: &Error) -> String {
@@ -61,7 +65,13 @@ pub fn open(kind: HandlerKind, save_path: &[u8], msgs: &mut Messages) -> Option<
         // A previous request that died inside a callback (fatal error) may have left its lock
         // held; release it before serving a new one. Costs nothing when nothing is held.
         if let Err(e) = s.close() {
-            msgs.warn(warning(&e));
+            // The error names the lock key, so the id of a session we no longer know: leave it out.
+            msgs.warn(match e {
+                Error::Redis { host, detail, .. } => format!(
+                    "phpsess: releasing a session lock left by an earlier request failed on {host}: {detail}"
+                ),
+                other => warning(&other),
+            });
         }
         s.set_options(options.clone());
     }
@@ -73,6 +83,7 @@ pub fn open(kind: HandlerKind, save_path: &[u8], msgs: &mut Messages) -> Option<
         options,
         failed_read: None,
         unavailable: false,
+        ids: Vec::new(),
     }))
 }
 
@@ -99,15 +110,35 @@ impl Request {
         Ok(f(&mut store))
     }
 
+    /// Remembers `id` so that messages shorten it.
+    fn note(&mut self, id: &str) {
+        if !self.ids.iter().any(|known| known == id) {
+            self.ids.push(id.to_owned());
+        }
+    }
+
+    /// `phpsess: <error>`, with this request's session ids shortened.
+    fn say(&self, e: &Error) -> String {
+        let mut text = warning(e);
+        for id in &self.ids {
+            let s = short(id);
+            if s != *id {
+                text = text.replace(id.as_str(), &s);
+            }
+        }
+        text
+    }
+
     fn failed(&mut self, e: &Error, msgs: &mut Messages) {
         if matches!(e, Error::Connect { .. }) {
             self.unavailable = true;
         }
-        msgs.warn(warning(e));
+        msgs.warn(self.say(e));
     }
 
     /// read: the stored bytes, or empty for a session that does not exist. `None` = FAILURE.
     pub fn read(&mut self, id: &str, maxlifetime: i64, msgs: &mut Messages) -> Option<Vec<u8>> {
+        self.note(id);
         if self.unavailable {
             // Already warned about in this request; fail fast.
             self.failed_read = Some(id.to_owned());
@@ -144,6 +175,7 @@ impl Request {
 
     /// write: store `data` (with the lock, only while we still hold it).
     pub fn write(&mut self, id: &str, data: &[u8], maxlifetime: i64, msgs: &mut Messages) -> bool {
+        self.note(id);
         if self.refuse_after_failed_read(id, msgs) {
             return false;
         }
@@ -153,6 +185,7 @@ impl Request {
 
     /// update_timestamp (lazy_write, unchanged data): refresh the TTL.
     pub fn touch(&mut self, id: &str, maxlifetime: i64, msgs: &mut Messages) -> bool {
+        self.note(id);
         if self.refuse_after_failed_read(id, msgs) {
             return false;
         }
@@ -162,6 +195,7 @@ impl Request {
 
     /// destroy: delete the session and release its lock.
     pub fn destroy(&mut self, id: &str, msgs: &mut Messages) -> bool {
+        self.note(id);
         if self.unavailable {
             return false;
         }
@@ -172,6 +206,7 @@ impl Request {
     /// validate_sid (strict mode): does the session exist? An error counts as "no", so PHP makes a
     /// new id rather than trusting one it cannot check.
     pub fn exists(&mut self, id: &str, msgs: &mut Messages) -> bool {
+        self.note(id);
         if self.unavailable {
             return false;
         }
@@ -191,6 +226,9 @@ impl Request {
     /// false with our warning, instead of PHP throwing "Failed to create session ID".
     pub fn create_id(&mut self, candidates: Vec<String>, msgs: &mut Messages) -> Option<String> {
         let fallback = candidates.first().cloned();
+        for id in &candidates {
+            self.note(id);
+        }
         if self.unavailable {
             return fallback;
         }
@@ -201,7 +239,7 @@ impl Request {
         match result {
             Ok(id) => Some(id),
             Err(e @ Error::InvalidId { .. }) => {
-                msgs.warn(warning(&e));
+                msgs.warn(self.say(&e));
                 None
             }
             Err(e) => {
@@ -216,7 +254,7 @@ impl Request {
     /// reported, but the session is closed anyway: the lock then ends at its expiry.
     pub fn close(mut self, msgs: &mut Messages) {
         if let Err(e) = self.with_store(None, |s| s.close()).and_then(|r| r) {
-            msgs.warn(warning(&e));
+            msgs.warn(self.say(&e));
         }
     }
 
