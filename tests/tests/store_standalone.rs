@@ -448,12 +448,16 @@ fn a_connection_broken_while_idle_is_reopened_once_for_a_read() {
 fn a_server_that_never_answers_fails_within_the_read_timeout() {
     let hole = Proxy::blackhole();
     let mut ep = tcp(&hole.addr());
-    ep.read_timeout = Duration::from_millis(300);
+    ep.read_timeout = Duration::from_millis(500);
     let mut store = SessionStore::new(Topology::hosts(vec![HostSpec::new(ep)]).unwrap(), locked());
     let started = Instant::now();
     let err = store.read("hole00000000000000000000").unwrap_err();
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(2), "took {took:?}");
+    // One read timeout for the whole pipelined lock+read, not one per command, and no retry.
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_millis(1400),
+        "took {took:?}"
+    );
     let text = err.to_string();
     assert!(text.contains(&hole.addr()), "names the host: {text}");
 }

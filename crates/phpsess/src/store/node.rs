@@ -226,7 +226,16 @@ impl Node {
         };
         stats.round_trips += 1;
         stats.commands += pipe.len() as u64;
-        pipe.query(conn)
+        // Send the whole pipeline, then read reply by reply and stop at the first I/O error or
+        // timeout: `Pipeline::query` keeps reading after a timeout, so a silent server would cost
+        // one read timeout per command instead of one in all. Error replies come back as
+        // `Value::ServerError` in their slot.
+        conn.send_packed_command(&pipe.get_packed_pipeline())?;
+        let mut replies = Vec::with_capacity(pipe.len());
+        for _ in 0..pipe.len() {
+            replies.push(conn.recv_response()?);
+        }
+        Ok(replies)
     }
 
     fn fail(&mut self, e: redis::RedisError, ctx: &Op<'_>) -> Error {
@@ -249,6 +258,8 @@ impl Node {
     }
 }
 
+/// A connection that died while idle (reset, EOF, broken pipe): worth one reconnect. A timeout is
+/// not: the server is there but slow or silent, and asking again would only double the wait.
 fn broken(e: &redis::RedisError) -> bool {
-    e.is_connection_dropped() || e.is_io_error()
+    (e.is_connection_dropped() || e.is_io_error()) && !e.is_timeout()
 }
