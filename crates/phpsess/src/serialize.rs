@@ -13,7 +13,7 @@ use crate::value::{Key, Value};
 /// assert_eq!(serialize(&Value::Array(a)), br#"a:1:{s:1:"n";d:0.1;}"#);
 /// ```
 pub fn serialize(value: &Value) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64);
+    let mut out = Vec::with_capacity(512);
     serialize_into(&mut out, value);
     out
 }
@@ -117,6 +117,15 @@ pub(crate) fn write_name(out: &mut Vec<u8>, name: &[u8]) {
 
 #[inline]
 pub(crate) fn write_uint(out: &mut Vec<u8>, mut n: u64) {
+    // Most numbers in sessions are lengths and small ints: one or two pushes, no copy call.
+    if n < 10 {
+        out.push(b'0' + n as u8);
+        return;
+    }
+    if n < 100 {
+        out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {

@@ -230,6 +230,10 @@ impl TreeKey for BorrowedKey<'_> {
 /// do across session variables.
 pub(crate) struct TreeBuilder<T> {
     slots: Vec<Slot>,
+    /// Per entry of every open container, innermost last: the slot through which the slots
+    /// naming its place are reached. One stack for all frames (a frame's entries sit above its
+    /// parent's, and are popped with it), so containers cost no extra allocation.
+    heads: Vec<Option<usize>>,
     tree: PhantomData<T>,
 }
 
@@ -241,6 +245,7 @@ impl<T> TreeBuilder<T> {
     pub(crate) fn new() -> Self {
         TreeBuilder {
             slots: Vec::new(),
+            heads: Vec::new(),
             tree: PhantomData,
         }
     }
@@ -253,6 +258,9 @@ impl<T> TreeBuilder<T> {
     {
         let mut reader = Reader::new(input);
         reader.skip_to(offset);
+        // Every value takes at least 2 bytes; most take far more. Growing from a guess saves the
+        // reallocation chain on big inputs.
+        self.slots.reserve((input.len() - offset) / 16 + 4);
         let value = self.value(&mut reader, 0)?;
         Ok((value, reader.pos()))
     }
@@ -275,7 +283,7 @@ impl<T> TreeBuilder<T> {
             let header = r.header()?;
             if let Some(frame) = stack.last_mut() {
                 if let Some(i) = frame.pending_repeat {
-                    self.repoint(&mut frame.heads[i], &header, slot, start)?;
+                    self.repoint(frame.heads_base + i, &header, slot, start)?;
                 }
             }
             let mut done_slot = takes_slot.then_some(slot);
@@ -287,7 +295,14 @@ impl<T> TreeBuilder<T> {
                 Header::Array(len) => {
                     check_depth(start, depth + stack.len())?;
                     let key = T::array_key(r.key()?);
-                    stack.push(Frame::new(None, slot, len, key, T::array_key));
+                    stack.push(Frame::new(
+                        None,
+                        slot,
+                        len,
+                        key,
+                        T::array_key,
+                        self.heads.len(),
+                    ));
                     continue;
                 }
                 Header::Object { class, len } => {
@@ -299,7 +314,14 @@ impl<T> TreeBuilder<T> {
                         T::object(class, Vec::new())
                     } else {
                         let key = T::property_key(r.key()?);
-                        stack.push(Frame::new(Some(class), slot, len, key, T::property_key));
+                        stack.push(Frame::new(
+                            Some(class),
+                            slot,
+                            len,
+                            key,
+                            T::property_key,
+                            self.heads.len(),
+                        ));
                         continue;
                     }
                 }
@@ -338,7 +360,7 @@ impl<T> TreeBuilder<T> {
                 let Some(top) = stack.last_mut() else {
                     return Ok(done);
                 };
-                top.add(done, done_slot);
+                top.add(done, done_slot, &mut self.heads);
                 if top.remaining > 0 {
                     let key = (top.make_key)(r.key()?);
                     top.set_pending(key);
@@ -347,6 +369,7 @@ impl<T> TreeBuilder<T> {
                 let Some(frame) = stack.pop() else {
                     return Err(unreachable_frame());
                 };
+                self.heads.truncate(frame.heads_base);
                 r.end_container(if frame.class.is_some() {
                     "object"
                 } else {
@@ -378,14 +401,16 @@ impl<T> TreeBuilder<T> {
     /// `R:` to the place itself is PHP's `rval_ref == rval` refusal.
     fn repoint(
         &mut self,
-        head: &mut Option<usize>,
+        head_index: usize,
         header: &Header<'_>,
         slot: usize,
         start: usize,
     ) -> Result<()> {
         match *header {
             Header::Ref(n) => {
-                let Some(h) = *head else { return Ok(()) };
+                let Some(h) = self.heads[head_index] else {
+                    return Ok(());
+                };
                 if n == 0 || n as usize > self.slots.len() {
                     return Ok(()); // refused by the `R:` check that follows
                 }
@@ -405,10 +430,10 @@ impl<T> TreeBuilder<T> {
                 self.slots[h] = Slot::Alias(target);
             }
             _ => {
-                if let Some(h) = *head {
+                if let Some(h) = self.heads[head_index] {
                     self.slots[h] = Slot::Alias(slot);
                 }
-                *head = Some(slot);
+                self.heads[head_index] = Some(slot);
             }
         }
         Ok(())
@@ -422,9 +447,10 @@ struct Frame<'a, T: Tree<'a>> {
     /// The container's own slot.
     slot: usize,
     entries: Vec<(T::Key, T)>,
-    /// Per entry, the slot through which the slots naming its place are reached (`None` while
-    /// only `R:` values, which take no slot, were stored there). See [`TreeBuilder::repoint`].
-    heads: Vec<Option<usize>>,
+    /// Where this container's entries start in [`TreeBuilder::heads`]: per entry, the slot
+    /// through which the slots naming its place are reached (`None` while only `R:` values, which
+    /// take no slot, were stored there). See [`TreeBuilder::repoint`].
+    heads_base: usize,
     remaining: usize,
     pending: Option<T::Key>,
     /// The entry `pending` repeats, if it does.
@@ -440,12 +466,13 @@ impl<'a, T: Tree<'a>> Frame<'a, T> {
         len: usize,
         first_key: T::Key,
         make_key: fn(KeyRef<'a>) -> T::Key,
+        heads_base: usize,
     ) -> Self {
         Frame {
             class,
             slot,
             entries: Vec::with_capacity(len),
-            heads: Vec::with_capacity(len),
+            heads_base,
             remaining: len,
             pending: Some(first_key),
             pending_repeat: None,
@@ -463,7 +490,7 @@ impl<'a, T: Tree<'a>> Frame<'a, T> {
 
     /// Store the value (decoded in `slot`) for the pending key. PHP keeps the first position and
     /// the last value for a repeated key.
-    fn add(&mut self, value: T, slot: Option<usize>) {
+    fn add(&mut self, value: T, slot: Option<usize>, heads: &mut Vec<Option<usize>>) {
         self.remaining -= 1;
         let Some(key) = self.pending.take() else {
             return;
@@ -474,7 +501,7 @@ impl<'a, T: Tree<'a>> Frame<'a, T> {
             None => {
                 self.seen.add(&key, self.entries.len());
                 self.entries.push((key, value));
-                self.heads.push(slot);
+                heads.push(slot);
             }
         }
     }

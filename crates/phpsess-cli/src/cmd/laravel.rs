@@ -233,15 +233,13 @@ fn ls(args: LsArgs) -> Result<()> {
                 }
                 out.clear();
             }
-            ScanEvent::Progress(s) => {
-                if progress {
-                    let _ = write!(
-                        std::io::stderr(),
-                        "\rscanned {} keys, {} sessions",
-                        s.keys_seen,
-                        s.sessions
-                    );
-                }
+            ScanEvent::Progress(s) if progress => {
+                let _ = write!(
+                    std::io::stderr(),
+                    "\rscanned {} keys, {} sessions",
+                    s.keys_seen,
+                    s.sessions
+                );
             }
             _ => {}
         })?;
