@@ -158,7 +158,7 @@ impl ClusterTarget {
                     if !(attempt == 0 && retry_safe && broken) {
                         return Err(Error::Redis {
                             host: label,
-                            key: String::from_utf8_lossy(ctx.key).into_owned(),
+                            key: super::node::redact_key(ctx.key, ctx.id),
                             op: ctx.op,
                             detail: e.to_string(),
                             retry_safe: false,
@@ -169,7 +169,7 @@ impl ClusterTarget {
         }
         Err(Error::Redis {
             host: label,
-            key: String::from_utf8_lossy(ctx.key).into_owned(),
+            key: super::node::redact_key(ctx.key, ctx.id),
             op: ctx.op,
             detail: "gave up after three attempts".into(),
             retry_safe: false,

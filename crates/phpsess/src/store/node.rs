@@ -114,6 +114,17 @@ impl TlsFiles {
     }
 }
 
+/// A key for an error message, with the session id in it shortened (see [`short_id`]): warnings end
+/// up in logs, and a whole id there is a usable credential.
+pub(crate) fn redact_key(key: &[u8], id: &str) -> String {
+    let text = String::from_utf8_lossy(key);
+    if id.len() > 8 {
+        text.replace(id, &short_id(id))
+    } else {
+        text.into_owned()
+    }
+}
+
 /// Session ids are secrets; messages show enough to find one, not enough to use it.
 pub(crate) fn short_id(id: &str) -> String {
     if id.len() > 8 {
@@ -245,7 +256,7 @@ impl Node {
         }
         Error::Redis {
             host: self.endpoint.label.clone(),
-            key: String::from_utf8_lossy(ctx.key).into_owned(),
+            key: redact_key(ctx.key, ctx.id),
             op: ctx.op,
             detail: e.to_string(),
             retry_safe: false,

@@ -115,7 +115,7 @@ impl SentinelTarget {
                 return match result {
                     Ok(_) => Err(Error::Redis {
                         host: self.spec.label(),
-                        key: String::from_utf8_lossy(ctx.key).into_owned(),
+                        key: super::node::redact_key(ctx.key, ctx.id),
                         op: ctx.op,
                         detail: "master became read-only (failover in progress)".into(),
                         retry_safe: false,

@@ -14,7 +14,7 @@ use redis::{Pipeline, Value};
 use super::codec::Compression;
 use super::keys::SessionKey;
 use super::lock::{LockOptions, LockToken, TOUCH_AND_UNLOCK, UNLOCK, WRITE_AND_UNLOCK};
-use super::node::{short_id, Op, StoreStats};
+use super::node::{redact_key, short_id, Op, StoreStats};
 use super::topology::Topology;
 use crate::error::{Error, Result};
 
@@ -220,7 +220,7 @@ impl SessionStore {
                 let holder = bulk(replies.get(1)).map(|h| String::from_utf8_lossy(&h).into_owned());
                 return Err(Error::LockTimeout {
                     host: self.host_of(id),
-                    key: key.display_lock(),
+                    key: redact_key(&key.lock, id),
                     holder: holder.unwrap_or_else(|| "unknown".into()),
                     waited_ms: waited.as_millis() as u64,
                 });
@@ -615,7 +615,7 @@ impl SessionStore {
                 self.stats.lock_losses += 1;
                 Err(Error::LockLost {
                     host: self.host_of(id),
-                    key: held.key.display_lock(),
+                    key: redact_key(&held.key.lock, id),
                     holder: String::from_utf8_lossy(holder).into_owned(),
                 })
             }
@@ -623,7 +623,7 @@ impl SessionStore {
                 self.stats.lock_losses += 1;
                 Err(Error::LockLost {
                     host: self.host_of(id),
-                    key: held.key.display_lock(),
+                    key: redact_key(&held.key.lock, id),
                     holder: "nobody (it expired)".into(),
                 })
             }
@@ -693,7 +693,7 @@ impl SessionStore {
     ) -> Error {
         Error::Redis {
             host: self.host_of(id),
-            key: String::from_utf8_lossy(key).into_owned(),
+            key: redact_key(key, id),
             op,
             detail,
             retry_safe,
