@@ -117,11 +117,14 @@ impl Shared {
 
     fn spawn(&self, name: String, f: impl FnOnce() + Send + 'static) {
         match thread::Builder::new().name(name).spawn(f) {
-            Ok(handle) => self
-                .threads
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(handle),
+            Ok(handle) => {
+                let mut threads = self.threads.lock().unwrap_or_else(|p| p.into_inner());
+                // A finished thread keeps its stack until it is joined or detached: drop (detach)
+                // the handles of finished ones, or a client opening a connection per request
+                // (phpredis without `persistent`) exhausts memory after some 10,000 connections.
+                threads.retain(|h| !h.is_finished());
+                threads.push(handle);
+            }
             Err(e) => panic!("proxy cannot start a thread: {e}"),
         }
     }
