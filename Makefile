@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: deps build test lint unit fixtures bench fuzz demo clean
+.PHONY: deps build test lint unit fixtures bench bench-e2e fuzz demo clean
 
 ## Install missing system packages (a no-op when everything is there).
 deps:
@@ -24,9 +24,14 @@ lint:
 fixtures: deps
 	php -n fixtures/generate.php fixtures
 
-## Criterion benchmarks side by side with PHP's own unserialize()/serialize().
+## Criterion benchmarks side by side with PHP's own unserialize()/serialize(), then bench-e2e.
 bench: deps
 	scripts/bench-format.sh
+	scripts/bench-e2e.sh
+
+## End to end: phpsess vs phpredis sessions in php-cli and php-fpm+nginx, loopback and +1 ms.
+bench-e2e: deps
+	scripts/bench-e2e.sh
 
 ## Fuzz every decoder (FUZZ_SECONDS each, default 60).
 fuzz: deps

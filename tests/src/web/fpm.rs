@@ -37,6 +37,7 @@ pub struct FpmPoolBuilder {
     admin_values: Vec<(String, String)>,
     values: Vec<(String, String)>,
     env: Vec<(String, String)>,
+    defines: Vec<(String, String)>,
     request_timeout_secs: u64,
 }
 
@@ -63,6 +64,12 @@ impl FpmPoolBuilder {
     /// `php_value[key] = value`: the pool's default, which a script may change.
     pub fn value(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.values.push((key.into(), value.into()));
+        self
+    }
+
+    /// `-d key=value` on php-fpm's command line (master and workers; e.g. `zend_extension`).
+    pub fn define(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.defines.push((key.into(), value.into()));
         self
     }
 
@@ -134,9 +141,11 @@ impl FpmPoolBuilder {
             std::fs::write(&conf, self.conf_text(port, &daemon))
                 .unwrap_or_else(|e| panic!("cannot write {}: {e}", conf.display()));
             let mut command = Command::new(php_fpm_bin());
+            command.arg("-n").args(self.extensions.args());
+            for (k, v) in &self.defines {
+                command.arg("-d").arg(format!("{k}={v}"));
+            }
             command
-                .arg("-n")
-                .args(self.extensions.args())
                 // php-fpm refuses to run as root without -R; harmless for other users.
                 .arg("-R")
                 .arg("-F")
@@ -202,6 +211,7 @@ impl FpmPool {
             admin_values: Vec::new(),
             values: Vec::new(),
             env: Vec::new(),
+            defines: Vec::new(),
             request_timeout_secs: 60,
         }
     }

@@ -10,6 +10,7 @@
 //! Binaries: `php`, `php-fpm8.2` and `nginx` from `PATH` (nginx also from /usr/sbin), or the
 //! paths in `$PHP`, `$PHP_FPM` and `$NGINX`.
 
+pub mod bench;
 pub mod ext;
 pub mod fleet;
 pub mod fpm;

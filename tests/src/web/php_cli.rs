@@ -34,8 +34,13 @@ pub struct PhpCli {
 impl PhpCli {
     /// Runs `tests/php/<name>`, with every extension ([`Extensions::All`]).
     pub fn script(name: &str) -> PhpCli {
+        PhpCli::path(php_script(name))
+    }
+
+    /// Runs the script at `path`, with every extension ([`Extensions::All`]).
+    pub fn path(path: impl Into<PathBuf>) -> PhpCli {
         PhpCli {
-            script: php_script(name),
+            script: path.into(),
             extensions: Extensions::All,
             ini: vec![
                 ("zend.assertions".into(), "1".into()),
