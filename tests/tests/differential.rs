@@ -63,9 +63,10 @@
 //!   (arrays) or `r:1;` (objects). We keep `R:1`, which is what the input said.
 //! - **Repeated keys with references**: PHP keeps the first position and the last value for a
 //!   repeated key, as we do, but its numbering still counts the replaced value (and anything
-//!   inside it), which our tree has dropped, so our numbers re-serialize shifted. PHP never
-//!   writes repeated keys. (Which references the decoder *accepts* around repeated keys is not
-//!   excused: it must match PHP.)
+//!   inside it), which our tree has dropped, so references could not keep their meaning. We
+//!   refuse such input (`DecodeReason::RepeatedKeyWithReferences`; found by fuzzing: the value
+//!   re-encoded to bytes that did not decode). PHP never writes repeated keys. This is the one
+//!   input PHP accepts that we refuse, and the test checks the input really has a repeated key.
 //!
 //! Run with `--nocapture` to see the summary.
 
@@ -1386,7 +1387,18 @@ fn classify(
     table: &ClassTable,
 ) -> Option<Known> {
     let Ok((v, _)) = ours else {
-        // PHP accepts what we refuse: never explained away.
+        // PHP accepts what we refuse: never explained away, but for one deliberate refusal:
+        // repeated keys together with references, whose numbers no tree can keep (see the
+        // module docs). It must really be that input.
+        if let Err(Error::Decode {
+            reason: DecodeReason::RepeatedKeyWithReferences,
+            ..
+        }) = ours
+        {
+            if scan(input).is_some_and(|s| s.repeated_key) {
+                return Some(Known::DuplicateKeysWithRefs);
+            }
+        }
         return None;
     };
     let scanned = scan(input)?;
@@ -1646,9 +1658,13 @@ fn known_difference_predicates_fire_on_their_own_examples_body() {
             b"a:3:{i:0;a:1:{i:0;O:8:\"stdClass\":0:{}}i:0;i:1;i:1;r:3;}",
             Some(Known::DuplicateKeysWithRefs),
         ),
+        // PHP accepts, we refuse on purpose: a repeated key with references.
+        (
+            b"a:3:{i:0;i:1;i:0;O:8:\"stdClass\":0:{}i:1;r:2;}",
+            Some(Known::DuplicateKeysWithRefs),
+        ),
         // Agreements: no excuse needed, and none given. The repeated-key ones are where PHP's
         // slots name places, not values (see `repoint` in crates/phpsess/src/unserialize.rs).
-        (b"a:3:{i:0;i:1;i:0;O:8:\"stdClass\":0:{}i:1;r:2;}", None),
         (b"a:3:{i:0;O:8:\"stdClass\":0:{}i:0;i:1;i:1;r:2;}", None),
         (b"a:2:{i:0;O:8:\"stdClass\":0:{}i:0;a:1:{i:0;r:2;}}", None),
         (b"a:2:{i:0;O:8:\"stdClass\":0:{}i:0;r:2;}", None),

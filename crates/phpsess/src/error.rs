@@ -197,6 +197,10 @@ pub enum DecodeReason {
     InvalidEscape,
     /// Bytes after a complete value.
     TrailingBytes,
+    /// A key given twice in one array or object, in input that also has `r:`/`R:` references:
+    /// PHP numbers references counting the replaced value, which the decoded tree no longer
+    /// holds, so the references could not be kept meaningful.
+    RepeatedKeyWithReferences,
     /// A session-level problem (a name without `|`, a php_binary length past the end...).
     Session(&'static str),
 }
@@ -233,6 +237,9 @@ impl fmt::Display for DecodeReason {
             }
             DecodeReason::InvalidEscape => f.write_str("invalid \\xx escape in S: string"),
             DecodeReason::TrailingBytes => f.write_str("trailing bytes after the value"),
+            DecodeReason::RepeatedKeyWithReferences => f.write_str(
+                "repeated key in a value that also has r:/R: references (not supported)",
+            ),
             DecodeReason::Session(what) => f.write_str(what),
         }
     }

@@ -234,6 +234,10 @@ pub(crate) struct TreeBuilder<T> {
     /// naming its place are reached. One stack for all frames (a frame's entries sit above its
     /// parent's, and are popped with it), so containers cost no extra allocation.
     heads: Vec<Option<usize>>,
+    /// Offset of the first value given for a key already present (PHP keeps the first position
+    /// and the last value), and whether any `r:`/`R:` was read: see [`DecodeReason::RepeatedKeyWithReferences`].
+    first_repeat: Option<usize>,
+    saw_reference: bool,
     tree: PhantomData<T>,
 }
 
@@ -246,6 +250,8 @@ impl<T> TreeBuilder<T> {
         TreeBuilder {
             slots: Vec::new(),
             heads: Vec::new(),
+            first_repeat: None,
+            saw_reference: false,
             tree: PhantomData,
         }
     }
@@ -262,6 +268,16 @@ impl<T> TreeBuilder<T> {
         // reallocation chain on big inputs.
         self.slots.reserve((input.len() - offset) / 16 + 4);
         let value = self.value(&mut reader, 0)?;
+        // A repeated key drops the value it replaces from the tree while PHP's numbering still
+        // counts it, so `r:`/`R:` numbers would no longer fit the tree: re-encoding would give
+        // bytes that mean something else, or nothing. PHP never writes repeated keys; refuse
+        // the combination rather than return a value that does not round-trip.
+        if let (Some(at), true) = (self.first_repeat, self.saw_reference) {
+            return Err(crate::Error::decode(
+                at,
+                DecodeReason::RepeatedKeyWithReferences,
+            ));
+        }
         Ok((value, reader.pos()))
     }
 
@@ -281,8 +297,12 @@ impl<T> TreeBuilder<T> {
                 self.slots.push(Slot::Other);
             }
             let header = r.header()?;
+            if matches!(header, Header::Ref(_) | Header::ObjectRef(_)) {
+                self.saw_reference = true;
+            }
             if let Some(frame) = stack.last_mut() {
                 if let Some(i) = frame.pending_repeat {
+                    self.first_repeat.get_or_insert(start);
                     self.repoint(frame.heads_base + i, &header, slot, start)?;
                 }
             }
@@ -711,6 +731,40 @@ mod tests {
             err.as_deref(),
             Some("nesting deeper than 4096 levels at byte 36864")
         );
+    }
+
+    /// Found by `cargo fuzz` (fuzz/regressions/): a repeated key plus a reference decoded to a
+    /// value whose re-encoding did not decode. Such input is refused now, with the offset of the
+    /// repeated key's value.
+    #[test]
+    fn repeated_keys_with_references_are_refused() {
+        let fuzzed =
+            include_bytes!("../../../fuzz/regressions/unserialize-repeated-key-with-reference");
+        let cases: &[(&[u8], &str)] = &[
+            (
+                fuzzed,
+                "repeated key in a value that also has r:/R: references (not supported) at byte 32",
+            ),
+            (
+                b"a:3:{i:0;i:1;i:0;i:2;i:1;R:2;}",
+                "repeated key in a value that also has r:/R: references (not supported) at byte 17",
+            ),
+            (
+                b"a:2:{i:0;a:2:{i:1;i:1;i:1;i:3;}i:1;R:4;}",
+                "repeated key in a value that also has r:/R: references (not supported) at byte 26",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                unserialize(input).err().map(|e| e.to_string()).as_deref(),
+                Some(*want)
+            );
+            assert!(unserialize_borrowed(input).is_err());
+        }
+        // Repeated keys alone, and references alone, still decode as PHP decodes them.
+        let v = unserialize(b"a:2:{i:0;i:1;i:0;i:2;}").unwrap();
+        assert_eq!(crate::serialize(&v), b"a:1:{i:0;i:2;}");
+        assert!(unserialize(br#"a:2:{i:0;O:8:"stdClass":0:{}i:1;r:2;}"#).is_ok());
     }
 
     #[test]

@@ -468,3 +468,23 @@ fn nesting_limit_applies_per_variable_like_php() {
         .join()
         .unwrap();
 }
+
+/// Found by `cargo fuzz` (fuzz/regressions/): a `php` session with a repeated key inside a
+/// variable and a reference in another decoded, but converting it to `php_serialize` gave bytes
+/// that did not decode. The value decoder now refuses repeated keys together with references.
+#[test]
+fn fuzzed_repeated_key_with_reference_is_refused() {
+    let input =
+        include_bytes!("../../../../fuzz/regressions/session_decode-repeated-key-with-reference");
+    let err = decode(input, Format::Php).unwrap_err().to_string();
+    assert!(
+        err.starts_with("repeated key in a value that also has r:/R: references"),
+        "{err}"
+    );
+    for format in Format::ALL {
+        if let Ok(vars) = decode(input, format) {
+            let bytes = encode(&vars, format).unwrap();
+            assert!(decode(&bytes, format).is_ok(), "{format} round trip");
+        }
+    }
+}
