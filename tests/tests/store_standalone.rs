@@ -589,3 +589,32 @@ fn compressed_sessions_are_stored_framed_and_plain_ones_still_read() {
         );
     }
 }
+
+#[test]
+fn error_replies_and_timeouts_read_as_sentences() {
+    let server = RedisServer::builder().password("pw").start();
+    let mut store = store_at(&server.addr(), unlocked());
+    let err = store
+        .read("noauth00000000000000000")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with("failed: NOAUTH Authentication required."),
+        "{err}"
+    );
+    let hole = Proxy::blackhole();
+    let mut ep = tcp(&hole.addr());
+    ep.read_timeout = Duration::from_millis(200);
+    let mut store = SessionStore::new(
+        Topology::hosts(vec![HostSpec::new(ep)]).unwrap(),
+        unlocked(),
+    );
+    let err = store
+        .read("silent00000000000000000")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with("failed: no reply within the read timeout (0.2s)"),
+        "{err}"
+    );
+}

@@ -258,7 +258,14 @@ impl Node {
             host: self.endpoint.label.clone(),
             key: redact_key(ctx.key, ctx.id),
             op: ctx.op,
-            detail: e.to_string(),
+            detail: if e.is_timeout() {
+                format!(
+                    "no reply within the read timeout ({}s)",
+                    self.endpoint.read_timeout.as_secs_f64()
+                )
+            } else {
+                e.to_string()
+            },
             retry_safe: false,
         }
     }

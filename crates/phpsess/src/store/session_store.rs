@@ -210,7 +210,7 @@ impl SessionStore {
                 return self.finish_read(id, &key, replies, 0, getex);
             }
             if let Some(Value::ServerError(e)) = replies.first() {
-                return Err(self.redis_error(id, "lock", &key.lock, format!("{e:?}"), true));
+                return Err(self.redis_error(id, "lock", &key.lock, server_error_text(e), true));
             }
             first = false;
             let waited = started.elapsed();
@@ -249,7 +249,7 @@ impl SessionStore {
                 return self.finish_read(id, key, replies, 0, false);
             }
             other => {
-                let detail = format!("unexpected reply {other:?}");
+                let detail = reply_text(other);
                 return Err(self.redis_error(id, "read", &key.data, detail, true));
             }
         };
@@ -469,7 +469,7 @@ impl SessionStore {
                     out.push(Some((b.clone(), *ttl)))
                 }
                 other => {
-                    let detail = format!("unexpected reply {other:?}");
+                    let detail = format!("unexpected replies {other:?}");
                     return Err(self.redis_error(&route, "get", key, detail, true));
                 }
             }
@@ -495,7 +495,7 @@ impl SessionStore {
             Some(Value::Okay) => Ok(true),
             Some(Value::Nil) => Ok(false),
             other => {
-                let detail = format!("unexpected reply {other:?}");
+                let detail = reply_text(other);
                 Err(self.redis_error(&route, "write", key, detail, false))
             }
         }
@@ -576,7 +576,7 @@ impl SessionStore {
             Some(Value::Nil) => return Ok(None),
             Some(Value::BulkString(b)) => b.clone(),
             other => {
-                let detail = format!("unexpected reply {other:?}");
+                let detail = reply_text(other);
                 return Err(self.redis_error(id, "inspect", &key.data, detail, true));
             }
         };
@@ -628,7 +628,7 @@ impl SessionStore {
                 })
             }
             other => {
-                let detail = format!("unexpected reply {other:?}");
+                let detail = reply_text(other);
                 Err(self.redis_error(id, "write", &held.key.data, detail, false))
             }
         }
@@ -677,7 +677,7 @@ impl SessionStore {
                 replies.append(&mut again);
                 return Ok(replies);
             }
-            let detail = format!("{e:?}");
+            let detail = server_error_text(e);
             return Err(self.redis_error(id, op, key, detail, false));
         }
         Ok(replies)
@@ -752,6 +752,22 @@ fn bulk(v: Option<&Value>) -> Option<Vec<u8>> {
     }
 }
 
+/// A Redis error reply as Redis wrote it: `NOAUTH Authentication required.`
+fn server_error_text(e: &redis::ServerError) -> String {
+    match e.details() {
+        Some(detail) => format!("{} {detail}", e.code()),
+        None => e.code().to_owned(),
+    }
+}
+
+/// A reply the store did not expect, for a message: error replies as Redis wrote them.
+fn reply_text(reply: Option<&Value>) -> String {
+    match reply {
+        Some(Value::ServerError(e)) => server_error_text(e),
+        other => format!("unexpected reply {other:?}"),
+    }
+}
+
 fn is_unknown_command(e: &redis::ServerError) -> bool {
     format!("{e:?}")
         .to_ascii_lowercase()
@@ -768,7 +784,7 @@ fn expect_ok(
     match reply {
         Some(Value::Okay) => Ok(()),
         other => {
-            let detail = format!("unexpected reply {other:?}");
+            let detail = reply_text(other);
             Err(store.redis_error(id, op, key, detail, false))
         }
     }
