@@ -37,7 +37,8 @@ bench-e2e: deps
 fuzz: deps
 	scripts/fuzz.sh
 
-## A walk through the CLI on real PHP output.
+## Redis + two php-fpm pools with phpsess behind nginx + a small app, a checked walk-through, then serve
+## until Ctrl-C (DEMO_ONESHOT=1 exits after the walk-through).
 demo: deps
 	scripts/demo.sh
 
