@@ -7,7 +7,7 @@ packages=(
   php8.2-cli php8.2-fpm php8.2-dev php-redis php-igbinary php-msgpack
   php-laravel-framework redis-server redis-tools nginx libfcgi-bin
   clang libclang-dev pkg-config zstd
-  curl
+  curl openssl
 )
 
 missing=()
