@@ -156,24 +156,12 @@ impl ClusterTarget {
                         self.conn = None;
                     }
                     if !(attempt == 0 && retry_safe && broken) {
-                        return Err(Error::Redis {
-                            host: label,
-                            key: super::node::redact_key(ctx.key, ctx.id),
-                            op: ctx.op,
-                            detail: e.to_string(),
-                            retry_safe: false,
-                        });
+                        return Err(ctx.error(label, e.to_string()));
                     }
                 }
             }
         }
-        Err(Error::Redis {
-            host: label,
-            key: super::node::redact_key(ctx.key, ctx.id),
-            op: ctx.op,
-            detail: "gave up after three attempts".into(),
-            retry_safe: false,
-        })
+        Err(ctx.error(label, "gave up after three attempts".into()))
     }
 
     pub fn disconnect(&mut self) {

@@ -160,6 +160,19 @@ pub(crate) struct Op<'a> {
     pub id: &'a str,
 }
 
+impl Op<'_> {
+    /// This operation failed on `host` (never safe to retry blindly: the caller decides that).
+    pub fn error(&self, host: String, detail: String) -> Error {
+        Error::Redis {
+            host,
+            key: redact_key(self.key, self.id),
+            op: self.op,
+            detail,
+            retry_safe: false,
+        }
+    }
+}
+
 pub(crate) struct Node {
     pub endpoint: Endpoint,
     conn: Option<redis::Connection>,
@@ -254,20 +267,15 @@ impl Node {
             // The reply stream may be out of step now; never reuse this socket.
             self.conn = None;
         }
-        Error::Redis {
-            host: self.endpoint.label.clone(),
-            key: redact_key(ctx.key, ctx.id),
-            op: ctx.op,
-            detail: if e.is_timeout() {
-                format!(
-                    "no reply within the read timeout ({}s)",
-                    self.endpoint.read_timeout.as_secs_f64()
-                )
-            } else {
-                e.to_string()
-            },
-            retry_safe: false,
-        }
+        let detail = if e.is_timeout() {
+            format!(
+                "no reply within the read timeout ({}s)",
+                self.endpoint.read_timeout.as_secs_f64()
+            )
+        } else {
+            e.to_string()
+        };
+        ctx.error(self.endpoint.label.clone(), detail)
     }
 
     /// Drop the connection (after fork, or when the caller knows it is stale).

@@ -113,13 +113,10 @@ impl SentinelTarget {
             self.node = None;
             if attempt == 1 || !retry_safe {
                 return match result {
-                    Ok(_) => Err(Error::Redis {
-                        host: self.spec.label(),
-                        key: super::node::redact_key(ctx.key, ctx.id),
-                        op: ctx.op,
-                        detail: "master became read-only (failover in progress)".into(),
-                        retry_safe: false,
-                    }),
+                    Ok(_) => Err(ctx.error(
+                        self.spec.label(),
+                        "master became read-only (failover in progress)".into(),
+                    )),
                     Err(e) => Err(e),
                 };
             }
