@@ -1,6 +1,7 @@
 //! Criterion benchmark of the value format on payloads written by real PHP: `decode/<payload>`
 //! times [`phpsess::unserialize`], `decode_borrowed/<payload>` the zero-copy
-//! [`phpsess::unserialize_borrowed`], `encode/<payload>` times [`phpsess::serialize`] of the decoded
+//! [`phpsess::unserialize_borrowed`], `decode_document/<payload>` the tape-based
+//! [`phpsess::Document::parse`], `encode/<payload>` times [`phpsess::serialize`] of the decoded
 //! value, each with `Throughput::Bytes` of the serialized size.
 //!
 //! Payloads (`laravel.ser`, `cart.ser`, `large.ser`) are read from `$PHPSESS_BENCH_PAYLOADS`,
@@ -82,6 +83,15 @@ fn format(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_with_input(BenchmarkId::from_parameter(name), bytes, |b, bytes| {
             b.iter(|| phpsess::unserialize_borrowed(black_box(bytes)))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("decode_document");
+    for (name, bytes) in &payloads {
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(name), bytes, |b, bytes| {
+            b.iter(|| phpsess::Document::parse(black_box(bytes)))
         });
     }
     group.finish();

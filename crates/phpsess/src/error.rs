@@ -203,6 +203,11 @@ pub enum DecodeReason {
     RepeatedKeyWithReferences,
     /// A session-level problem (a name without `|`, a php_binary length past the end...).
     Session(&'static str),
+    /// An input longer than the decoder holds.
+    TooLarge {
+        /// The largest input accepted, in bytes.
+        limit: u64,
+    },
 }
 
 impl fmt::Display for DecodeReason {
@@ -241,6 +246,7 @@ impl fmt::Display for DecodeReason {
                 "repeated key in a value that also has r:/R: references (not supported)",
             ),
             DecodeReason::Session(what) => f.write_str(what),
+            DecodeReason::TooLarge { limit } => write!(f, "input longer than {limit} bytes"),
         }
     }
 }

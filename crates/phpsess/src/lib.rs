@@ -13,7 +13,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod document;
 mod error;
+mod hash;
 pub mod json;
 pub mod laravel;
 mod reader;
@@ -25,6 +27,7 @@ pub mod store;
 mod unserialize;
 pub mod value;
 
+pub use document::Document;
 pub use error::{DecodeReason, Error, Result};
 pub use reader::MAX_DEPTH;
 pub use serialize::{serialize, serialize_into};

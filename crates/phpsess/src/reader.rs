@@ -290,6 +290,10 @@ impl<'a> Reader<'a> {
         let len = scan_php_float(rest)
             .ok_or_else(|| self.error(DecodeReason::InvalidNumber { reading }))?;
         self.pos += len;
+        if let Some(v) = exact_short_float(&rest[..len]) {
+            self.expect(b';', "';'", reading)?;
+            return Ok(v);
+        }
         // The scanner admitted only [+-]digits[.digits][e[+-]digits], all ASCII.
         let text = std::str::from_utf8(&self.input[start..self.pos])
             .map_err(|_| self.error_at(start, DecodeReason::InvalidNumber { reading }))?;
@@ -449,7 +453,7 @@ impl<'a> Reader<'a> {
 }
 
 /// HT_MAX_SIZE on 64-bit PHP: arrays cannot declare more elements than this.
-const HT_MAX_SIZE: u64 = 0x4000_0000;
+pub(crate) const HT_MAX_SIZE: u64 = 0x4000_0000;
 
 fn tag_name(tag: u8) -> Option<&'static str> {
     Some(match tag {
@@ -535,6 +539,42 @@ fn scan_php_float(s: &[u8]) -> Option<usize> {
     Some(i)
 }
 
+/// Powers of ten an `f64` holds exactly.
+const EXACT_POWERS: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// `[-]digits[.digits]` with at most 15 significant digits, valued without a general parser:
+/// the digits as an integer and the power of ten are both exact in an `f64`, so one division
+/// rounds correctly (Clinger's fast path). `None` for every other shape.
+#[inline]
+fn exact_short_float(text: &[u8]) -> Option<f64> {
+    let (negative, body) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    if body.len() > 16 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    let mut fraction_digits = None;
+    for (i, &b) in body.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => mantissa = mantissa * 10 + u64::from(b - b'0'),
+            b'.' if fraction_digits.is_none() => fraction_digits = Some(body.len() - i - 1),
+            _ => return None,
+        }
+    }
+    // At most 15 digits were read (16 bytes with the point, or 15 without), so
+    // mantissa < 10^16 may exceed 2^53 only with 16 digits: re-check.
+    if mantissa > 1 << 53 || body.first() == Some(&b'.') || body.last() == Some(&b'.') {
+        return None;
+    }
+    let value = mantissa as f64 / EXACT_POWERS[fraction_digits.unwrap_or(0)];
+    Some(if negative { -value } else { value })
+}
+
 /// `zend_strtod` on text the scanner accepted. Rust's parser is correctly rounded, as is Gay's.
 fn parse_float_text(text: &str) -> Option<f64> {
     match text.parse::<f64>() {
@@ -587,6 +627,50 @@ mod tests {
         }
         for text in ["5.", ".5", "1.e5", "+1.5", "-0", "1e999"] {
             assert!(parse_float_text(text).is_some(), "{text}");
+        }
+    }
+
+    #[test]
+    fn short_floats_value_exactly_as_the_general_parser() {
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut checked = 0;
+        for _ in 0..200_000 {
+            let digits = 1 + (next() % 16) as usize;
+            let mut text: String = (0..digits)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            let point = (next() % (digits as u64 + 1)) as usize;
+            if point > 0 && point < digits {
+                text.insert(point, '.');
+            }
+            if next() % 2 == 0 {
+                text.insert(0, '-');
+            }
+            let want: f64 = text.parse().unwrap();
+            if let Some(got) = exact_short_float(text.as_bytes()) {
+                assert_eq!(got.to_bits(), want.to_bits(), "{text}");
+                checked += 1;
+            }
+        }
+        assert!(
+            checked > 150_000,
+            "the fast path takes most short floats: {checked}"
+        );
+        for text in [
+            "5.",
+            ".5",
+            "1e5",
+            "+1",
+            "12345678901234567",
+            "1.2345678901234567",
+        ] {
+            assert_eq!(exact_short_float(text.as_bytes()), None, "{text}");
         }
     }
 

@@ -10,6 +10,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::marker::PhantomData;
 
 use crate::error::{DecodeReason, Result};
+use crate::hash::bytes_hash;
 use crate::reader::{Header, KeyRef, Reader, MAX_DEPTH};
 use crate::value::array::numeric_key;
 use crate::value::{Array, BorrowedKey, BorrowedValue, CustomObject, EnumCase, Key, Object, Value};
@@ -605,27 +606,6 @@ impl Seen {
             ix.entry(h).or_insert(position);
         }
     }
-}
-
-/// A fast non-cryptographic hash: multiply-xorshift per 8-byte word, then murmur3's finaliser.
-/// (FxHash's rotate-multiply alone collided for keys like `item_1234`.) Decoding only uses it to skip
-/// comparisons; equal hashes are always confirmed by comparing keys.
-fn bytes_hash(s: &[u8]) -> u64 {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut h = (s.len() as u64).wrapping_mul(K);
-    let mut chunks = s.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        h ^= h >> 32;
-    }
-    let mut w = [0u8; 8];
-    w[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^ (h >> 33)
 }
 
 /// The map's keys are already hashes: pass them through.

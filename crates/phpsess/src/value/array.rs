@@ -48,7 +48,16 @@ impl From<&[u8]> for Key {
 }
 
 /// PHP's `ZEND_HANDLE_NUMERIC_STR`: is this string a canonical integer that fits in an `i64`?
+#[inline]
 pub(crate) fn numeric_key(s: &[u8]) -> Option<i64> {
+    // Most keys are names: one byte rules them out.
+    match s.first() {
+        Some(b'0'..=b'9' | b'-') => numeric_key_digits(s),
+        _ => None,
+    }
+}
+
+fn numeric_key_digits(s: &[u8]) -> Option<i64> {
     let digits = match s.first()? {
         b'-' => &s[1..],
         _ => s,

@@ -1,0 +1,110 @@
+//! The tokens PHP's `serialize()` writes most — `N;`, `b:1;`, `i:42;`, `s:3:"abc";`, `a:2:{`, `}` —
+//! read at full speed, and nothing else. Anything off this canonical path (a `+` sign, a
+//! 19-digit number, a missing quote) is `None`, and the caller hands the position to
+//! [`crate::reader::Reader`], which knows the whole grammar and its errors. So this never decides
+//! what is valid: it only recognises the common case of what `Reader` accepts, with the same value.
+
+use crate::reader::HT_MAX_SIZE;
+
+/// Up to `max` decimal digits at `pos`: their value and the position after them.
+#[inline]
+pub(super) fn digits(input: &[u8], mut pos: usize, max: usize) -> Option<(u64, usize)> {
+    let start = pos;
+    let mut n: u64 = 0;
+    while let Some(&b) = input.get(pos) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        if pos - start == max {
+            return None;
+        }
+        n = n * 10 + u64::from(d);
+        pos += 1;
+    }
+    (pos > start).then_some((n, pos))
+}
+
+/// `i:[-]digits;` at `pos` (the `i`), up to 18 digits so the value cannot overflow.
+#[inline]
+pub(super) fn int(input: &[u8], pos: usize) -> Option<(i64, usize)> {
+    if input.get(pos + 1) != Some(&b':') {
+        return None;
+    }
+    let negative = input.get(pos + 2) == Some(&b'-');
+    let (n, end) = digits(input, pos + 2 + usize::from(negative), 18)?;
+    if input.get(end) != Some(&b';') {
+        return None;
+    }
+    let n = n as i64;
+    Some((if negative { -n } else { n }, end + 1))
+}
+
+/// `s:len:"bytes";` at `pos` (the `s`): where the bytes start, their length, and the position after.
+#[inline]
+pub(super) fn string(input: &[u8], pos: usize) -> Option<(usize, usize, usize)> {
+    if input.get(pos + 1) != Some(&b':') {
+        return None;
+    }
+    let (len, after) = digits(input, pos + 2, 10)?;
+    if input.get(after..after + 2)? != b":\"" {
+        return None;
+    }
+    let start = after + 2;
+    let end = start.checked_add(len as usize)?;
+    if input.get(end..end.checked_add(2)?)? != b"\";" {
+        return None;
+    }
+    Some((start, len as usize, end + 2))
+}
+
+/// `a:count:{` at `pos` (the `a`), with the count checked against the input as `Reader` checks it.
+#[inline]
+pub(super) fn array(input: &[u8], pos: usize) -> Option<(usize, usize)> {
+    if input.get(pos + 1) != Some(&b':') {
+        return None;
+    }
+    let (n, after) = digits(input, pos + 2, 9)?;
+    if input.get(after..after + 2)? != b":{" {
+        return None;
+    }
+    let body = after + 2;
+    // "Each element is encoded using at least 2 characters."
+    if n > ((input.len() - body) / 2) as u64 || n >= HT_MAX_SIZE {
+        return None;
+    }
+    Some((n as usize, body))
+}
+
+/// `N;` or `b:0;`/`b:1;` at `pos`: the cell's payload (0/1 for bools) and the position after.
+#[inline]
+pub(super) fn boolean(input: &[u8], pos: usize) -> Option<(bool, usize)> {
+    match input.get(pos..pos + 4)? {
+        b"b:0;" => Some((false, pos + 4)),
+        b"b:1;" => Some((true, pos + 4)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_only_the_canonical_shapes() {
+        assert_eq!(int(b"i:-42;", 0), Some((-42, 6)));
+        assert_eq!(int(b"i:007;", 0), Some((7, 6)));
+        assert_eq!(int(b"i:+1;", 0), None);
+        assert_eq!(int(b"i:1234567890123456789;", 0), None, "19 digits: Reader");
+        assert_eq!(string(br#"s:3:"abc";"#, 0), Some((5, 3, 10)));
+        assert_eq!(string(br#"s:3:"abcd";"#, 0), None);
+        assert_eq!(string(br#"s:99999999999:"a";"#, 0), None);
+        assert_eq!(string(br#"s:9:"a";"#, 0), None, "length past the end");
+        assert_eq!(array(b"a:2:{i:0;N;i:1;N;}", 0), Some((2, 5)));
+        assert_eq!(array(b"a:9:{N;}", 0), None, "more elements than bytes");
+        assert_eq!(boolean(b"b:1;", 0), Some((true, 4)));
+        assert_eq!(boolean(b"b:2;", 0), None);
+        assert_eq!(digits(b"12345", 0, 4), None);
+        assert_eq!(digits(b"1234:", 0, 4), Some((1234, 4)));
+    }
+}
