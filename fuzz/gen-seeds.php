@@ -2,6 +2,7 @@
 // Writes the committed fuzz seeds from real PHP 8.2 output:
 //   seeds/unserialize/*.ser     serialize() of values covering every type tag (N b i d s a O C E r R)
 //   seeds/session_decode/*.sess session_encode() under php, php_serialize and php_binary
+// seeds/document is a link to seeds/unserialize (both targets read serialize() output).
 // seeds/save_path/ is hand-written (phpredis save_path examples) and not touched here.
 //
 // Usage: php -n fuzz/gen-seeds.php   (rewrites the files; the output is deterministic)

@@ -74,7 +74,10 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
-use phpsess::{serialize, unserialize, unserialize_prefix, DecodeReason, Error, Key, Value};
+use phpsess::{
+    serialize, unserialize, unserialize_borrowed, unserialize_prefix, DecodeReason, Document,
+    Error, Key, Value,
+};
 use phpsess_compat::fixtures::{b64, escape_bytes, session_fixtures, value_fixtures};
 use phpsess_compat::php::{php_script, run_php_batch};
 
@@ -1594,6 +1597,42 @@ fn strict_unserialize_is_prefix_decoding_without_trailing_bytes_body() {
         trailing > 30,
         "only {trailing} inputs with trailing bytes that PHP accepted"
     );
+}
+
+/// [`Document::parse`] (a tape builder of its own for what PHP writes) must hold what the tree
+/// decoder returns and refuse what it refuses, with the same message, on the whole corpus.
+#[test]
+fn document_agrees_with_the_tree_decoder() {
+    on_big_stack(document_agrees_with_the_tree_decoder_body);
+}
+
+fn document_agrees_with_the_tree_decoder_body() {
+    let run = run();
+    let mut accepted = 0;
+    for case in &run.cases {
+        let input = &case.input;
+        let where_ = || escape_bytes(input, 2000);
+        match (Document::parse(input), unserialize_borrowed(input)) {
+            (Ok(doc), Ok(tree)) => {
+                // Compared as bytes: NAN never equals itself as a value.
+                assert_eq!(
+                    serialize(&doc.to_value()),
+                    serialize(&tree.to_owned()),
+                    "{}",
+                    where_()
+                );
+                accepted += 1;
+            }
+            (Err(d), Err(t)) => assert_eq!(d.to_string(), t.to_string(), "{}", where_()),
+            (d, t) => panic!(
+                "{}: document {:?}, tree decoder {:?}",
+                where_(),
+                d.map(|d| d.to_value()),
+                t.map(|t| t.to_owned())
+            ),
+        }
+    }
+    assert!(accepted > 3_000, "only {accepted} inputs accepted");
 }
 
 #[test]

@@ -23,6 +23,11 @@ use crate::value::{Array, BorrowedKey, BorrowedValue, CustomObject, EnumCase, Ke
 /// assert_eq!(v.as_array().unwrap().get("user"), Some(&Value::Int(42)));
 /// ```
 pub fn unserialize(input: &[u8]) -> Result<Value> {
+    // Scanning onto a tape first and then allocating the tree is faster than building it as we
+    // go; the tape builder leaves references, repeated keys and errors to the builder below.
+    if let Some(doc) = crate::document::Document::parse_fast(input) {
+        return Ok(doc.to_value());
+    }
     let (value, used) = unserialize_prefix(input)?;
     let reader = Reader::new(input);
     if used != input.len() {

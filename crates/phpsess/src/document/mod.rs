@@ -58,6 +58,15 @@ impl<'a> Document<'a> {
         Ok(Document { input, tape })
     }
 
+    /// The fast builder alone: `None` when the input needs the full decoder (references,
+    /// repeated keys, errors, or over [`Document::MAX_INPUT`]). What [`crate::unserialize`] tries first.
+    pub(crate) fn parse_fast(input: &'a [u8]) -> Option<Self> {
+        if input.len() > Self::MAX_INPUT {
+            return None;
+        }
+        build::build(input).map(|tape| Document { input, tape })
+    }
+
     /// The top-level value.
     pub fn root(&self) -> ValueRef<'_> {
         ValueRef::new(self, 0)
