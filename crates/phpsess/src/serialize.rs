@@ -206,6 +206,47 @@ fn shortest_digits(text: &[u8]) -> (Digits, i32) {
     (d, first_exp)
 }
 
+/// Can `f` lie exactly halfway between two `n`-digit decimals? Only if its exact decimal
+/// expansion has `n + 1` significant digits. Most computed floats (`12.99 * 3 * 1.0825`) have
+/// dozens, so this spares them the slow tie check in [`write_float`].
+fn tie_possible(f: f64, n: usize) -> bool {
+    let bits = f.abs().to_bits();
+    let biased = (bits >> 52) as i32;
+    let fraction = bits & ((1 << 52) - 1);
+    let (mut m, mut e) = if biased == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | 1 << 52, biased - 1075)
+    };
+    if m == 0 {
+        return false;
+    }
+    let zeros = m.trailing_zeros();
+    m >>= zeros;
+    e += zeros as i32;
+    // |f| = m * 2^e with m odd. With e < 0 the expansion is m * 5^-e digits long (a 5 last); past
+    // 5^27 that is over 18 digits, more than any tie needs (n <= 17).
+    let mut exact: u128 = if e < 0 {
+        if e < -27 {
+            return false;
+        }
+        u128::from(m) * 5u128.pow(e.unsigned_abs())
+    } else if e <= 74 {
+        u128::from(m) << e
+    } else {
+        return true; // beyond 2^127: rare enough to check the slow way
+    };
+    while exact.is_multiple_of(10) {
+        exact /= 10;
+    }
+    let mut count = 0;
+    while exact > 0 {
+        exact /= 10;
+        count += 1;
+    }
+    count == n + 1
+}
+
 /// PHP's `smart_str_append_double(…, serialize_precision = -1, false)`: the shortest digits that
 /// round-trip, in fixed notation when the decimal exponent is in -4..=15 (`0.0001`,
 /// `1000000000000000`), otherwise `d.dddE+x`; `-0`, `INF`, `-INF`, `NAN` spelled out.
@@ -231,7 +272,7 @@ pub(crate) fn write_float(out: &mut Vec<u8>, f: f64) {
     // d:627005491681936.2;). A tie at n digits needs half a unit of the n-th digit to be under
     // half an ulp, so n >= 16; only then redo the same digit count that way, keeping it if it
     // still reads back as `f`.
-    if digits.len() >= 15 {
+    if digits.len() >= 15 && tie_possible(f, digits.len()) {
         let mut exact = [0u8; 40];
         let mut cursor = std::io::Cursor::new(&mut exact[..]);
         let _ = write!(cursor, "{:.*e}", digits.len() - 1, f.abs());
@@ -326,6 +367,55 @@ mod tests {
             write_float(&mut out, *f);
             assert_eq!(String::from_utf8(out).unwrap(), *want, "{f:e}");
         }
+    }
+
+    /// The tie filter only skips work: with it and without it, every float prints the same.
+    #[test]
+    fn tie_filter_never_changes_the_output() {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut skipped = 0;
+        for i in 0..200_000 {
+            let f = match i % 3 {
+                0 => f64::from_bits(next()),
+                // Values with a short exact expansion, where ties live.
+                1 => (next() % (1 << 53)) as f64 / (1u64 << (next() % 12)) as f64,
+                _ => (next() % 100_000) as f64 / 100.0 * ((next() % 5) as f64 + 1.0) * 1.0825,
+            };
+            if !f.is_finite() || f == 0.0 {
+                continue;
+            }
+            let mut ryu_buf = ryu::Buffer::new();
+            let (digits, _) = shortest_digits(ryu_buf.format_finite(f).as_bytes());
+            if digits.len() < 15 || tie_possible(f, digits.len()) {
+                continue;
+            }
+            skipped += 1;
+            // What the slow check would have produced: the same digits.
+            let mut exact = [0u8; 40];
+            let mut cursor = std::io::Cursor::new(&mut exact[..]);
+            write!(cursor, "{:.*e}", digits.len() - 1, f.abs()).unwrap();
+            let written = cursor.position() as usize;
+            let (even, _) = shortest_digits(&exact[..written]);
+            let reads_back = std::str::from_utf8(&exact[..written])
+                .unwrap()
+                .parse::<f64>()
+                .unwrap()
+                == f.abs();
+            assert!(
+                !reads_back || even.as_slice() == digits.as_slice(),
+                "{f:e}: skipped a tie"
+            );
+        }
+        assert!(
+            skipped > 50_000,
+            "the filter skips most long floats: {skipped}"
+        );
     }
 
     #[test]
