@@ -26,7 +26,7 @@ pub fn unserialize(input: &[u8]) -> Result<Value> {
     // Scanning onto a tape first and then allocating the tree is faster than building it as we
     // go; the tape builder leaves references, repeated keys and errors to the builder below.
     if let Some(doc) = crate::document::Document::parse_fast(input) {
-        return Ok(doc.to_value());
+        return Ok(doc.tree_at(0));
     }
     let (value, used) = unserialize_prefix(input)?;
     let reader = Reader::new(input);
@@ -45,7 +45,7 @@ pub fn unserialize_prefix(input: &[u8]) -> Result<(Value, usize)> {
 }
 
 /// Decode one complete value without copying: strings, keys and class names borrow from `input`.
-/// The fastest way to read a session you only inspect; [`BorrowedValue::to_owned`] gives a [`Value`].
+/// [`crate::Document`] is faster still when you only read; [`BorrowedValue::to_owned`] gives a [`Value`].
 ///
 /// ```
 /// use phpsess::{unserialize_borrowed, BorrowedValue};
@@ -54,6 +54,14 @@ pub fn unserialize_prefix(input: &[u8]) -> Result<(Value, usize)> {
 /// assert_eq!(v.get("user").and_then(BorrowedValue::as_bytes), Some(&b"alice"[..]));
 /// ```
 pub fn unserialize_borrowed(input: &[u8]) -> Result<BorrowedValue<'_>> {
+    if let Some(doc) = crate::document::Document::parse_fast(input) {
+        return Ok(doc.tree_at(0));
+    }
+    tree_borrowed(input)
+}
+
+/// [`unserialize_borrowed`] by the tree builder alone: what the document falls back on.
+pub(crate) fn tree_borrowed(input: &[u8]) -> Result<BorrowedValue<'_>> {
     let (value, used) = TreeBuilder::<BorrowedValue<'_>>::new().value_at(input, 0)?;
     let mut reader = Reader::new(input);
     reader.skip_to(used);

@@ -7,6 +7,7 @@ mod build;
 mod flatten;
 mod scan;
 mod tape;
+mod tree;
 mod view;
 
 use std::fmt;
@@ -14,7 +15,7 @@ use std::fmt;
 pub use view::{Entries, EntryKey, ValueRef, View};
 
 use crate::error::{DecodeReason, Error, Result};
-use crate::unserialize::unserialize_borrowed;
+use crate::unserialize::tree_borrowed;
 use crate::value::Value;
 use tape::Tape;
 
@@ -53,7 +54,7 @@ impl<'a> Document<'a> {
         // keys, errors) the full decoder decides and its tree is copied onto a tape.
         let tape = match build::build(input) {
             Some(tape) => tape,
-            None => flatten::flatten(input, &unserialize_borrowed(input)?),
+            None => flatten::flatten(input, &tree_borrowed(input)?),
         };
         Ok(Document { input, tape })
     }
@@ -79,7 +80,7 @@ impl<'a> Document<'a> {
 
     /// The owned [`Value`], equal to what [`crate::unserialize`] returns for the same input.
     pub fn to_value(&self) -> Value {
-        self.root().to_value()
+        self.tree_at(0)
     }
 }
 

@@ -3,9 +3,16 @@
 use super::*;
 use crate::unserialize;
 
+/// `unserialize` itself tries the tape first: compare with the tree builder alone.
 fn same_as_unserialize(input: &[u8]) {
     let text = String::from_utf8_lossy(input);
-    match (Document::parse(input), unserialize(input)) {
+    let tree = crate::unserialize::tree_borrowed(input).map(|v| v.to_owned());
+    assert_eq!(
+        unserialize(input).map_err(|e| e.to_string()),
+        tree.as_ref().map(Clone::clone).map_err(|e| e.to_string()),
+        "{text}"
+    );
+    match (Document::parse(input), tree) {
         (Ok(doc), Ok(value)) => assert_eq!(doc.to_value(), value, "{text}"),
         (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{text}"),
         (a, b) => panic!("{text}: document {a:?}, unserialize {b:?}"),
@@ -116,7 +123,7 @@ fn nesting_stops_at_php_s_limit_on_a_default_thread_stack() {
             let too_deep = nested(crate::MAX_DEPTH + 1);
             assert_eq!(
                 Document::parse(&too_deep).err().map(|e| e.to_string()),
-                crate::unserialize_borrowed(&too_deep)
+                crate::unserialize::tree_borrowed(&too_deep)
                     .err()
                     .map(|e| e.to_string())
             );

@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::tape::{Cell, Tag};
 use super::Document;
-use crate::value::{Array, CustomObject, EnumCase, Key, Object, PropertyName, Value};
+use crate::value::{Key, PropertyName, Value};
 
 /// One value in a [`Document`]. Cheap to copy; strings borrow from the document.
 #[derive(Clone, Copy)]
@@ -231,76 +231,7 @@ impl<'d> ValueRef<'d> {
 
     /// Copy into an owned [`Value`]. Iterative: PHP's 4096 levels need no deep stack.
     pub fn to_value(&self) -> Value {
-        let tape = &self.doc.tape;
-        let mut stack: Vec<Building> = Vec::new();
-        let mut at = self.at;
-        loop {
-            let cell = tape.cells[at];
-            let mut done = match self.doc_ref(at).view() {
-                View::Null => Value::Null,
-                View::Bool(b) => Value::Bool(b),
-                View::Int(i) => Value::Int(i),
-                View::Float(f) => Value::Float(f),
-                View::String(s) => Value::String(s.to_vec()),
-                View::Custom { class, data } => Value::Custom(CustomObject {
-                    class: class.to_vec(),
-                    data: data.to_vec(),
-                }),
-                View::Enum { class, case } => Value::Enum(EnumCase {
-                    class: class.to_vec(),
-                    case: case.to_vec(),
-                }),
-                View::ObjectRef(n) => Value::ObjectRef(n),
-                View::Ref(n) => Value::Ref(n),
-                View::Array(entries) if entries.left == 0 => Value::Array(Array::new()),
-                View::Object { class, properties } if properties.left == 0 => {
-                    Value::Object(Object::new(class))
-                }
-                View::Array(entries)
-                | View::Object {
-                    properties: entries,
-                    ..
-                } => {
-                    let class = (cell.tag == Tag::Object).then(|| self.doc_ref(at).class());
-                    stack.push(Building {
-                        class: class.flatten(),
-                        entries: Vec::with_capacity(entries.left),
-                        left: entries.left,
-                        key_at: entries.next,
-                    });
-                    at = entries.next + 1;
-                    continue;
-                }
-            };
-            // Hand the finished value to its container; close every container it completes.
-            loop {
-                let Some(top) = stack.last_mut() else {
-                    return done;
-                };
-                let key = self.doc_ref(top.key_at).key();
-                top.entries.push((key.to_key(), done));
-                top.left -= 1;
-                if top.left > 0 {
-                    top.key_at = tape.skip(top.key_at + 1);
-                    at = top.key_at + 1;
-                    break;
-                }
-                let Some(frame) = stack.pop() else {
-                    return Value::Null; // not reached: `last_mut` just found it
-                };
-                done = match frame.class {
-                    Some(class) => Value::Object(Object {
-                        class: class.to_vec(),
-                        properties: frame.entries,
-                    }),
-                    None => Value::Array(Array::from_unique_entries(frame.entries)),
-                };
-            }
-        }
-    }
-
-    fn doc_ref(&self, at: usize) -> ValueRef<'d> {
-        ValueRef { doc: self.doc, at }
+        self.doc.tree_at(self.at)
     }
 
     /// This cell read as a key.
@@ -311,14 +242,6 @@ impl<'d> ValueRef<'d> {
             _ => EntryKey::Str(self.bytes_of(cell)),
         }
     }
-}
-
-/// A container [`ValueRef::to_value`] is filling.
-struct Building<'d> {
-    class: Option<&'d [u8]>,
-    entries: Vec<(Key, Value)>,
-    left: usize,
-    key_at: usize,
 }
 
 impl<'d> Iterator for Entries<'d> {
