@@ -549,12 +549,12 @@ const EXACT_POWERS: [f64; 23] = [
 /// the digits as an integer and the power of ten are both exact in an `f64`, so one division
 /// rounds correctly (Clinger's fast path). `None` for every other shape.
 #[inline]
-fn exact_short_float(text: &[u8]) -> Option<f64> {
+pub(crate) fn exact_short_float(text: &[u8]) -> Option<f64> {
     let (negative, body) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, text),
     };
-    if body.len() > 16 {
+    if body.is_empty() || body.len() > 16 {
         return None;
     }
     let mut mantissa: u64 = 0;

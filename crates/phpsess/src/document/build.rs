@@ -25,7 +25,13 @@ pub(super) fn build(input: &[u8]) -> Option<Tape> {
     let mut pos = 0;
     loop {
         let at = tape.cells.len();
-        let cell = match *input.get(pos)? {
+        let byte = *input.get(pos)?;
+        let float = if byte == b'd' {
+            scan::float(input, pos)
+        } else {
+            None
+        };
+        let cell = match byte {
             b's' => {
                 let (start, len, end) = scan::string(input, pos)?;
                 pos = end;
@@ -52,6 +58,11 @@ pub(super) fn build(input: &[u8]) -> Option<Tape> {
                     stack.push(open);
                     continue;
                 }
+            }
+            b'd' if float.is_some() => {
+                let (f, end) = float?;
+                pos = end;
+                Cell::new(Tag::Float, 0, f.to_bits())
             }
             b'N' if input.get(pos + 1) == Some(&b';') => {
                 pos += 2;

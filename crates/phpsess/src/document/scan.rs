@@ -1,10 +1,11 @@
-//! The tokens PHP's `serialize()` writes most — `N;`, `b:1;`, `i:42;`, `s:3:"abc";`, `a:2:{`, `}` —
+//! The tokens PHP's `serialize()` writes most — `N;`, `b:1;`, `i:42;`, `d:0.5;`, `s:3:"abc";`,
+//! `a:2:{`, `}` —
 //! read at full speed, and nothing else. Anything off this canonical path (a `+` sign, a
 //! 19-digit number, a missing quote) is `None`, and the caller hands the position to
 //! [`crate::reader::Reader`], which knows the whole grammar and its errors. So this never decides
 //! what is valid: it only recognises the common case of what `Reader` accepts, with the same value.
 
-use crate::reader::HT_MAX_SIZE;
+use crate::reader::{exact_short_float, HT_MAX_SIZE};
 
 /// Up to `max` decimal digits at `pos`: their value and the position after them.
 #[inline]
@@ -38,6 +39,23 @@ pub(super) fn int(input: &[u8], pos: usize) -> Option<(i64, usize)> {
     }
     let n = n as i64;
     Some((if negative { -n } else { n }, end + 1))
+}
+
+/// `d:[-]digits[.digits];` at `pos` (the `d`) with at most 15 significant digits, which
+/// [`exact_short_float`] values exactly; longer ones, exponents, `INF` and `NAN` are `Reader`'s.
+#[inline]
+pub(super) fn float(input: &[u8], pos: usize) -> Option<(f64, usize)> {
+    if input.get(pos + 1) != Some(&b':') {
+        return None;
+    }
+    let start = pos + 2;
+    let len = input
+        .get(start..)?
+        .iter()
+        .take(18)
+        .position(|&b| b == b';')?;
+    let value = exact_short_float(&input[start..start + len])?;
+    Some((value, start + len + 1))
 }
 
 /// `s:len:"bytes";` at `pos` (the `s`): where the bytes start, their length, and the position after.
@@ -103,6 +121,17 @@ mod tests {
         assert_eq!(array(b"a:2:{i:0;N;i:1;N;}", 0), Some((2, 5)));
         assert_eq!(array(b"a:9:{N;}", 0), None, "more elements than bytes");
         assert_eq!(boolean(b"b:1;", 0), Some((true, 4)));
+        assert_eq!(float(b"d:-12.5;", 0), Some((-12.5, 8)));
+        assert_eq!(float(b"d:0.1;", 0), Some((0.1, 6)));
+        assert_eq!(float(b"d:1.0E+25;", 0), None, "exponents: Reader");
+        assert_eq!(float(b"d:INF;", 0), None);
+        assert_eq!(float(b"d:;", 0), None);
+        assert_eq!(float(b"d:-;", 0), None);
+        assert_eq!(
+            float(b"d:472.40299999999996;", 0),
+            None,
+            "17 digits: Reader"
+        );
         assert_eq!(boolean(b"b:2;", 0), None);
         assert_eq!(digits(b"12345", 0, 4), None);
         assert_eq!(digits(b"1234:", 0, 4), Some((1234, 4)));
