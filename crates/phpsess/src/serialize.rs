@@ -23,11 +23,7 @@ pub fn serialize_into(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::Null => out.extend_from_slice(b"N;"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"b:1;" } else { b"b:0;" }),
-        Value::Int(i) => {
-            out.extend_from_slice(b"i:");
-            write_int(out, *i);
-            out.push(b';');
-        }
+        Value::Int(i) => write_tagged_int(out, b'i', *i),
         Value::Float(f) => {
             out.extend_from_slice(b"d:");
             write_float(out, *f);
@@ -89,23 +85,49 @@ pub fn serialize_into(out: &mut Vec<u8>, value: &Value) {
 
 fn write_key(out: &mut Vec<u8>, key: &Key) {
     match key {
-        Key::Int(i) => {
-            out.extend_from_slice(b"i:");
-            write_int(out, *i);
-            out.push(b';');
-        }
+        Key::Int(i) => write_tagged_int(out, b'i', *i),
         Key::Str(s) => write_str(out, b's', s),
     }
 }
 
 #[inline]
 pub(crate) fn write_str(out: &mut Vec<u8>, tag: u8, s: &[u8]) {
-    out.push(tag);
-    out.push(b':');
-    write_uint(out, s.len() as u64);
-    out.extend_from_slice(b":\"");
+    // Most strings in sessions are under 100 bytes: their head is one fixed-size store.
+    let n = s.len();
+    if n < 10 {
+        out.extend_from_slice(&[tag, b':', b'0' + n as u8, b':', b'"']);
+    } else if n < 100 {
+        let (tens, ones) = (b'0' + (n / 10) as u8, b'0' + (n % 10) as u8);
+        out.extend_from_slice(&[tag, b':', tens, ones, b':', b'"']);
+    } else {
+        out.push(tag);
+        out.push(b':');
+        write_uint(out, n as u64);
+        out.extend_from_slice(b":\"");
+    }
     out.extend_from_slice(s);
     out.extend_from_slice(b"\";");
+}
+
+/// `i:N;` and the like, with small numbers (list indices, counts) in one fixed-size store.
+#[inline]
+fn write_tagged_int(out: &mut Vec<u8>, tag: u8, i: i64) {
+    if (0..10).contains(&i) {
+        out.extend_from_slice(&[tag, b':', b'0' + i as u8, b';']);
+    } else if (10..100).contains(&i) {
+        out.extend_from_slice(&[
+            tag,
+            b':',
+            b'0' + (i / 10) as u8,
+            b'0' + (i % 10) as u8,
+            b';',
+        ]);
+    } else {
+        out.push(tag);
+        out.push(b':');
+        write_int(out, i);
+        out.push(b';');
+    }
 }
 
 pub(crate) fn write_name(out: &mut Vec<u8>, name: &[u8]) {
