@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: deps build test lint unit fixtures bench bench-e2e fuzz demo clean
+.PHONY: deps build test lint unit fixtures bench bench-e2e bench-callgrind fuzz demo clean
 
 ## Install missing system packages (a no-op when everything is there).
 deps:
@@ -24,10 +24,18 @@ lint:
 fixtures: deps
 	php -n fixtures/generate.php fixtures
 
-## Criterion benchmarks side by side with PHP's own unserialize()/serialize(), then bench-e2e.
+## Criterion benchmarks side by side with PHP's own unserialize()/serialize(), the same
+## operations' instruction counts (bench-callgrind), then bench-e2e.
 bench: deps
 	scripts/bench-format.sh
+	scripts/install-deps.sh valgrind
+	scripts/bench-callgrind.sh
 	scripts/bench-e2e.sh
+
+## Instructions per format operation, PHP against phpsess, under callgrind (load-independent).
+bench-callgrind: deps
+	scripts/install-deps.sh valgrind
+	scripts/bench-callgrind.sh
 
 ## End to end: phpsess vs phpredis sessions in php-cli and php-fpm+nginx, loopback and +1 ms.
 bench-e2e: deps

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages phpsess builds and tests against (Debian 12).
 # A no-op when everything is already there; `apt-get update` runs only when something is missing.
+# Arguments name extra packages a single target needs (`make bench-callgrind` adds valgrind).
 set -euo pipefail
 
 packages=(
@@ -8,6 +9,7 @@ packages=(
   php-laravel-framework redis-server redis-tools nginx libfcgi-bin
   clang libclang-dev pkg-config zstd
   curl openssl
+  "$@"
 )
 
 missing=()
