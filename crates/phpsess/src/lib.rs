@@ -1,6 +1,7 @@
 //! phpsess: PHP sessions from Rust.
 //!
 //! - [`unserialize`] / [`serialize`]: PHP's `serialize()` format, losslessly, as a [`Value`] tree.
+//! - [`Document`]: the same decode without the tree's allocations, for reading (the fastest).
 //! - [`serde`]: the same format into and out of typed Rust structs ([`serde::from_bytes`], [`serde::to_bytes`]).
 //!
 //! ```
