@@ -25,6 +25,8 @@ pub mod serde;
 mod serialize;
 pub mod session;
 pub mod store;
+#[cfg(test)]
+mod test_rng;
 mod unserialize;
 pub mod value;
 

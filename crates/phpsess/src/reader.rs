@@ -632,13 +632,8 @@ mod tests {
 
     #[test]
     fn short_floats_value_exactly_as_the_general_parser() {
-        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::test_rng::Rng(0x2545_f491_4f6c_dd1d);
+        let mut next = || rng.next();
         let mut checked = 0;
         for _ in 0..200_000 {
             let digits = 1 + (next() % 16) as usize;

@@ -230,8 +230,8 @@ impl Open {
     }
 }
 
-/// Up to this many earlier entries, a key that needs a lookup is compared with each; past it the
-/// container builds a hash index of its keys.
+/// While a container holds up to this many entries (the key being checked counted), a key that
+/// needs a lookup is compared with each earlier one; past it the container builds a hash index.
 const COMPARE_MAX: u32 = 16;
 
 /// Repeated-key detection for one container, as cheap as possible for what PHP writes: int keys
