@@ -83,6 +83,18 @@ pub enum Error {
         holder: String,
     },
 
+    /// A write (or TTL refresh) of a session this request never locked was refused because another
+    /// request holds its lock.
+    #[error("session lock {key} on {host} is held by {holder}; write of a session this request did not lock refused")]
+    LockHeld {
+        /// The host.
+        host: String,
+        /// The lock key.
+        key: String,
+        /// The lock's value (`host|pid|...`).
+        holder: String,
+    },
+
     /// The write was refused because reading this session failed earlier in the request, or the
     /// session was never read under the lock.
     #[error("write of session {id} refused: {reason}")]

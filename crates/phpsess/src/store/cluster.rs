@@ -6,7 +6,7 @@ use std::time::Duration;
 use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
 use redis::{Cmd, Pipeline, Value};
 
-use super::lock::{TOUCH_AND_UNLOCK, UNLOCK, WRITE_AND_UNLOCK};
+use super::lock::SCRIPTS;
 use super::node::{Op, StoreStats};
 use crate::error::{Error, Result};
 
@@ -223,7 +223,7 @@ fn to_cluster_pipeline(p: &Pipeline, getex: bool) -> redis::cluster::ClusterPipe
 }
 
 fn script_source(sha: &[u8]) -> &'static str {
-    for s in [WRITE_AND_UNLOCK, TOUCH_AND_UNLOCK, UNLOCK] {
+    for s in SCRIPTS {
         if redis::Script::new(s).get_hash().as_bytes() == sha {
             return s;
         }

@@ -5,6 +5,31 @@ pub use crate::save_path::{DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX};
 /// Suffix phpredis appends to the data key to name the lock.
 pub const LOCK_SUFFIX: &[u8] = b"_LOCK";
 
+/// The longest session id accepted, as PHP's files handler (`PS_MAX_SID_LENGTH`).
+pub const MAX_ID_LEN: usize = 256;
+
+/// Why `id` cannot name a session, or `None` when it can. The rule is PHP's files handler's
+/// (`ps_files_valid_key`): 1 to 256 bytes of `[A-Za-z0-9,-]`, which is every id PHP itself makes
+/// at any `session.sid_bits_per_character`. PHP strips only `\r\n\t <>'"\` from a cookie, so
+/// without this a cookie could name any key under the prefix (`cache:config`), a lock key
+/// (`<id>_LOCK`) or a hash tag (`{`) on a cluster. There is no minimum beyond one byte: PHP's own
+/// tests and many apps set short ids with `session_id()`, and the files handler accepts them.
+pub fn invalid_id_reason(id: &[u8]) -> Option<&'static str> {
+    if id.is_empty() {
+        return Some("it is empty");
+    }
+    if id.len() > MAX_ID_LEN {
+        return Some("it is longer than 256 bytes");
+    }
+    if !id
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b == b',' || b == b'-')
+    {
+        return Some("only A-Z, a-z, 0-9, \"-\" and \",\" are allowed");
+    }
+    None
+}
+
 /// The keys one session lives under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionKey {
@@ -85,6 +110,34 @@ fn crc16_xmodem(data: &[u8]) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_follow_the_files_handler() {
+        for ok in ["a", "abc,def-GHI012", &"x".repeat(MAX_ID_LEN)] {
+            assert_eq!(invalid_id_reason(ok.as_bytes()), None, "{ok}");
+        }
+        let alphabet = Some("only A-Z, a-z, 0-9, \"-\" and \",\" are allowed");
+        let table: [(&[u8], Option<&str>); 10] = [
+            (b"", Some("it is empty")),
+            (&[b'a'; MAX_ID_LEN + 1], Some("it is longer than 256 bytes")),
+            (b"cache:config", alphabet),
+            (b"abc_LOCK", alphabet),
+            (b"_", alphabet),
+            (b"{tag}abc", alphabet),
+            (b"abc def", alphabet),
+            (b"abc\0", alphabet),
+            (b"abc*", alphabet),
+            ("\u{e9}t\u{e9}".as_bytes(), alphabet),
+        ];
+        for (id, want) in table {
+            assert_eq!(
+                invalid_id_reason(id),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(id)
+            );
+        }
+    }
 
     #[test]
     fn standalone_keys_match_phpredis() {

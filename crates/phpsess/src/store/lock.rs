@@ -23,7 +23,7 @@ impl Default for LockOptions {
     fn default() -> Self {
         LockOptions {
             enabled: true,
-            expire: Duration::from_secs(30),
+            expire: Duration::from_secs(60),
             wait: Duration::from_secs(5),
             retry_interval: Duration::from_millis(20),
         }
@@ -39,11 +39,17 @@ impl LockOptions {
         }
     }
 
-    /// The expiry in milliseconds for `PX`, at least 1.
+    /// The expiry in milliseconds for `PX`: at least 1, at most [`MAX_LOCK_EXPIRE`] (a huge
+    /// `lock_expire` must not wrap around to a short lock, nor overflow Redis's expiry).
     pub(crate) fn expire_ms(&self) -> u64 {
-        (self.expire.as_millis() as u64).max(1)
+        let ms = self.expire.min(MAX_LOCK_EXPIRE).as_millis();
+        u64::try_from(ms).unwrap_or(u64::MAX).max(1)
     }
 }
+
+/// The longest lock lifetime we set: a day. A lock outliving its request only ever blocks users;
+/// no PHP request legitimately holds a session longer.
+pub const MAX_LOCK_EXPIRE: Duration = Duration::from_secs(24 * 3600);
 
 /// The value stored in a lock key: `<hostname>|<pid>|<unique>`. The first two fields read like
 /// phpredis's `host|pid` secret, so `redis-cli GET` shows who holds a lock; the third makes the
@@ -99,20 +105,41 @@ fn random_seed() -> u64 {
 }
 
 /// KEYS[1] data, KEYS[2] lock; ARGV[1] token, ARGV[2] ttl seconds, ARGV[3] data.
-/// Writes and unlocks only if the lock still holds our token. Returns 1 on success, 0 if refused.
+/// Writes and unlocks only if the lock still holds our token. Returns 1 on success; otherwise the
+/// lock's current value (who holds it now), or nil when nobody does (it expired).
 pub(crate) const WRITE_AND_UNLOCK: &str = r#"
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+local holder = redis.call('GET', KEYS[2])
+if holder ~= ARGV[1] then return holder end
 redis.call('SETEX', KEYS[1], ARGV[2], ARGV[3])
 redis.call('DEL', KEYS[2])
 return 1
 "#;
 
 /// KEYS[1] data, KEYS[2] lock; ARGV[1] token, ARGV[2] ttl seconds.
-/// Refreshes the TTL and unlocks only while we hold the lock. 1 = done, 0 = refused.
+/// Refreshes the TTL and unlocks only while we hold the lock. 1 = done; else as WRITE_AND_UNLOCK.
 pub(crate) const TOUCH_AND_UNLOCK: &str = r#"
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+local holder = redis.call('GET', KEYS[2])
+if holder ~= ARGV[1] then return holder end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('DEL', KEYS[2])
+return 1
+"#;
+
+/// KEYS[1] data, KEYS[2] lock; ARGV[1] ttl seconds, ARGV[2] data.
+/// A write of a session this request never locked (a `SessionHandler` whose `read()` read another
+/// id): written only if nobody holds its lock, atomically. 1 = done; else the holder.
+pub(crate) const WRITE_IF_UNLOCKED: &str = r#"
+local holder = redis.call('GET', KEYS[2])
+if holder then return holder end
+redis.call('SETEX', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"#;
+
+/// KEYS[1] data, KEYS[2] lock; ARGV[1] ttl seconds. As WRITE_IF_UNLOCKED, for a TTL refresh.
+pub(crate) const TOUCH_IF_UNLOCKED: &str = r#"
+local holder = redis.call('GET', KEYS[2])
+if holder then return holder end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1
 "#;
 
@@ -122,6 +149,15 @@ pub(crate) const UNLOCK: &str = r#"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 "#;
+
+/// Every script the store sends, for the cluster pipeline (which sends EVAL, not EVALSHA).
+pub(crate) const SCRIPTS: [&str; 5] = [
+    WRITE_AND_UNLOCK,
+    TOUCH_AND_UNLOCK,
+    WRITE_IF_UNLOCKED,
+    TOUCH_IF_UNLOCKED,
+    UNLOCK,
+];
 
 #[cfg(test)]
 mod tests {
@@ -144,5 +180,19 @@ mod tests {
             ..LockOptions::default()
         };
         assert_eq!(o.expire_ms(), 1);
+    }
+
+    #[test]
+    fn a_huge_expiry_is_capped_not_wrapped() {
+        for expire in [
+            Duration::from_secs(u64::MAX),
+            Duration::from_millis(u64::MAX),
+        ] {
+            let o = LockOptions {
+                expire,
+                ..LockOptions::default()
+            };
+            assert_eq!(o.expire_ms(), 24 * 3600 * 1000, "{expire:?}");
+        }
     }
 }

@@ -25,8 +25,11 @@ mod topology;
 pub use cluster::{ClusterSpec, ReadFrom};
 pub use codec::Compression;
 pub use config::SENTINEL_SCHEME;
-pub use keys::{hash_tag, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX, LOCK_SUFFIX};
-pub use lock::{LockOptions, LockToken};
+pub use keys::{
+    hash_tag, invalid_id_reason, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX,
+    LOCK_SUFFIX, MAX_ID_LEN,
+};
+pub use lock::{LockOptions, LockToken, MAX_LOCK_EXPIRE};
 pub use node::{Endpoint, StoreStats, TlsFiles};
 pub use pool::{StoreManager, StorePool};
 pub use sentinel::SentinelSpec;

@@ -12,8 +12,11 @@ use std::time::{Duration, Instant};
 use redis::{Pipeline, Value};
 
 use super::codec::Compression;
-use super::keys::SessionKey;
-use super::lock::{LockOptions, LockToken, TOUCH_AND_UNLOCK, UNLOCK, WRITE_AND_UNLOCK};
+use super::keys::{invalid_id_reason, SessionKey};
+use super::lock::{
+    LockOptions, LockToken, TOUCH_AND_UNLOCK, TOUCH_IF_UNLOCKED, UNLOCK, WRITE_AND_UNLOCK,
+    WRITE_IF_UNLOCKED,
+};
 use super::node::{redact_key, short_id, Op, StoreStats};
 use super::topology::Topology;
 use crate::error::{Error, Result};
@@ -80,6 +83,23 @@ struct HeldLock {
     token: LockToken,
 }
 
+/// A lock that may be ours although no request uses it any more: its `SET NX` was sent but the
+/// reply never came (a timeout, a broken connection), or the script that should have released it
+/// failed. Released by token (compare-and-delete) in front of the next pipeline that goes over
+/// the same connection, so a fault costs no extra round trip and never leaves a lock behind for
+/// its whole lifetime.
+struct Orphan {
+    route: u32,
+    id: String,
+    lock: Vec<u8>,
+    token: LockToken,
+    /// After this the lock has expired by itself.
+    until: Instant,
+}
+
+/// At most this many orphaned locks are remembered (the oldest are dropped; they expire anyway).
+const MAX_ORPHANS: usize = 64;
+
 /// A raw key's value and its TTL in seconds (-1: no expiry), from [`SessionStore::get_with_ttl`].
 type ValueAndTtl = (Vec<u8>, i64);
 
@@ -92,6 +112,7 @@ pub struct SessionStore {
     options: StoreOptions,
     stats: StoreStats,
     held: Option<HeldLock>,
+    orphans: Vec<Orphan>,
     failed_read: Option<String>,
     refreshed: Option<String>,
 }
@@ -104,6 +125,7 @@ impl SessionStore {
             options,
             stats: StoreStats::default(),
             held: None,
+            orphans: Vec::new(),
             failed_read: None,
             refreshed: None,
         }
@@ -158,6 +180,12 @@ impl SessionStore {
         let ttl = self.options.ttl_secs();
         let early = self.options.early_refresh;
         let already_locked = self.held.as_ref().is_some_and(|h| h.id == id);
+        if !already_locked {
+            // Reading another id (session_id() + session_start() after a commit that failed, a
+            // SessionHandler reading a different id): the lock on the first one is released by
+            // token, never left behind nor silently replaced.
+            self.release_held(id);
+        }
         if !self.options.lock.enabled || already_locked {
             let mut p = pipeline();
             let getex = early && self.topology.getex(id.as_bytes());
@@ -185,7 +213,14 @@ impl SessionStore {
             if first {
                 push_read(&mut p, &key, ttl, getex);
             }
-            let replies = self.run(id, &p, true, "lock", &key.lock)?;
+            let replies = match self.run(id, &p, true, "lock", &key.lock) {
+                Ok(replies) => replies,
+                Err(e) => {
+                    // The SET NX may still have landed after we gave up on the reply.
+                    self.orphan(id, &key.lock, token);
+                    return Err(e);
+                }
+            };
             // A retried attempt may find the lock already ours: its first SET landed before the
             // connection broke.
             let acquired = matches!(replies.first(), Some(Value::Okay))
@@ -294,16 +329,22 @@ impl SessionStore {
                     data,
                 ],
             );
-            let replies = self.run_script(id, sp, "write", &held.key.data)?;
+            let replies = self.run_held_script(id, &held, sp, "write")?;
             return self.check_locked_reply(id, &held, replies);
         }
-        if self.options.lock.enabled {
-            return Err(Error::WriteRefused {
-                id: short_id(id),
-                reason: "its lock is not held (read it first)",
-            });
-        }
         let key = self.key(id);
+        if self.options.lock.enabled {
+            // Not locked by this request (a SessionHandler whose read() read another id, PHP's
+            // bug70133): written only if nobody else holds the lock, in one atomic script.
+            let sp = push_script(
+                pipeline(),
+                WRITE_IF_UNLOCKED,
+                &[&key.data, &key.lock],
+                &[ttl.to_string().as_bytes(), data],
+            );
+            let replies = self.run_script(id, sp, "write", &key.data)?;
+            return self.check_unlocked_reply(id, &key, replies);
+        }
         let mut p = pipeline();
         p.cmd("SETEX").arg(&key.data).arg(ttl).arg(data);
         let replies = self.run(id, &p, true, "write", &key.data)?;
@@ -324,7 +365,7 @@ impl SessionStore {
                     &[&held.key.lock],
                     &[held.token.as_str().as_bytes()],
                 );
-                self.run_script(id, sp, "unlock", &held.key.lock)?;
+                self.run_held_script(id, &held, sp, "unlock")?;
                 return Ok(());
             }
             let sp = push_script(
@@ -333,13 +374,23 @@ impl SessionStore {
                 &[&held.key.data, &held.key.lock],
                 &[held.token.as_str().as_bytes(), ttl.to_string().as_bytes()],
             );
-            let replies = self.run_script(id, sp, "touch", &held.key.data)?;
+            let replies = self.run_held_script(id, &held, sp, "touch")?;
             return self.check_locked_reply(id, &held, replies);
         }
         if refreshed {
             return Ok(());
         }
         let key = self.key(id);
+        if self.options.lock.enabled {
+            let sp = push_script(
+                pipeline(),
+                TOUCH_IF_UNLOCKED,
+                &[&key.data, &key.lock],
+                &[ttl.to_string().as_bytes()],
+            );
+            let replies = self.run_script(id, sp, "touch", &key.data)?;
+            return self.check_unlocked_reply(id, &key, replies);
+        }
         let mut p = pipeline();
         p.cmd("EXPIRE").arg(&key.data).arg(ttl);
         self.run(id, &p, true, "touch", &key.data)?;
@@ -359,7 +410,7 @@ impl SessionStore {
                 &[&held.key.lock],
                 &[held.token.as_str().as_bytes()],
             );
-            self.run_script(id, sp, "destroy", &key.data)?;
+            self.run_held_script(id, &held, sp, "destroy")?;
         } else {
             self.run(id, &p, true, "destroy", &key.data)?;
         }
@@ -380,8 +431,65 @@ impl SessionStore {
             &[&held.key.lock],
             &[held.token.as_str().as_bytes()],
         );
-        self.run_script(&held.id, sp, "unlock", &held.key.lock)?;
+        let id = held.id.clone();
+        self.run_held_script(&id, &held, sp, "unlock")?;
         Ok(())
+    }
+
+    /// Runs a script that releases `held`; if it fails, the lock may still be ours, so it is
+    /// remembered and released by token with the next pipeline to its server.
+    fn run_held_script(
+        &mut self,
+        id: &str,
+        held: &HeldLock,
+        sp: ScriptPipeline,
+        op: &'static str,
+    ) -> Result<Vec<Value>> {
+        let key = if op == "unlock" {
+            &held.key.lock
+        } else {
+            &held.key.data
+        };
+        let result = self.run_script(id, sp, op, key);
+        if result.is_err() {
+            self.orphan(&held.id, &held.key.lock, held.token.clone());
+        }
+        result
+    }
+
+    /// Gives up the lock held on an id other than `id`, if any: released by token in front of
+    /// the next pipeline to its server, at once when that is not `id`'s server.
+    fn release_held(&mut self, id: &str) {
+        let Some(held) = self.held.take_if(|h| h.id != id) else {
+            return;
+        };
+        let same_route =
+            self.topology.route(held.id.as_bytes()) == self.topology.route(id.as_bytes());
+        self.orphan(&held.id, &held.key.lock, held.token);
+        if !same_route {
+            // Best effort: on failure it stays an orphan (and expires by itself at worst).
+            let _ = self.run(&held.id, &pipeline(), true, "unlock", &held.key.lock);
+        }
+    }
+
+    /// Remembers a lock that may be ours with no request using it (see [`Orphan`]).
+    fn orphan(&mut self, id: &str, lock: &[u8], token: LockToken) {
+        if self.orphans.len() >= MAX_ORPHANS {
+            self.orphans.remove(0);
+        }
+        self.orphans.push(Orphan {
+            route: self.topology.route(id.as_bytes()),
+            id: id.to_owned(),
+            lock: lock.to_vec(),
+            token,
+            until: Instant::now() + self.options.lock.expire,
+        });
+    }
+
+    /// Locks this store may have left behind after faults and not yet released (for tests and
+    /// diagnostics).
+    pub fn orphaned_locks(&self) -> usize {
+        self.orphans.len()
     }
 
     /// Does a session exist (PHP's strict mode validate_sid)? One EXISTS.
@@ -406,7 +514,11 @@ impl SessionStore {
             let mut p = pipeline();
             p.cmd("EXISTS").arg(&key.data);
             let token = LockToken::new();
-            if self.options.lock.enabled {
+            // With a session already held (session_create_id() inside an active session, PHP's
+            // manual example and bug79413.phpt) the new id gets no lock: the held one must stay
+            // ours until the current session is written, and the new id is locked when it is read.
+            let lock_new = self.options.lock.enabled && self.held.is_none();
+            if lock_new {
                 p.cmd("SET")
                     .arg(&key.lock)
                     .arg(token.as_str())
@@ -414,10 +526,18 @@ impl SessionStore {
                     .arg("PX")
                     .arg(self.options.lock.expire_ms());
             }
-            let replies = self.run(&id, &p, false, "create_id", &key.data)?;
+            let replies = match self.run(&id, &p, false, "create_id", &key.data) {
+                Ok(replies) => replies,
+                Err(e) => {
+                    if lock_new {
+                        self.orphan(&id, &key.lock, token);
+                    }
+                    return Err(e);
+                }
+            };
             let exists = matches!(replies.first(), Some(Value::Int(1)));
             let locked = matches!(replies.get(1), Some(Value::Okay));
-            if self.options.lock.enabled && locked && exists {
+            if locked && exists {
                 let sp = push_script(
                     pipeline(),
                     UNLOCK,
@@ -426,7 +546,7 @@ impl SessionStore {
                 );
                 self.run_script(&id, sp, "unlock", &key.lock)?;
             }
-            if !exists && (!self.options.lock.enabled || locked) {
+            if !exists && (!lock_new || locked) {
                 if locked {
                     self.held = Some(HeldLock {
                         id: id.clone(),
@@ -629,7 +749,28 @@ impl SessionStore {
             }
             other => {
                 let detail = reply_text(other);
+                self.orphan(&held.id, &held.key.lock, held.token.clone());
                 Err(self.redis_error(id, "write", &held.key.data, detail, false))
+            }
+        }
+    }
+
+    fn check_unlocked_reply(
+        &mut self,
+        id: &str,
+        key: &SessionKey,
+        replies: Vec<Value>,
+    ) -> Result<()> {
+        match replies.first() {
+            Some(Value::Int(1)) => Ok(()),
+            Some(Value::BulkString(holder)) => Err(Error::LockHeld {
+                host: self.host_of(id),
+                key: redact_key(&key.lock, id),
+                holder: String::from_utf8_lossy(holder).into_owned(),
+            }),
+            other => {
+                let detail = reply_text(other);
+                Err(self.redis_error(id, "write", &key.data, detail, false))
             }
         }
     }
@@ -643,8 +784,74 @@ impl SessionStore {
         key: &[u8],
     ) -> Result<Vec<Value>> {
         let ctx = Op { op, key, id };
-        self.topology
-            .run(id.as_bytes(), p, retry_safe, &ctx, &mut self.stats)
+        let now = Instant::now();
+        self.orphans.retain(|o| o.until > now);
+        let route = self.topology.route(id.as_bytes());
+        let riders = self.orphans.iter().filter(|o| o.route == route).count();
+        if riders == 0 {
+            if p.is_empty() {
+                return Ok(Vec::new());
+            }
+            let replies = self
+                .topology
+                .run(id.as_bytes(), p, retry_safe, &ctx, &mut self.stats)?;
+            if !self.orphans.is_empty() {
+                self.release_orphans_elsewhere();
+            }
+            return Ok(replies);
+        }
+        // Orphaned locks on this connection ride in front: EVAL (not EVALSHA), since a restarted
+        // server has forgotten our scripts and a NOSCRIPT here would cost a second round trip.
+        // Compare-and-delete is idempotent, so the pipeline stays as safe to retry as it was.
+        let mut full = pipeline();
+        for o in self.orphans.iter().filter(|o| o.route == route) {
+            full.cmd("EVAL")
+                .arg(UNLOCK)
+                .arg(1)
+                .arg(&o.lock)
+                .arg(o.token.as_str());
+        }
+        for c in p.cmd_iter() {
+            full.add_command(c.clone());
+        }
+        let mut replies =
+            self.topology
+                .run(id.as_bytes(), &full, retry_safe, &ctx, &mut self.stats)?;
+        // Delivered: each lock is now released, or was no longer ours to release.
+        self.orphans.retain(|o| o.route != route);
+        replies.drain(..riders.min(replies.len()));
+        self.release_orphans_elsewhere();
+        Ok(replies)
+    }
+
+    /// On Redis Cluster an orphan's slot may not come up again soon, and one cluster answers for
+    /// all slots: after a successful round trip, release the rest each in its own (rare: only
+    /// after a fault). Stops at the first failure; what is left waits for the next success.
+    fn release_orphans_elsewhere(&mut self) {
+        if !self.topology.is_cluster() {
+            return;
+        }
+        while let Some(o) = self.orphans.pop() {
+            let mut p = pipeline();
+            p.cmd("EVAL")
+                .arg(UNLOCK)
+                .arg(1)
+                .arg(&o.lock)
+                .arg(o.token.as_str());
+            let ctx = Op {
+                op: "unlock",
+                key: &o.lock,
+                id: &o.id,
+            };
+            if self
+                .topology
+                .run(o.id.as_bytes(), &p, true, &ctx, &mut self.stats)
+                .is_err()
+            {
+                self.orphans.push(o);
+                return;
+            }
+        }
     }
 
     /// Run a pipeline whose last command is an EVALSHA; on NOSCRIPT (a restarted or flushed server)
@@ -790,13 +997,25 @@ fn expect_ok(
     }
 }
 
-/// Ids phpredis would store under the bare prefix (issues #531, #1625) are refused.
+/// Session ids are checked before any Redis command (see [`invalid_id_reason`]): an id from a
+/// cookie must not name a key outside the session's own, nor reach phpredis's bare-prefix bug
+/// (issues #531, #1625) with an empty id.
 fn check_id(id: &str) -> Result<()> {
-    if id.is_empty() {
-        return Err(Error::InvalidId {
-            id: String::new(),
-            reason: "empty",
-        });
+    match invalid_id_reason(id.as_bytes()) {
+        None => Ok(()),
+        Some(reason) => Err(Error::InvalidId {
+            id: printable_head(id),
+            reason,
+        }),
     }
-    Ok(())
+}
+
+/// The first few characters of a refused id, for a message: enough to recognise it, not enough
+/// to use it, and never splitting a character.
+fn printable_head(id: &str) -> String {
+    let mut head: String = id.chars().take(6).collect();
+    if head.len() < id.len() {
+        head.push('…');
+    }
+    head
 }

@@ -114,6 +114,18 @@ impl Topology {
         }
     }
 
+    /// Which connection a pipeline for `id` goes over: a host's index, the cluster slot of its
+    /// keys, or the one Sentinel master. Two ids with the same route can share a pipeline.
+    pub(crate) fn route(&self, id: &[u8]) -> u32 {
+        match &self.inner {
+            Inner::Hosts { weights, .. } => Self::index(weights, id) as u32,
+            Inner::Cluster(c) => u32::from(super::keys::slot(
+                &SessionKey::cluster(&c.spec.prefix, id).data,
+            )),
+            Inner::Sentinel(_) => 0,
+        }
+    }
+
     pub(crate) fn label(&self, id: &[u8]) -> String {
         match &self.inner {
             Inner::Hosts { nodes, weights, .. } => {
