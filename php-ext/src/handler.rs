@@ -75,6 +75,7 @@ pub fn open(kind: HandlerKind, save_path: &[u8], msgs: &mut Messages) -> Option<
         }
         s.set_options(options.clone());
     }
+    worker::count_open_request(true);
     Some(Box::new(Request {
         kind,
         save_path: save_path.to_owned(),
@@ -87,7 +88,22 @@ pub fn open(kind: HandlerKind, save_path: &[u8], msgs: &mut Messages) -> Option<
     }))
 }
 
+impl Drop for Request {
+    fn drop(&mut self) {
+        worker::count_open_request(false);
+    }
+}
+
 impl Request {
+    /// Whether this state serves `kind` with `save_path`: PHP opens the handler again without a
+    /// close in `session_reset()` (and `session_regenerate_id()` after a failed write), and the
+    /// request then goes on with the same session, lock included.
+    pub fn serves(&self, kind: HandlerKind, save_path: &[u8]) -> bool {
+        self.kind == kind
+            && self.save_path.as_bytes() == save_path
+            && self.pid == std::process::id()
+    }
+
     /// Runs `f` on this worker's store with the session lifetime `maxlifetime` (when PHP gave one).
     fn with_store<R>(
         &mut self,
@@ -212,6 +228,9 @@ impl Request {
         }
         match self.with_store(None, |s| s.exists(id)).and_then(|r| r) {
             Ok(found) => found,
+            // As the files handler: an id that cannot name a session does not exist, silently;
+            // under strict mode PHP then makes a new one.
+            Err(Error::InvalidId { .. }) => false,
             Err(e) => {
                 self.failed(&e, msgs);
                 self.unavailable = true;

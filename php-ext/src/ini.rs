@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ext_php_rs::flags::IniEntryPermission;
 use ext_php_rs::zend::{IniEntryDef, IniEntryDefs};
-use phpsess::store::{Compression, LockOptions, StoreOptions};
+use phpsess::store::{Compression, LockOptions, StoreOptions, MAX_LOCK_EXPIRE};
 
 use crate::ffi;
 
@@ -26,7 +26,7 @@ pub const SETTINGS: [Setting; 7] = [
         name: c"phpsess.locking_enabled",
         default: c"1",
     },
-    // Lock lifetime in seconds; 0 = max_execution_time, or 30 when that is 0 (CLI).
+    // Lock lifetime in seconds; 0 = max_execution_time, but at least 60 (see DEFAULT_LOCK_EXPIRE).
     Setting {
         name: c"phpsess.lock_expire",
         default: c"0",
@@ -78,9 +78,15 @@ pub static INI_ENTRIES: IniEntryDefs<8> = IniEntryDefs::new([
     IniEntryDef::end(),
 ]);
 
-/// Lock lifetime when neither `phpsess.lock_expire` nor `max_execution_time` bounds it: a crashed
-/// CLI script must not leave a lock forever (phpredis sets no TTL then).
-pub const FALLBACK_LOCK_EXPIRE: Duration = Duration::from_secs(30);
+/// The shortest lock lifetime used when `phpsess.lock_expire` is 0. phpredis uses
+/// `max_execution_time`, but on Linux that counts CPU time: a request waiting 40 s on a database
+/// or an HTTP call outlives a 30 s `max_execution_time` by wall clock, its lock expires under it
+/// and its write is refused. 60 s is nginx's default `fastcgi_read_timeout` (the client has given
+/// up by then); a longer `max_execution_time` wins, and `phpsess.lock_expire` should be set to
+/// FPM's `request_terminate_timeout` where requests may run longer (an extension cannot read
+/// FPM's pool settings). Also the lifetime under the CLI, where `max_execution_time` is 0 and a
+/// crashed script must not leave a lock forever (phpredis sets no TTL then).
+pub const DEFAULT_LOCK_EXPIRE: Duration = Duration::from_secs(60);
 
 /// `session.gc_maxlifetime` when it is <= 0 (as phpredis).
 pub const DEFAULT_TTL_SECS: i64 = 1440;
@@ -161,11 +167,20 @@ impl Settings {
     /// The lock lifetime in force, and where it came from.
     pub fn lock_expire(&self) -> (Duration, &'static str) {
         if self.lock_expire > 0 {
-            (secs(self.lock_expire), "phpsess.lock_expire")
-        } else if self.max_execution_time > 0 {
-            (secs(self.max_execution_time), "max_execution_time")
+            (
+                secs(self.lock_expire).min(MAX_LOCK_EXPIRE),
+                "phpsess.lock_expire",
+            )
+        } else if secs(self.max_execution_time) > DEFAULT_LOCK_EXPIRE {
+            (
+                secs(self.max_execution_time).min(MAX_LOCK_EXPIRE),
+                "max_execution_time",
+            )
         } else {
-            (FALLBACK_LOCK_EXPIRE, "fallback, max_execution_time is 0")
+            (
+                DEFAULT_LOCK_EXPIRE,
+                "default: max_execution_time counts CPU time, not wall clock",
+            )
         }
     }
 
@@ -301,23 +316,32 @@ mod tests {
         assert!(options.lock.enabled);
         assert_eq!(
             s.lock_expire(),
-            (FALLBACK_LOCK_EXPIRE, "fallback, max_execution_time is 0")
+            (
+                DEFAULT_LOCK_EXPIRE,
+                "default: max_execution_time counts CPU time, not wall clock"
+            )
         );
     }
 
     #[test]
     fn lock_expiry_prefers_the_setting_then_max_execution_time() {
-        let m = Map::defaults().with("max_execution_time", "45");
+        // A short max_execution_time (CPU time) does not shorten the lock below the default.
+        let m = Map::defaults().with("max_execution_time", "30");
+        assert_eq!(Settings::read(&m).lock_expire().0, DEFAULT_LOCK_EXPIRE);
+        let m = Map::defaults().with("max_execution_time", "300");
         assert_eq!(
             Settings::read(&m).lock_expire(),
-            (Duration::from_secs(45), "max_execution_time")
+            (Duration::from_secs(300), "max_execution_time")
         );
+        let huge = Map::defaults().with("phpsess.lock_expire", "99999999999");
+        assert_eq!(Settings::read(&huge).lock_expire().0, MAX_LOCK_EXPIRE);
         let m = m.with("phpsess.lock_expire", "7");
         assert_eq!(
             Settings::read(&m).lock_expire(),
             (Duration::from_secs(7), "phpsess.lock_expire")
         );
         let m = m.with("phpsess.lock_expire", "-3");
+        assert_eq!(Settings::read(&m).lock_expire().0, Duration::from_secs(300));
         assert_eq!(Settings::read(&m).lock_expire().1, "max_execution_time");
     }
 

@@ -207,6 +207,7 @@ fn info_tables() -> Vec<InfoTable> {
             ("Errors", r.errors.to_string()),
             ("Panics caught", r.panics.to_string()),
             ("Cached stores", r.stores.to_string()),
+            ("Open session states", r.open_requests.to_string()),
         ],
     );
     vec![about, counters]

@@ -137,6 +137,17 @@ unsafe fn open(kind: HandlerKind, mod_data: *mut *mut c_void, save_path: *const 
         // SAFETY: PHP's save_path is a NUL-terminated string valid during the call.
         unsafe { CStr::from_ptr(save_path) }.to_bytes()
     };
+    // SAFETY: mod_data is valid (checked above); a non-NULL *mod_data is our open's state.
+    if let Some(existing) = unsafe { request(mod_data) } {
+        // Opened again without a close (session_reset()): the same request goes on. Replacing
+        // the state would leak it and give up the session's lock mid-request.
+        if existing.serves(kind, path) {
+            return SUCCESS;
+        }
+        // Another handler or save_path: end the old state properly first.
+        // SAFETY: as for our close callback.
+        unsafe { close(mod_data) };
+    }
     let (req, msgs) = guard("open", (None, Messages::default()), || {
         let mut msgs = Messages::default();
         let req = handler::open(kind, path, &mut msgs);

@@ -65,6 +65,8 @@ static WORKER: Mutex<Option<Worker>> = Mutex::new(None);
 static REQUESTS: AtomicU64 = AtomicU64::new(0);
 static ERRORS: AtomicU64 = AtomicU64::new(0);
 static PANICS: AtomicU64 = AtomicU64::new(0);
+/// Request states alive now (opened and not yet closed): 0 between requests, or state leaks.
+static OPEN_REQUESTS: AtomicU64 = AtomicU64::new(0);
 /// The pid the atomic counters belong to.
 static COUNTERS_PID: AtomicU64 = AtomicU64::new(0);
 
@@ -136,6 +138,15 @@ pub fn count_request() {
     REQUESTS.fetch_add(1, Ordering::Relaxed);
 }
 
+/// A request state was created (`true`) or dropped (`false`).
+pub fn count_open_request(opened: bool) {
+    if opened {
+        OPEN_REQUESTS.fetch_add(1, Ordering::Relaxed);
+    } else {
+        OPEN_REQUESTS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Counts one callback that failed (and warned).
 pub fn count_error() {
     reset_counters_after_fork();
@@ -159,6 +170,8 @@ pub struct Report {
     pub errors: u64,
     /// Panics caught at the boundary.
     pub panics: u64,
+    /// Request states alive (the current request's, if a session is open).
+    pub open_requests: u64,
     /// Cached stores (one per thread, handler and save_path).
     pub stores: usize,
     /// Store counters summed over every store this worker used.
@@ -189,6 +202,7 @@ pub fn report() -> Report {
         requests: REQUESTS.load(Ordering::Relaxed),
         errors: ERRORS.load(Ordering::Relaxed),
         panics: PANICS.load(Ordering::Relaxed),
+        open_requests: OPEN_REQUESTS.load(Ordering::Relaxed),
         stores,
         store: total,
     }
