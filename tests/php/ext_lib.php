@@ -63,7 +63,7 @@ function phpsess_info(): array
             [$name, $value] = explode(' => ', $line, 2);
             $rows[trim($name)] = trim(preg_replace('/\s+=>\s+/', ' => ', $value));
         }
-        if (str_starts_with(trim($line), 'Cached stores')) {
+        if (str_starts_with(trim($line), 'Open session states')) {
             break;
         }
     }

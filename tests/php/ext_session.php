@@ -128,6 +128,81 @@ switch ($mode) {
         report(['ok' => $ok, 'closed' => $closed, 'calls' => $handler->calls]);
         break;
 
+    case 'create_id_active':
+        // ID: the example on PHP's manual page for session_create_id() (and bug79413.phpt): inside
+        // the active, locked session make a new id, note it in the old session, commit, then
+        // start the new id.
+        session_id($args[0]);
+        assert(session_start() === true);
+        $new = session_create_id('myprefix-');
+        assert(is_string($new) && str_starts_with($new, 'myprefix-'), var_export($new, true));
+        $_SESSION['new_session_id'] = $new;
+        $_SESSION['destroyed'] = 1;
+        assert(session_commit() === true);
+        ini_set('session.use_strict_mode', '0');
+        session_id($new);
+        assert(session_start() === true);
+        assert($_SESSION === [], 'the new id starts empty');
+        $_SESSION['moved'] = 'yes';
+        assert(session_write_close() === true);
+        assert(Seen::$messages === [], implode("\n", Seen::$messages));
+        report(['new' => $new]);
+        break;
+
+    case 'reset':
+        // ID: session_reset() twice inside a locked session (PHP reopens the handler without a
+        // close): the request keeps its state and its lock, and reads the stored data again.
+        session_id($args[0]);
+        assert(session_start() === true);
+        $_SESSION['changed'] = 'discarded';
+        $before = phpsess_info();
+        assert(session_reset() === true);
+        assert(session_reset() === true);
+        $after = phpsess_info();
+        assert(!isset($_SESSION['changed']), 'session_reset() restores the stored data');
+        $_SESSION['after_reset'] = 'kept';
+        assert(session_write_close() === true);
+        $closed = phpsess_info();
+        assert(Seen::$messages === [], implode("\n", Seen::$messages));
+        report(['before' => $before, 'after' => $after, 'closed' => $closed]);
+        break;
+
+    case 'read_other':
+        // ID OTHER: PHP's bug70133.phpt: a SessionHandler subclass whose read() reads OTHER; the
+        // session is then written under ID, which this request never locked.
+        $handler = new class ($args[1]) extends SessionHandler {
+            public function __construct(private string $other)
+            {
+            }
+
+            public function read(string $id): string|false
+            {
+                return parent::read($this->other);
+            }
+        };
+        session_set_save_handler($handler, false);
+        session_id($args[0]);
+        $ok = session_start();
+        $_SESSION['via'] = 'other';
+        $closed = session_write_close();
+        report(['ok' => $ok, 'closed' => $closed, 'session' => $_SESSION]);
+        break;
+
+    case 'hostile':
+        // ID STRICT: session_start() with an id as a cookie could give it (PHP itself only drops
+        // ids with \r\n\t <>'"\\), with session.use_strict_mode = STRICT.
+        ini_set('session.use_strict_mode', $args[1]);
+        session_id($args[0]);
+        $ok = session_start();
+        $data = $_SESSION ?? null;
+        $id = session_id();
+        if ($ok) {
+            $_SESSION['fresh'] = 1;
+            assert(session_write_close() === true);
+        }
+        report(['ok' => $ok, 'id' => $id, 'session' => $data]);
+        break;
+
     case 'info':
         // phpinfo()'s phpsess section after one session (write of user = ARG).
         assert(session_start() === true);

@@ -44,7 +44,7 @@ impl Fpm {
              php_admin_value[session.save_handler] = phpsess\n\
              php_admin_value[session.save_path] = \"tcp://{redis_addr}\"\n\
              php_value[phpsess.lock_wait_timeout] = 1234\n\
-             php_admin_value[max_execution_time] = 45\n\
+             php_admin_value[max_execution_time] = 90\n\
              php_admin_value[zend.assertions] = 1\n\
              php_admin_value[assert.exception] = 1\n",
             log = dir.path().join("fpm.log").display(),
@@ -81,6 +81,11 @@ impl Fpm {
 
     /// GET `script?query` over FastCGI; returns the body's last line parsed as JSON.
     fn get(&self, script: &Path, query: &str) -> serde_json::Value {
+        self.get_with_cookie(script, query, "")
+    }
+
+    /// As [`Fpm::get`], with a `Cookie:` header (as the web server passes it, `HTTP_COOKIE`).
+    fn get_with_cookie(&self, script: &Path, query: &str, cookie: &str) -> serde_json::Value {
         let out = Command::new("cgi-fcgi")
             .args(["-bind", "-connect"])
             .arg(&self.socket)
@@ -88,6 +93,7 @@ impl Fpm {
             .env("REQUEST_METHOD", "GET")
             .env("SCRIPT_FILENAME", script)
             .env("QUERY_STRING", query)
+            .env("HTTP_COOKIE", cookie)
             .output()
             .expect("cgi-fcgi (make deps installs libfcgi-bin)");
         let body = String::from_utf8_lossy(&out.stdout);
@@ -151,7 +157,7 @@ fn workers_connect_lazily_and_keep_one_connection_each() {
         assert_eq!(info["Errors"], "0", "{info}");
         assert_eq!(
             info["Effective locking"],
-            "on: expire 45 s (max_execution_time), wait up to 1234 ms, retry every 20 ms",
+            "on: expire 90 s (max_execution_time), wait up to 1234 ms, retry every 20 ms",
             "pool php_value applies, the lock lives as long as the request may: {info}"
         );
         assert_eq!(
@@ -169,4 +175,38 @@ fn workers_connect_lazily_and_keep_one_connection_each() {
         "{received} connections for {requests} requests on {} workers",
         pids.len()
     );
+}
+
+#[test]
+fn a_hostile_cookie_never_names_a_foreign_key() {
+    use redis::Commands;
+    let server = RedisServer::start();
+    let mut c = server.connection();
+    // A cache entry under the session prefix: the cookie below used to read it into $_SESSION
+    // under strict mode (the key exists) and overwrite it with a session TTL.
+    let () = c
+        .set("PHPREDIS_SESSION:cache:config", "user|s:5:\"admin\";")
+        .unwrap();
+    let fpm = Fpm::start(&server.addr());
+    let script = php_script("ext_fpm_cookie.php");
+    for cookie in [
+        "PHPSESSID=cache%3Aconfig",
+        "PHPSESSID=abcdefabcdefabcdefabcdef_LOCK",
+        "PHPSESSID=%7Bslot%7Dabcdefabcdefabcdef",
+        "PHPSESSID=_",
+    ] {
+        let v = fpm.get_with_cookie(&script, "strict=1", cookie);
+        assert_eq!(v["ok"], serde_json::json!(true), "{cookie}: {v}");
+        assert_eq!(v["session"], serde_json::json!([]), "{cookie}: {v}");
+        let id = v["id"].as_str().unwrap();
+        assert_eq!(id.len(), 32, "{cookie}: a fresh id: {v}");
+        let v = fpm.get_with_cookie(&script, "strict=0", cookie);
+        assert_eq!(v["ok"], serde_json::json!(false), "{cookie}: {v}");
+    }
+    let foreign: String = c.get("PHPREDIS_SESSION:cache:config").unwrap();
+    assert_eq!(foreign, "user|s:5:\"admin\";");
+    let ttl: i64 = c.ttl("PHPREDIS_SESSION:cache:config").unwrap();
+    assert_eq!(ttl, -1);
+    let locks: Vec<String> = c.keys("*_LOCK").unwrap();
+    assert_eq!(locks, Vec::<String>::new());
 }

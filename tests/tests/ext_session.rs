@@ -464,3 +464,165 @@ fn a_redis_url_save_path_selects_its_database() {
     let v = php.json(SCRIPT, &["read", &id]);
     assert_eq!(v["session"], json!({"user": "alice"}));
 }
+
+// Hardening (issue 9): what users really write, and what an attacker sends.
+
+#[test]
+fn session_create_id_inside_a_locked_session_keeps_its_data_and_leaves_no_lock() {
+    let server = RedisServer::start();
+    let php = Php::standalone(&server.addr());
+    let id = new_session(&php, "alice");
+    let v = php.json(SCRIPT, &["create_id_active", &id]);
+    let new = v["new"].as_str().unwrap();
+    let old =
+        String::from_utf8(stored(&server, &id).expect("the old session was written")).unwrap();
+    assert_eq!(
+        old,
+        format!("user|s:5:\"alice\";new_session_id|s:41:\"{new}\";destroyed|i:1;"),
+        "the commit after session_create_id() is written, not refused"
+    );
+    assert_eq!(
+        stored(&server, new).as_deref(),
+        Some(&b"moved|s:3:\"yes\";"[..])
+    );
+    assert_eq!(
+        lock_keys(&server),
+        Vec::<String>::new(),
+        "no lock left behind"
+    );
+    // And the user is not locked out: the next request reads at once.
+    let v = Php::standalone(&server.addr())
+        .ini("phpsess.lock_wait_timeout", "200")
+        .json(SCRIPT, &["wait", &id]);
+    assert_eq!(v["ok"], json!(true), "{v}");
+}
+
+#[test]
+fn session_reset_keeps_the_request_state_and_its_lock() {
+    let server = RedisServer::start();
+    let php = Php::standalone(&server.addr());
+    let id = new_session(&php, "alice");
+    let v = php.json(SCRIPT, &["reset", &id]);
+    let count = |which: &str, row: &str| -> u64 {
+        v[which][row]
+            .as_str()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{which}.{row} in {v}"))
+    };
+    assert_eq!(count("after", "Open session states"), 1, "{v}");
+    assert_eq!(count("closed", "Open session states"), 0, "{v}");
+    // Each session_reset() is one GET under the lock already held: no unlock, no new SET NX.
+    assert_eq!(
+        count("after", "Round trips") - count("before", "Round trips"),
+        2,
+        "{v}"
+    );
+    assert_eq!(
+        count("after", "Commands") - count("before", "Commands"),
+        2,
+        "{v}"
+    );
+    assert_eq!(
+        stored(&server, &id).as_deref(),
+        Some(&b"user|s:5:\"alice\";after_reset|s:4:\"kept\";"[..])
+    );
+    assert_eq!(lock_keys(&server), Vec::<String>::new());
+}
+
+#[test]
+fn a_handler_reading_another_id_writes_its_own_unless_someone_holds_its_lock() {
+    let server = RedisServer::start();
+    let php = Php::standalone(&server.addr());
+    let other = new_session(&php, "alice");
+    let id = "bug70133bug70133bug70133bug7013";
+    let v = php.json(SCRIPT, &["read_other", id, &other]);
+    assert_eq!(v["ok"], json!(true), "{v}");
+    assert_eq!(v["closed"], json!(true), "{v}");
+    assert_eq!(warnings(&v), Vec::<String>::new());
+    assert_eq!(
+        stored(&server, id).as_deref(),
+        Some(&b"user|s:5:\"alice\";via|s:5:\"other\";"[..])
+    );
+    assert_eq!(
+        stored(&server, &other).as_deref(),
+        Some(&b"user|s:5:\"alice\";"[..]),
+        "the session read is not changed"
+    );
+    assert_eq!(lock_keys(&server), Vec::<String>::new());
+
+    // Someone holds the lock of the id written: refused, with the holder named.
+    let mut c = server.connection();
+    let () = c
+        .set_ex(format!("{}_LOCK", key(id)), "web01|4242", 30)
+        .unwrap();
+    let () = c.set(key(id), "keep|b:1;").unwrap();
+    let v = php.json(SCRIPT, &["read_other", id, &other]);
+    let w = warnings(&v);
+    assert!(
+        w.iter().any(|w| w.contains("is held by web01|4242")),
+        "{w:?}"
+    );
+    assert_eq!(stored(&server, id).as_deref(), Some(&b"keep|b:1;"[..]));
+}
+
+/// Ids a cookie can carry (PHP strips only `\r\n\t <>'"\`): other keys under the prefix, lock
+/// keys, cluster hash tags, PHP's own rfc1867_sid_invalid.phpt case, an id too long.
+fn hostile_ids() -> Vec<String> {
+    vec![
+        "cache:config".into(),
+        "bug70133bug70133bug70133bug7013_LOCK".into(),
+        "_".into(),
+        "{a}bcdefghijklmnopqrstuvwxyz".into(),
+        "abc*".into(),
+        "a".repeat(257),
+    ]
+}
+
+#[test]
+fn hostile_ids_never_reach_redis_and_strict_mode_replaces_them() {
+    let server = RedisServer::start();
+    let php = Php::standalone(&server.addr());
+    let mut c = server.connection();
+    // A foreign value under the session prefix, as a cache would keep it.
+    let () = c.set(key("cache:config"), "user|s:5:\"admin\";").unwrap();
+    for id in hostile_ids() {
+        server.reset_stats();
+        let v = php.json(SCRIPT, &["hostile", &id, "1"]);
+        assert_eq!(v["ok"], json!(true), "{id}: {v}");
+        let fresh = v["id"].as_str().unwrap();
+        assert_eq!(fresh.len(), 32, "{id}: strict mode issues a fresh id: {v}");
+        assert_eq!(v["session"], json!([]), "{id}: nothing read: {v}");
+        assert_eq!(warnings(&v), Vec::<String>::new(), "{id}");
+        let keys: Vec<String> = c.keys("*").unwrap();
+        assert!(
+            keys.iter()
+                .all(|k| k == &key("cache:config") || k == &key(fresh)),
+            "{id}: only the fresh session was written: {keys:?}"
+        );
+        let () = c.del(key(fresh)).unwrap();
+
+        // Without strict mode the read fails, as with the files handler, and still no command.
+        server.reset_stats();
+        let v = php.json(SCRIPT, &["hostile", &id, "0"]);
+        assert_eq!(v["ok"], json!(false), "{id}: {v}");
+        let w = warnings(&v).join("\n");
+        assert!(
+            w.contains("only A-Z, a-z, 0-9, \"-\" and \",\" are allowed")
+                || w.contains("longer than 256"),
+            "{id}: {w}"
+        );
+        assert!(
+            !w.contains(&id) || id.len() < 8,
+            "{id}: the id is not echoed whole: {w}"
+        );
+        let stats = server.info_commandstats();
+        assert!(
+            stats.keys().all(|k| k == "info" || k.starts_with("config")),
+            "{id}: no Redis command: {stats:?}"
+        );
+    }
+    let foreign: String = c.get(key("cache:config")).unwrap();
+    assert_eq!(foreign, "user|s:5:\"admin\";");
+    let ttl: i64 = c.ttl(key("cache:config")).unwrap();
+    assert_eq!(ttl, -1, "the foreign key got no session TTL");
+}
