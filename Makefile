@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: deps build test lint unit fixtures bench bench-e2e bench-callgrind fuzz demo clean
+.PHONY: deps build test lint unit fixtures bench bench-e2e bench-callgrind fuzz demo clean php-session-tests
 
 ## Install missing system packages (a no-op when everything is there).
 deps:
@@ -19,6 +19,11 @@ test: deps lint
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## PHP's own ext/session tests with the files handler and with phpsess (also part of `make test`,
+## as tests/tests/php_session_suite.rs); the tests are fetched from Debian's php8.2 source package.
+php-session-tests: deps
+	scripts/php-session-tests.sh
 
 ## Regenerate fixtures/ from real PHP 8.2.
 fixtures: deps

@@ -9,6 +9,7 @@ packages=(
   php-laravel-framework redis-server redis-tools nginx libfcgi-bin
   clang libclang-dev pkg-config zstd
   curl openssl
+  xz-utils  # scripts/php-session-tests.sh unpacks php8.2's source tarball
   "$@"
 )
 
