@@ -19,9 +19,12 @@ impl Topology {
     /// A topology from a phpredis `redis` save_path (`tcp://10.0.0.5:6379?weight=2&auth=pw, ...`,
     /// unix sockets, `redis://`/`rediss://` URLs). Opens no connection.
     pub fn from_save_path(save_path: &str) -> Result<Topology> {
-        let trimmed = save_path.trim_start();
-        if trimmed.len() >= SENTINEL_SCHEME.len()
-            && trimmed[..SENTINEL_SCHEME.len()].eq_ignore_ascii_case(SENTINEL_SCHEME)
+        // Compared as bytes: the save_path is user input, and a byte offset into it may fall
+        // inside a multibyte character ("tcp://h:12é").
+        let head = save_path.trim_start().as_bytes();
+        if head
+            .get(..SENTINEL_SCHEME.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(SENTINEL_SCHEME.as_bytes()))
         {
             return Topology::sentinel(sentinel_spec(save_path)?);
         }
