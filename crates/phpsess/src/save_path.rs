@@ -69,6 +69,7 @@ mod number;
 mod params;
 mod query;
 mod redis;
+mod sentinel;
 mod url;
 
 #[cfg(test)]
@@ -82,6 +83,7 @@ use serde::Serializer;
 
 pub use cluster::{ClusterSavePath, Failover};
 pub use redis::{HostEntry, SavePath};
+pub use sentinel::{SentinelSavePath, SENTINEL_SCHEME};
 
 use crate::error::{Error, Result};
 
@@ -286,7 +288,8 @@ fn redact_entry(entry: &str) -> String {
                     out.push_str(&userinfo[..colon]);
                     out.push_str(":***");
                 }
-                None => out.push_str(userinfo),
+                // `redis://PASSWORD@host`: a lone user info is as often a password as a user.
+                None => out.push_str("***"),
             }
             rest = &rest[authority_start + at..];
         }
@@ -301,15 +304,15 @@ fn redact_entry(entry: &str) -> String {
     out
 }
 
-/// A query string with the value of every parameter whose name starts with `auth` replaced by `***`.
+/// A query string with the value of every parameter whose name holds `auth` (`auth`, `auth[]`,
+/// `sentinel_auth`, typos such as `xauth`) replaced by `***`.
 fn redact_query(query: &str) -> String {
     query
         .split('&')
         .map(|pair| match pair.split_once('=') {
             Some((name, _)) => {
-                let decoded = query::url_decode(name.as_bytes());
-                let start = decoded.iter().take_while(|&&b| b == b' ').count();
-                if decoded[start..].starts_with(b"auth") {
+                let decoded = query::url_decode(name.as_bytes()).to_ascii_lowercase();
+                if decoded.windows(4).any(|w| w == b"auth") {
                     format!("{name}=***")
                 } else {
                     pair.to_string()

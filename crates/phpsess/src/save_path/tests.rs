@@ -521,7 +521,7 @@ fn redis_save_path_errors() {
         ("tcp://h?stream[cafile]=%FF", "invalid save_path entry tcp://h?stream[cafile]=%FF at offset 0: stream[cafile] is not valid UTF-8"),
         (
             "redis://u@h",
-            "invalid save_path entry redis://u@h at offset 0: the URL has a user but no password; write redis://USER:PASSWORD@host (or redis://:PASSWORD@host)",
+            "invalid save_path entry redis://***@h at offset 0: the URL has a user but no password; write redis://USER:PASSWORD@host (or redis://:PASSWORD@host)",
         ),
         ("redis://u:@h", "invalid save_path entry redis://u:***@h at offset 0: the password in the URL is empty"),
         ("redis://h/x", "invalid save_path entry redis://h/x at offset 0: the path of a redis:// URL is the database number, got '/x'"),
@@ -825,6 +825,40 @@ fn errors_never_show_passwords() {
         .expect_err("refused")
         .to_string();
     assert!(!e.contains("s3cret"), "{e}");
+    // Exact texts for the forms that used to print the password.
+    let cases: &[(&str, &str)] = &[
+        // A lone user info is as often the password (redis://PASSWORD@host) as a user.
+        (
+            "redis://s3cret@h",
+            "invalid save_path entry redis://***@h at offset 0: the URL has a user but no password; write redis://USER:PASSWORD@host (or redis://:PASSWORD@host)",
+        ),
+        (
+            "tcp://s3cret@h:1",
+            "invalid save_path entry tcp://***@h:1 at offset 0: phpredis ignores user and password in the URL; use ?auth=PASSWORD or ?auth[]=USER&auth[]=PASSWORD (or a redis:// URL)",
+        ),
+        (
+            "sentinel://h:1/m?auth=s3cret&sentinel_auth=s3cret&timeout=x",
+            "invalid save_path entry sentinel://h:1/m?auth=***&sentinel_auth=***&timeout=x at offset 0: timeout must be a number of seconds, got 'x'",
+        ),
+        (
+            "  sentinel://h:1/m?auth[]=u&auth[]=s3cret&Sentinel%5Fauth=s3cret&database=x",
+            "invalid save_path entry sentinel://h:1/m?auth[]=***&auth[]=***&Sentinel%5Fauth=***&database=x at offset 2: database must be an integer from 0 to 2147483647, got 'x'",
+        ),
+        (
+            "sentinel://h/m?sentinel_auth=s3cret",
+            "invalid save_path entry sentinel://h/m?sentinel_auth=*** at offset 0: sentinel 'h' is not HOST:PORT",
+        ),
+        (
+            "tcp://h?xauth=s3cret&weight=0",
+            "invalid save_path entry tcp://h?xauth=***&weight=0 at offset 0: weight must be a positive integer, got '0'",
+        ),
+    ];
+    for (input, want) in cases {
+        let got = crate::store::Topology::from_save_path(input)
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(got.as_deref(), Some(*want), "{input:?}");
+    }
     // The NUL error shows the whole save_path: every entry is redacted.
     let e = SavePath::parse("tcp://a, tcp://u:s3cret@b?auth=s3cret\0")
         .expect_err("refused")
@@ -849,13 +883,13 @@ fn multibyte_input_gives_errors_not_panics() {
         ("tcp://é:1", Some("invalid save_path entry tcp://é:1 at offset 0: invalid host 'é'")),
         ("tcp://h:1?éé=1", None),
         ("tcp://h:1?weight=é", Some("invalid save_path entry tcp://h:1?weight=é at offset 0: weight must be a positive integer, got 'é'")),
-        ("tcp://é@h", Some("invalid save_path entry tcp://é@h at offset 0: phpredis ignores user and password in the URL; use ?auth=PASSWORD or ?auth[]=USER&auth[]=PASSWORD (or a redis:// URL)")),
+        ("tcp://é@h", Some("invalid save_path entry tcp://***@h at offset 0: phpredis ignores user and password in the URL; use ?auth=PASSWORD or ?auth[]=USER&auth[]=PASSWORD (or a redis:// URL)")),
         ("tcp://u:é@h", Some("invalid save_path entry tcp://u:***@h at offset 0: phpredis ignores user and password in the URL; use ?auth=PASSWORD or ?auth[]=USER&auth[]=PASSWORD (or a redis:// URL)")),
         ("redis://:é€@h:1/é", Some("invalid save_path entry redis://:***@h:1/é at offset 0: the path of a redis:// URL is the database number, got '/é'")),
         ("unix:é", Some("invalid save_path entry unix:é at offset 0: a unix socket needs an absolute path, got 'é' (phpredis would dial it as a TCP host name)")),
-        ("sentinel://h:1é/m", Some("invalid save_path entry sentinel://h:1é/m at offset 0: sentinel 'h:1é' has an invalid port")),
-        ("sentinel://é:1/m", None),
-        ("sentinel://h:1/m?timeout=é", Some("invalid save_path entry sentinel://h:1/m?timeout=é at offset 0: timeout must be a positive number of seconds, got 'é'")),
+        ("sentinel://h:1é/m", Some("invalid save_path entry sentinel://h:1é/m at offset 0: sentinel 'h:1é' has an invalid port '1é' (want 1 to 65535)")),
+        ("sentinel://é:1/m", Some("invalid save_path entry sentinel://é:1/m at offset 0: sentinel 'é:1': invalid host 'é'")),
+        ("sentinel://h:1/m?timeout=é", Some("invalid save_path entry sentinel://h:1/m?timeout=é at offset 0: timeout must be a number of seconds, got 'é'")),
         ("sentinel://h:1/m?auth=é&weight=€", None),
     ];
     for (input, want) in hosts {

@@ -2,31 +2,24 @@
 //! [`crate::save_path`]) turned into endpoints with their logins, timeouts and TLS settings.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use redis::ConnectionAddr;
 
 use super::cluster::{ClusterSpec, ReadFrom};
-use super::keys::DEFAULT_PREFIX;
 use super::node::{Endpoint, TlsFiles};
 use super::sentinel::SentinelSpec;
 use super::topology::{HostSpec, Topology};
-use crate::error::{Error, Result};
-use crate::save_path::{Address, Auth, ClusterSavePath, Failover, HostEntry, SavePath};
-use crate::value::Value;
+use crate::error::Result;
+use crate::save_path::{
+    Address, Auth, ClusterSavePath, Failover, HostEntry, SavePath, SentinelSavePath,
+};
 
 impl Topology {
     /// A topology from a phpredis `redis` save_path (`tcp://10.0.0.5:6379?weight=2&auth=pw, ...`,
     /// unix sockets, `redis://`/`rediss://` URLs). Opens no connection.
     pub fn from_save_path(save_path: &str) -> Result<Topology> {
-        // Compared as bytes: the save_path is user input, and a byte offset into it may fall
-        // inside a multibyte character ("tcp://h:12é").
-        let head = save_path.trim_start().as_bytes();
-        if head
-            .get(..SENTINEL_SCHEME.len())
-            .is_some_and(|h| h.eq_ignore_ascii_case(SENTINEL_SCHEME.as_bytes()))
-        {
-            return Topology::sentinel(sentinel_spec(save_path)?);
+        if SentinelSavePath::matches(save_path) {
+            return Topology::sentinel(sentinel_spec(&SentinelSavePath::parse(save_path)?));
         }
         let parsed = SavePath::parse(save_path)?;
         Topology::hosts(parsed.hosts.iter().map(host_spec).collect())
@@ -39,109 +32,25 @@ impl Topology {
     }
 }
 
-/// The Sentinel form of a `phpsess` save_path (phpredis has none):
-///
-/// `sentinel://HOST:PORT[,HOST:PORT...]/MASTER_NAME[?auth=...&database=N&prefix=...&timeout=S&read_timeout=S&sentinel_auth=...]`
-///
-/// The whole string is one entry (commas separate sentinels here, not hosts). `auth` takes the same
-/// forms as in phpredis's syntax (`auth=pw`, `auth[]=user&auth[]=pw`); `sentinel_auth` is the
-/// sentinels' own password, if they have one.
-pub const SENTINEL_SCHEME: &str = "sentinel://";
+/// The scheme of phpsess's Sentinel save_path form (see [`SentinelSavePath`]).
+pub use crate::save_path::SENTINEL_SCHEME;
 
-fn sentinel_spec(save_path: &str) -> Result<SentinelSpec> {
-    let offset = save_path.len() - save_path.trim_start().len();
-    let text = save_path.trim();
-    let bad = |reason: String| Error::SavePath {
-        entry: text.to_owned(),
-        offset,
-        reason,
-    };
-    let rest = &text[SENTINEL_SCHEME.len()..];
-    let (hosts, after) = rest
-        .split_once('/')
-        .ok_or_else(|| bad("expected '/MASTER_NAME' after the sentinel addresses".into()))?;
-    let (name, query) = after.split_once('?').unwrap_or((after, ""));
-    if name.is_empty() {
-        return Err(bad("the master name after '/' is empty".into()));
-    }
-    let mut sentinels = Vec::new();
-    for h in hosts.split(',').map(str::trim).filter(|h| !h.is_empty()) {
-        let (host, port) = h
-            .rsplit_once(':')
-            .ok_or_else(|| bad(format!("sentinel '{h}' is not HOST:PORT")))?;
-        let port: u16 = port
-            .parse()
-            .map_err(|_| bad(format!("sentinel '{h}' has an invalid port")))?;
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        sentinels.push((host.to_owned(), port));
-    }
-    if sentinels.is_empty() {
-        return Err(bad("no sentinel addresses".into()));
-    }
-    let params = crate::save_path::php::parse_str(query.as_bytes());
-    let text_param = |k: &str| {
-        params
-            .get(k)
-            .and_then(|v| v.as_bytes())
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-    };
-    let seconds = |k: &str, default: Duration| -> Result<Duration> {
-        match text_param(k) {
-            None => Ok(default),
-            Some(v) => match v.parse::<f64>() {
-                Ok(s) if s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
-                _ => Err(bad(format!(
-                    "{k} must be a positive number of seconds, got '{v}'"
-                ))),
-            },
-        }
-    };
-    let (username, password) = match params.get("auth") {
-        None => (None, None),
-        Some(Value::Array(a)) if a.len() == 2 => {
-            let mut it = a.iter().map(|(_, v)| {
-                v.as_bytes()
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-            });
-            (it.next().flatten(), it.next().flatten())
-        }
-        Some(Value::Array(a)) if a.len() == 1 => (
-            None,
-            a.iter()
-                .next()
-                .and_then(|(_, v)| v.as_bytes())
-                .map(|b| String::from_utf8_lossy(b).into_owned()),
-        ),
-        Some(Value::String(pw)) => (None, Some(String::from_utf8_lossy(pw).into_owned())),
-        Some(_) => return Err(bad("auth must be a password or [user, password]".into())),
-    };
-    let db = match text_param("database") {
-        None => 0,
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|d| *d >= 0)
-            .ok_or_else(|| bad(format!("database must be a number >= 0, got '{v}'")))?,
-    };
+fn sentinel_spec(sp: &SentinelSavePath) -> SentinelSpec {
+    let (username, password) = credentials(sp.auth.as_ref());
     let mut master = Endpoint::tcp("sentinel-discovered", 0);
-    master.label = format!("{SENTINEL_SCHEME}{hosts}/{name}");
+    master.label = sp.label();
     master.username = username;
     master.password = password;
-    master.db = db;
-    master.connect_timeout = seconds("timeout", crate::save_path::DEFAULT_CONNECT_TIMEOUT)?;
-    master.read_timeout = seconds("read_timeout", crate::save_path::DEFAULT_READ_TIMEOUT)?;
-    let prefix = params
-        .get("prefix")
-        .and_then(|v| v.as_bytes())
-        .map(<[u8]>::to_vec)
-        .unwrap_or_else(|| DEFAULT_PREFIX.as_bytes().to_vec());
-    Ok(SentinelSpec {
-        sentinels,
-        master_name: name.to_owned(),
-        sentinel_password: text_param("sentinel_auth"),
+    master.db = i64::from(sp.effective_database());
+    master.connect_timeout = sp.connect_timeout();
+    master.read_timeout = sp.effective_read_timeout();
+    SentinelSpec {
+        sentinels: sp.sentinels.clone(),
+        master_name: sp.master_name.clone(),
+        sentinel_password: credentials(sp.sentinel_auth.as_ref()).1,
         master,
-        prefix,
-    })
+        prefix: sp.effective_prefix().to_vec(),
+    }
 }
 
 fn host_spec(entry: &HostEntry) -> HostSpec {
@@ -303,6 +212,33 @@ mod tests {
                 .unwrap_or_default();
             assert!(e.ends_with(want), "{sp}: {e}");
         }
+    }
+
+    #[test]
+    fn debug_output_never_shows_passwords() {
+        let hosts =
+            SavePath::parse("tcp://h:1?auth=s3cret, redis://u:s3cret@h2/1").expect("parses");
+        let sentinel = SentinelSavePath::parse("sentinel://h:1/m?auth=s3cret&sentinel_auth=s3cret")
+            .expect("parses");
+        let cluster = ClusterSavePath::parse("seed[]=h:1&auth[]=u&auth[]=s3cret").expect("parses");
+        let debug = [
+            format!(
+                "{:?}",
+                hosts.hosts.iter().map(host_spec).collect::<Vec<_>>()
+            ),
+            format!("{:?}", sentinel_spec(&sentinel)),
+            format!("{:?}", cluster_spec(&cluster)),
+        ];
+        for d in debug {
+            assert!(!d.contains("s3cret"), "{d}");
+            assert!(d.contains("<redacted: 6 bytes>"), "{d}");
+        }
+        let mut e = Endpoint::tcp("h", 1);
+        e.password = Some("s3cret".into());
+        assert!(format!("{e:?}").contains(r#"password: Some(<redacted: 6 bytes>)"#));
+        let sp = SentinelSavePath::parse("sentinel://h:1/m?auth=s3cret&sentinel_auth=s3cret")
+            .expect("parses");
+        assert!(!format!("{sp:?}").contains("s3cret"));
     }
 
     #[test]

@@ -10,8 +10,8 @@ use redis::{
 
 use crate::error::{Error, Result};
 
-/// How to reach and log in to one Redis server.
-#[derive(Debug, Clone)]
+/// How to reach and log in to one Redis server. `Debug` shows the password's length only.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Endpoint {
     /// The host as the user wrote it, for messages (`tcp://10.0.0.5:6379`).
@@ -42,6 +42,34 @@ pub struct TlsFiles {
     pub cert: Option<std::path::PathBuf>,
     /// PEM client key (PHP allows it inside `local_cert`; then it is read from there).
     pub key: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("label", &self.label)
+            .field("addr", &self.addr)
+            .field("username", &self.username)
+            .field("password", &RedactedPassword(&self.password))
+            .field("db", &self.db)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+/// A password in `Debug` output: `Some(<redacted: N bytes>)`, as [`crate::save_path::Auth`] shows
+/// it. `Debug` output ends up in logs and panic messages.
+pub(crate) struct RedactedPassword<'a>(pub &'a Option<String>);
+
+impl std::fmt::Debug for RedactedPassword<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(p) => write!(f, "Some(<redacted: {} bytes>)", p.len()),
+            None => f.write_str("None"),
+        }
+    }
 }
 
 impl Endpoint {
