@@ -130,7 +130,7 @@ impl Request {
     }
 
     fn failed(&mut self, e: &Error, msgs: &mut Messages) {
-        if matches!(e, Error::Connect { .. }) {
+        if e.is_unavailable() {
             self.unavailable = true;
         }
         msgs.warn(self.say(e));
