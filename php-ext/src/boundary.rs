@@ -132,6 +132,12 @@ impl Messages {
         self.0.push((Level::Warning, text));
     }
 
+    /// A warning about the configuration that does not stop the callback (an unknown save_path
+    /// parameter); not counted as a failed callback.
+    pub fn config_warning(&mut self, text: String) {
+        self.0.push((Level::Warning, text));
+    }
+
     /// A notice (a setting refused and replaced by its default).
     pub fn notice(&mut self, text: String) {
         self.0.push((Level::Notice, text));

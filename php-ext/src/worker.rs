@@ -29,6 +29,15 @@ impl HandlerKind {
         }
     }
 
+    /// Warnings for parameters of `save_path` this handler does not read (`databse=1`): phpredis
+    /// ignores them silently, and so does the store, so a typo would go unnoticed.
+    pub fn unknown_parameters(self, save_path: &str) -> Vec<String> {
+        phpsess::save_path::unknown_parameters(save_path, self == HandlerKind::Cluster)
+            .iter()
+            .map(|p| format!("phpsess: {p} (handler {})", self.name()))
+            .collect()
+    }
+
     fn topology(self, save_path: &str) -> phpsess::Result<Topology> {
         match self {
             HandlerKind::Hosts => Topology::from_save_path(save_path),

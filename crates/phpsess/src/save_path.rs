@@ -323,3 +323,97 @@ fn redact_query(query: &str) -> String {
         .collect::<Vec<_>>()
         .join("&")
 }
+
+/// A parameter of a save_path that the handler does not read. phpredis ignores such parameters
+/// silently and so does the store, but a typo (`databse=1`) sends every session to the wrong
+/// database, so the extension warns with this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnknownParameter {
+    /// The entry it was found in, as the store dials it (`tcp://h:6379`); never a credential.
+    pub entry: String,
+    /// The parameter's name as PHP decoded it.
+    pub name: String,
+    /// A parameter the handler reads whose name is close (at most 2 edits away).
+    pub did_you_mean: Option<&'static str>,
+}
+
+impl fmt::Display for UnknownParameter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown save_path parameter '{}' in {} is ignored",
+            self.name, self.entry
+        )?;
+        match self.did_you_mean {
+            Some(known) => write!(f, "; did you mean '{known}'?"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The parameters of `save_path` that its handler does not read, with suggestions. `cluster`:
+/// the `rediscluster` syntax; otherwise the `redis` syntax or the `sentinel://` form. A save_path
+/// that does not parse has none (its error is reported elsewhere).
+pub fn unknown_parameters(save_path: &str, cluster: bool) -> Vec<UnknownParameter> {
+    let mut out = Vec::new();
+    let mut add = |entry: String, ignored: &[String], known: &'static [&'static str]| {
+        for name in ignored {
+            out.push(UnknownParameter {
+                entry: entry.clone(),
+                name: name.clone(),
+                did_you_mean: closest(name, known),
+            });
+        }
+    };
+    if cluster {
+        if let Ok(sp) = ClusterSavePath::parse(save_path) {
+            add(
+                "the rediscluster save_path".into(),
+                &sp.ignored,
+                cluster::KNOWN,
+            );
+        }
+    } else if SentinelSavePath::matches(save_path) {
+        if let Ok(sp) = SentinelSavePath::parse(save_path) {
+            add(sp.label(), &sp.ignored, sentinel::KNOWN);
+        }
+    } else if let Ok(sp) = SavePath::parse(save_path) {
+        for h in &sp.hosts {
+            add(h.address.to_string(), &h.ignored, redis::KNOWN);
+        }
+    }
+    out
+}
+
+/// The known name closest to `name` by edit distance, if at most 2 edits (and fewer than the
+/// name's length) away: `databse` -> `database`, `timout` -> `timeout`, not `db` -> `auth`.
+fn closest(name: &str, known: &'static [&'static str]) -> Option<&'static str> {
+    let name = name.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (edit_distance(&name, k), *k))
+        .filter(|&(d, _)| d <= 2 && d < name.chars().count())
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 pub const SENTINEL_SCHEME: &str = "sentinel://";
 
 /// Parameters the Sentinel form reads.
-const KNOWN: &[&str] = &[
+pub(crate) const KNOWN: &[&str] = &[
     "auth",
     "sentinel_auth",
     "database",

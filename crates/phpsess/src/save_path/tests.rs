@@ -969,3 +969,41 @@ fn random_utf8_never_panics() {
         let _ = redact_query(&input);
     }
 }
+
+#[test]
+fn unknown_parameters_are_named_with_the_parameter_meant() {
+    let shown = |sp: &str, cluster: bool| -> Vec<String> {
+        unknown_parameters(sp, cluster)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    assert_eq!(
+        shown("tcp://h:1?databse=1&timout=2, tcp://[::1]?db=2&Weight=3&auth=s3cret", false),
+        [
+            "unknown save_path parameter 'databse' in tcp://h:1 is ignored; did you mean 'database'?",
+            "unknown save_path parameter 'timout' in tcp://h:1 is ignored; did you mean 'timeout'?",
+            "unknown save_path parameter 'db' in tcp://[::1]:6379 is ignored",
+            "unknown save_path parameter 'Weight' in tcp://[::1]:6379 is ignored; did you mean 'weight'?",
+        ]
+    );
+    assert_eq!(
+        shown("seed[]=h:1&prefx=a&database=2", true),
+        [
+            "unknown save_path parameter 'prefx' in the rediscluster save_path is ignored; did you mean 'prefix'?",
+            "unknown save_path parameter 'database' in the rediscluster save_path is ignored",
+        ]
+    );
+    assert_eq!(
+        shown("sentinel://h:1/m?sentinel_aut=x&read_timeot=1", false),
+        [
+            "unknown save_path parameter 'sentinel_aut' in sentinel://h:1/m is ignored; did you mean 'sentinel_auth'?",
+            "unknown save_path parameter 'read_timeot' in sentinel://h:1/m is ignored; did you mean 'read_timeout'?",
+        ]
+    );
+    assert!(
+        shown("tcp://h:1?weight=0&databse=1", false).is_empty(),
+        "a bad save_path reports its error instead"
+    );
+    assert!(shown("tcp://h:1?weight=2&database=1", false).is_empty());
+}
