@@ -59,6 +59,15 @@ pub enum Error {
         reply: String,
     },
 
+    /// A setting outside the save_path that cannot be used (`phpsess.auth`, `--auth-file`).
+    #[error("{name}: {reason}")]
+    Setting {
+        /// The setting's name.
+        name: String,
+        /// Why it cannot be used (never quoting a credential).
+        reason: String,
+    },
+
     /// A command failed on a reachable host (I/O error, timeout, error reply).
     #[error("{op} {key} on {host} failed: {detail}")]
     Redis {

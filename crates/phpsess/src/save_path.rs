@@ -197,6 +197,42 @@ impl Auth {
     }
 }
 
+impl Auth {
+    /// Credentials given outside the save_path (the extension's `phpsess.auth`, the CLI's
+    /// `PHPSESS_AUTH` / `--auth-file`): `PASSWORD`, `USER:PASSWORD`, or `:PASSWORD` for a password
+    /// that itself holds a `:` (split at the first `:`, as the user info of a `redis://` URL, but
+    /// not percent-decoded). Errors never quote the value.
+    pub fn from_setting(value: &str) -> std::result::Result<Auth, String> {
+        let (user, password) = match value.split_once(':') {
+            Some(("", password)) => (None, password),
+            Some((user, password)) => (Some(user.as_bytes().to_vec()), password),
+            None => (None, value),
+        };
+        if password.is_empty() {
+            return Err("the password is empty".into());
+        }
+        Ok(Auth::new(user, password.as_bytes().to_vec()))
+    }
+
+    /// [`Auth::from_setting`] of `value`, or of the first line of a file when `value` is
+    /// `file:/absolute/path` (so the password is in neither php.ini nor phpinfo()). A password
+    /// that starts with `file:` is written `:file:...`.
+    pub fn from_setting_or_file(value: &str) -> std::result::Result<Auth, String> {
+        match value.strip_prefix("file:") {
+            Some(path) if path.starts_with('/') => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read the password file {path}: {e}"))?;
+                let line = text.lines().next().unwrap_or_default();
+                Auth::from_setting(line).map_err(|e| format!("{e} (in {path})"))
+            }
+            Some(_) => {
+                Err("file: needs an absolute path, as in file:/etc/phpsess/redis.pass".into())
+            }
+            None => Auth::from_setting(value),
+        }
+    }
+}
+
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Auth")

@@ -30,6 +30,37 @@ impl Topology {
         let parsed = ClusterSavePath::parse(save_path)?;
         Topology::cluster(cluster_spec(&parsed))
     }
+
+    /// [`Topology::from_save_path`] with credentials for every entry whose save_path gives none
+    /// (the extension's `phpsess.auth`, the CLI's `PHPSESS_AUTH`): passwords need not be written
+    /// into the save_path, which PHP itself prints in its warnings.
+    pub fn from_save_path_with_auth(save_path: &str, auth: Option<&Auth>) -> Result<Topology> {
+        let Some(auth) = auth else {
+            return Topology::from_save_path(save_path);
+        };
+        if SentinelSavePath::matches(save_path) {
+            let mut sp = SentinelSavePath::parse(save_path)?;
+            sp.auth.get_or_insert_with(|| auth.clone());
+            return Topology::sentinel(sentinel_spec(&sp));
+        }
+        let mut parsed = SavePath::parse(save_path)?;
+        for h in &mut parsed.hosts {
+            h.auth.get_or_insert_with(|| auth.clone());
+        }
+        Topology::hosts(parsed.hosts.iter().map(host_spec).collect())
+    }
+
+    /// [`Topology::from_cluster_save_path`] with credentials when the save_path gives none.
+    pub fn from_cluster_save_path_with_auth(
+        save_path: &str,
+        auth: Option<&Auth>,
+    ) -> Result<Topology> {
+        let mut parsed = ClusterSavePath::parse(save_path)?;
+        if let Some(auth) = auth {
+            parsed.auth.get_or_insert_with(|| auth.clone());
+        }
+        Topology::cluster(cluster_spec(&parsed))
+    }
 }
 
 /// The scheme of phpsess's Sentinel save_path form (see [`SentinelSavePath`]).
@@ -239,6 +270,47 @@ mod tests {
         let sp = SentinelSavePath::parse("sentinel://h:1/m?auth=s3cret&sentinel_auth=s3cret")
             .expect("parses");
         assert!(!format!("{sp:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn credentials_outside_the_save_path_fill_entries_without_auth() {
+        let outside = Auth::from_setting("app:pw:with:colons").expect("valid");
+        assert_eq!(
+            outside,
+            Auth::new(Some(b"app".to_vec()), b"pw:with:colons".to_vec())
+        );
+        assert_eq!(
+            Auth::from_setting(":file:x"),
+            Ok(Auth::new(None, b"file:x".to_vec()))
+        );
+        assert_eq!(
+            Auth::from_setting("u:"),
+            Err("the password is empty".to_string())
+        );
+        assert_eq!(
+            Auth::from_setting_or_file("file:relative"),
+            Err("file: needs an absolute path, as in file:/etc/phpsess/redis.pass".to_string())
+        );
+        let path = std::env::temp_dir().join(format!("phpsess-auth-{}", std::process::id()));
+        std::fs::write(&path, "s3cret\n").expect("write");
+        let from_file = Auth::from_setting_or_file(&format!("file:{}", path.display()));
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(from_file, Ok(Auth::new(None, b"s3cret".to_vec())));
+
+        let mut sp = SavePath::parse("tcp://a:1, tcp://b:2?auth=own").expect("parses");
+        for h in &mut sp.hosts {
+            h.auth.get_or_insert_with(|| outside.clone());
+        }
+        let specs: Vec<HostSpec> = sp.hosts.iter().map(host_spec).collect();
+        assert_eq!(specs[0].endpoint.username.as_deref(), Some("app"));
+        assert_eq!(
+            specs[0].endpoint.password.as_deref(),
+            Some("pw:with:colons")
+        );
+        assert_eq!(specs[1].endpoint.username, None);
+        assert_eq!(specs[1].endpoint.password.as_deref(), Some("own"));
+        assert!(Topology::from_save_path_with_auth("sentinel://h:1/m", Some(&outside)).is_ok());
+        assert!(Topology::from_cluster_save_path_with_auth("seed[]=h:1", Some(&outside)).is_ok());
     }
 
     #[test]
