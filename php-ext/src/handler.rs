@@ -54,7 +54,14 @@ pub fn open(kind: HandlerKind, save_path: &[u8], msgs: &mut Messages) -> Option<
         msgs.notice(n);
     }
     let store = match worker::store_for(kind, save_path, options.clone()) {
-        Ok(store) => store,
+        Ok(store) => {
+            // A warning, not an error: phpredis ignores unknown parameters, and a fleet sharing
+            // one save_path between both must keep working (see the README's save_path section).
+            for w in kind.unknown_parameters(save_path) {
+                msgs.config_warning(w);
+            }
+            store
+        }
         Err(e) => {
             msgs.warn(format!("phpsess: {} (handler {})", e, kind.name()));
             return None;
@@ -146,7 +153,7 @@ impl Request {
     }
 
     fn failed(&mut self, e: &Error, msgs: &mut Messages) {
-        if matches!(e, Error::Connect { .. }) {
+        if e.is_unavailable() {
             self.unavailable = true;
         }
         msgs.warn(self.say(e));

@@ -66,8 +66,15 @@ const fn def(i: usize) -> IniEntryDef {
     )
 }
 
+/// `phpsess.auth`: credentials for every save_path entry that gives none, so the password need
+/// not be in `session.save_path` (which PHP prints in its own warnings). `PASSWORD`,
+/// `USER:PASSWORD`, `:PASSWORD` (a password with a `:`), or `file:/absolute/path` to read them
+/// from the first line of a file (then not even phpinfo() shows them). `PHP_INI_SYSTEM`: php.ini
+/// or a pool's `php_admin_value` only, never `ini_set()` from a script.
+pub const AUTH: &CStr = c"phpsess.auth";
+
 /// The table PHP keeps for the life of the process.
-pub static INI_ENTRIES: IniEntryDefs<8> = IniEntryDefs::new([
+pub static INI_ENTRIES: IniEntryDefs<9> = IniEntryDefs::new([
     def(0),
     def(1),
     def(2),
@@ -75,8 +82,23 @@ pub static INI_ENTRIES: IniEntryDefs<8> = IniEntryDefs::new([
     def(4),
     def(5),
     def(6),
+    IniEntryDef::new(AUTH, c"", IniEntryPermission::System),
     IniEntryDef::end(),
 ]);
+
+/// The credentials of `phpsess.auth` (`None` when it is empty).
+pub fn default_auth(ini: &impl IniSource) -> phpsess::Result<Option<phpsess::save_path::Auth>> {
+    let value = ini.text(AUTH).unwrap_or_default();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    phpsess::save_path::Auth::from_setting_or_file(&value)
+        .map(Some)
+        .map_err(|reason| phpsess::Error::Setting {
+            name: "phpsess.auth".into(),
+            reason,
+        })
+}
 
 /// The shortest lock lifetime used when `phpsess.lock_expire` is 0. phpredis uses
 /// `max_execution_time`, but on Linux that counts CPU time: a request waiting 40 s on a database

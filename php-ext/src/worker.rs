@@ -11,6 +11,8 @@ use std::thread::ThreadId;
 
 use phpsess::store::{SessionStore, StoreOptions, StoreStats, Topology};
 
+use crate::ini::IniSource;
+
 /// Which save handler a store serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HandlerKind {
@@ -29,10 +31,22 @@ impl HandlerKind {
         }
     }
 
+    /// Warnings for parameters of `save_path` this handler does not read (`databse=1`): phpredis
+    /// ignores them silently, and so does the store, so a typo would go unnoticed.
+    pub fn unknown_parameters(self, save_path: &str) -> Vec<String> {
+        phpsess::save_path::unknown_parameters(save_path, self == HandlerKind::Cluster)
+            .iter()
+            .map(|p| format!("phpsess: {p} (handler {})", self.name()))
+            .collect()
+    }
+
     fn topology(self, save_path: &str) -> phpsess::Result<Topology> {
+        let auth = crate::ini::default_auth(&crate::ini::PhpIni)?;
         match self {
-            HandlerKind::Hosts => Topology::from_save_path(save_path),
-            HandlerKind::Cluster => Topology::from_cluster_save_path(save_path),
+            HandlerKind::Hosts => Topology::from_save_path_with_auth(save_path, auth.as_ref()),
+            HandlerKind::Cluster => {
+                Topology::from_cluster_save_path_with_auth(save_path, auth.as_ref())
+            }
         }
     }
 }
@@ -49,6 +63,7 @@ struct StoreKey {
     thread: ThreadId,
     kind: HandlerKind,
     save_path: String,
+    auth: String,
 }
 
 #[derive(Default)]
@@ -109,6 +124,10 @@ pub fn store_for(
         thread: std::thread::current().id(),
         kind,
         save_path: save_path.to_owned(),
+        // PHP_INI_SYSTEM, so fixed for a pool; part of the key all the same.
+        auth: crate::ini::PhpIni
+            .text(crate::ini::AUTH)
+            .unwrap_or_default(),
     };
     {
         let guard = worker();

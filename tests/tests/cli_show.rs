@@ -87,3 +87,46 @@ fn a_missing_session_or_a_bad_save_path_exits_non_zero_with_one_line() {
     assert_eq!(code, 1);
     assert!(err.starts_with("phpsess: invalid save_path entry"), "{err}");
 }
+
+#[test]
+fn show_takes_the_password_from_the_environment_or_a_file_not_argv() {
+    let server = RedisServer::builder().password("pw").start();
+    let id = "k3vq5ctk0nb0gq3s6bqvkbmc4m";
+    let _: () = server
+        .connection()
+        .set_ex(format!("PHPREDIS_SESSION:{id}"), "n|i:3;", 1440)
+        .unwrap();
+    let save_path = format!("tcp://{}", server.addr());
+    let run = |extra: &[&str], env: Option<&str>| {
+        let mut cmd = std::process::Command::new(phpsess_compat::cli::phpsess_bin());
+        cmd.args(["show", "--save-path", &save_path, "--json"])
+            .args(extra)
+            .arg(id)
+            .env_remove("PHPSESS_AUTH");
+        if let Some(v) = env {
+            cmd.env("PHPSESS_AUTH", v);
+        }
+        let out = cmd.output().expect("run phpsess");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&[], Some("pw"));
+    assert_eq!(code, 0, "PHPSESS_AUTH: {err}");
+    assert!(out.contains("\"n\": 3") || out.contains("\"n\":3"), "{out}");
+
+    let file = server.dir().join("auth");
+    std::fs::write(&file, "pw\n").unwrap();
+    let file = file.display().to_string();
+    let (code, _, err) = run(&["--auth-file", &file], Some("wrong"));
+    assert_eq!(code, 0, "--auth-file wins over PHPSESS_AUTH: {err}");
+
+    let (code, _, err) = run(&[], None);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        format!("phpsess: a password is required and none was given on tcp://{} for session k3vq5c…: NOAUTH Authentication required.\n", server.addr())
+    );
+}

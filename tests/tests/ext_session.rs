@@ -626,3 +626,25 @@ fn hostile_ids_never_reach_redis_and_strict_mode_replaces_them() {
     let ttl: i64 = c.ttl(key("cache:config")).unwrap();
     assert_eq!(ttl, -1, "the foreign key got no session TTL");
 }
+
+#[test]
+fn an_unknown_save_path_parameter_is_a_warning_naming_the_parameter_meant() {
+    let server = RedisServer::start();
+    let addr = server.addr();
+    let v = Php::new(
+        "phpsess",
+        &format!("tcp://{addr}?databse=1&timout=2&prefix=T:"),
+    )
+    .json(SCRIPT, &["start"]);
+    // It still connects, as phpredis does: the session starts (in database 0, with prefix T:).
+    assert_eq!(v["ok"], json!(true), "{v}");
+    assert_eq!(
+        warnings(&v),
+        [
+            format!("session_start(): phpsess: unknown save_path parameter 'databse' in tcp://{addr} is ignored; did you mean 'database'? (handler phpsess)"),
+            format!("session_start(): phpsess: unknown save_path parameter 'timout' in tcp://{addr} is ignored; did you mean 'timeout'? (handler phpsess)"),
+        ]
+    );
+    let v = Php::new("phpsess", &format!("tcp://{addr}?database=1")).json(SCRIPT, &["start"]);
+    assert_eq!(warnings(&v), Vec::<String>::new());
+}

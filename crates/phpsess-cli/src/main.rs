@@ -2,6 +2,7 @@
 //! [`run`] to an exit code and a one-line error; each subcommand lives in `cmd/`.
 
 mod cmd;
+mod credentials;
 mod input;
 mod output;
 

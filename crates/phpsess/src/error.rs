@@ -44,6 +44,30 @@ pub enum Error {
         detail: String,
     },
 
+    /// The server answered but will not serve us as configured: it refused the password (`AUTH`),
+    /// wants one and none was given (`NOAUTH`), or refused the database (`SELECT`). Trying again
+    /// does not help; the configuration must change.
+    #[error("{reason} on {host} for session {id}: {reply}")]
+    Refused {
+        /// The host as written in the save_path.
+        host: String,
+        /// The session id being served (truncated for display).
+        id: String,
+        /// What was refused, in words: "authentication failed", "database 3 was refused", ...
+        reason: String,
+        /// The server's error reply as sent ("WRONGPASS invalid username-password pair ...").
+        reply: String,
+    },
+
+    /// A setting outside the save_path that cannot be used (`phpsess.auth`, `--auth-file`).
+    #[error("{name}: {reason}")]
+    Setting {
+        /// The setting's name.
+        name: String,
+        /// Why it cannot be used (never quoting a credential).
+        reason: String,
+    },
+
     /// A command failed on a reachable host (I/O error, timeout, error reply).
     #[error("{op} {key} on {host} failed: {detail}")]
     Redis {
@@ -147,6 +171,12 @@ impl Error {
     /// Build a decode error at `offset`.
     pub(crate) fn decode(offset: usize, reason: DecodeReason) -> Self {
         Error::Decode { offset, reason }
+    }
+
+    /// Whether the server cannot be used at all with this configuration (not reachable, or it
+    /// refuses to log us in): later operations of the same request would fail the same way.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Error::Connect { .. } | Error::Refused { .. })
     }
 
     /// The byte offset of a decode error, if this is one.

@@ -69,6 +69,7 @@ mod number;
 mod params;
 mod query;
 mod redis;
+mod sentinel;
 mod url;
 
 #[cfg(test)]
@@ -82,6 +83,7 @@ use serde::Serializer;
 
 pub use cluster::{ClusterSavePath, Failover};
 pub use redis::{HostEntry, SavePath};
+pub use sentinel::{SentinelSavePath, SENTINEL_SCHEME};
 
 use crate::error::{Error, Result};
 
@@ -195,6 +197,42 @@ impl Auth {
     }
 }
 
+impl Auth {
+    /// Credentials given outside the save_path (the extension's `phpsess.auth`, the CLI's
+    /// `PHPSESS_AUTH` / `--auth-file`): `PASSWORD`, `USER:PASSWORD`, or `:PASSWORD` for a password
+    /// that itself holds a `:` (split at the first `:`, as the user info of a `redis://` URL, but
+    /// not percent-decoded). Errors never quote the value.
+    pub fn from_setting(value: &str) -> std::result::Result<Auth, String> {
+        let (user, password) = match value.split_once(':') {
+            Some(("", password)) => (None, password),
+            Some((user, password)) => (Some(user.as_bytes().to_vec()), password),
+            None => (None, value),
+        };
+        if password.is_empty() {
+            return Err("the password is empty".into());
+        }
+        Ok(Auth::new(user, password.as_bytes().to_vec()))
+    }
+
+    /// [`Auth::from_setting`] of `value`, or of the first line of a file when `value` is
+    /// `file:/absolute/path` (so the password is in neither php.ini nor phpinfo()). A password
+    /// that starts with `file:` is written `:file:...`.
+    pub fn from_setting_or_file(value: &str) -> std::result::Result<Auth, String> {
+        match value.strip_prefix("file:") {
+            Some(path) if path.starts_with('/') => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read the password file {path}: {e}"))?;
+                let line = text.lines().next().unwrap_or_default();
+                Auth::from_setting(line).map_err(|e| format!("{e} (in {path})"))
+            }
+            Some(_) => {
+                Err("file: needs an absolute path, as in file:/etc/phpsess/redis.pass".into())
+            }
+            None => Auth::from_setting(value),
+        }
+    }
+}
+
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Auth")
@@ -286,7 +324,8 @@ fn redact_entry(entry: &str) -> String {
                     out.push_str(&userinfo[..colon]);
                     out.push_str(":***");
                 }
-                None => out.push_str(userinfo),
+                // `redis://PASSWORD@host`: a lone user info is as often a password as a user.
+                None => out.push_str("***"),
             }
             rest = &rest[authority_start + at..];
         }
@@ -301,15 +340,15 @@ fn redact_entry(entry: &str) -> String {
     out
 }
 
-/// A query string with the value of every parameter whose name starts with `auth` replaced by `***`.
+/// A query string with the value of every parameter whose name holds `auth` (`auth`, `auth[]`,
+/// `sentinel_auth`, typos such as `xauth`) replaced by `***`.
 fn redact_query(query: &str) -> String {
     query
         .split('&')
         .map(|pair| match pair.split_once('=') {
             Some((name, _)) => {
-                let decoded = query::url_decode(name.as_bytes());
-                let start = decoded.iter().take_while(|&&b| b == b' ').count();
-                if decoded[start..].starts_with(b"auth") {
+                let decoded = query::url_decode(name.as_bytes()).to_ascii_lowercase();
+                if decoded.windows(4).any(|w| w == b"auth") {
                     format!("{name}=***")
                 } else {
                     pair.to_string()
@@ -319,4 +358,98 @@ fn redact_query(query: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// A parameter of a save_path that the handler does not read. phpredis ignores such parameters
+/// silently and so does the store, but a typo (`databse=1`) sends every session to the wrong
+/// database, so the extension warns with this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnknownParameter {
+    /// The entry it was found in, as the store dials it (`tcp://h:6379`); never a credential.
+    pub entry: String,
+    /// The parameter's name as PHP decoded it.
+    pub name: String,
+    /// A parameter the handler reads whose name is close (at most 2 edits away).
+    pub did_you_mean: Option<&'static str>,
+}
+
+impl fmt::Display for UnknownParameter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown save_path parameter '{}' in {} is ignored",
+            self.name, self.entry
+        )?;
+        match self.did_you_mean {
+            Some(known) => write!(f, "; did you mean '{known}'?"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The parameters of `save_path` that its handler does not read, with suggestions. `cluster`:
+/// the `rediscluster` syntax; otherwise the `redis` syntax or the `sentinel://` form. A save_path
+/// that does not parse has none (its error is reported elsewhere).
+pub fn unknown_parameters(save_path: &str, cluster: bool) -> Vec<UnknownParameter> {
+    let mut out = Vec::new();
+    let mut add = |entry: String, ignored: &[String], known: &'static [&'static str]| {
+        for name in ignored {
+            out.push(UnknownParameter {
+                entry: entry.clone(),
+                name: name.clone(),
+                did_you_mean: closest(name, known),
+            });
+        }
+    };
+    if cluster {
+        if let Ok(sp) = ClusterSavePath::parse(save_path) {
+            add(
+                "the rediscluster save_path".into(),
+                &sp.ignored,
+                cluster::KNOWN,
+            );
+        }
+    } else if SentinelSavePath::matches(save_path) {
+        if let Ok(sp) = SentinelSavePath::parse(save_path) {
+            add(sp.label(), &sp.ignored, sentinel::KNOWN);
+        }
+    } else if let Ok(sp) = SavePath::parse(save_path) {
+        for h in &sp.hosts {
+            add(h.address.to_string(), &h.ignored, redis::KNOWN);
+        }
+    }
+    out
+}
+
+/// The known name closest to `name` by edit distance, if at most 2 edits (and fewer than the
+/// name's length) away: `databse` -> `database`, `timout` -> `timeout`, not `db` -> `auth`.
+fn closest(name: &str, known: &'static [&'static str]) -> Option<&'static str> {
+    let name = name.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (edit_distance(&name, k), *k))
+        .filter(|&(d, _)| d <= 2 && d < name.chars().count())
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }

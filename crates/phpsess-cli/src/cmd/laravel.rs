@@ -8,6 +8,7 @@ use phpsess::laravel::{
     cookie, AppKey, Cipher, Encrypter, KeyLayout, LaravelConfig, LaravelStore, ScanEvent, Skeleton,
     StoredSession, UserId,
 };
+use phpsess::store::Topology;
 use serde_json::json;
 
 use crate::output;
@@ -46,6 +47,8 @@ struct AppArgs {
     /// The Redis is a cluster.
     #[arg(long)]
     cluster: bool,
+    #[command(flatten)]
+    credentials: crate::credentials::Credentials,
     /// The whole key prefix before the session id (connection prefix + cache prefix), e.g.
     /// `laravel_database_laravel_cache:`.
     #[arg(long, value_name = "FULL_KEY_PREFIX", conflicts_with_all = ["laravel_version", "app_name"])]
@@ -127,10 +130,23 @@ fn open(app: &AppArgs) -> Result<LaravelStore> {
     if let Some(name) = &app.cookie_name {
         config.cookie_name = name.clone();
     }
-    let store = if app.cluster {
-        LaravelStore::open_cluster(&app.save_path, config)?
-    } else {
-        LaravelStore::open(&app.save_path, config)?
+    let auth = app.credentials.auth()?;
+    let store = match (app.cluster, auth) {
+        (true, auth) => LaravelStore::new(
+            Topology::from_cluster_save_path_with_auth(&app.save_path, auth.as_ref())?,
+            config,
+        ),
+        (false, None) => LaravelStore::open(&app.save_path, config)?,
+        (false, Some(auth)) => {
+            // `open` checks the save_path names one server (it opens no connection); the store
+            // then gets the same topology with the outside credentials.
+            let checked = LaravelStore::open(&app.save_path, config.clone())?;
+            drop(checked);
+            LaravelStore::new(
+                Topology::from_save_path_with_auth(&app.save_path, Some(&auth))?,
+                config,
+            )
+        }
     };
     Ok(store)
 }

@@ -18,6 +18,8 @@ pub struct Args {
     /// The save_path is for the `rediscluster` / `phpsess_cluster` handler.
     #[arg(long)]
     cluster: bool,
+    #[command(flatten)]
+    credentials: crate::credentials::Credentials,
     /// The session's `session.serialize_handler`; `auto` guesses from the bytes.
     #[arg(long, value_enum, default_value = "auto")]
     format: ShowFormat,
@@ -44,10 +46,11 @@ enum ShowFormat {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let auth = args.credentials.auth()?;
     let topology = if args.cluster {
-        Topology::from_cluster_save_path(&args.save_path)?
+        Topology::from_cluster_save_path_with_auth(&args.save_path, auth.as_ref())?
     } else {
-        Topology::from_save_path(&args.save_path)?
+        Topology::from_save_path_with_auth(&args.save_path, auth.as_ref())?
     };
     // Only reads: no lock is taken and the TTL is left alone.
     let mut store = SessionStore::new(topology, StoreOptions::default());

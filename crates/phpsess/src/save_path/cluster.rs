@@ -76,7 +76,7 @@ pub struct ClusterSavePath {
 }
 
 /// Parameters the `rediscluster` handler reads.
-const KNOWN: &[&str] = &[
+pub(crate) const KNOWN: &[&str] = &[
     "seed",
     "timeout",
     "read_timeout",

@@ -82,7 +82,7 @@ pub struct HostEntry {
 }
 
 /// Parameters the `redis` handler reads.
-const KNOWN: &[&str] = &[
+pub(crate) const KNOWN: &[&str] = &[
     "weight",
     "timeout",
     "read_timeout",

@@ -521,7 +521,7 @@ fn redis_save_path_errors() {
         ("tcp://h?stream[cafile]=%FF", "invalid save_path entry tcp://h?stream[cafile]=%FF at offset 0: stream[cafile] is not valid UTF-8"),
         (
             "redis://u@h",
-            "invalid save_path entry redis://u@h at offset 0: the URL has a user but no password; write redis://USER:PASSWORD@host (or redis://:PASSWORD@host)",
+            "invalid save_path entry redis://***@h at offset 0: the URL has a user but no password; write redis://USER:PASSWORD@host (or redis://:PASSWORD@host)",
         ),
         ("redis://u:@h", "invalid save_path entry redis://u:***@h at offset 0: the password in the URL is empty"),
         ("redis://h/x", "invalid save_path entry redis://h/x at offset 0: the path of a redis:// URL is the database number, got '/x'"),
@@ -825,6 +825,40 @@ fn errors_never_show_passwords() {
         .expect_err("refused")
         .to_string();
     assert!(!e.contains("s3cret"), "{e}");
+    // Exact texts for the forms that used to print the password.
+    let cases: &[(&str, &str)] = &[
+        // A lone user info is as often the password (redis://PASSWORD@host) as a user.
+        (
+            "redis://s3cret@h",
+            "invalid save_path entry redis://***@h at offset 0: the URL has a user but no password; write redis://USER:PASSWORD@host (or redis://:PASSWORD@host)",
+        ),
+        (
+            "tcp://s3cret@h:1",
+            "invalid save_path entry tcp://***@h:1 at offset 0: phpredis ignores user and password in the URL; use ?auth=PASSWORD or ?auth[]=USER&auth[]=PASSWORD (or a redis:// URL)",
+        ),
+        (
+            "sentinel://h:1/m?auth=s3cret&sentinel_auth=s3cret&timeout=x",
+            "invalid save_path entry sentinel://h:1/m?auth=***&sentinel_auth=***&timeout=x at offset 0: timeout must be a number of seconds, got 'x'",
+        ),
+        (
+            "  sentinel://h:1/m?auth[]=u&auth[]=s3cret&Sentinel%5Fauth=s3cret&database=x",
+            "invalid save_path entry sentinel://h:1/m?auth[]=***&auth[]=***&Sentinel%5Fauth=***&database=x at offset 2: database must be an integer from 0 to 2147483647, got 'x'",
+        ),
+        (
+            "sentinel://h/m?sentinel_auth=s3cret",
+            "invalid save_path entry sentinel://h/m?sentinel_auth=*** at offset 0: sentinel 'h' is not HOST:PORT",
+        ),
+        (
+            "tcp://h?xauth=s3cret&weight=0",
+            "invalid save_path entry tcp://h?xauth=***&weight=0 at offset 0: weight must be a positive integer, got '0'",
+        ),
+    ];
+    for (input, want) in cases {
+        let got = crate::store::Topology::from_save_path(input)
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(got.as_deref(), Some(*want), "{input:?}");
+    }
     // The NUL error shows the whole save_path: every entry is redacted.
     let e = SavePath::parse("tcp://a, tcp://u:s3cret@b?auth=s3cret\0")
         .expect_err("refused")
@@ -833,4 +867,143 @@ fn errors_never_show_passwords() {
         e,
         "invalid save_path entry tcp://a, tcp://u:***@b?auth=*** at offset 37: the save_path contains a NUL byte at offset 37"
     );
+}
+
+/// Multibyte characters next to every place the parsers cut the input (scheme, port, host,
+/// query, pair, seed, sentinel address): each gives an error naming the entry, never a panic.
+/// `tcp://h:12é` used to panic in the Sentinel check, which cut the save_path at byte 11.
+#[test]
+fn multibyte_input_gives_errors_not_panics() {
+    // None: accepted (PHP's parse_url() reads the port of "12é" as 12, as strtol() does).
+    let hosts: &[(&str, Option<&str>)] = &[
+        ("tcp://h:12é", None),
+        ("sentinel:/é", Some("invalid save_path entry sentinel:/é at offset 0: unsupported scheme 'sentinel': use tcp://, tls:// (or ssl://, tlsv1.2://, tlsv1.3://), unix:///path, redis:// or rediss://")),
+        ("sentinelé://h:1/m", Some("invalid save_path entry sentinelé://h:1/m at offset 0: invalid host 'sentinelé://h:1/m'")),
+        ("é", Some("invalid save_path entry é at offset 0: invalid host 'é'")),
+        ("tcp://é:1", Some("invalid save_path entry tcp://é:1 at offset 0: invalid host 'é'")),
+        ("tcp://h:1?éé=1", None),
+        ("tcp://h:1?weight=é", Some("invalid save_path entry tcp://h:1?weight=é at offset 0: weight must be a positive integer, got 'é'")),
+        ("tcp://é@h", Some("invalid save_path entry tcp://***@h at offset 0: phpredis ignores user and password in the URL; use ?auth=PASSWORD or ?auth[]=USER&auth[]=PASSWORD (or a redis:// URL)")),
+        ("tcp://u:é@h", Some("invalid save_path entry tcp://u:***@h at offset 0: phpredis ignores user and password in the URL; use ?auth=PASSWORD or ?auth[]=USER&auth[]=PASSWORD (or a redis:// URL)")),
+        ("redis://:é€@h:1/é", Some("invalid save_path entry redis://:***@h:1/é at offset 0: the path of a redis:// URL is the database number, got '/é'")),
+        ("unix:é", Some("invalid save_path entry unix:é at offset 0: a unix socket needs an absolute path, got 'é' (phpredis would dial it as a TCP host name)")),
+        ("sentinel://h:1é/m", Some("invalid save_path entry sentinel://h:1é/m at offset 0: sentinel 'h:1é' has an invalid port '1é' (want 1 to 65535)")),
+        ("sentinel://é:1/m", Some("invalid save_path entry sentinel://é:1/m at offset 0: sentinel 'é:1': invalid host 'é'")),
+        ("sentinel://h:1/m?timeout=é", Some("invalid save_path entry sentinel://h:1/m?timeout=é at offset 0: timeout must be a number of seconds, got 'é'")),
+        ("sentinel://h:1/m?auth=é&weight=€", None),
+    ];
+    for (input, want) in hosts {
+        let got = crate::store::Topology::from_save_path(input)
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(got.as_deref(), *want, "{input:?}");
+    }
+    let cluster: &[(&str, Option<&str>)] = &[
+        ("seed[]=h:12é", Some("invalid save_path entry seed[]=h:12é at offset 0: seed 'h:12é' has an invalid port '12é' (want 1 to 65535)")),
+        ("seed[]=é:1", Some("invalid save_path entry seed[]=é:1 at offset 0: seed 'é:1': invalid host 'é'")),
+        ("seed[]=h:1&timeout=é", Some("invalid save_path entry timeout=é at offset 11: timeout must be a number of seconds, got 'é'")),
+        ("é=1&seed[]=h:€", Some("invalid save_path entry seed[]=h:€ at offset 5: seed 'h:€' has an invalid port '€' (want 1 to 65535)")),
+    ];
+    for (input, want) in cluster {
+        let got = ClusterSavePath::parse(input).err().map(|e| e.to_string());
+        assert_eq!(got.as_deref(), *want, "{input:?}");
+    }
+}
+
+/// Random strings built from the pieces the parsers look for and multibyte characters: no input
+/// makes a parser or a redaction panic.
+#[test]
+fn random_utf8_never_panics() {
+    const PIECES: &[&str] = &[
+        "tcp://",
+        "tls://",
+        "redis://",
+        "rediss://",
+        "unix:",
+        "unix:///",
+        "sentinel://",
+        "SENTINEL://",
+        "seed[]=",
+        "auth=",
+        "auth[]=",
+        "sentinel_auth=",
+        "timeout=",
+        "database=",
+        "stream[",
+        "]",
+        "[",
+        ":",
+        "/",
+        "?",
+        "#",
+        "@",
+        "&",
+        "=",
+        ",",
+        " ",
+        "%",
+        "%FF",
+        "%2",
+        "1",
+        "65535",
+        "99999",
+        "h",
+        "::1",
+        "é",
+        "€",
+        "😀",
+        "\u{85}",
+        "\u{a0}",
+        "\t",
+        "\0",
+    ];
+    let mut rng = crate::test_rng::Rng(0x5eed_5a7e_9a70_0001);
+    for _ in 0..20_000 {
+        let n = 1 + rng.below(12);
+        let input: String = (0..n).map(|_| PIECES[rng.below(PIECES.len())]).collect();
+        let _ = SavePath::parse(&input);
+        let _ = ClusterSavePath::parse(&input);
+        let _ = crate::store::Topology::from_save_path(&input);
+        let _ = crate::store::Topology::from_cluster_save_path(&input);
+        let _ = redact_save_path(&input);
+        let _ = redact_query(&input);
+    }
+}
+
+#[test]
+fn unknown_parameters_are_named_with_the_parameter_meant() {
+    let shown = |sp: &str, cluster: bool| -> Vec<String> {
+        unknown_parameters(sp, cluster)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    assert_eq!(
+        shown("tcp://h:1?databse=1&timout=2, tcp://[::1]?db=2&Weight=3&auth=s3cret", false),
+        [
+            "unknown save_path parameter 'databse' in tcp://h:1 is ignored; did you mean 'database'?",
+            "unknown save_path parameter 'timout' in tcp://h:1 is ignored; did you mean 'timeout'?",
+            "unknown save_path parameter 'db' in tcp://[::1]:6379 is ignored",
+            "unknown save_path parameter 'Weight' in tcp://[::1]:6379 is ignored; did you mean 'weight'?",
+        ]
+    );
+    assert_eq!(
+        shown("seed[]=h:1&prefx=a&database=2", true),
+        [
+            "unknown save_path parameter 'prefx' in the rediscluster save_path is ignored; did you mean 'prefix'?",
+            "unknown save_path parameter 'database' in the rediscluster save_path is ignored",
+        ]
+    );
+    assert_eq!(
+        shown("sentinel://h:1/m?sentinel_aut=x&read_timeot=1", false),
+        [
+            "unknown save_path parameter 'sentinel_aut' in sentinel://h:1/m is ignored; did you mean 'sentinel_auth'?",
+            "unknown save_path parameter 'read_timeot' in sentinel://h:1/m is ignored; did you mean 'read_timeout'?",
+        ]
+    );
+    assert!(
+        shown("tcp://h:1?weight=0&databse=1", false).is_empty(),
+        "a bad save_path reports its error instead"
+    );
+    assert!(shown("tcp://h:1?weight=2&database=1", false).is_empty());
 }

@@ -21,8 +21,8 @@ pub enum ReadFrom {
     Distribute,
 }
 
-/// How to reach a Redis Cluster.
-#[derive(Debug, Clone)]
+/// How to reach a Redis Cluster. `Debug` shows the password's length only.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ClusterSpec {
     /// Seed nodes, `host:port`.
@@ -41,6 +41,21 @@ pub struct ClusterSpec {
     pub prefix: Vec<u8>,
     /// Use TLS to every node.
     pub tls: bool,
+}
+
+impl std::fmt::Debug for ClusterSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterSpec")
+            .field("seeds", &self.seeds)
+            .field("username", &self.username)
+            .field("password", &super::node::RedactedPassword(&self.password))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("read_from", &self.read_from)
+            .field("prefix", &String::from_utf8_lossy(&self.prefix))
+            .field("tls", &self.tls)
+            .finish()
+    }
 }
 
 impl ClusterSpec {

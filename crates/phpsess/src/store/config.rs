@@ -2,28 +2,24 @@
 //! [`crate::save_path`]) turned into endpoints with their logins, timeouts and TLS settings.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use redis::ConnectionAddr;
 
 use super::cluster::{ClusterSpec, ReadFrom};
-use super::keys::DEFAULT_PREFIX;
 use super::node::{Endpoint, TlsFiles};
 use super::sentinel::SentinelSpec;
 use super::topology::{HostSpec, Topology};
-use crate::error::{Error, Result};
-use crate::save_path::{Address, Auth, ClusterSavePath, Failover, HostEntry, SavePath};
-use crate::value::Value;
+use crate::error::Result;
+use crate::save_path::{
+    Address, Auth, ClusterSavePath, Failover, HostEntry, SavePath, SentinelSavePath,
+};
 
 impl Topology {
     /// A topology from a phpredis `redis` save_path (`tcp://10.0.0.5:6379?weight=2&auth=pw, ...`,
     /// unix sockets, `redis://`/`rediss://` URLs). Opens no connection.
     pub fn from_save_path(save_path: &str) -> Result<Topology> {
-        let trimmed = save_path.trim_start();
-        if trimmed.len() >= SENTINEL_SCHEME.len()
-            && trimmed[..SENTINEL_SCHEME.len()].eq_ignore_ascii_case(SENTINEL_SCHEME)
-        {
-            return Topology::sentinel(sentinel_spec(save_path)?);
+        if SentinelSavePath::matches(save_path) {
+            return Topology::sentinel(sentinel_spec(&SentinelSavePath::parse(save_path)?));
         }
         let parsed = SavePath::parse(save_path)?;
         Topology::hosts(parsed.hosts.iter().map(host_spec).collect())
@@ -34,111 +30,58 @@ impl Topology {
         let parsed = ClusterSavePath::parse(save_path)?;
         Topology::cluster(cluster_spec(&parsed))
     }
+
+    /// [`Topology::from_save_path`] with credentials for every entry whose save_path gives none
+    /// (the extension's `phpsess.auth`, the CLI's `PHPSESS_AUTH`): passwords need not be written
+    /// into the save_path, which PHP itself prints in its warnings.
+    pub fn from_save_path_with_auth(save_path: &str, auth: Option<&Auth>) -> Result<Topology> {
+        let Some(auth) = auth else {
+            return Topology::from_save_path(save_path);
+        };
+        if SentinelSavePath::matches(save_path) {
+            let mut sp = SentinelSavePath::parse(save_path)?;
+            sp.auth.get_or_insert_with(|| auth.clone());
+            return Topology::sentinel(sentinel_spec(&sp));
+        }
+        let mut parsed = SavePath::parse(save_path)?;
+        for h in &mut parsed.hosts {
+            h.auth.get_or_insert_with(|| auth.clone());
+        }
+        Topology::hosts(parsed.hosts.iter().map(host_spec).collect())
+    }
+
+    /// [`Topology::from_cluster_save_path`] with credentials when the save_path gives none.
+    pub fn from_cluster_save_path_with_auth(
+        save_path: &str,
+        auth: Option<&Auth>,
+    ) -> Result<Topology> {
+        let mut parsed = ClusterSavePath::parse(save_path)?;
+        if let Some(auth) = auth {
+            parsed.auth.get_or_insert_with(|| auth.clone());
+        }
+        Topology::cluster(cluster_spec(&parsed))
+    }
 }
 
-/// The Sentinel form of a `phpsess` save_path (phpredis has none):
-///
-/// `sentinel://HOST:PORT[,HOST:PORT...]/MASTER_NAME[?auth=...&database=N&prefix=...&timeout=S&read_timeout=S&sentinel_auth=...]`
-///
-/// The whole string is one entry (commas separate sentinels here, not hosts). `auth` takes the same
-/// forms as in phpredis's syntax (`auth=pw`, `auth[]=user&auth[]=pw`); `sentinel_auth` is the
-/// sentinels' own password, if they have one.
-pub const SENTINEL_SCHEME: &str = "sentinel://";
+/// The scheme of phpsess's Sentinel save_path form (see [`SentinelSavePath`]).
+pub use crate::save_path::SENTINEL_SCHEME;
 
-fn sentinel_spec(save_path: &str) -> Result<SentinelSpec> {
-    let offset = save_path.len() - save_path.trim_start().len();
-    let text = save_path.trim();
-    let bad = |reason: String| Error::SavePath {
-        entry: text.to_owned(),
-        offset,
-        reason,
-    };
-    let rest = &text[SENTINEL_SCHEME.len()..];
-    let (hosts, after) = rest
-        .split_once('/')
-        .ok_or_else(|| bad("expected '/MASTER_NAME' after the sentinel addresses".into()))?;
-    let (name, query) = after.split_once('?').unwrap_or((after, ""));
-    if name.is_empty() {
-        return Err(bad("the master name after '/' is empty".into()));
-    }
-    let mut sentinels = Vec::new();
-    for h in hosts.split(',').map(str::trim).filter(|h| !h.is_empty()) {
-        let (host, port) = h
-            .rsplit_once(':')
-            .ok_or_else(|| bad(format!("sentinel '{h}' is not HOST:PORT")))?;
-        let port: u16 = port
-            .parse()
-            .map_err(|_| bad(format!("sentinel '{h}' has an invalid port")))?;
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        sentinels.push((host.to_owned(), port));
-    }
-    if sentinels.is_empty() {
-        return Err(bad("no sentinel addresses".into()));
-    }
-    let params = crate::save_path::php::parse_str(query.as_bytes());
-    let text_param = |k: &str| {
-        params
-            .get(k)
-            .and_then(|v| v.as_bytes())
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-    };
-    let seconds = |k: &str, default: Duration| -> Result<Duration> {
-        match text_param(k) {
-            None => Ok(default),
-            Some(v) => match v.parse::<f64>() {
-                Ok(s) if s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
-                _ => Err(bad(format!(
-                    "{k} must be a positive number of seconds, got '{v}'"
-                ))),
-            },
-        }
-    };
-    let (username, password) = match params.get("auth") {
-        None => (None, None),
-        Some(Value::Array(a)) if a.len() == 2 => {
-            let mut it = a.iter().map(|(_, v)| {
-                v.as_bytes()
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-            });
-            (it.next().flatten(), it.next().flatten())
-        }
-        Some(Value::Array(a)) if a.len() == 1 => (
-            None,
-            a.iter()
-                .next()
-                .and_then(|(_, v)| v.as_bytes())
-                .map(|b| String::from_utf8_lossy(b).into_owned()),
-        ),
-        Some(Value::String(pw)) => (None, Some(String::from_utf8_lossy(pw).into_owned())),
-        Some(_) => return Err(bad("auth must be a password or [user, password]".into())),
-    };
-    let db = match text_param("database") {
-        None => 0,
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|d| *d >= 0)
-            .ok_or_else(|| bad(format!("database must be a number >= 0, got '{v}'")))?,
-    };
+fn sentinel_spec(sp: &SentinelSavePath) -> SentinelSpec {
+    let (username, password) = credentials(sp.auth.as_ref());
     let mut master = Endpoint::tcp("sentinel-discovered", 0);
-    master.label = format!("{SENTINEL_SCHEME}{hosts}/{name}");
+    master.label = sp.label();
     master.username = username;
     master.password = password;
-    master.db = db;
-    master.connect_timeout = seconds("timeout", crate::save_path::DEFAULT_CONNECT_TIMEOUT)?;
-    master.read_timeout = seconds("read_timeout", crate::save_path::DEFAULT_READ_TIMEOUT)?;
-    let prefix = params
-        .get("prefix")
-        .and_then(|v| v.as_bytes())
-        .map(<[u8]>::to_vec)
-        .unwrap_or_else(|| DEFAULT_PREFIX.as_bytes().to_vec());
-    Ok(SentinelSpec {
-        sentinels,
-        master_name: name.to_owned(),
-        sentinel_password: text_param("sentinel_auth"),
+    master.db = i64::from(sp.effective_database());
+    master.connect_timeout = sp.connect_timeout();
+    master.read_timeout = sp.effective_read_timeout();
+    SentinelSpec {
+        sentinels: sp.sentinels.clone(),
+        master_name: sp.master_name.clone(),
+        sentinel_password: credentials(sp.sentinel_auth.as_ref()).1,
         master,
-        prefix,
-    })
+        prefix: sp.effective_prefix().to_vec(),
+    }
 }
 
 fn host_spec(entry: &HostEntry) -> HostSpec {
@@ -300,6 +243,74 @@ mod tests {
                 .unwrap_or_default();
             assert!(e.ends_with(want), "{sp}: {e}");
         }
+    }
+
+    #[test]
+    fn debug_output_never_shows_passwords() {
+        let hosts =
+            SavePath::parse("tcp://h:1?auth=s3cret, redis://u:s3cret@h2/1").expect("parses");
+        let sentinel = SentinelSavePath::parse("sentinel://h:1/m?auth=s3cret&sentinel_auth=s3cret")
+            .expect("parses");
+        let cluster = ClusterSavePath::parse("seed[]=h:1&auth[]=u&auth[]=s3cret").expect("parses");
+        let debug = [
+            format!(
+                "{:?}",
+                hosts.hosts.iter().map(host_spec).collect::<Vec<_>>()
+            ),
+            format!("{:?}", sentinel_spec(&sentinel)),
+            format!("{:?}", cluster_spec(&cluster)),
+        ];
+        for d in debug {
+            assert!(!d.contains("s3cret"), "{d}");
+            assert!(d.contains("<redacted: 6 bytes>"), "{d}");
+        }
+        let mut e = Endpoint::tcp("h", 1);
+        e.password = Some("s3cret".into());
+        assert!(format!("{e:?}").contains(r#"password: Some(<redacted: 6 bytes>)"#));
+        let sp = SentinelSavePath::parse("sentinel://h:1/m?auth=s3cret&sentinel_auth=s3cret")
+            .expect("parses");
+        assert!(!format!("{sp:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn credentials_outside_the_save_path_fill_entries_without_auth() {
+        let outside = Auth::from_setting("app:pw:with:colons").expect("valid");
+        assert_eq!(
+            outside,
+            Auth::new(Some(b"app".to_vec()), b"pw:with:colons".to_vec())
+        );
+        assert_eq!(
+            Auth::from_setting(":file:x"),
+            Ok(Auth::new(None, b"file:x".to_vec()))
+        );
+        assert_eq!(
+            Auth::from_setting("u:"),
+            Err("the password is empty".to_string())
+        );
+        assert_eq!(
+            Auth::from_setting_or_file("file:relative"),
+            Err("file: needs an absolute path, as in file:/etc/phpsess/redis.pass".to_string())
+        );
+        let path = std::env::temp_dir().join(format!("phpsess-auth-{}", std::process::id()));
+        std::fs::write(&path, "s3cret\n").expect("write");
+        let from_file = Auth::from_setting_or_file(&format!("file:{}", path.display()));
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(from_file, Ok(Auth::new(None, b"s3cret".to_vec())));
+
+        let mut sp = SavePath::parse("tcp://a:1, tcp://b:2?auth=own").expect("parses");
+        for h in &mut sp.hosts {
+            h.auth.get_or_insert_with(|| outside.clone());
+        }
+        let specs: Vec<HostSpec> = sp.hosts.iter().map(host_spec).collect();
+        assert_eq!(specs[0].endpoint.username.as_deref(), Some("app"));
+        assert_eq!(
+            specs[0].endpoint.password.as_deref(),
+            Some("pw:with:colons")
+        );
+        assert_eq!(specs[1].endpoint.username, None);
+        assert_eq!(specs[1].endpoint.password.as_deref(), Some("own"));
+        assert!(Topology::from_save_path_with_auth("sentinel://h:1/m", Some(&outside)).is_ok());
+        assert!(Topology::from_cluster_save_path_with_auth("seed[]=h:1", Some(&outside)).is_ok());
     }
 
     #[test]

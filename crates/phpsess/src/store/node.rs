@@ -2,7 +2,7 @@
 //! reused connection. A connection that broke while idle is noticed on use and, where the caller
 //! says the command is safe to repeat, reopened and the command sent once more.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::{
     ConnectionAddr, ConnectionInfo, IntoConnectionInfo, Pipeline, RedisConnectionInfo, Value,
@@ -10,8 +10,8 @@ use redis::{
 
 use crate::error::{Error, Result};
 
-/// How to reach and log in to one Redis server.
-#[derive(Debug, Clone)]
+/// How to reach and log in to one Redis server. `Debug` shows the password's length only.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Endpoint {
     /// The host as the user wrote it, for messages (`tcp://10.0.0.5:6379`).
@@ -44,6 +44,34 @@ pub struct TlsFiles {
     pub key: Option<std::path::PathBuf>,
 }
 
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("label", &self.label)
+            .field("addr", &self.addr)
+            .field("username", &self.username)
+            .field("password", &RedactedPassword(&self.password))
+            .field("db", &self.db)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+/// A password in `Debug` output: `Some(<redacted: N bytes>)`, as [`crate::save_path::Auth`] shows
+/// it. `Debug` output ends up in logs and panic messages.
+pub(crate) struct RedactedPassword<'a>(pub &'a Option<String>);
+
+impl std::fmt::Debug for RedactedPassword<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(p) => write!(f, "Some(<redacted: {} bytes>)", p.len()),
+            None => f.write_str("None"),
+        }
+    }
+}
+
 impl Endpoint {
     /// A TCP endpoint with our defaults (2 s connect, 5 s read timeouts, no auth, db 0).
     pub fn tcp(host: impl Into<String>, port: u16) -> Self {
@@ -60,16 +88,10 @@ impl Endpoint {
         }
     }
 
+    /// Where to connect, without credentials or database: `AUTH` and `SELECT` are sent by
+    /// [`Endpoint::login`], which keeps the server's own words when it refuses them.
     fn connection_info(&self) -> Result<ConnectionInfo> {
-        let mut redis = RedisConnectionInfo::default()
-            .set_db(self.db)
-            .set_skip_set_lib_name();
-        if let Some(user) = &self.username {
-            redis = redis.set_username(user);
-        }
-        if let Some(pw) = &self.password {
-            redis = redis.set_password(pw);
-        }
+        let redis = RedisConnectionInfo::default().set_skip_set_lib_name();
         let info = self
             .addr
             .clone()
@@ -87,6 +109,103 @@ impl Endpoint {
             id: short_id(id),
             detail: e.to_string(),
         }
+    }
+
+    /// A failed connect attempt in words: a timeout says so (the redis crate's text for it is
+    /// "Connection timed out- IoError"-style), anything else keeps the system's message.
+    fn connect_failed(&self, id: &str, e: &redis::RedisError) -> Error {
+        if e.is_timeout() {
+            self.connect_error(id, &"no answer within the connect timeout")
+        } else {
+            self.connect_error(id, e)
+        }
+    }
+
+    /// `AUTH` and `SELECT` on a fresh connection, pipelined, each reply awaited only until
+    /// `deadline` (the connect timeout covers connect, TLS, AUTH and SELECT together, as a user
+    /// reading `timeout=2` expects). A refusal keeps the server's own reply in the message.
+    fn login(
+        &self,
+        conn: &mut redis::Connection,
+        deadline: Instant,
+        id: &str,
+        stats: &mut StoreStats,
+    ) -> Result<()> {
+        let mut steps = Vec::new();
+        let mut pipe = redis::pipe();
+        if let Some(pw) = &self.password {
+            let auth = pipe.cmd("AUTH");
+            if let Some(user) = &self.username {
+                auth.arg(user);
+            }
+            auth.arg(pw);
+            steps.push("AUTH");
+        }
+        if self.db != 0 {
+            pipe.cmd("SELECT").arg(self.db);
+            steps.push("SELECT");
+        }
+        if steps.is_empty() {
+            return Ok(());
+        }
+        stats.round_trips += 1;
+        let no_reply = |step: &str| {
+            self.connect_error(
+                id,
+                &format!("connected, but no reply to {step} within the connect timeout"),
+            )
+        };
+        let left = |step: &str| {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                Err(no_reply(step))
+            } else {
+                Ok(Some(left))
+            }
+        };
+        conn.set_write_timeout(left(steps[0])?)
+            .map_err(|e| self.connect_failed(id, &e))?;
+        conn.send_packed_command(&pipe.get_packed_pipeline())
+            .map_err(|e| match e.is_timeout() {
+                true => no_reply(steps[0]),
+                false => self.connect_failed(id, &e),
+            })?;
+        for step in steps {
+            conn.set_read_timeout(left(step)?)
+                .map_err(|e| self.connect_failed(id, &e))?;
+            let reply = conn.recv_response().map_err(|e| match e.is_timeout() {
+                true => no_reply(step),
+                false => self.connect_failed(id, &e),
+            })?;
+            if let Value::ServerError(e) = reply {
+                let reason = match (step, e.code()) {
+                    (_, "NOAUTH") => "a password is required and none was given".to_owned(),
+                    ("AUTH", _) => "authentication failed".to_owned(),
+                    _ => format!("database {} was refused", self.db),
+                };
+                return Err(self.refused(id, reason, &e));
+            }
+        }
+        Ok(())
+    }
+
+    /// The server refused us (`reason`), in its own words (`reply`).
+    pub(crate) fn refused(&self, id: &str, reason: String, reply: &redis::ServerError) -> Error {
+        Error::Refused {
+            host: self.label.clone(),
+            id: short_id(id),
+            reason,
+            reply: server_reply(reply),
+        }
+    }
+}
+
+/// An error reply as the server sent it: `WRONGPASS invalid username-password pair or user is
+/// disabled.` (the redis crate's `Display` would show `"WRONGPASS": ...`).
+pub(crate) fn server_reply(e: &redis::ServerError) -> String {
+    match e.details() {
+        Some(d) => format!("{} {d}", e.code()),
+        None => e.code().to_owned(),
     }
 }
 
@@ -190,6 +309,7 @@ impl Node {
     }
 
     fn open(&mut self, id: &str, stats: &mut StoreStats) -> Result<()> {
+        let deadline = Instant::now() + self.endpoint.connect_timeout;
         let info = self.endpoint.connection_info()?;
         let client = match &self.endpoint.tls {
             None => redis::Client::open(info).map_err(|e| self.endpoint.connect_error(id, &e))?,
@@ -201,18 +321,16 @@ impl Node {
                     .map_err(|e| self.endpoint.connect_error(id, &e))?
             }
         };
-        let conn = client
+        let mut conn = client
             .get_connection_with_timeout(self.endpoint.connect_timeout)
-            .map_err(|e| self.endpoint.connect_error(id, &e))?;
+            .map_err(|e| self.endpoint.connect_failed(id, &e))?;
+        stats.connects += 1;
+        self.endpoint.login(&mut conn, deadline, id, stats)?;
         let t = Some(self.endpoint.read_timeout.max(Duration::from_millis(1)));
         conn.set_read_timeout(t)
             .map_err(|e| self.endpoint.connect_error(id, &e))?;
         conn.set_write_timeout(t)
             .map_err(|e| self.endpoint.connect_error(id, &e))?;
-        stats.connects += 1;
-        if self.endpoint.password.is_some() || self.endpoint.db != 0 {
-            stats.round_trips += 1;
-        }
         self.conn = Some(conn);
         Ok(())
     }
@@ -230,15 +348,31 @@ impl Node {
         if !reused {
             self.open(ctx.id, stats)?;
         }
-        match self.send(pipe, stats) {
-            Ok(v) => Ok(v),
+        let replies = match self.send(pipe, stats) {
+            Ok(v) => v,
             Err(e) if reused && retry_safe && broken(&e) => {
                 self.conn = None;
                 self.open(ctx.id, stats)?;
-                self.send(pipe, stats).map_err(|e| self.fail(e, ctx))
+                self.send(pipe, stats).map_err(|e| self.fail(e, ctx))?
             }
-            Err(e) => Err(self.fail(e, ctx)),
+            Err(e) => return Err(self.fail(e, ctx)),
+        };
+        // A server with a password, and none configured: say so once, in words, instead of
+        // leaving each command's NOAUTH reply to be reported as a failed read or lock.
+        let noauth = replies.iter().find_map(|r| match r {
+            Value::ServerError(e) if e.code() == "NOAUTH" => Some(e),
+            _ => None,
+        });
+        if let Some(e) = noauth {
+            let err = self.endpoint.refused(
+                ctx.id,
+                "a password is required and none was given".into(),
+                e,
+            );
+            self.conn = None;
+            return Err(err);
         }
+        Ok(replies)
     }
 
     fn send(&mut self, pipe: &Pipeline, stats: &mut StoreStats) -> redis::RedisResult<Vec<Value>> {

@@ -8,8 +8,8 @@ use redis::{ConnectionAddr, Pipeline, Value};
 use super::node::{Endpoint, Node, Op, StoreStats};
 use crate::error::{Error, Result};
 
-/// How to find the master through Sentinel.
-#[derive(Debug, Clone)]
+/// How to find the master through Sentinel. `Debug` shows passwords' lengths only.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct SentinelSpec {
     /// Sentinel addresses, `(host, port)`.
@@ -22,6 +22,21 @@ pub struct SentinelSpec {
     pub master: Endpoint,
     /// Key prefix.
     pub prefix: Vec<u8>,
+}
+
+impl std::fmt::Debug for SentinelSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentinelSpec")
+            .field("sentinels", &self.sentinels)
+            .field("master_name", &self.master_name)
+            .field(
+                "sentinel_password",
+                &super::node::RedactedPassword(&self.sentinel_password),
+            )
+            .field("master", &self.master)
+            .field("prefix", &String::from_utf8_lossy(&self.prefix))
+            .finish()
+    }
 }
 
 impl SentinelSpec {
