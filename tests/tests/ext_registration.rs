@@ -61,7 +61,7 @@ fn php_ri_shows_version_effective_settings_and_counters() {
         "phpsess support => enabled",
         version.as_str(),
         "Save handlers => phpsess phpsess_cluster",
-        "Effective locking => on: expire 30 s (fallback, max_execution_time is 0), wait up to 5000 ms, retry every 20 ms",
+        "Effective locking => on: expire 60 s (default: max_execution_time counts CPU time, not wall clock), wait up to 5000 ms, retry every 20 ms",
         "Effective early refresh => off",
         "Effective compression => none",
         "Effective session TTL => 1440 s (session.gc_maxlifetime)",
