@@ -38,11 +38,12 @@ impl Topology {
 
 /// The Sentinel form of a `phpsess` save_path (phpredis has none):
 ///
-/// `sentinel://HOST:PORT[,HOST:PORT...]/MASTER_NAME[?auth=...&database=N&prefix=...&timeout=S&read_timeout=S&sentinel_auth=...]`
+/// `sentinel://HOST:PORT[,HOST:PORT...]/MASTER_NAME[?auth=...&database=N&prefix=...&timeout=S&read_timeout=S&sentinel_auth=...&wait_replicas=N]`
 ///
 /// The whole string is one entry (commas separate sentinels here, not hosts). `auth` takes the same
 /// forms as in phpredis's syntax (`auth=pw`, `auth[]=user&auth[]=pw`); `sentinel_auth` is the
-/// sentinels' own password, if they have one.
+/// sentinels' own password, if they have one. `wait_replicas` (default 1, 0 switches it off) is how
+/// many replicas must confirm a session write before it counts as done; see [`SentinelSpec`].
 pub const SENTINEL_SCHEME: &str = "sentinel://";
 
 fn sentinel_spec(save_path: &str) -> Result<SentinelSpec> {
@@ -132,12 +133,21 @@ fn sentinel_spec(save_path: &str) -> Result<SentinelSpec> {
         .and_then(|v| v.as_bytes())
         .map(<[u8]>::to_vec)
         .unwrap_or_else(|| DEFAULT_PREFIX.as_bytes().to_vec());
+    let wait_replicas = match text_param("wait_replicas") {
+        None => super::sentinel::DEFAULT_WAIT_REPLICAS,
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n <= 100)
+            .ok_or_else(|| bad(format!("wait_replicas must be a number 0..100, got '{v}'")))?,
+    };
     Ok(SentinelSpec {
         sentinels,
         master_name: name.to_owned(),
         sentinel_password: text_param("sentinel_auth"),
         master,
         prefix,
+        wait_replicas,
     })
 }
 
