@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: deps build test lint unit fixtures bench bench-e2e bench-callgrind fuzz demo clean php-session-tests
+.PHONY: deps build test lint unit fixtures bench bench-e2e bench-callgrind fuzz soak demo clean php-session-tests
 
 ## Install missing system packages (a no-op when everything is there).
 deps:
@@ -45,6 +45,11 @@ bench-callgrind: deps
 ## End to end: phpsess vs phpredis sessions in php-cli and php-fpm+nginx, loopback and +1 ms.
 bench-e2e: deps
 	scripts/bench-e2e.sh
+
+## The fault suite: php-fpm + nginx under load while Redis stalls, restarts, fails over; a leak
+## run. phpsess beside phpredis; a markdown table on stdout (SOAK_* variables: scripts/soak.sh).
+soak: deps
+	scripts/soak.sh
 
 ## Fuzz every decoder (FUZZ_SECONDS each, default 60).
 fuzz: deps

@@ -106,3 +106,102 @@ fn sentinel_store_follows_the_master_through_a_failover() {
     // Give the harness a quiet moment before teardown.
     std::thread::sleep(Duration::from_millis(10));
 }
+
+/// The counter in a `n|i:COUNT;` session.
+fn counter(data: Option<&[u8]>) -> u64 {
+    let Some(data) = data else { return 0 };
+    let text = std::str::from_utf8(data).expect("utf-8 session");
+    text.trim_start_matches("n|i:")
+        .trim_end_matches(';')
+        .parse()
+        .unwrap_or_else(|_| panic!("not a counter session: {text:?}"))
+}
+
+/// Issue 9, point 4: after `SENTINEL FAILOVER` the old master keeps accepting writes for seconds
+/// until the sentinels demote it, and then drops them. Every write the store acknowledged must be
+/// on the new master afterwards: the store has to notice the switch before writing (or fail the
+/// write), never have it vanish.
+#[test]
+fn sentinel_planned_failover_loses_no_acknowledged_write() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let mut setup = SentinelSetup::start();
+    let sentinels = setup.sentinel_addrs().join(",");
+    let save_path = format!(
+        "sentinel://{sentinels}/{}?timeout=1&read_timeout=1",
+        setup.master_name()
+    );
+    let ids: Vec<String> = (0..20).map(|i| format!("planned{i:017}")).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let stop = Arc::clone(&stop);
+        let ids = ids.clone();
+        std::thread::spawn(move || {
+            let mut store = SessionStore::new(
+                Topology::from_save_path(&save_path).unwrap(),
+                StoreOptions::default(),
+            );
+            let mut acked = vec![0u64; ids.len()];
+            let (mut ok, mut failed) = (0u64, 0u64);
+            let mut lost = Vec::new();
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let n = i % ids.len();
+                i += 1;
+                let id = &ids[n];
+                let result = store.read(id).and_then(|read| {
+                    let seen = counter(read.data.as_deref());
+                    if seen < acked[n] {
+                        lost.push(format!(
+                            "{id}: read {seen} after {} was acknowledged",
+                            acked[n]
+                        ));
+                    }
+                    store.write(id, format!("n|i:{};", seen + 1).as_bytes())?;
+                    Ok(seen + 1)
+                });
+                match result {
+                    Ok(v) => {
+                        acked[n] = v;
+                        ok += 1;
+                    }
+                    Err(_) => {
+                        failed += 1;
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+                let _ = store.close();
+            }
+            (acked, ok, failed, lost)
+        })
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    setup.planned_failover();
+    setup.wait_for_failover();
+    setup.wait_for_demotion();
+    // A moment of writes on the settled new master, then stop.
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    let (acked, ok, failed, mut lost) = writer.join().expect("writer thread");
+    let mut c = setup.master_connection();
+    for (id, &want) in ids.iter().zip(&acked) {
+        let stored: Option<Vec<u8>> = c.get(format!("{DEFAULT_PREFIX}{id}")).unwrap();
+        let have = counter(stored.as_deref());
+        if have < want {
+            lost.push(format!(
+                "{id}: {have} stored on the new master, {want} acknowledged"
+            ));
+        }
+    }
+    eprintln!("writes acknowledged {ok}, failed {failed}");
+    assert!(
+        ok > 100,
+        "the writer made progress: {ok} ok, {failed} failed"
+    );
+    assert!(
+        lost.is_empty(),
+        "acknowledged writes lost:\n{}",
+        lost.join("\n")
+    );
+}

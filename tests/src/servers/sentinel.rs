@@ -366,6 +366,47 @@ impl SentinelSetup {
         old
     }
 
+    /// Asks a sentinel for a planned failover (`SENTINEL FAILOVER NAME`) while the master keeps
+    /// running and serving clients. [`SentinelSetup::wait_for_failover`] then waits for the
+    /// promotion, [`SentinelSetup::wait_for_demotion`] for the old master to follow the new one.
+    pub fn planned_failover(&self) {
+        let port = self.sentinel_ports[0];
+        let mut con = connect_loopback(port, None, None)
+            .unwrap_or_else(|e| panic!("sentinel {HOST}:{port}: {e}"));
+        let reply: redis::RedisResult<String> = redis::cmd("SENTINEL")
+            .arg("FAILOVER")
+            .arg(&self.master_name)
+            .query(&mut con);
+        if let Err(e) = reply {
+            panic!(
+                "SENTINEL FAILOVER {} on {HOST}:{port}: {e}",
+                self.master_name
+            );
+        }
+    }
+
+    /// After a planned failover: waits until the old master (now [`SentinelSetup::replica`]) says
+    /// `role:slave` with its link to the new master up, i.e. it has resynced and dropped whatever
+    /// it accepted after the promotion (sentinels demote it only some seconds after the switch).
+    pub fn wait_for_demotion(&self) {
+        let old = self.replica();
+        let result = wait_until(
+            &format!("{} to follow the new master", old.addr()),
+            SENTINEL_TIMEOUT,
+            || {
+                let info = old.try_info("replication")?;
+                let role = info_field(&info, "role");
+                let link = info_field(&info, "master_link_status");
+                (role.as_deref() == Some("slave") && link.as_deref() == Some("up"))
+                    .then_some(())
+                    .ok_or(format!("role:{role:?} master_link_status:{link:?}"))
+            },
+        );
+        if let Err(reason) = result {
+            panic!("{reason}");
+        }
+    }
+
     /// Waits until every sentinel names the replica as the master and the replica says
     /// `role:master`; returns its address, which [`SentinelSetup::master_addr`] returns from now on.
     pub fn wait_for_failover(&mut self) -> String {

@@ -100,6 +100,18 @@ pub(crate) fn database(arr: &QArray) -> Checked<Option<u32>> {
     Ok(db.map(|d| d as u32))
 }
 
+/// phpsess's Sentinel `wait_replicas`: replicas that must confirm a session write (0..=100).
+pub(crate) fn wait_replicas(arr: &QArray) -> Checked<Option<u32>> {
+    let n = integer(
+        arr,
+        "wait_replicas",
+        0,
+        100,
+        "must be an integer from 0 to 100",
+    )?;
+    Ok(n.map(|n| n as u32))
+}
+
 /// phpredis `retry_interval`, in milliseconds.
 pub(crate) fn retry_interval(arr: &QArray) -> Checked<Option<u64>> {
     let ms = integer(

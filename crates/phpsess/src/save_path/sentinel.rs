@@ -1,6 +1,8 @@
 //! phpsess's own Sentinel form of the `redis` handler's save_path (phpredis has none):
 //! `sentinel://HOST:PORT[,HOST:PORT...]/MASTER_NAME[?params]`, read with the same parameter rules
-//! as phpredis's syntax, so `auth` takes the same forms and a bad value the same error text.
+//! as phpredis's syntax, so `auth` takes the same forms and a bad value the same error text. Its own
+//! parameters: `sentinel_auth` (the sentinels' password) and `wait_replicas` (replicas that must
+//! confirm a session write, default 1, 0 = off; see `store::SentinelSpec`).
 
 use std::time::Duration;
 
@@ -23,6 +25,7 @@ pub(crate) const KNOWN: &[&str] = &[
     "prefix",
     "timeout",
     "read_timeout",
+    "wait_replicas",
 ];
 
 /// A parsed `sentinel://` save_path: the sentinels to ask, the master's name, and how to log in
@@ -56,6 +59,9 @@ pub struct SentinelSavePath {
     pub timeout: Option<f64>,
     /// `read_timeout` in seconds; 0 means "not set".
     pub read_timeout: Option<f64>,
+    /// `wait_replicas`: replicas that must confirm a session write (`WAIT`); `None` = the store's
+    /// default (1), 0 switches the check off.
+    pub wait_replicas: Option<u32>,
     /// Parameters this form does not read (typos such as `databse`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<String>,
@@ -156,6 +162,7 @@ impl SentinelSavePath {
             prefix: params::bytes(arr, "prefix").map_err(checked)?,
             timeout: params::seconds(arr, "timeout", false).map_err(checked)?,
             read_timeout: params::seconds(arr, "read_timeout", true).map_err(checked)?,
+            wait_replicas: params::wait_replicas(arr).map_err(checked)?,
             ignored: params::ignored(arr, KNOWN),
             offset,
         })

@@ -81,6 +81,9 @@ fn sentinel_spec(sp: &SentinelSavePath) -> SentinelSpec {
         sentinel_password: credentials(sp.sentinel_auth.as_ref()).1,
         master,
         prefix: sp.effective_prefix().to_vec(),
+        wait_replicas: sp
+            .wait_replicas
+            .unwrap_or(super::sentinel::DEFAULT_WAIT_REPLICAS),
     }
 }
 
