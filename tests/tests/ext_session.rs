@@ -648,3 +648,38 @@ fn an_unknown_save_path_parameter_is_a_warning_naming_the_parameter_meant() {
     let v = Php::new("phpsess", &format!("tcp://{addr}?database=1")).json(SCRIPT, &["start"]);
     assert_eq!(warnings(&v), Vec::<String>::new());
 }
+
+#[test]
+fn a_paused_redis_with_a_password_fails_within_one_connect_timeout() {
+    // Issue 9, point 16: connect, AUTH and SELECT each got their own timeout (4.03 s for
+    // `timeout=2&auth=…`). A paused server accepts the connection (the kernel does) and never
+    // answers AUTH: the whole session_start() must end within the one connect timeout.
+    let server = RedisServer::builder().password("s3cret").start();
+    let pid = server.pid().expect("running").to_string();
+    let path = format!("tcp://{}?timeout=1&auth=s3cret&database=2", server.addr());
+    let stop = |sig: &str| {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig}");
+    };
+    stop("-STOP");
+    let v = Php::new("phpsess", &path).json(SCRIPT, &["start"]);
+    stop("-CONT");
+    assert_eq!(v["ok"], json!(false), "{v}");
+    let ms = v["ms"].as_f64().unwrap();
+    assert!(
+        (900.0..1600.0).contains(&ms),
+        "one deadline, not one per step: {ms} ms"
+    );
+    let w = warnings(&v);
+    assert!(
+        w[0].contains("connected, but no reply to AUTH within the connect timeout"),
+        "{w:?}"
+    );
+    // Ours never shows the password (PHP's own "Failed to read session data" prints the whole
+    // save_path: hence phpsess.auth).
+    assert!(!w[0].contains("s3cret"), "{w:?}");
+}
