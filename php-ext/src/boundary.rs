@@ -7,7 +7,9 @@
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Once, OnceLock};
+use std::sync::Once;
+#[cfg(feature = "test-panic")]
+use std::sync::OnceLock;
 
 use ext_php_rs::error::php_error;
 use ext_php_rs::flags::ErrorType;
@@ -69,9 +71,13 @@ pub fn guard<R>(callback: &'static str, on_panic: R, work: impl FnOnce() -> R) -
     }
 }
 
-/// Test hook: with `PHPSESS_TEST_PANIC=<callback>` in the environment (`read`, `write`, `open`,
-/// ...), that callback panics inside its guard, so the compat suite can show on the real binary
-/// that a panic ends as a warning and a failed callback, not a dead process. Read once per process.
+/// Test hook, only in builds with the `test-panic` feature (the compat suite builds the extension
+/// with it; `make ext` and release builds do not, so an environment variable cannot make a
+/// production worker panic): with `PHPSESS_TEST_PANIC=<callback>` in the environment (`read`,
+/// `write`, `open`, ...), that callback panics inside its guard, so the compat suite can show on
+/// the real binary that a panic ends as a warning and a failed callback, not a dead process. Read
+/// once per process.
+#[cfg(feature = "test-panic")]
 fn inject_panic(callback: &str) {
     static TARGET: OnceLock<Option<String>> = OnceLock::new();
     let target = TARGET.get_or_init(|| std::env::var("PHPSESS_TEST_PANIC").ok());
@@ -79,6 +85,10 @@ fn inject_panic(callback: &str) {
         panic!("injected by PHPSESS_TEST_PANIC");
     }
 }
+
+/// Without the `test-panic` feature, `PHPSESS_TEST_PANIC` means nothing.
+#[cfg(not(feature = "test-panic"))]
+fn inject_panic(_callback: &str) {}
 
 /// The panic's message when it is a fixed text (`panic!("literal")`). A formatted message is not
 /// shown: it may quote user input (the standard library's "byte index 11 is not a char boundary
@@ -184,5 +194,16 @@ mod tests {
             panic_text(formatted.as_ref()),
             "a panic whose message is not shown (it may quote the save_path or session data)"
         );
+    }
+
+    /// A build without the `test-panic` feature (the default, and `make ext`) ignores
+    /// `PHPSESS_TEST_PANIC`: the injection point compiles to nothing.
+    #[cfg(not(feature = "test-panic"))]
+    #[test]
+    fn the_panic_injection_is_not_in_default_builds() {
+        std::env::set_var("PHPSESS_TEST_PANIC", "read");
+        let outcome = panic::catch_unwind(|| inject_panic("read"));
+        std::env::remove_var("PHPSESS_TEST_PANIC");
+        assert!(outcome.is_ok());
     }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use ext_php_rs::flags::IniEntryPermission;
 use ext_php_rs::zend::{IniEntryDef, IniEntryDefs};
-use phpsess::store::{Compression, LockOptions, StoreOptions, MAX_LOCK_EXPIRE};
+use phpsess::store::{
+    Compression, LockOptions, StoreOptions, DEFAULT_MAX_SESSION_BYTES, MAX_LOCK_EXPIRE,
+};
 
 use crate::ffi;
 
@@ -20,7 +22,7 @@ pub struct Setting {
 }
 
 /// Every `phpsess.*` setting, in the order phpinfo lists them.
-pub const SETTINGS: [Setting; 7] = [
+pub const SETTINGS: [Setting; 8] = [
     // Take the session lock on read (phpredis: redis.session.locking_enabled, default 0).
     Setting {
         name: c"phpsess.locking_enabled",
@@ -56,6 +58,12 @@ pub const SETTINGS: [Setting; 7] = [
         name: c"phpsess.compression_level",
         default: c"3",
     },
+    // Largest session a read accepts, stored and decompressed (bytes, or with a K, M or G suffix
+    // as memory_limit); a bigger one fails the read instead of exhausting memory.
+    Setting {
+        name: c"phpsess.max_session_bytes",
+        default: c"16M",
+    },
 ];
 
 const fn def(i: usize) -> IniEntryDef {
@@ -74,7 +82,7 @@ const fn def(i: usize) -> IniEntryDef {
 pub const AUTH: &CStr = c"phpsess.auth";
 
 /// The table PHP keeps for the life of the process.
-pub static INI_ENTRIES: IniEntryDefs<9> = IniEntryDefs::new([
+pub static INI_ENTRIES: IniEntryDefs<10> = IniEntryDefs::new([
     def(0),
     def(1),
     def(2),
@@ -82,6 +90,7 @@ pub static INI_ENTRIES: IniEntryDefs<9> = IniEntryDefs::new([
     def(4),
     def(5),
     def(6),
+    def(7),
     IniEntryDef::new(AUTH, c"", IniEntryPermission::System),
     IniEntryDef::end(),
 ]);
@@ -167,6 +176,8 @@ pub struct Settings {
     pub compression_level: i64,
     /// `session.gc_maxlifetime`.
     pub gc_maxlifetime: i64,
+    /// `phpsess.max_session_bytes`, as written.
+    pub max_session_bytes: String,
 }
 
 impl Settings {
@@ -183,6 +194,7 @@ impl Settings {
             compression: ini.text(SETTINGS[5].name).unwrap_or_default(),
             compression_level: ini.long(SETTINGS[6].name),
             gc_maxlifetime: ini.long(c"session.gc_maxlifetime"),
+            max_session_bytes: ini.text(SETTINGS[7].name).unwrap_or_default(),
         }
     }
 
@@ -216,13 +228,33 @@ impl Settings {
         })
     }
 
+    /// The session size limit in force; `Err` carries the notice for a value that is not a
+    /// positive size (the default applies then).
+    pub fn max_session_bytes(&self) -> Result<usize, String> {
+        parse_quantity(&self.max_session_bytes)
+            .filter(|&n| n > 0)
+            .ok_or_else(|| {
+                format!(
+                    "phpsess: phpsess.max_session_bytes '{}' is not a positive size; using {} bytes",
+                    self.max_session_bytes, DEFAULT_MAX_SESSION_BYTES
+                )
+            })
+    }
+
     /// The store options these settings mean, with the session lifetime `ttl_secs` (PHP's
     /// `maxlifetime` argument or `session.gc_maxlifetime`), plus notices about refused values.
     pub fn store_options(&self, ttl_secs: i64) -> (StoreOptions, Option<String>) {
-        let (compression, notice) = match self.compression() {
+        let (compression, mut notice) = match self.compression() {
             Ok(c) => (c, None),
             Err(n) => (Compression::None, Some(n)),
         };
+        let max_session_bytes = self.max_session_bytes().unwrap_or_else(|n| {
+            notice = Some(match notice.take() {
+                Some(first) => format!("{first}; {n}"),
+                None => n,
+            });
+            DEFAULT_MAX_SESSION_BYTES
+        });
         let lock = LockOptions {
             enabled: self.locking_enabled,
             expire: self.lock_expire().0,
@@ -234,6 +266,7 @@ impl Settings {
             lock,
             early_refresh: self.early_refresh,
             compression,
+            max_session_bytes,
         };
         (options, notice)
     }
@@ -263,6 +296,23 @@ fn atoi(value: &str) -> i64 {
     } else {
         n
     }
+}
+
+/// A size as PHP's `memory_limit` takes it: decimal digits and an optional `K`, `M` or `G` suffix
+/// (any case), surrounding blanks allowed. `None` for anything else or a size over `usize`.
+pub fn parse_quantity(value: &str) -> Option<usize> {
+    let v = value.trim();
+    let (digits, shift) = match v.as_bytes().last()? {
+        b'k' | b'K' => (&v[..v.len() - 1], 10),
+        b'm' | b'M' => (&v[..v.len() - 1], 20),
+        b'g' | b'G' => (&v[..v.len() - 1], 30),
+        _ => (v, 0),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: usize = digits.parse().ok()?;
+    n.checked_mul(1 << shift)
 }
 
 /// Session lifetime from PHP's `maxlifetime`: <= 0 means 1440 s and anything above `INT_MAX` is
@@ -395,6 +445,43 @@ mod tests {
             (Compression::Zstd { level: 9 }, None)
         );
         assert_eq!(o.ttl, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn max_session_bytes_takes_memory_limit_sizes() {
+        let table = [
+            ("16M", Some(16 << 20)),
+            ("16m", Some(16 << 20)),
+            ("512k", Some(512 << 10)),
+            ("1G", Some(1 << 30)),
+            (" 1048576 ", Some(1 << 20)),
+            ("0", Some(0)),
+            ("", None),
+            ("M", None),
+            ("-1", None),
+            ("1.5M", None),
+            ("16MB", None),
+            ("99999999999999999999", None),
+        ];
+        for (value, want) in table {
+            assert_eq!(parse_quantity(value), want, "{value:?}");
+        }
+        let (o, notice) = Settings::read(&Map::defaults().with("phpsess.max_session_bytes", "1K"))
+            .store_options(60);
+        assert_eq!((o.max_session_bytes, notice), (1024, None));
+        let m = Map::defaults()
+            .with("phpsess.max_session_bytes", "0")
+            .with("phpsess.compression", "brotli");
+        let (o, notice) = Settings::read(&m).store_options(60);
+        assert_eq!(o.max_session_bytes, DEFAULT_MAX_SESSION_BYTES);
+        assert_eq!(
+            notice.as_deref(),
+            Some(
+                "phpsess: phpsess.compression 'brotli' is not one of none, lzf, zstd, lz4; storing \
+                 uncompressed; phpsess: phpsess.max_session_bytes '0' is not a positive size; using \
+                 16777216 bytes"
+            )
+        );
     }
 
     #[test]

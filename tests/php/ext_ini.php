@@ -16,6 +16,7 @@ const DEFAULTS = [
     'phpsess.early_refresh' => '0',
     'phpsess.compression' => 'none',
     'phpsess.compression_level' => '3',
+    'phpsess.max_session_bytes' => '16M',
 ];
 
 switch ($mode) {

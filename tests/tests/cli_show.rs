@@ -130,3 +130,93 @@ fn show_takes_the_password_from_the_environment_or_a_file_not_argv() {
         format!("phpsess: a password is required and none was given on tcp://{} for session k3vq5c…: NOAUTH Authentication required.\n", server.addr())
     );
 }
+
+/// Sessions the handler stored compressed (each algorithm, as phpredis frames it) are shown with
+/// `--compression`; without it the message says to give it. A value over the size limit fails
+/// with the limit named rather than being decompressed.
+#[test]
+fn show_reads_compressed_sessions_with_compression() {
+    use phpsess::store::Compression;
+    let server = RedisServer::start();
+    let mut c = server.connection();
+    let save_path = format!("tcp://{}", server.addr());
+    let plain = format!("user|s:5:\"alice\";pad|s:400:\"{}\";", "ab".repeat(200));
+    let algos = [
+        ("lzf", Compression::Lzf),
+        ("zstd", Compression::Zstd { level: 3 }),
+        ("lz4", Compression::Lz4 { level: 3 }),
+    ];
+    for (i, (name, algo)) in algos.into_iter().enumerate() {
+        let id = format!("cmpr{i}000000000000000000000");
+        let stored = algo.compress(plain.as_bytes()).into_owned();
+        assert!(stored.len() < plain.len(), "{name}");
+        let _: () = c
+            .set_ex(format!("PHPREDIS_SESSION:{id}"), &stored, 1440)
+            .unwrap();
+
+        let (code, out, err) = show(&[
+            "--save-path",
+            &save_path,
+            "--compression",
+            name,
+            "--json",
+            &id,
+        ]);
+        assert_eq!(code, 0, "{name}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
+        assert_eq!(v["data"]["user"], "alice", "{name}");
+        assert_eq!(v["bytes"], stored.len(), "{name}");
+        assert_eq!(v["compression"], name);
+
+        let (code, out, _) = show(&[
+            "--save-path",
+            &save_path,
+            "--compression",
+            name,
+            "--raw",
+            &id,
+        ]);
+        assert_eq!(code, 0, "{name}");
+        assert_eq!(out, plain, "{name}");
+
+        let (code, out, _) = show(&["--save-path", &save_path, "--compression", name, &id]);
+        assert_eq!(code, 0, "{name}");
+        let bytes = format!(
+            "bytes:  {} ({name}, {} decompressed)",
+            stored.len(),
+            plain.len()
+        );
+        assert!(out.contains(&bytes), "{name}: {out}");
+
+        let (code, _, err) = show(&["--save-path", &save_path, &id]);
+        assert_eq!(code, 1, "{name}");
+        assert!(
+            err.contains(
+                "(compression none; if the handler compresses sessions, give --compression"
+            ) || err.contains(
+                "(compression none); if the handler compresses sessions, give --compression"
+            ),
+            "{name}: {err}"
+        );
+    }
+
+    // A zstd frame announcing 64 MiB: refused by the size limit, not decompressed.
+    let id = "cmprbomb0000000000000000000";
+    let bomb = Compression::Zstd { level: 3 }
+        .compress(&vec![0u8; 64 << 20])
+        .into_owned();
+    let _: () = c.set(format!("PHPREDIS_SESSION:{id}"), &bomb).unwrap();
+    let (code, out, err) = show(&["--save-path", &save_path, "--compression", "zstd", id]);
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "phpsess: read of session cmprbo… (PHPREDIS_SESSION:cmprbo… on tcp://{}) refused: zstd \
+             data of {} bytes decompresses to more than the limit of 16777216 bytes \
+             (phpsess.max_session_bytes)",
+            server.addr(),
+            bomb.len()
+        )
+    );
+}

@@ -47,6 +47,7 @@ fn reflection_shows_the_session_dependency_and_every_setting() {
         ("phpsess.early_refresh", "0"),
         ("phpsess.compression", "none"),
         ("phpsess.compression_level", "3"),
+        ("phpsess.max_session_bytes", "16M"),
     ] {
         let entry = format!("Entry [ {name} <ALL> ]\n      Current = '{default}'");
         assert!(re.contains(&entry), "{entry} in:\n{re}");
@@ -73,6 +74,7 @@ fn php_ri_shows_version_effective_settings_and_counters() {
         "phpsess.early_refresh => 0 => 0",
         "phpsess.compression => none => none",
         "phpsess.compression_level => 3 => 3",
+        "phpsess.max_session_bytes => 16M => 16M",
         "Requests => 0",
         "Round trips => 0",
         "Lock waits => 0",

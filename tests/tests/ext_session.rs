@@ -362,6 +362,13 @@ fn a_panic_in_a_callback_becomes_a_warning_and_the_script_goes_on() {
         let v = Php::standalone(&server.addr())
             .env("PHPSESS_TEST_PANIC", callback)
             .json(SCRIPT, &["start"]);
+        if v["ok"] == json!(true) && std::env::var_os("PHPSESS_EXT").is_some() {
+            eprintln!(
+                "skipped: $PHPSESS_EXT was built without the test-panic feature (make ext leaves \
+                 the injection out); unset it to let the suite build its own"
+            );
+            return;
+        }
         assert_eq!(v["ok"], json!(false), "{callback}");
         assert_eq!(v["continued"], json!(true));
         let w = warnings(&v);

@@ -129,6 +129,20 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A stored session over the size limit (`max_session_bytes`), as stored or once decompressed;
+    /// the read fails and the stored value is left as it is.
+    #[error("read of session {id} ({key} on {host}) refused: {reason}")]
+    SessionTooLarge {
+        /// The host the session lives on.
+        host: String,
+        /// The data key (the id in it shortened).
+        key: String,
+        /// The session id, shortened.
+        id: String,
+        /// Which size was over the limit.
+        reason: crate::store::TooLarge,
+    },
+
     /// A session id the store will not use.
     #[error("invalid session id {id:?}: {reason}")]
     InvalidId {

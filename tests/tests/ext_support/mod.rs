@@ -3,7 +3,8 @@
 //!
 //! The extension is `$PHPSESS_EXT` when set (e.g. `target/php/phpsess.so` from `make ext`);
 //! otherwise these tests build it themselves in the profile and target directory they run from
-//! (`cargo build -p phpsess-ext`, which reuses what `cargo test` just built).
+//! (`cargo build -p phpsess-ext --features test-panic`, which reuses what `cargo test` just built;
+//! the feature lets `PHPSESS_TEST_PANIC` inject a panic, see `php-ext/src/boundary.rs`).
 
 #![allow(dead_code)] // each test binary uses a different part
 
@@ -55,7 +56,15 @@ fn build_extension() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut cmd = Command::new(&cargo);
     cmd.current_dir(workspace_root())
-        .args(["build", "-p", "phpsess-ext", "--target-dir"])
+        // test-panic: PHPSESS_TEST_PANIC, for the panic-boundary test; never in `make ext`.
+        .args([
+            "build",
+            "-p",
+            "phpsess-ext",
+            "--features",
+            "test-panic",
+            "--target-dir",
+        ])
         .arg(&target_dir);
     match profile.as_str() {
         "debug" => {}

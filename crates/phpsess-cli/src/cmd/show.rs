@@ -3,12 +3,12 @@
 
 use anyhow::{bail, Context, Result};
 use phpsess::session::{self, Format};
-use phpsess::store::{SessionStore, StoreOptions, Topology};
+use phpsess::store::{Compression, SessionStore, StoreOptions, Topology};
 use serde_json::json;
 
 use crate::output;
 
-/// `phpsess show --save-path SAVE_PATH [--cluster] [--format F] [--raw] [--json] ID`
+/// `phpsess show --save-path SAVE_PATH [--cluster] [--compression C] [--format F] [--raw] [--json] ID`
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The `session.save_path` from php.ini (phpredis `redis` syntax, `redis://` URL or
@@ -20,18 +20,48 @@ pub struct Args {
     cluster: bool,
     #[command(flatten)]
     credentials: crate::credentials::Credentials,
+    /// How the handler compresses sessions (`phpsess.compression` or phpredis's
+    /// `redis.session.compression`); stored bytes that are not of this algorithm are shown as
+    /// they are, as the handler reads them.
+    #[arg(long, value_enum, default_value = "none")]
+    compression: ShowCompression,
     /// The session's `session.serialize_handler`; `auto` guesses from the bytes.
     #[arg(long, value_enum, default_value = "auto")]
     format: ShowFormat,
-    /// Print the stored bytes exactly as they are (no decoding).
+    /// Print the session bytes as PHP's serialize handler gets them (decompressed, not decoded).
     #[arg(long, conflicts_with = "json")]
     raw: bool,
-    /// Print one JSON object: id, key, host, ttl, bytes, lock, format, data.
+    /// Print one JSON object: id, key, host, ttl, bytes (stored), compression, lock, format, data.
     #[arg(long)]
     json: bool,
     /// The session id (the PHPSESSID cookie value).
     #[arg(value_name = "ID")]
     id: String,
+}
+
+/// `--compression`: the algorithms phpredis and the extension store sessions with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ShowCompression {
+    None,
+    Lzf,
+    Zstd,
+    Lz4,
+}
+
+impl ShowCompression {
+    /// The store's setting; the level only matters when writing, and `show` never writes.
+    fn compression(self) -> Compression {
+        let level = i64::from(Compression::DEFAULT_LEVEL);
+        let name = match self {
+            ShowCompression::None => "none",
+            ShowCompression::Lzf => "lzf",
+            ShowCompression::Zstd => "zstd",
+            ShowCompression::Lz4 => "lz4",
+        };
+        // Invariant: every name above is one `from_ini` accepts (tested by
+        // `show_compression_names_are_known`).
+        Compression::from_ini(name, level).expect("a known compression name")
+    }
 }
 
 /// `--format`: a session encoding, or a guess.
@@ -53,7 +83,12 @@ pub fn run(args: Args) -> Result<()> {
         Topology::from_save_path_with_auth(&args.save_path, auth.as_ref())?
     };
     // Only reads: no lock is taken and the TTL is left alone.
-    let mut store = SessionStore::new(topology, StoreOptions::default());
+    let compression = args.compression.compression();
+    let options = StoreOptions {
+        compression,
+        ..StoreOptions::default()
+    };
+    let mut store = SessionStore::new(topology, options);
     let Some(info) = store.inspect(&args.id)? else {
         bail!(
             "no session {} at {} (key {})",
@@ -65,10 +100,16 @@ pub fn run(args: Args) -> Result<()> {
     if args.raw {
         return output::bytes(&info.data);
     }
+    // Compressed bytes read without --compression look like a broken session: say so.
+    let hint = if compression == Compression::None {
+        "if the handler compresses sessions, give --compression; else try --raw"
+    } else {
+        "try --raw"
+    };
     let format = match args.format {
         ShowFormat::Auto => session::detect(&info.data).with_context(|| {
             format!(
-                "session {} is not in any PHP session format; try --raw",
+                "session {} is not in any PHP session format (compression {compression}); {hint}",
                 args.id
             )
         })?,
@@ -76,8 +117,12 @@ pub fn run(args: Args) -> Result<()> {
         ShowFormat::PhpSerialize => Format::PhpSerialize,
         ShowFormat::PhpBinary => Format::PhpBinary,
     };
-    let vars = session::decode(&info.data, format)
-        .with_context(|| format!("session {} does not decode as {format}", args.id))?;
+    let vars = session::decode(&info.data, format).with_context(|| {
+        format!(
+            "session {} does not decode as {format} (compression {compression}; {hint})",
+            args.id
+        )
+    })?;
     let data = phpsess::json::session_to_friendly_json(&vars);
     if args.json {
         return output::json(
@@ -87,6 +132,7 @@ pub fn run(args: Args) -> Result<()> {
                 "host": info.host,
                 "ttl": info.ttl,
                 "bytes": info.stored_bytes,
+                "compression": compression.name(),
                 "lock": info.lock_holder,
                 "format": format.to_string(),
                 "data": data,
@@ -96,9 +142,31 @@ pub fn run(args: Args) -> Result<()> {
     }
     let lock = info.lock_holder.as_deref().unwrap_or("none");
     let header = format!(
-        "id:     {}\nkey:    {}\nhost:   {}\nttl:    {} s\nbytes:  {}\nformat: {format}\nlock:   {lock}\n",
-        args.id, info.key, info.host, info.ttl, info.stored_bytes
+        "id:     {}\nkey:    {}\nhost:   {}\nttl:    {} s\nbytes:  {}{}\nformat: {format}\nlock:   {lock}\n",
+        args.id,
+        info.key,
+        info.host,
+        info.ttl,
+        info.stored_bytes,
+        match compression {
+            Compression::None => String::new(),
+            c => format!(" ({c}, {} decompressed)", info.data.len()),
+        }
     );
     output::bytes(header.as_bytes())?;
     output::json(&data, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum;
+
+    #[test]
+    fn show_compression_names_are_known() {
+        for c in ShowCompression::value_variants() {
+            let name = c.to_possible_value().unwrap().get_name().to_owned();
+            assert_eq!(c.compression().name(), name);
+        }
+    }
 }

@@ -37,6 +37,13 @@
 //!
 //! The length in the LZ4 header is a native C `int` in phpredis; we write and read little-endian,
 //! which is what phpredis does on x86-64 and arm64.
+//!
+//! **Size limit.** Every read takes a limit ([`DEFAULT_MAX_SESSION_BYTES`] unless configured) that
+//! bounds both the stored bytes and what they decompress to, so a few KB of hostile stored data
+//! cannot make a PHP worker allocate gigabytes outside PHP's `memory_limit` (a 47 KB zstd frame
+//! decodes to 1.4 GB). phpredis has no such limit; here a value over it fails the read with
+//! [`TooLarge`] rather than passing through, because its bytes may be a valid stream. No decoder
+//! allocates more than the limit before it has produced the bytes: headers are only claims.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -88,6 +95,51 @@ const LZF_MARGIN: usize = 128;
 /// content size is only a claim until the frame decodes.
 const ZSTD_PREALLOC_LIMIT: u64 = 1 << 20;
 
+/// The default limit on a session's size, stored and decompressed (`phpsess.max_session_bytes`):
+/// 16 MiB.
+///
+/// Why this number: a session is held several times over during a request (the bytes from Redis,
+/// the decompressed bytes, PHP's string, then the unserialized values, which take a few times the
+/// bytes), so 16 MiB already needs most of PHP's default `memory_limit` of 128M; real sessions are
+/// a few KB (the largest we measured in the compat suite, a Laravel cart, is 90 KB), so no working
+/// application is near it. Redis itself allows 512 MB values, phpredis any size.
+pub const DEFAULT_MAX_SESSION_BYTES: usize = 16 * 1024 * 1024;
+
+/// A stored value over the session size limit; the read fails and nothing is changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TooLarge {
+    /// The bytes in Redis alone are over the limit.
+    #[error("{stored} bytes stored, over the limit of {limit} bytes (phpsess.max_session_bytes)")]
+    Stored {
+        /// Length of the stored value.
+        stored: usize,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The stored bytes decompress (or say they decompress) to more than the limit.
+    #[error(
+        "{algo} data of {stored} bytes decompresses to more than the limit of {limit} bytes \
+         (phpsess.max_session_bytes)"
+    )]
+    Decompressed {
+        /// The algorithm's INI name.
+        algo: &'static str,
+        /// Length of the stored value.
+        stored: usize,
+        /// The limit in force.
+        limit: usize,
+    },
+}
+
+/// A decoder's answer when its output would pass the limit (the caller knows which limit).
+#[derive(Debug, PartialEq, Eq)]
+struct OverLimit;
+
+/// What a decoder makes of stored bytes: `Ok(None)` when they are not a stream of its format
+/// (passed through, as phpredis does).
+type Decoded = Result<Option<Vec<u8>>, OverLimit>;
+
 impl Compression {
     /// phpredis's default `redis.session.compression_level`.
     pub const DEFAULT_LEVEL: i32 = 3;
@@ -109,22 +161,40 @@ impl Compression {
         }
     }
 
-    /// Decompresses bytes read from Redis. Bytes that are not a valid stream of this algorithm are
-    /// returned unchanged (borrowed), as phpredis does, so uncompressed sessions stay readable.
+    /// Decompresses bytes read from Redis, refusing values whose stored bytes or decompressed
+    /// bytes are over `limit` ([`DEFAULT_MAX_SESSION_BYTES`] unless configured). Bytes that are not
+    /// a valid stream of this algorithm are returned unchanged (borrowed), as phpredis does, so
+    /// uncompressed sessions stay readable. Memory stays within about `limit` whatever the
+    /// headers claim.
     ///
     /// Differences from phpredis, on corrupt input only: an LZ4 block that decodes to fewer bytes
     /// than its header says is passed through (phpredis returns the header's length with an
     /// uninitialised tail), and a negative LZ4 length is passed through (phpredis fails to allocate).
-    pub fn decompress<'a>(&self, stored: &'a [u8]) -> Cow<'a, [u8]> {
+    pub fn decompress<'a>(
+        &self,
+        stored: &'a [u8],
+        limit: usize,
+    ) -> Result<Cow<'a, [u8]>, TooLarge> {
+        if stored.len() > limit {
+            return Err(TooLarge::Stored {
+                stored: stored.len(),
+                limit,
+            });
+        }
         let decoded = match *self {
-            Compression::None => None,
-            Compression::Lzf => lzf_decompress_framed(stored),
-            Compression::Zstd { .. } => zstd_decompress(stored),
-            Compression::Lz4 { .. } => lz4_decompress(stored),
+            Compression::None => Ok(None),
+            Compression::Lzf => lzf_decompress_framed(stored, limit),
+            Compression::Zstd { .. } => zstd_decompress(stored, limit),
+            Compression::Lz4 { .. } => lz4_decompress(stored, limit),
         };
         match decoded {
-            Some(bytes) => Cow::Owned(bytes),
-            None => Cow::Borrowed(stored),
+            Ok(Some(bytes)) => Ok(Cow::Owned(bytes)),
+            Ok(None) => Ok(Cow::Borrowed(stored)),
+            Err(OverLimit) => Err(TooLarge::Decompressed {
+                algo: self.name(),
+                stored: stored.len(),
+                limit,
+            }),
         }
     }
 
@@ -203,11 +273,11 @@ fn lzf_compress_framed(data: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// phpredis's LZF read path: empty bytes are not a stream.
-fn lzf_decompress_framed(stored: &[u8]) -> Option<Vec<u8>> {
+fn lzf_decompress_framed(stored: &[u8], limit: usize) -> Decoded {
     if stored.is_empty() {
-        return None;
+        return Ok(None);
     }
-    lzf::decompress(stored)
+    lzf::decompress(stored, limit)
 }
 
 /// The LZF token format (liblzf's raw stream), compressor and decompressor.
@@ -289,28 +359,46 @@ mod lzf {
         out
     }
 
-    /// Decodes a whole raw stream; `None` if any token is cut short or refers before the start.
-    pub(super) fn decompress(input: &[u8]) -> Option<Vec<u8>> {
+    /// Decodes a whole raw stream; `Ok(None)` if any token is cut short or refers before the
+    /// start, `Err` as soon as the output would pass `limit` (LZF has no length header, and one
+    /// 3-byte token stands for up to 264 bytes, so only the output itself can be checked).
+    pub(super) fn decompress(input: &[u8], limit: usize) -> super::Decoded {
         // Most sessions compress 2-4×; the vector grows past that if needed.
-        let mut out = Vec::with_capacity(input.len().saturating_mul(3));
+        let mut out = Vec::with_capacity(input.len().saturating_mul(3).min(limit));
         let mut pos = 0;
         while pos < input.len() {
             let ctrl = usize::from(input[pos]);
             pos += 1;
             if ctrl < 32 {
-                let run = input.get(pos..pos + ctrl + 1)?;
+                let Some(run) = input.get(pos..pos + ctrl + 1) else {
+                    return Ok(None);
+                };
+                if out.len() + run.len() > limit {
+                    return Err(super::OverLimit);
+                }
                 out.extend_from_slice(run);
                 pos += ctrl + 1;
                 continue;
             }
             let mut len = ctrl >> 5;
             if len == 7 {
-                len += usize::from(*input.get(pos)?);
+                let Some(&extra) = input.get(pos) else {
+                    return Ok(None);
+                };
+                len += usize::from(extra);
                 pos += 1;
             }
-            let distance = ((ctrl & 0x1f) << 8 | usize::from(*input.get(pos)?)) + 1;
+            let Some(&low) = input.get(pos) else {
+                return Ok(None);
+            };
+            let distance = ((ctrl & 0x1f) << 8 | usize::from(low)) + 1;
             pos += 1;
-            let start = out.len().checked_sub(distance)?;
+            let Some(start) = out.len().checked_sub(distance) else {
+                return Ok(None);
+            };
+            if out.len() + len + 2 > limit {
+                return Err(super::OverLimit);
+            }
             // The source may overlap what is being written (distance < length repeats a pattern),
             // so copy byte by byte.
             for i in start..start + len + 2 {
@@ -318,7 +406,7 @@ mod lzf {
                 out.push(byte);
             }
         }
-        Some(out)
+        Ok(Some(out))
     }
 }
 
@@ -338,19 +426,28 @@ fn zstd_compress(data: &[u8], level: i32) -> Option<Vec<u8>> {
 }
 
 /// phpredis's rules: the first frame's content size must be known and at most `i32::MAX`, and
-/// decoding all of `stored` must yield exactly that many bytes.
-fn zstd_decompress(stored: &[u8]) -> Option<Vec<u8>> {
+/// decoding all of `stored` must yield exactly that many bytes. A content size over `limit` is
+/// refused before decoding; output is cut one byte past the content size, so a frame whose header
+/// lies about its size cannot produce more than `limit + 1` bytes either.
+fn zstd_decompress(stored: &[u8], limit: usize) -> Decoded {
     let expected = match zstd::zstd_safe::get_frame_content_size(stored) {
         Ok(Some(size)) if size <= i32::MAX as u64 => size,
-        _ => return None,
+        _ => return Ok(None),
     };
+    if expected > limit as u64 {
+        return Err(OverLimit);
+    }
     // Streaming, so memory follows what really decodes rather than what the header claims; reading
     // one byte past `expected` detects output that is too long without decoding all of it.
-    let decoder = zstd::stream::read::Decoder::with_buffer(stored).ok()?;
+    let Ok(decoder) = zstd::stream::read::Decoder::with_buffer(stored) else {
+        return Ok(None);
+    };
     let prealloc = expected.min(ZSTD_PREALLOC_LIMIT) as usize;
     let mut out = Vec::with_capacity(prealloc);
-    decoder.take(expected + 1).read_to_end(&mut out).ok()?;
-    (out.len() as u64 == expected).then_some(out)
+    if decoder.take(expected + 1).read_to_end(&mut out).is_err() {
+        return Ok(None);
+    }
+    Ok((out.len() as u64 == expected).then_some(out))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -388,7 +485,25 @@ fn lz4_compress(data: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn lz4_decompress(stored: &[u8]) -> Option<Vec<u8>> {
+/// phpredis's LZ4 read path. A header that passes the CRC and could be honest but announces more
+/// than `limit` is refused before anything is allocated; the output buffer is the header's length,
+/// so no block can write past it.
+fn lz4_decompress(stored: &[u8], limit: usize) -> Decoded {
+    let Some((len, block)) = lz4_decode_header(stored) else {
+        return Ok(None);
+    };
+    if len > limit {
+        return Err(OverLimit);
+    }
+    let mut out = vec![0u8; len];
+    match lz4_flex::block::decompress_into(block, &mut out) {
+        Ok(written) if written == len => Ok(Some(out)),
+        _ => Ok(None),
+    }
+}
+
+/// The announced length and the block, if `stored` starts with a header phpredis would accept.
+fn lz4_decode_header(stored: &[u8]) -> Option<(usize, &[u8])> {
     if stored.len() < LZ4_HEADER_LEN || stored.len() - LZ4_HEADER_LEN > i32::MAX as usize {
         return None;
     }
@@ -404,14 +519,14 @@ fn lz4_decompress(stored: &[u8]) -> Option<Vec<u8>> {
     if len > block.len().saturating_mul(LZ4_MAX_RATIO) {
         return None;
     }
-    let mut out = vec![0u8; len];
-    let written = lz4_flex::block::decompress_into(block, &mut out).ok()?;
-    (written == len).then_some(out)
+    Some((len, block))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MAX: usize = DEFAULT_MAX_SESSION_BYTES;
 
     const SESSION: &[u8] = br#"user|a:3:{s:2:"id";i:42;s:4:"name";s:5:"alice";s:5:"roles";a:2:{i:0;s:5:"admin";i:1;s:6:"editor";}}csrf|s:32:"0123456789abcdef0123456789abcdef";"#;
 
@@ -476,7 +591,7 @@ mod tests {
                     "{algo} {what}: not compressed"
                 );
                 assert_ne!(&stored[..], &input[..], "{algo} {what}");
-                let back = algo.decompress(&stored);
+                let back = algo.decompress(&stored, MAX).unwrap();
                 assert!(back[..] == input[..], "{algo} {what}: round trip differs");
             }
         }
@@ -504,20 +619,28 @@ mod tests {
             Compression::None,
         ] {
             assert!(matches!(algo.compress(b""), Cow::Borrowed(b"")), "{algo}");
-            assert!(matches!(algo.decompress(b""), Cow::Borrowed(b"")), "{algo}");
+            assert!(
+                matches!(algo.decompress(b"", MAX).unwrap(), Cow::Borrowed(b"")),
+                "{algo}"
+            );
         }
         let zstd = Compression::Zstd { level: 3 };
         let frame = zstd.compress(b"");
         assert_eq!(&frame[..4], &[0x28, 0xb5, 0x2f, 0xfd]);
-        assert!(matches!(zstd.decompress(&frame), Cow::Owned(v) if v.is_empty()));
-        assert!(matches!(zstd.decompress(b""), Cow::Borrowed(b"")));
+        assert!(matches!(zstd.decompress(&frame, MAX).unwrap(), Cow::Owned(v) if v.is_empty()));
+        assert!(matches!(
+            zstd.decompress(b"", MAX).unwrap(),
+            Cow::Borrowed(b"")
+        ));
     }
 
     #[test]
     fn none_is_verbatim() {
         assert!(matches!(Compression::None.compress(SESSION), Cow::Borrowed(s) if s == SESSION));
         let lz4 = Compression::Lz4 { level: 3 }.compress(SESSION);
-        assert!(matches!(Compression::None.decompress(&lz4), Cow::Borrowed(s) if s == &lz4[..]));
+        assert!(
+            matches!(Compression::None.decompress(&lz4, MAX).unwrap(), Cow::Borrowed(s) if s == &lz4[..])
+        );
     }
 
     #[test]
@@ -533,7 +656,7 @@ mod tests {
         ];
         for algo in ALL {
             for s in sessions {
-                let out = algo.decompress(s);
+                let out = algo.decompress(s, MAX).unwrap();
                 assert!(
                     matches!(out, Cow::Borrowed(b) if b == s),
                     "{algo}: {s:?} -> {out:?}"
@@ -578,7 +701,7 @@ mod tests {
         cases.push(("header only", good[..5].to_vec()));
         for (what, stored) in cases {
             assert!(
-                matches!(lz4.decompress(&stored), Cow::Borrowed(_)),
+                matches!(lz4.decompress(&stored, MAX).unwrap(), Cow::Borrowed(_)),
                 "{what}"
             );
         }
@@ -633,7 +756,7 @@ mod tests {
         ];
         for (what, stored) in cases {
             assert!(
-                matches!(zstd.decompress(&stored), Cow::Borrowed(_)),
+                matches!(zstd.decompress(&stored, MAX).unwrap(), Cow::Borrowed(_)),
                 "{what}"
             );
         }
@@ -677,7 +800,12 @@ mod tests {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(Compression::Zstd { level: 3 }.decompress(&out.stdout)[..] == input[..]);
+        assert!(
+            Compression::Zstd { level: 3 }
+                .decompress(&out.stdout, MAX)
+                .unwrap()[..]
+                == input[..]
+        );
 
         // From a pipe the CLI cannot know the size, so the frame has none: phpredis (and we) pass
         // such bytes through.
@@ -691,7 +819,9 @@ mod tests {
         let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, SESSION));
         let out = child.wait_with_output().unwrap();
         writer.join().unwrap().unwrap();
-        let decoded = Compression::Zstd { level: 3 }.decompress(&out.stdout);
+        let decoded = Compression::Zstd { level: 3 }
+            .decompress(&out.stdout, MAX)
+            .unwrap();
         assert!(matches!(decoded, Cow::Borrowed(_)));
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -717,7 +847,11 @@ mod tests {
             ("longest reference", b"\x00-\xe0\xff\x00", &[b'-'; 265]),
         ];
         for (what, stream, expected) in cases {
-            assert_eq!(&Compression::Lzf.decompress(stream)[..], expected, "{what}");
+            assert_eq!(
+                &Compression::Lzf.decompress(stream, MAX).unwrap()[..],
+                expected,
+                "{what}"
+            );
         }
     }
 
@@ -732,9 +866,9 @@ mod tests {
             ("offset missing after extension", b"\x00a\xe0\x01"),
         ];
         for (what, stream) in cases {
-            assert!(lzf::decompress(stream).is_none(), "{what}");
+            assert!(lzf::decompress(stream, MAX) == Ok(None), "{what}");
             assert!(
-                matches!(Compression::Lzf.decompress(stream), Cow::Borrowed(s) if s == stream),
+                matches!(Compression::Lzf.decompress(stream, MAX).unwrap(), Cow::Borrowed(s) if s == stream),
                 "{what}"
             );
         }
@@ -795,7 +929,11 @@ mod tests {
             ),
         ];
         for (algo, stored, expected) in cases {
-            assert_eq!(&algo.decompress(&hex(stored))[..], expected, "{algo}");
+            assert_eq!(
+                &algo.decompress(&hex(stored), MAX).unwrap()[..],
+                expected,
+                "{algo}"
+            );
         }
     }
 
@@ -850,7 +988,10 @@ mod tests {
         ];
         for (algo, stored) in cases {
             let stored = hex(&stored.concat());
-            assert!(algo.decompress(&stored)[..] == plain[..], "{algo}");
+            assert!(
+                algo.decompress(&stored, MAX).unwrap()[..] == plain[..],
+                "{algo}"
+            );
         }
         // phpredis 5.3.7 `_compress("")` with zstd: an empty frame, not raw bytes.
         assert_eq!(
@@ -867,7 +1008,10 @@ mod tests {
         let stored = hex("0061e0ff000a62636465666768696a6b6c");
         let mut expected = vec![b'a'; 265];
         expected.extend_from_slice(b"bcdefghijkl");
-        assert_eq!(&Compression::Lzf.decompress(&stored)[..], &expected[..]);
+        assert_eq!(
+            &Compression::Lzf.decompress(&stored, MAX).unwrap()[..],
+            &expected[..]
+        );
     }
 
     /// Uncompressed bytes that happen to be a valid LZF stream are decoded, by phpredis too
@@ -875,7 +1019,10 @@ mod tests {
     /// misread under `lzf`; text sessions cannot (they start with a back-reference into nothing).
     #[test]
     fn lzf_decodes_binary_that_looks_like_a_stream() {
-        assert_eq!(&Compression::Lzf.decompress(&[0; 6])[..], &[0, 0, 0]);
+        assert_eq!(
+            &Compression::Lzf.decompress(&[0; 6], MAX).unwrap()[..],
+            &[0, 0, 0]
+        );
     }
 
     // --- hostile input --------------------------------------------------------------------------
@@ -909,12 +1056,138 @@ mod tests {
                     v.truncate(v.len() - cut);
                     v
                 };
-                let out = algo.decompress(&input);
-                if let Cow::Borrowed(b) = out {
-                    assert_eq!(b, &input[..]);
+                // Random zstd headers may announce more than the limit: that is refused, never
+                // allocated.
+                match algo.decompress(&input, MAX) {
+                    Ok(Cow::Borrowed(b)) => assert_eq!(b, &input[..]),
+                    Ok(Cow::Owned(out)) => assert!(out.len() <= MAX),
+                    Err(TooLarge::Decompressed { .. }) => {}
+                    Err(e) => panic!("{algo}: {e}"),
                 }
             }
         }
+    }
+
+    // --- size limit -----------------------------------------------------------------------------
+
+    /// A value decompressing to exactly the limit reads; one byte less of limit refuses it, for
+    /// every algorithm, with the stored size and the limit in the message.
+    #[test]
+    fn limit_is_exact_for_every_algorithm() {
+        let plain = text(100_000);
+        for algo in [Compression::None].iter().chain(&ALL) {
+            let stored = algo.compress(&plain);
+            let n = plain.len();
+            assert!(
+                algo.decompress(&stored, n).unwrap()[..] == plain[..],
+                "{algo}"
+            );
+            let err = algo.decompress(&stored, n - 1).unwrap_err();
+            let expected = if *algo == Compression::None {
+                TooLarge::Stored {
+                    stored: n,
+                    limit: n - 1,
+                }
+            } else {
+                TooLarge::Decompressed {
+                    algo: algo.name(),
+                    stored: stored.len(),
+                    limit: n - 1,
+                }
+            };
+            assert_eq!(err, expected, "{algo}");
+        }
+        assert_eq!(
+            Compression::Lz4 { level: 3 }
+                .decompress(&plain, 99)
+                .unwrap_err()
+                .to_string(),
+            "100000 bytes stored, over the limit of 99 bytes (phpsess.max_session_bytes)"
+        );
+        assert_eq!(
+            Compression::Lzf
+                .decompress(&Compression::Lzf.compress(&plain), 50_000)
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "lzf data of {} bytes decompresses to more than the limit of 50000 bytes \
+                 (phpsess.max_session_bytes)",
+                Compression::Lzf.compress(&plain).len()
+            )
+        );
+    }
+
+    /// Decompression bombs, made by the encoders themselves: small stored values that expand to
+    /// 64 MiB, four times the default limit, are refused.
+    #[test]
+    fn bombs_are_refused_at_the_default_limit() {
+        const BOMB: usize = 64 << 20;
+        let zeros = vec![0u8; BOMB];
+        // zstd: a streaming encoder told the size records it in the header, as phpredis's frames do.
+        let mut zstd_bomb = Vec::new();
+        {
+            let mut enc = zstd::stream::write::Encoder::new(&mut zstd_bomb, 19).unwrap();
+            enc.set_pledged_src_size(Some(BOMB as u64)).unwrap();
+            enc.include_contentsize(true).unwrap();
+            std::io::Write::write_all(&mut enc, &zeros).unwrap();
+            enc.finish().unwrap();
+        }
+        let cases = [
+            (Compression::Zstd { level: 3 }, zstd_bomb),
+            (Compression::Lzf, lzf::compress(&zeros)),
+            (Compression::Lz4 { level: 3 }, lz4_compress(&zeros).unwrap()),
+        ];
+        for (algo, bomb) in cases {
+            // LZF's best ratio is about 88:1, zstd's and LZ4's far higher.
+            assert!(bomb.len() < 1 << 20, "{algo}: {}", bomb.len());
+            // The same bytes are a valid stream: under a large enough limit they decode.
+            assert_eq!(algo.decompress(&bomb, BOMB).unwrap().len(), BOMB, "{algo}");
+            assert_eq!(
+                algo.decompress(&bomb, MAX),
+                Err(TooLarge::Decompressed {
+                    algo: algo.name(),
+                    stored: bomb.len(),
+                    limit: MAX
+                }),
+                "{algo}"
+            );
+        }
+    }
+
+    /// A zstd frame whose header announces a small size, followed by a frame without one that
+    /// expands to 64 MiB: decoding stops one byte past the announced size (a frame that lies is
+    /// passed through, as phpredis does), and never comes near the bomb's size.
+    #[test]
+    fn zstd_header_that_lies_is_cut_at_the_announced_size() {
+        let mut stored = Compression::Zstd { level: 3 }
+            .compress(b"hello")
+            .into_owned();
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        enc.include_contentsize(false).unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..64 {
+            std::io::Write::write_all(&mut enc, &chunk).unwrap();
+        }
+        stored.extend(enc.finish().unwrap());
+        assert!(matches!(zstd_decompress(&stored, MAX), Ok(None)));
+        assert!(matches!(
+            Compression::Zstd { level: 3 }.decompress(&stored, MAX),
+            Ok(Cow::Borrowed(_))
+        ));
+    }
+
+    /// The LZF decoder grows its output only as tokens decode, so a stream cut short after a long
+    /// run of references holds no more than what it produced, and the limit is checked per token.
+    #[test]
+    fn lzf_limit_is_checked_per_token() {
+        // One literal, then references of 264 bytes each: 3 stored bytes per 264 decoded.
+        let mut stream = vec![0x00, b'a'];
+        for _ in 0..10 {
+            stream.extend_from_slice(&[0xe0, 0xff, 0x00]);
+        }
+        assert_eq!(lzf::decompress(&stream, 2641).unwrap().unwrap().len(), 2641);
+        assert_eq!(lzf::decompress(&stream, 2640), Err(OverLimit));
+        assert_eq!(lzf::decompress(&stream, 0), Err(OverLimit));
     }
 
     // --- INI ------------------------------------------------------------------------------------

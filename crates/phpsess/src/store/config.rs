@@ -156,9 +156,9 @@ fn connection_addr(
         Address::Tls { host, port, .. } => ConnectionAddr::TcpTls {
             host: host.clone(),
             port: *port,
-            // PHP's `verify_peer=0` / `verify_peer_name=0` stream options turn checks off.
-            insecure: stream.get("verify_peer").is_some_and(|v| is_off(v))
-                || stream.get("verify_peer_name").is_some_and(|v| is_off(v)),
+            // PHP's `verify_peer=0` turns the certificate checks off. `verify_peer_name=0` only
+            // skips the host name (the chain and signatures are still checked): see `tls_files`.
+            insecure: stream.get("verify_peer").is_some_and(|v| is_off(v)),
             tls_params: None,
         },
         Address::Unix { path } => ConnectionAddr::Unix(PathBuf::from(path)),
@@ -172,12 +172,22 @@ fn is_off(v: &str) -> bool {
     )
 }
 
-/// PHP `ssl` context options that name files: the CA bundle and a client certificate and key.
+/// PHP `ssl` context options beyond `verify_peer`: the CA bundle or directory, a client
+/// certificate and key, `verify_peer_name`, and the two we cannot honour with the redis crate's
+/// rustls verifier (`allow_self_signed`, a `peer_name` other than the host), which are refused at
+/// connect time rather than silently ignored (see [`TlsFiles::refused`]).
 fn tls_files(stream: &std::collections::BTreeMap<String, String>) -> Option<TlsFiles> {
-    let ca = stream.get("cafile").map(PathBuf::from);
-    let cert = stream.get("local_cert").map(PathBuf::from);
-    let key = stream.get("local_pk").map(PathBuf::from);
-    (ca.is_some() || cert.is_some()).then_some(TlsFiles { ca, cert, key })
+    let on = |name: &str| stream.get(name).is_some_and(|v| !is_off(v));
+    let files = TlsFiles {
+        ca: stream.get("cafile").map(PathBuf::from),
+        ca_dir: stream.get("capath").map(PathBuf::from),
+        cert: stream.get("local_cert").map(PathBuf::from),
+        key: stream.get("local_pk").map(PathBuf::from),
+        check_name: !stream.get("verify_peer_name").is_some_and(|v| is_off(v)),
+        peer_name: stream.get("peer_name").cloned(),
+        allow_self_signed: on("allow_self_signed"),
+    };
+    (files != TlsFiles::default()).then_some(files)
 }
 
 #[cfg(test)]

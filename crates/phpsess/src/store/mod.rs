@@ -23,7 +23,7 @@ mod shards;
 mod topology;
 
 pub use cluster::{ClusterSpec, ReadFrom};
-pub use codec::Compression;
+pub use codec::{Compression, TooLarge, DEFAULT_MAX_SESSION_BYTES};
 pub use config::SENTINEL_SCHEME;
 pub use keys::{
     hash_tag, invalid_id_reason, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX,

@@ -33,15 +33,43 @@ pub struct Endpoint {
     pub tls: Option<TlsFiles>,
 }
 
-/// Files that configure a TLS connection.
+/// How a TLS connection checks the server and presents itself, from PHP's `ssl` stream context
+/// options, with PHP's meaning: the chain and the handshake signatures are checked unless
+/// `verify_peer=0` (which the endpoint's address carries as `insecure`); `verify_peer_name=0`
+/// skips only the host name.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TlsFiles {
-    /// PEM CA bundle to trust instead of the system roots.
+    /// PEM CA bundle to trust instead of the system roots (`cafile`).
     pub ca: Option<std::path::PathBuf>,
-    /// PEM client certificate.
+    /// Directory of PEM CA certificates to trust instead of the system roots (`capath`); every
+    /// regular file in it that holds PEM certificates is read.
+    pub ca_dir: Option<std::path::PathBuf>,
+    /// PEM client certificate (`local_cert`).
     pub cert: Option<std::path::PathBuf>,
-    /// PEM client key (PHP allows it inside `local_cert`; then it is read from there).
+    /// PEM client key (`local_pk`; PHP allows it inside `local_cert`; then it is read from there).
     pub key: Option<std::path::PathBuf>,
+    /// Check that the certificate is for the host (`verify_peer_name`, default on).
+    pub check_name: bool,
+    /// `peer_name`: the name to check instead of the host.
+    pub peer_name: Option<String>,
+    /// `allow_self_signed`.
+    pub allow_self_signed: bool,
+}
+
+impl Default for TlsFiles {
+    /// PHP's defaults: system roots, no client certificate, every check on.
+    fn default() -> Self {
+        TlsFiles {
+            ca: None,
+            ca_dir: None,
+            cert: None,
+            key: None,
+            check_name: true,
+            peer_name: None,
+            allow_self_signed: false,
+        }
+    }
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -210,8 +238,66 @@ pub(crate) fn server_reply(e: &redis::ServerError) -> String {
 }
 
 impl TlsFiles {
+    /// Why these options cannot be honoured for `host`, if so. The redis crate's rustls setup
+    /// takes roots and a "skip the host name" switch, not a verifier of ours, so PHP's
+    /// `allow_self_signed` (accept a certificate that signs itself) and a `peer_name` other than
+    /// the host cannot be checked as PHP checks them; ignoring them would check something else
+    /// than the user asked for, so the connection is refused with the way out.
+    pub fn refused(&self, host: &str, insecure: bool) -> Option<String> {
+        if insecure {
+            // verify_peer=0: nothing is checked, so neither option changes anything.
+            return None;
+        }
+        if self.allow_self_signed {
+            return Some(
+                "stream[allow_self_signed]=1 is not supported: give the self-signed certificate \
+                 as stream[cafile] (it is then trusted, and only it)"
+                    .into(),
+            );
+        }
+        match &self.peer_name {
+            Some(name) if self.check_name && !name.eq_ignore_ascii_case(host) => Some(format!(
+                "stream[peer_name]={name} differs from the host {host}, which is not supported: \
+                 connect to the host by that name, or set stream[verify_peer_name]=0 (the chain \
+                 is still checked)"
+            )),
+            _ => None,
+        }
+    }
+
+    /// The PEM roots: `cafile`, then every file in `capath` that holds PEM certificates.
+    fn roots(&self) -> std::io::Result<Option<Vec<u8>>> {
+        if self.ca.is_none() && self.ca_dir.is_none() {
+            return Ok(None);
+        }
+        let mut pem = match &self.ca {
+            Some(file) => std::fs::read(file)?,
+            None => Vec::new(),
+        };
+        if let Some(dir) = &self.ca_dir {
+            let mut files: Vec<_> = std::fs::read_dir(dir)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            files.sort();
+            for file in files {
+                // OpenSSL's c_rehash directories also hold CRLs and other files: take only
+                // certificates.
+                let bytes = std::fs::read(&file)?;
+                if bytes
+                    .windows(27)
+                    .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+                {
+                    pem.push(b'\n');
+                    pem.extend_from_slice(&bytes);
+                }
+            }
+        }
+        Ok(Some(pem))
+    }
+
     fn certificates(&self) -> std::io::Result<redis::TlsCertificates> {
-        let root_cert = self.ca.as_ref().map(std::fs::read).transpose()?;
+        let root_cert = self.roots()?;
         let client_tls = match &self.cert {
             None => None,
             Some(cert) => {
@@ -313,13 +399,7 @@ impl Node {
         let info = self.endpoint.connection_info()?;
         let client = match &self.endpoint.tls {
             None => redis::Client::open(info).map_err(|e| self.endpoint.connect_error(id, &e))?,
-            Some(files) => {
-                let certs = files
-                    .certificates()
-                    .map_err(|e| self.endpoint.connect_error(id, &e))?;
-                redis::Client::build_with_tls(info, certs)
-                    .map_err(|e| self.endpoint.connect_error(id, &e))?
-            }
+            Some(files) => self.tls_client(id, info, files)?,
         };
         let mut conn = client
             .get_connection_with_timeout(self.endpoint.connect_timeout)
@@ -333,6 +413,32 @@ impl Node {
             .map_err(|e| self.endpoint.connect_error(id, &e))?;
         self.conn = Some(conn);
         Ok(())
+    }
+
+    /// A client with PHP's TLS checks: roots and client certificate from `files`, and with
+    /// `verify_peer_name=0` the redis crate's verifier that checks chain and signatures but
+    /// not the host name.
+    fn tls_client(
+        &self,
+        id: &str,
+        info: ConnectionInfo,
+        files: &TlsFiles,
+    ) -> Result<redis::Client> {
+        let fail = |e: &dyn std::fmt::Display| self.endpoint.connect_error(id, e);
+        if let ConnectionAddr::TcpTls { host, insecure, .. } = info.addr() {
+            if let Some(reason) = files.refused(host, *insecure) {
+                return Err(fail(&reason));
+            }
+        }
+        let certs = files.certificates().map_err(|e| fail(&e))?;
+        let client = redis::Client::build_with_tls(info, certs).map_err(|e| fail(&e))?;
+        if files.check_name {
+            return Ok(client);
+        }
+        let info = client.get_connection_info().clone();
+        let mut addr = info.addr().clone();
+        addr.set_danger_accept_invalid_hostnames(true);
+        redis::Client::open(info.set_addr(addr)).map_err(|e| fail(&e))
     }
 
     /// Send `pipe` and return one reply per command (error replies included as `Value::ServerError`).

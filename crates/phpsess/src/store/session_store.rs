@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use redis::{Pipeline, Value};
 
-use super::codec::Compression;
+use super::codec::{Compression, DEFAULT_MAX_SESSION_BYTES};
 use super::keys::{invalid_id_reason, SessionKey};
 use super::lock::{
     LockOptions, LockToken, TOUCH_AND_UNLOCK, TOUCH_IF_UNLOCKED, UNLOCK, WRITE_AND_UNLOCK,
@@ -32,6 +32,9 @@ pub struct StoreOptions {
     pub early_refresh: bool,
     /// phpredis-compatible compression of stored values (reads pass undecodable data through).
     pub compression: Compression,
+    /// Largest session accepted on read, stored and decompressed (`phpsess.max_session_bytes`);
+    /// a bigger one fails the read, so hostile stored bytes cannot exhaust memory.
+    pub max_session_bytes: usize,
 }
 
 impl Default for StoreOptions {
@@ -41,6 +44,7 @@ impl Default for StoreOptions {
             lock: LockOptions::default(),
             early_refresh: false,
             compression: Compression::None,
+            max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
         }
     }
 }
@@ -274,7 +278,7 @@ impl SessionStore {
     ) -> Result<ReadOutcome> {
         let data = match replies.get(at) {
             Some(Value::Nil) => None,
-            Some(Value::BulkString(b)) => Some(self.options.compression.decompress(b).into_owned()),
+            Some(Value::BulkString(b)) => Some(self.decode_stored(id, &key.data, b)?),
             Some(Value::ServerError(e)) if getex && is_unknown_command(e) => {
                 // Redis < 6.2: remember, and read again the old way.
                 self.topology.no_getex(id.as_bytes());
@@ -705,7 +709,7 @@ impl SessionStore {
             _ => -1,
         };
         let lock_holder = bulk(replies.get(2)).map(|h| String::from_utf8_lossy(&h).into_owned());
-        let data = self.options.compression.decompress(&stored).into_owned();
+        let data = self.decode_stored(id, &key.data, &stored)?;
         Ok(Some(SessionInfo {
             host: self.host_of(id),
             key: key.display(),
@@ -714,6 +718,23 @@ impl SessionStore {
             ttl,
             lock_holder,
         }))
+    }
+
+    /// The session bytes of a stored value: decompressed, within `max_session_bytes`.
+    fn decode_stored(&self, id: &str, key: &[u8], stored: &[u8]) -> Result<Vec<u8>> {
+        let options = &self.options;
+        match options
+            .compression
+            .decompress(stored, options.max_session_bytes)
+        {
+            Ok(data) => Ok(data.into_owned()),
+            Err(reason) => Err(Error::SessionTooLarge {
+                host: self.host_of(id),
+                key: redact_key(key, id),
+                id: short_id(id),
+                reason,
+            }),
+        }
     }
 
     /// Forget connections (call in a child after fork).

@@ -1,0 +1,43 @@
+//! Fuzz target: Laravel's JSON session mode (`session.serialization = json`, PHP's
+//! `json_decode($data, true)` reproduced), reached through `LaravelSession::from_payload` with
+//! the input made to start as a JSON payload (`{` or `[`).
+//!
+//! Properties beyond "no panic": what decodes re-encodes as JSON that decodes to the same
+//! attributes, and re-encoding that is a fixed point.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use phpsess::laravel::LaravelSession;
+
+fuzz_target!(|data: &[u8]| {
+    let mut payload = Vec::with_capacity(data.len() + 1);
+    if !matches!(data.first(), Some(b'{' | b'[')) {
+        payload.push(b'{');
+    }
+    payload.extend_from_slice(data);
+    let Ok(session) = LaravelSession::from_payload(&payload, None) else {
+        return;
+    };
+    let Ok(first) = session.to_payload(None) else {
+        return;
+    };
+    let back = LaravelSession::from_payload(&first, None).unwrap_or_else(|e| {
+        panic!(
+            "written JSON does not decode: {e}\ninput: {:?}\nwritten: {:?}",
+            payload.escape_ascii(),
+            first.escape_ascii()
+        )
+    });
+    assert!(back.attributes() == session.attributes() || {
+        // NAN != NAN: compare serialize() bytes instead.
+        phpsess::serialize(&phpsess::Value::Array(back.attributes().clone()))
+            == phpsess::serialize(&phpsess::Value::Array(session.attributes().clone()))
+    });
+    let second = back.to_payload(None).expect("encoded once, encodes again");
+    assert!(
+        first == second,
+        "not a fixed point\nfirst: {:?}\nsecond: {:?}",
+        first.escape_ascii(),
+        second.escape_ascii()
+    );
+});
