@@ -598,3 +598,54 @@ fn script_source(sha: &[u8]) -> &'static str {
     // Only our own scripts are ever sent; an unknown hash makes Redis answer with a clear error.
     "return redis.error_reply('phpsess: unknown script')"
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(host: &str, port: i64) -> Value {
+        Value::Array(vec![
+            Value::BulkString(host.as_bytes().to_vec()),
+            Value::Int(port),
+            Value::BulkString(b"0123abcd".to_vec()),
+        ])
+    }
+
+    #[test]
+    fn cluster_slots_reply_becomes_ranges_with_masters_and_replicas() {
+        let reply = Value::Array(vec![
+            Value::Array(vec![
+                Value::Int(0),
+                Value::Int(5460),
+                node("10.0.0.1", 7000),
+                node("10.0.0.4", 7003),
+            ]),
+            // An empty host means the node that was asked; IPv6 hosts get brackets.
+            Value::Array(vec![Value::Int(5461), Value::Int(16383), node("", 7001)]),
+            Value::Array(vec![Value::Int(9), Value::Int(9), node("::1", 7002)]),
+        ]);
+        let ranges = parse_slots(Some(reply), "10.0.0.9".into()).unwrap();
+        assert_eq!(ranges[0].2.master, "10.0.0.1:7000");
+        assert_eq!(ranges[0].2.replicas, vec!["10.0.0.4:7003".to_owned()]);
+        assert_eq!((ranges[1].0, ranges[1].1), (5461, 16383));
+        assert_eq!(ranges[1].2.master, "10.0.0.9:7001");
+        assert_eq!(ranges[2].2.master, "[::1]:7002");
+        assert_eq!(split_addr("[::1]:7002"), ("::1".to_owned(), 7002));
+        assert!(parse_slots(Some(Value::Array(vec![])), String::new()).is_err());
+    }
+
+    #[test]
+    fn commands_are_routed_by_their_first_key() {
+        let mut get = Cmd::new();
+        get.arg("GET").arg("{a}x");
+        let mut eval = Cmd::new();
+        eval.arg("EVAL")
+            .arg("return 1")
+            .arg(1)
+            .arg("{a}_LOCK")
+            .arg("t");
+        assert_eq!(command_slot(&get), Some(super::super::keys::slot(b"a")));
+        assert_eq!(command_slot(&eval), command_slot(&get));
+        assert!(is_read_only(&get) && !is_read_only(&eval));
+    }
+}
