@@ -205,3 +205,133 @@ fn sentinel_planned_failover_loses_no_acknowledged_write() {
         lost.join("\n")
     );
 }
+
+/// Sends SIGSTOP or SIGCONT to a redis-server the harness started.
+fn signal(pid: u32, sig: &str) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{sig} {pid}: {status}");
+}
+
+/// Issue 9, point 13: a silent cluster master (SIGSTOP: connections open, no replies) costs a
+/// request for one of its slots one read timeout, not two plus a slot refresh, and costs requests
+/// for other masters' slots nothing; after SIGCONT everything works again.
+#[test]
+fn a_silent_cluster_master_costs_one_read_timeout_and_only_for_its_own_slots() {
+    use std::time::Instant;
+
+    // A node timeout far longer than the test: the stopped master must not be failed over.
+    let cluster = RedisCluster::builder().node_timeout_ms(120_000).start();
+    let read_timeout = Duration::from_millis(500);
+    let seeds: Vec<String> = cluster
+        .seeds()
+        .iter()
+        .map(|s| format!("seed[]={s}"))
+        .collect();
+    let save_path = format!("{}&timeout=1&read_timeout=0.5", seeds.join("&"));
+    let mut store = SessionStore::new(
+        Topology::from_cluster_save_path(&save_path).expect("cluster save_path"),
+        StoreOptions::default(),
+    );
+    let victim = cluster.masters()[0].clone();
+    let on_victim = |id: &String| cluster.master_for_slot(slot(&store.key(id).data)) == victim;
+    let ids: Vec<String> = (0..200).map(|i| format!("silent{i:018}")).collect();
+    let stopped_ids: Vec<String> = ids.iter().filter(|id| on_victim(id)).cloned().collect();
+    let other_ids: Vec<String> = ids.iter().filter(|id| !on_victim(id)).cloned().collect();
+    assert!(stopped_ids.len() >= 3 && other_ids.len() >= 3);
+    // Every session once, so each connection is open and the slot map known before the stop.
+    for id in stopped_ids.iter().chain(&other_ids).take(200) {
+        store.read(id).unwrap();
+        store.write(id, b"n|i:1;").unwrap();
+    }
+    store.close().unwrap();
+
+    let pid = cluster
+        .node(&victim)
+        .and_then(|n| n.pid())
+        .expect("pid of the victim master");
+    signal(pid, "STOP");
+    let mut stopped_costs = Vec::new();
+    let mut other_costs = Vec::new();
+    let mut errors = Vec::new();
+    let mut other_results = Vec::new();
+    for round in 0..4 {
+        let id = &stopped_ids[round % stopped_ids.len()];
+        let started = Instant::now();
+        let err = store
+            .read(id)
+            .expect_err("a stopped master cannot serve its sessions");
+        stopped_costs.push(started.elapsed());
+        errors.push((id.clone(), err.to_string()));
+        let _ = store.close();
+
+        let id = &other_ids[round % other_ids.len()];
+        let started = Instant::now();
+        let read = store.read(id);
+        let written = store.write(id, b"n|i:1;");
+        let closed = store.close();
+        other_costs.push(started.elapsed());
+        other_results.push((read.map(|r| r.data), written, closed));
+    }
+    // Write timeouts are set on cluster connections too: a 64 MB value fills the socket buffers
+    // of a node that reads nothing, and the write gives up instead of blocking forever.
+    let big_key = store.key(&stopped_ids[0]).data;
+    let big_value = vec![b'x'; 64 << 20];
+    let started = Instant::now();
+    let big_write = store.set_with_ttl(&big_key, &big_value, 60);
+    let big_write_cost = started.elapsed();
+    signal(pid, "CONT");
+    eprintln!("silent master: a 64 MB write gave up after {big_write_cost:?}");
+    assert!(big_write.is_err(), "a write to a silent node fails");
+    // Bounded, not one timeout: copying 64 MB into the command (a debug build) and into the
+    // socket buffers comes first.
+    assert!(
+        big_write_cost < read_timeout * 10,
+        "the write timeout bounds a write to a silent node: {big_write_cost:?}"
+    );
+    eprintln!("silent master: requests for its slots took {stopped_costs:?}, for other masters' slots {other_costs:?}");
+    for (id, text) in &errors {
+        assert!(
+            text.contains(&victim) && text.contains("no reply within the read timeout (0.5s)"),
+            "names the silent node and the timeout: {text}"
+        );
+        assert!(
+            !text.contains(id.as_str()),
+            "the session id is redacted: {text}"
+        );
+    }
+    for (read, written, closed) in other_results {
+        assert_eq!(read.unwrap().as_deref(), Some(&b"n|i:1;"[..]));
+        written.unwrap();
+        closed.unwrap();
+    }
+    for cost in &stopped_costs {
+        assert!(
+            *cost >= read_timeout && *cost < read_timeout * 3 / 2,
+            "a request for the silent master's slot costs one read timeout: {stopped_costs:?}"
+        );
+    }
+    for cost in &other_costs {
+        assert!(
+            *cost < read_timeout / 2,
+            "requests for other masters wait for no timeout: {other_costs:?}"
+        );
+    }
+
+    // Awake again: every session reads and writes, its lock left by the timed-out request
+    // released by token (no lock wait).
+    for id in stopped_ids.iter().chain(&other_ids) {
+        let started = Instant::now();
+        store.read(id).unwrap();
+        store.write(id, b"n|i:2;").unwrap();
+        assert!(
+            started.elapsed() < read_timeout,
+            "{id} after SIGCONT took {:?}",
+            started.elapsed()
+        );
+    }
+    store.close().unwrap();
+}

@@ -383,6 +383,9 @@ pub(crate) struct Node {
     conn: Option<redis::Connection>,
     /// False once the server said it does not know GETEX (Redis < 6.2).
     pub getex: bool,
+    /// The last [`Node::run`] failed because no reply came within the read timeout (the Redis
+    /// cluster router stops routing to a silent node on this, without asking it again).
+    pub timed_out: bool,
 }
 
 impl Node {
@@ -391,6 +394,7 @@ impl Node {
             endpoint,
             conn: None,
             getex: true,
+            timed_out: false,
         }
     }
 
@@ -450,6 +454,7 @@ impl Node {
         ctx: &Op<'_>,
         stats: &mut StoreStats,
     ) -> Result<Vec<Value>> {
+        self.timed_out = false;
         let reused = self.conn.is_some();
         if !reused {
             self.open(ctx.id, stats)?;
@@ -508,6 +513,7 @@ impl Node {
             self.conn = None;
         }
         let detail = if e.is_timeout() {
+            self.timed_out = true;
             format!(
                 "no reply within the read timeout ({}s)",
                 self.endpoint.read_timeout.as_secs_f64()

@@ -848,10 +848,21 @@ impl SessionStore {
     /// On Redis Cluster an orphan's slot may not come up again soon, and one cluster answers for
     /// all slots: after a successful round trip, release the rest each in its own (rare: only
     /// after a fault). Stops at the first failure; what is left waits for the next success.
+    /// Orphans on a node that was silent last time are left for a request to their own slot: this
+    /// request, served elsewhere, must not wait a read timeout for them.
     fn release_orphans_elsewhere(&mut self) {
         if !self.topology.is_cluster() {
             return;
         }
+        let (silent, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.orphans)
+            .into_iter()
+            .partition(|o| self.topology.was_silent(o.id.as_bytes()));
+        self.orphans = rest;
+        self.release_orphans_on_answering_nodes();
+        self.orphans.extend(silent);
+    }
+
+    fn release_orphans_on_answering_nodes(&mut self) {
         while let Some(o) = self.orphans.pop() {
             let mut p = pipeline();
             p.cmd("EVAL")

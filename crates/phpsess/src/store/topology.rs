@@ -169,6 +169,15 @@ impl Topology {
         }
     }
 
+    /// True when the cluster node serving `id`'s slot got no reply in time on its last command,
+    /// so a request for another slot should not go there just to release an orphaned lock.
+    pub(crate) fn was_silent(&self, id: &[u8]) -> bool {
+        match &self.inner {
+            Inner::Cluster(c) => c.was_silent(self.route(id) as u16),
+            _ => false,
+        }
+    }
+
     /// True for a Redis Cluster, where keyless commands (SCAN) reach one node only.
     pub(crate) fn is_cluster(&self) -> bool {
         matches!(self.inner, Inner::Cluster(_))
