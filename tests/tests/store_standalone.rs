@@ -211,10 +211,8 @@ fn concurrent_increments_under_locking_lose_nothing() {
     assert_eq!(n, (threads * rounds) as u64);
 }
 
-#[test]
-fn an_expired_lock_is_taken_over_and_the_late_write_is_refused() {
-    let server = RedisServer::start();
-    let id = "expiring0000000000000000";
+/// `slow` reads `id` under a 200 ms lock and outlives it; `fast` then reads it, taking the lock.
+fn lock_taken_over(server: &RedisServer, id: &str) -> (SessionStore, SessionStore) {
     let short = StoreOptions {
         lock: LockOptions {
             expire: Duration::from_millis(200),
@@ -227,6 +225,14 @@ fn an_expired_lock_is_taken_over_and_the_late_write_is_refused() {
     std::thread::sleep(Duration::from_millis(400));
     let mut fast = store_at(&server.addr(), short);
     fast.read(id).unwrap();
+    (slow, fast)
+}
+
+#[test]
+fn an_expired_lock_is_taken_over_and_the_late_write_is_refused() {
+    let server = RedisServer::start();
+    let id = "expiring0000000000000000";
+    let (mut slow, mut fast) = lock_taken_over(&server, id);
     fast.write(id, b"winner|b:1;").unwrap();
     let err = slow.write(id, b"loser|b:1;").unwrap_err();
     assert!(matches!(err, Error::LockLost { .. }), "{err}");
@@ -686,18 +692,7 @@ fn reading_another_id_releases_the_first_lock_in_the_same_round_trip() {
 fn a_write_refused_for_a_lost_lock_names_who_holds_it_now() {
     let server = RedisServer::start();
     let id = "takenovertakenover000000";
-    let short = StoreOptions {
-        lock: LockOptions {
-            expire: Duration::from_millis(200),
-            ..LockOptions::default()
-        },
-        ..StoreOptions::default()
-    };
-    let mut slow = store_at(&server.addr(), short.clone());
-    slow.read(id).unwrap();
-    std::thread::sleep(Duration::from_millis(400));
-    let mut fast = store_at(&server.addr(), short);
-    fast.read(id).unwrap();
+    let (mut slow, _fast) = lock_taken_over(&server, id);
     let holder = lock_of(&server, id).expect("fast holds it");
     let err = slow.write(id, b"loser|b:1;").unwrap_err();
     match &err {

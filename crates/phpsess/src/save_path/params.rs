@@ -100,6 +100,23 @@ pub(crate) fn database(arr: &QArray) -> Checked<Option<u32>> {
     Ok(db.map(|d| d as u32))
 }
 
+/// A parsed `timeout` as a connect timeout, or [`super::DEFAULT_CONNECT_TIMEOUT`].
+pub(crate) fn connect_timeout(timeout: Option<f64>) -> std::time::Duration {
+    // Parsing keeps timeouts within 1 µs..=i32::MAX s, which Duration holds.
+    timeout.map_or(
+        super::DEFAULT_CONNECT_TIMEOUT,
+        std::time::Duration::from_secs_f64,
+    )
+}
+
+/// A parsed `read_timeout`: 0 or absent means [`super::DEFAULT_READ_TIMEOUT`].
+pub(crate) fn read_timeout(read_timeout: Option<f64>) -> std::time::Duration {
+    match read_timeout {
+        Some(t) if t > 0.0 => std::time::Duration::from_secs_f64(t),
+        _ => super::DEFAULT_READ_TIMEOUT,
+    }
+}
+
 /// phpsess's Sentinel `wait_replicas`: replicas that must confirm a session write (0..=100).
 pub(crate) fn wait_replicas(arr: &QArray) -> Checked<Option<u32>> {
     let n = integer(

@@ -7,10 +7,7 @@ use std::time::Duration;
 use super::params::{self, shown, Bad};
 use super::query::{decode, raw_url_decode, Decoded};
 use super::url::{parse_url, PhpUrl};
-use super::{
-    is_c_space, opt_bytes, redact_entry, Address, Auth, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT,
-    DEFAULT_PREFIX, DEFAULT_READ_TIMEOUT,
-};
+use super::{is_c_space, opt_bytes, redact_entry, Address, Auth, DEFAULT_PORT, DEFAULT_PREFIX};
 use crate::error::{Error, Result};
 
 /// A parsed `session.save_path` for phpredis's `redis` handler: the hosts sessions are spread
@@ -143,20 +140,15 @@ impl HostEntry {
         self.weight.unwrap_or(1)
     }
 
-    /// The connect timeout: `timeout`, or [`DEFAULT_CONNECT_TIMEOUT`] (2 s; phpredis: 86400 s).
+    /// The connect timeout: `timeout`, or [`DEFAULT_CONNECT_TIMEOUT`](super::DEFAULT_CONNECT_TIMEOUT) (2 s; phpredis: 86400 s).
     pub fn connect_timeout(&self) -> Duration {
-        // Parsing keeps timeouts within 1 µs..=i32::MAX s, which Duration holds.
-        self.timeout
-            .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs_f64)
+        params::connect_timeout(self.timeout)
     }
 
-    /// The read timeout: `read_timeout` if given and not 0, else [`DEFAULT_READ_TIMEOUT`]
+    /// The read timeout: `read_timeout` if given and not 0, else [`DEFAULT_READ_TIMEOUT`](super::DEFAULT_READ_TIMEOUT)
     /// (5 s; phpredis: PHP's `default_socket_timeout`, 60 s).
     pub fn effective_read_timeout(&self) -> Duration {
-        match self.read_timeout {
-            Some(t) if t > 0.0 => Duration::from_secs_f64(t),
-            _ => DEFAULT_READ_TIMEOUT,
-        }
+        params::read_timeout(self.read_timeout)
     }
 
     /// Whether connections persist across requests (default false).

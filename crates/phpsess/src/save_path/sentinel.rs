@@ -9,9 +9,7 @@ use std::time::Duration;
 use super::params::{self, shown, Bad};
 use super::query::{decode, QValue};
 use super::redis::host_name;
-use super::{
-    opt_bytes, redact_entry, Auth, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PREFIX, DEFAULT_READ_TIMEOUT,
-};
+use super::{opt_bytes, redact_entry, Auth, DEFAULT_PREFIX};
 use crate::error::{Error, Result};
 
 /// The scheme that selects the Sentinel form (any case, after leading whitespace).
@@ -168,19 +166,14 @@ impl SentinelSavePath {
         })
     }
 
-    /// The connect timeout: `timeout`, or [`DEFAULT_CONNECT_TIMEOUT`].
+    /// The connect timeout: `timeout`, or [`DEFAULT_CONNECT_TIMEOUT`](super::DEFAULT_CONNECT_TIMEOUT).
     pub fn connect_timeout(&self) -> Duration {
-        // Parsing keeps timeouts within 1 µs..=i32::MAX s, which Duration holds.
-        self.timeout
-            .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs_f64)
+        params::connect_timeout(self.timeout)
     }
 
-    /// The read timeout: `read_timeout` if given and not 0, else [`DEFAULT_READ_TIMEOUT`].
+    /// The read timeout: `read_timeout` if given and not 0, else [`DEFAULT_READ_TIMEOUT`](super::DEFAULT_READ_TIMEOUT).
     pub fn effective_read_timeout(&self) -> Duration {
-        match self.read_timeout {
-            Some(t) if t > 0.0 => Duration::from_secs_f64(t),
-            _ => DEFAULT_READ_TIMEOUT,
-        }
+        params::read_timeout(self.read_timeout)
     }
 
     /// The database number (default 0).
