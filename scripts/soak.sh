@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The fault suite (issue 9): php-fpm behind nginx under load with many sessions while Redis stalls,
-# restarts with AOF (SHUTDOWN and kill -9) and fails over under Sentinel (planned and kill -9),
+# restarts with AOF (SHUTDOWN and kill -9), fails over under Sentinel (planned and kill -9) and
+# loses a Redis Cluster master (kill -9),
 # plus a leak run; phpsess side by side with phpredis (no lock, lock) where phpredis can run the
 # same scenario. Prints a markdown table; progress on stderr. Not part of `make test`.
 #

@@ -335,3 +335,44 @@ fn a_silent_cluster_master_costs_one_read_timeout_and_only_for_its_own_slots() {
     }
     store.close().unwrap();
 }
+
+#[test]
+fn sentinel_new_master_takes_writes_before_the_old_one_is_demoted() {
+    // After SENTINEL FAILOVER the sentinels name the new master at once, but the old one says
+    // role:master for seconds more, until they demote it; the new master has no replica until
+    // then, so WAIT confirms nothing. The old master was not promoted from the new one: writes
+    // there stand and must be accepted (they were all refused until the demotion).
+    let mut setup = SentinelSetup::start();
+    let save_path = format!(
+        "sentinel://{}/{}?timeout=1&read_timeout=1",
+        setup.sentinel_addrs().join(","),
+        setup.master_name()
+    );
+    let mut store = SessionStore::new(
+        Topology::from_save_path(&save_path).unwrap(),
+        StoreOptions::default(),
+    );
+    let id = "newmasternewmaster000000";
+    store.read(id).unwrap();
+    store.write(id, b"n|i:1;").unwrap();
+    setup.planned_failover();
+    setup.wait_for_failover();
+    let old_role: String = redis::cmd("ROLE")
+        .query::<Vec<redis::Value>>(&mut setup.replica().connection())
+        .ok()
+        .and_then(|r| match r.first() {
+            Some(redis::Value::BulkString(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    assert_eq!(old_role, "master", "the old master is not demoted yet");
+    std::thread::sleep(Duration::from_millis(1100)); // past the store's master re-check
+    let read = store.read(id).unwrap();
+    assert_eq!(read.data.as_deref(), Some(&b"n|i:1;"[..]));
+    store.write(id, b"n|i:2;").unwrap();
+    let stored: Vec<u8> = setup
+        .master_connection()
+        .get(format!("{DEFAULT_PREFIX}{id}"))
+        .unwrap();
+    assert_eq!(stored, b"n|i:2;");
+}

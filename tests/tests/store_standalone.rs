@@ -820,3 +820,61 @@ fn invalid_ids_are_refused_before_any_command() {
         "invalid session id \"cache:…\": only A-Z, a-z, 0-9, \"-\" and \",\" are allowed"
     );
 }
+
+#[test]
+fn an_orphaned_lock_whose_release_was_refused_is_released_later() {
+    // After a restart Redis answers LOADING while it reads its AOF, and a busy script makes it
+    // answer BUSY: the compare-and-delete riding in front of the next pipeline is refused then,
+    // and the lock must stay remembered (it was forgotten, and stayed for its whole lifetime).
+    let server = RedisServer::start();
+    let mut store = store_at(&server.addr(), locked());
+    let id = "refusedreleaserefused000";
+    store.read(id).unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("normal")
+        .query(&mut server.connection())
+        .unwrap();
+    assert!(store.write(id, b"x|i:1;").is_err());
+    assert_eq!(store.orphaned_locks(), 1);
+
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("busy-reply-threshold")
+        .arg(50)
+        .query(&mut server.connection())
+        .unwrap();
+    let mut busy_con = server.connection();
+    let busy = std::thread::spawn(move || {
+        let _: redis::RedisResult<()> = redis::cmd("EVAL")
+            .arg("while true do end")
+            .arg(0)
+            .query(&mut busy_con);
+    });
+    let mut admin = server.connection();
+    let mut busy_seen = false;
+    for _ in 0..200 {
+        std::thread::sleep(Duration::from_millis(10));
+        let ping: redis::RedisResult<String> = redis::cmd("PING").query(&mut admin);
+        if ping.is_err_and(|e| e.code() == Some("BUSY")) {
+            busy_seen = true;
+            break;
+        }
+    }
+    assert!(busy_seen, "the server never said BUSY");
+    let err = store.read("nextnextnextnextnextnext").unwrap_err();
+    assert!(err.to_string().contains("BUSY"), "{err}");
+    assert_eq!(store.orphaned_locks(), 1, "a refused release is kept");
+
+    let _: () = redis::cmd("SCRIPT").arg("KILL").query(&mut admin).unwrap();
+    busy.join().unwrap();
+    assert!(lock_of(&server, id).is_some());
+    store.read("nextnextnextnextnextnext").unwrap();
+    assert_eq!(
+        lock_of(&server, id),
+        None,
+        "released by token once Redis answers"
+    );
+    assert_eq!(store.orphaned_locks(), 0);
+}

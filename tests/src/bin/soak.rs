@@ -6,7 +6,7 @@
 //! Environment: SOAK_SESSIONS (2000), SOAK_WORKERS (php-fpm workers, 8), SOAK_CONNECTIONS (load
 //! connections, 16), SOAK_AFTER (seconds of load after Redis is back, 8), SOAK_LEAK_REQUESTS
 //! (requests of the leak run, 20000; the release check uses 200000), SOAK_SCENARIOS (comma list,
-//! default all: stall, shutdown, kill9, sentinel-planned, sentinel-kill9, leak).
+//! default all: stall, shutdown, kill9, sentinel-planned, sentinel-kill9, cluster-kill9, leak).
 
 use std::collections::BTreeMap;
 use std::process::{Command, ExitCode};
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use phpsess_compat::servers::{RedisServer, SentinelSetup};
+use phpsess_compat::servers::{RedisCluster, RedisServer, SentinelSetup};
 use phpsess_compat::web::{phpsess_extension, FpmPool, Handler, HttpClient, Site};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -48,6 +48,26 @@ struct Tally {
     failed: AtomicU64,
     /// Milliseconds since the run started, of every failure.
     failures: Mutex<Vec<u64>>,
+    /// Why requests failed (the page's first warning, digits folded), with counts.
+    reasons: Mutex<BTreeMap<String, u64>>,
+}
+
+/// A failure's reason, digits folded to `#` so that ports, ids and timings group together.
+fn reason(response: &Result<phpsess_compat::web::Response, String>) -> String {
+    let text = match response {
+        Ok(r) => format!("{} {}", r.status, String::from_utf8_lossy(&r.body)),
+        Err(e) => format!("no response: {e}"),
+    };
+    let folded: String = text
+        .trim()
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '#' } else { c })
+        .collect();
+    let mut out: String = folded.chars().take(160).collect();
+    if out.len() < folded.len() {
+        out.push('…');
+    }
+    out
 }
 
 /// One row of the report.
@@ -64,6 +84,8 @@ struct Row {
     locks: usize,
     rss: (u64, u64),
     note: String,
+    /// Failure reasons, most frequent first.
+    reasons: Vec<(String, u64)>,
 }
 
 fn session_ids(n: usize) -> Vec<String> {
@@ -116,7 +138,9 @@ fn load(
                     let i = k % ids.len();
                     k += connections;
                     client.set_cookie("PHPSESSID", &ids[i]);
-                    let good = matches!(client.get("/soak.php"), Ok(r) if r.status == 200 && r.body.starts_with(b"ok "));
+                    let response = client.get("/soak.php").map_err(|e| e.to_string());
+                    let good =
+                        matches!(&response, Ok(r) if r.status == 200 && r.body.starts_with(b"ok "));
                     if good {
                         acked[i].fetch_add(1, Ordering::Relaxed);
                         tally.ok.fetch_add(1, Ordering::Relaxed);
@@ -128,6 +152,12 @@ fn load(
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
                             .push(ms);
+                        *tally
+                            .reasons
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .entry(reason(&response))
+                            .or_default() += 1;
                     }
                 }
             })
@@ -165,10 +195,14 @@ fn audit(con: &mut redis::Connection, ids: &[String], acked: &[AtomicU64]) -> (u
 }
 
 fn pool(variant: Variant, save_path: &str, workers: usize) -> FpmPool {
+    pool_for(variant, variant.handler.name(), save_path, workers)
+}
+
+fn pool_for(variant: Variant, handler: &str, save_path: &str, workers: usize) -> FpmPool {
     let (lk, lv) = variant.handler.locking_ini(variant.locking);
     let mut b = FpmPool::builder("soak")
         .workers(workers)
-        .value("session.save_handler", variant.handler.name())
+        .value("session.save_handler", handler)
         .value("session.save_path", save_path)
         .value("session.use_strict_mode", "0")
         .value(lk, lv);
@@ -311,6 +345,97 @@ fn run_sentinel(scenario: &'static str, planned: bool, cfg: &Cfg) -> Row {
     )
 }
 
+/// Redis Cluster (3 masters, 3 replicas): the master of the first session's slot is killed
+/// (`kill -9`) under load and its replica promoted. Only phpsess locks here: phpredis's cluster
+/// handler has no locking.
+fn run_cluster(variant: Variant, cfg: &Cfg) -> Row {
+    let mut cluster = RedisCluster::start();
+    let save_path = format!(
+        "{}&timeout=2&read_timeout=2",
+        cluster
+            .seeds()
+            .iter()
+            .map(|s| format!("seed[]={s}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    );
+    let site = Site::start(vec![pool_for(
+        variant,
+        variant.handler.cluster_name(),
+        &save_path,
+        cfg.workers,
+    )]);
+    let ids = Arc::new(session_ids(cfg.sessions));
+    let acked: Arc<Vec<AtomicU64>> = Arc::new((0..ids.len()).map(|_| AtomicU64::new(0)).collect());
+    let tally = Arc::new(Tally::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let t0 = Instant::now();
+    let threads = load(
+        site.nginx.addr(),
+        Arc::clone(&ids),
+        cfg.connections,
+        Arc::clone(&acked),
+        Arc::clone(&tally),
+        t0,
+        Arc::clone(&stop),
+        None,
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let rss_start = rss_kib(&site.pools[0].worker_pids());
+    // The harness waits for the replicas to catch up, kills the master, and returns once every
+    // node agrees on the promoted replica.
+    let fault_at = t0.elapsed();
+    cluster.kill_master_of(format!("{CLUSTER_PREFIX}{}", ids[0]));
+    let back_at = t0.elapsed();
+    std::thread::sleep(Duration::from_secs(cfg.after));
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
+    let rss_end = rss_kib(&site.pools[0].worker_pids());
+    let mut con = cluster.connection();
+    let mut lost = 0;
+    for (id, a) in ids.iter().zip(acked.iter()) {
+        let v: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(format!("{CLUSTER_PREFIX}{id}"))
+            .query(&mut con)
+            .unwrap_or(None);
+        if v.as_deref().map_or(0, stored_counter) < a.load(Ordering::Relaxed) {
+            lost += 1;
+        }
+    }
+    let locks: usize = cluster
+        .masters()
+        .iter()
+        .filter_map(|m| cluster.node(m))
+        .map(|n| {
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg("*_LOCK")
+                .query(&mut n.connection())
+                .unwrap_or_default();
+            keys.len()
+        })
+        .sum();
+    row(
+        "Redis Cluster master lost (kill -9)",
+        variant.to_string(),
+        &tally,
+        fault_at,
+        back_at,
+        lost,
+        locks,
+        (rss_start, rss_end),
+        if variant.locking {
+            String::new()
+        } else {
+            "phpredis's cluster handler cannot lock".into()
+        },
+    )
+}
+
+/// phpredis's (and so our) default key prefix for `rediscluster` sessions.
+const CLUSTER_PREFIX: &str = "PHPREDIS_CLUSTER_SESSION:";
+
 fn run_leak(variant: Variant, cfg: &Cfg) -> Row {
     let redis = RedisServer::start();
     let save_path = format!("tcp://{}?timeout=2&read_timeout=2", redis.addr());
@@ -411,6 +536,17 @@ fn row(
         locks,
         rss,
         note,
+        reasons: {
+            let mut r: Vec<(String, u64)> = tally
+                .reasons
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect();
+            r.sort_by_key(|b| std::cmp::Reverse(b.1));
+            r
+        },
     }
 }
 
@@ -457,7 +593,7 @@ fn main() -> ExitCode {
         after: env_or("SOAK_AFTER", 8),
         leak_requests: env_or("SOAK_LEAK_REQUESTS", 20_000),
     };
-    let all = "stall,shutdown,kill9,sentinel-planned,sentinel-kill9,leak";
+    let all = "stall,shutdown,kill9,sentinel-planned,sentinel-kill9,cluster-kill9,leak";
     let scenarios: Vec<String> = std::env::var("SOAK_SCENARIOS")
         .unwrap_or_else(|_| all.to_owned())
         .split(',')
@@ -517,6 +653,9 @@ fn main() -> ExitCode {
                 false,
                 &cfg,
             )),
+            "cluster-kill9" => variants[..2]
+                .iter()
+                .for_each(|&v| rows.push(run_cluster(v, &cfg))),
             "leak" => variants.iter().for_each(|&v| rows.push(run_leak(v, &cfg))),
             other => {
                 eprintln!("soak: unknown scenario {other:?} (known: {all})");
@@ -525,6 +664,17 @@ fn main() -> ExitCode {
         }
     }
     println!("{}", markdown(&rows));
+    println!("Failure reasons (digits folded to #; the five most frequent per row):\n");
+    for r in &rows {
+        if r.reasons.is_empty() {
+            continue;
+        }
+        println!("- {} / {}:", r.scenario, r.variant);
+        for (why, n) in r.reasons.iter().take(5) {
+            println!("  - {n} × `{}`", why.replace('`', "'"));
+        }
+    }
+    println!();
     println!(
         "{} sessions, {} php-fpm workers, {} connections, {} s of load after Redis is back; took {:.0?}",
         cfg.sessions, cfg.workers, cfg.connections, cfg.after, started.elapsed()

@@ -293,7 +293,11 @@ impl SentinelTarget {
 
     /// Too few replicas confirmed a write: is that because they are gone (the write stands), or
     /// because a failover is under way (it will be dropped)? True when a sentinel still names
-    /// this master and no replica it knows says `role:master`; then `WAIT` is skipped for a while.
+    /// this master and none of the replicas it knows says `role:master` having been promoted from
+    /// this master (its `master_replid2` is our `master_replid`); then `WAIT` is skipped for a
+    /// while. Right after a planned failover the old master is such a replica that says
+    /// `role:master` for seconds until the sentinels demote it: it was not promoted from the new
+    /// master, so the new master's writes stand meanwhile (they were all refused until then).
     fn unreplicated_is_safe(&mut self, id: &str, stats: &mut StoreStats) -> bool {
         let Some(addr) = self.node.as_ref().map(|n| n.endpoint.addr.clone()) else {
             return false;
@@ -323,6 +327,16 @@ impl SentinelTarget {
             .master
             .connect_timeout
             .max(Duration::from_millis(1));
+        // Our master's replication id. A replica promoted from it keeps it as `master_replid2`;
+        // an old master that the sentinels have moved away from (it says `role:master` for
+        // seconds, until they demote it) does not: its id is our own `master_replid2`.
+        let Some(node) = self.node.as_mut() else {
+            return false;
+        };
+        let ours = match replication_ids(node, stats) {
+            Ok((true, Some(replid), _)) => replid,
+            _ => return false,
+        };
         for r in &replicas {
             let field = |name: &str| {
                 r.chunks(2)
@@ -333,8 +347,11 @@ impl SentinelTarget {
             else {
                 continue;
             };
-            if let Ok(true) = replica_says_master(&self.spec.master, ip, port, timeout, stats) {
-                return false;
+            match replica_as_master(&self.spec.master, ip, port, timeout, stats) {
+                // Promoted from our master: what we write is about to be dropped.
+                Ok(Some(replid2)) if replid2 == ours => return false,
+                // A replica, down, or a master with another history (the one we replaced).
+                Ok(_) | Err(_) => {}
             }
         }
         self.unreplicated_until = Some(Instant::now() + MASTER_RECHECK);
@@ -354,30 +371,57 @@ impl SentinelTarget {
     }
 }
 
-/// Does the server at `ip:port` say `role:master`? Errors (it is down) count as no.
-fn replica_says_master(
+/// When the server at `ip:port` says `role:master`, the replication id it had before (its
+/// `master_replid2`: the id of the master it was promoted from, or `None` when it never was).
+/// `Ok(None)` when it is a replica.
+fn replica_as_master(
     login: &Endpoint,
     ip: String,
     port: u16,
     timeout: Duration,
     stats: &mut StoreStats,
-) -> Result<bool> {
+) -> Result<Option<String>> {
     let mut ep = login.clone();
     ep.label = format!("tcp://{ip}:{port}");
     ep.addr = ConnectionAddr::Tcp(ip, port);
     ep.connect_timeout = timeout;
     ep.read_timeout = timeout;
     let mut node = Node::new(ep);
+    Ok(match replication_ids(&mut node, stats)? {
+        (true, _, replid2) => Some(replid2.unwrap_or_default()),
+        (false, _, _) => None,
+    })
+}
+
+/// `ROLE` and `INFO replication` of `node` in one round trip: whether it is a master, its
+/// `master_replid` and its `master_replid2` (`None` when absent or all zeros: never promoted).
+fn replication_ids(
+    node: &mut Node,
+    stats: &mut StoreStats,
+) -> Result<(bool, Option<String>, Option<String>)> {
     let mut p = redis::pipe();
     p.ignore_errors();
     p.cmd("ROLE");
+    p.cmd("INFO").arg("replication");
     let ctx = Op {
         op: "role",
         key: b"",
         id: "",
     };
     let replies = node.run(&p, false, &ctx, stats)?;
-    Ok(replies.first().is_some_and(is_master))
+    let master = replies.first().is_some_and(is_master);
+    let info = match replies.get(1) {
+        Some(Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
+        Some(Value::VerbatimString { text, .. }) => text.clone(),
+        _ => String::new(),
+    };
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty() && v.bytes().any(|b| b != b'0'))
+    };
+    Ok((master, field("master_replid"), field("master_replid2")))
 }
 
 /// `ROLE` followed by the commands of `p`, errors kept in their slots.

@@ -838,8 +838,23 @@ impl SessionStore {
         let mut replies =
             self.topology
                 .run(id.as_bytes(), &full, retry_safe, &ctx, &mut self.stats)?;
-        // Delivered: each lock is now released, or was no longer ours to release.
-        self.orphans.retain(|o| o.route != route);
+        // Delivered: a lock whose compare-and-delete ran is released, or was no longer ours to
+        // release. One whose EVAL was refused (LOADING while a restarted server reads its AOF,
+        // BUSY, READONLY) may still be ours: it stays remembered for the next round trip.
+        let refused: Vec<bool> = replies
+            .iter()
+            .take(riders)
+            .map(|r| matches!(r, Value::ServerError(_)))
+            .collect();
+        let mut slot = 0;
+        self.orphans.retain(|o| {
+            if o.route != route {
+                return true;
+            }
+            let keep = refused.get(slot).copied().unwrap_or(true);
+            slot += 1;
+            keep
+        });
         replies.drain(..riders.min(replies.len()));
         self.release_orphans_elsewhere();
         Ok(replies)
@@ -875,11 +890,11 @@ impl SessionStore {
                 key: &o.lock,
                 id: &o.id,
             };
-            if self
+            let released = self
                 .topology
                 .run(o.id.as_bytes(), &p, true, &ctx, &mut self.stats)
-                .is_err()
-            {
+                .is_ok_and(|r| !matches!(r.first(), Some(Value::ServerError(_))));
+            if !released {
                 self.orphans.push(o);
                 return;
             }
