@@ -102,7 +102,14 @@ struct Orphan {
 }
 
 /// At most this many orphaned locks are remembered (the oldest are dropped; they expire anyway).
-const MAX_ORPHANS: usize = 64;
+/// Generous: in a long outage every request of a worker adds one (an attempt refused at connect
+/// cannot always be told from one that was sent), and the few real ones from the moment of the
+/// fault must not be pushed out by the many that never reached Redis (`make soak`, kill -9).
+const MAX_ORPHANS: usize = 4096;
+
+/// At most this many orphaned locks ride in front of one pipeline (oldest first); the rest wait
+/// for the next ones, so a request after a long outage stays small.
+const MAX_RIDERS: usize = 128;
 
 /// A raw key's value and its TTL in seconds (-1: no expiry), from [`SessionStore::get_with_ttl`].
 type ValueAndTtl = (Vec<u8>, i64);
@@ -808,7 +815,12 @@ impl SessionStore {
         let now = Instant::now();
         self.orphans.retain(|o| o.until > now);
         let route = self.topology.route(id.as_bytes());
-        let riders = self.orphans.iter().filter(|o| o.route == route).count();
+        let riders = self
+            .orphans
+            .iter()
+            .filter(|o| o.route == route)
+            .take(MAX_RIDERS)
+            .count();
         if riders == 0 {
             if p.is_empty() {
                 return Ok(Vec::new());
@@ -825,7 +837,7 @@ impl SessionStore {
         // server has forgotten our scripts and a NOSCRIPT here would cost a second round trip.
         // Compare-and-delete is idempotent, so the pipeline stays as safe to retry as it was.
         let mut full = pipeline();
-        for o in self.orphans.iter().filter(|o| o.route == route) {
+        for o in self.orphans.iter().filter(|o| o.route == route).take(riders) {
             full.cmd("EVAL")
                 .arg(UNLOCK)
                 .arg(1)
@@ -848,7 +860,7 @@ impl SessionStore {
             .collect();
         let mut slot = 0;
         self.orphans.retain(|o| {
-            if o.route != route {
+            if o.route != route || slot >= riders {
                 return true;
             }
             let keep = refused.get(slot).copied().unwrap_or(true);
@@ -878,7 +890,10 @@ impl SessionStore {
     }
 
     fn release_orphans_on_answering_nodes(&mut self) {
-        while let Some(o) = self.orphans.pop() {
+        for _ in 0..MAX_RIDERS {
+            let Some(o) = self.orphans.pop() else {
+                return;
+            };
             let mut p = pipeline();
             p.cmd("EVAL")
                 .arg(UNLOCK)
