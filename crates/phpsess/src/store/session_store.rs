@@ -837,7 +837,12 @@ impl SessionStore {
         // server has forgotten our scripts and a NOSCRIPT here would cost a second round trip.
         // Compare-and-delete is idempotent, so the pipeline stays as safe to retry as it was.
         let mut full = pipeline();
-        for o in self.orphans.iter().filter(|o| o.route == route).take(riders) {
+        for o in self
+            .orphans
+            .iter()
+            .filter(|o| o.route == route)
+            .take(riders)
+        {
             full.cmd("EVAL")
                 .arg(UNLOCK)
                 .arg(1)
