@@ -772,7 +772,9 @@ impl SessionStore {
                 Err(Error::LockLost {
                     host: self.host_of(id),
                     key: redact_key(&held.key.lock, id),
-                    holder: "nobody (it expired)".into(),
+                    // The lock key is gone: expired, or deleted (DEL, flush, a failover that lost
+                    // it); the reply cannot tell which.
+                    holder: "nobody (it expired or was deleted)".into(),
                 })
             }
             other => {
