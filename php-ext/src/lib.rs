@@ -2,11 +2,12 @@
 //! `redis` save_path syntax, `redis://`/`rediss://` URLs, Sentinel) and `phpsess_cluster`
 //! (phpredis's `rediscluster` syntax), over the core [`phpsess::store::SessionStore`].
 //!
-//! Layers, outermost first: [`ffi`] (the raw session ABI mirror, layouts asserted at compile
-//! time), [`boundary`] (every `extern "C"` entry point runs its Rust work under `catch_unwind`;
-//! calls into PHP survive a bailout), then the safe code: [`session`] callbacks, [`handler`]
-//! (per-request state and session semantics), [`worker`] (per-process stores keyed by pid) and
-//! [`ini`] (the `phpsess.*` settings). All Redis logic lives in the core crate.
+//! Layers, outermost first (private modules, so plain names here; `cargo doc -p phpsess-ext
+//! --document-private-items` shows them): `ffi` (the raw session ABI mirror, layouts asserted at
+//! compile time), `boundary` (every `extern "C"` entry point runs its Rust work under
+//! `catch_unwind`; calls into PHP survive a bailout), then the safe code: `session` callbacks,
+//! `handler` (per-request state and session semantics), `worker` (per-process stores keyed by pid)
+//! and `ini` (the `phpsess.*` settings). All Redis logic lives in the core crate.
 
 use std::ffi::{c_int, CString};
 

@@ -54,7 +54,8 @@ $app = new Container();
 Container::setInstance($app);
 Facade::setFacadeApplication($app);
 
-// The 8.x skeleton's defaults for APP_NAME=Laravel (spec 1.3): REDIS_PREFIX laravel_database_,
+// The 8.x skeleton's defaults for APP_NAME=Laravel (laravel/laravel 8.x config/database.php,
+// config/cache.php, config/session.php): REDIS_PREFIX laravel_database_,
 // CACHE_PREFIX laravel_cache, session cookie laravel_session, lifetime 120 minutes.
 $config = new Config([
     'app' => ['key' => $req['app_key'], 'cipher' => $req['cipher']],

@@ -103,7 +103,7 @@ pub enum Error {
         host: String,
         /// The lock key.
         key: String,
-        /// Who holds it now, or "nobody".
+        /// Who holds it now (`host|pid|...`), or "nobody (it expired or was deleted)".
         holder: String,
     },
 

@@ -98,7 +98,7 @@ fn splitmix64(x: u64) -> u64 {
 /// Index (in save_path order) of the host phpredis picks for `id` among hosts with these
 /// weights: the first four bytes of the id as a little-endian u32, modulo the total weight,
 /// walked over the hosts in *reverse* save_path order (phpredis prepends each host to its list).
-/// See specs/phpredis-session.md §2.
+/// This is phpredis's `redis_pool_get_sock` (and `redis_pool_add`) in `redis_session.c`.
 pub fn weighted_host(id: &str, weights: &[u32]) -> usize {
     let bytes = id.as_bytes();
     let mut first = [0u8; 4];
@@ -124,7 +124,8 @@ mod tests {
 
     #[test]
     fn host_choice_matches_the_spec_example() {
-        // specs/phpredis-session.md §2: A=1, B=2, C=2; "abcd..." -> 1684234849 % 5 = 4 -> A.
+        // Hosts A (weight 1), B (2), C (2): "abcd" as a little-endian u32 is 1684234849, % 5 = 4;
+        // walked in reverse (C C B B A), position 4 is A.
         assert_eq!(weighted_host("abcdefgh", &[1, 2, 2]), 0);
         // pos 0 and 1 fall in C's range, the last host of the save_path.
         let id_with_pos =

@@ -129,7 +129,7 @@ impl Daemon {
     }
 
     /// Stops the master and its workers: SIGTERM, then SIGKILL for whatever is left after
-    /// [`STOP_TIMEOUT`]. Does nothing if nothing runs.
+    /// `STOP_TIMEOUT` (5 s). Does nothing if nothing runs.
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;

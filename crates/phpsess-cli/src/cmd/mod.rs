@@ -1,5 +1,5 @@
-//! The subcommands. Each module holds one command's clap arguments and its `run`; later commands
-//! (show, list, stats, invalidate, doctor, migrate, laravel) slot in as new variants here.
+//! The subcommands. Each module holds one command's clap arguments and its `run`; a new command
+//! is a new module and a new variant here.
 
 use clap::{Subcommand, ValueEnum};
 use phpsess::session::Format;

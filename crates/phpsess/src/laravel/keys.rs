@@ -1,6 +1,8 @@
 //! Where Laravel keeps a session in Redis: `<connection prefix><cache store prefix><id>`, with the
 //! `:` that `RedisStore` appends to a non-empty store prefix up to Laravel 10 and not from 11, and
-//! the skeleton defaults derived from `APP_NAME` per Laravel version (spec section 1.3).
+//! the skeleton defaults derived from `APP_NAME` per Laravel version (the `prefix` entries of
+//! laravel/laravel's `config/database.php` and `config/cache.php`; the `:` is
+//! `Illuminate\Cache\RedisStore::setPrefix`).
 //!
 //! | skeleton | connection prefix | store prefix | key for APP_NAME=Laravel |
 //! |---|---|---|---|
@@ -277,7 +279,7 @@ mod tests {
 
     #[test]
     fn default_keys_per_skeleton() {
-        // Keys measured with real Laravel (spec 1.3, fixtures/laravel/laravel-vectors.json).
+        // Keys measured with real Laravel (fixtures/laravel/laravel-vectors.json).
         let id = "gAnNdfhqyqyf9NOtRP0iKkcD8Oy4ATbXmOy4ZSQy";
         let cases = [
             ("8", "laravel_database_laravel_cache:", "laravel_session"),

@@ -1,9 +1,12 @@
 //! Laravel sessions from Rust: the Encrypter (AES-CBC + HMAC, AES-GCM, previous keys), the
 //! encrypted session cookie, the Redis key names per Laravel version, the stored payload (cache
 //! wrapping, optional encryption, `php` or `json` serialization) and a store that reads and writes
-//! sessions so that the Laravel app sees the change on its next request. Facts measured against
-//! real Laravel 8.83 (and newer classes) are in `specs/laravel-session.md`; the vectors in
-//! `fixtures/laravel/laravel-vectors.json`.
+//! sessions so that the Laravel app sees the change on its next request. What it follows is in
+//! laravel/framework's `Encryption/Encrypter.php`, `Cookie/Middleware/EncryptCookies.php` and
+//! `Cookie/CookieValuePrefix.php`, `Session/Store.php` and `Session/EncryptedStore.php`,
+//! `Cache/RedisStore.php`, and the skeleton's `config/*.php` in laravel/laravel; it was checked
+//! against real Laravel 8.83 (and newer classes), whose byte vectors are in
+//! `fixtures/laravel/laravel-vectors.json` (`fixtures/laravel/README.md` says how they were made).
 //!
 //! From a `laravel_session` cookie to the logged-in user's id:
 //!

@@ -536,9 +536,10 @@ fn parse_slots(
     Ok(out)
 }
 
-/// Our scripts go as EVAL, not EVALSHA: a node we have not used yet (a new master after a
-/// failover) would answer NOSCRIPT, and they are only a few hundred bytes. Without GETEX, `GETEX k EX t` becomes `GET k`
-/// with `EXPIRE k t` appended after the other commands, so reply positions do not move.
+/// A store pipeline as cluster commands. Its EVALSHA goes as EVAL: a node we have not used yet (a
+/// new master after a failover) would answer NOSCRIPT, and our scripts are only a few hundred
+/// bytes. Without GETEX (Redis before 6.2), `GETEX k EX t` becomes `GET k` with `EXPIRE k t`
+/// appended after the other commands, so reply positions do not move.
 fn to_cluster_commands(p: &Pipeline, getex: bool) -> Vec<Cmd> {
     let mut cp = Vec::new();
     let mut expires = Vec::new();

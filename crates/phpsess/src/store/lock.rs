@@ -10,8 +10,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub struct LockOptions {
     /// Take a lock for each session read (phpredis: `redis.session.locking_enabled`, default off).
     pub enabled: bool,
-    /// Lock TTL; a crashed request frees the session after this (phpredis: `lock_expire`, defaulting
-    /// to `max_execution_time`, which is 0 = no TTL under the CLI). Never zero here.
+    /// Lock TTL; a crashed request frees the session after this. Default 60 s; the PHP extension
+    /// passes `phpsess.lock_expire`, else `max_execution_time` but at least 60 s (phpredis:
+    /// `lock_expire`, else `max_execution_time`, which is 0 = no TTL under the CLI). Never zero
+    /// here, at most [`MAX_LOCK_EXPIRE`].
     pub expire: Duration,
     /// Total time to wait for a lock held by someone else (phpredis 6: 100 x 20 ms = 2 s).
     pub wait: Duration,
@@ -106,7 +108,8 @@ fn random_seed() -> u64 {
 
 /// KEYS[1] data, KEYS[2] lock; ARGV[1] token, ARGV[2] ttl seconds, ARGV[3] data.
 /// Writes and unlocks only if the lock still holds our token. Returns 1 on success; otherwise the
-/// lock's current value (who holds it now), or nil when nobody does (it expired).
+/// lock's current value (who holds it now), or nil when nobody does (it expired, or something
+/// deleted it: a `DEL`, a flush, a failover to a replica that never saw it).
 pub(crate) const WRITE_AND_UNLOCK: &str = r#"
 local holder = redis.call('GET', KEYS[2])
 if holder ~= ARGV[1] then return holder end

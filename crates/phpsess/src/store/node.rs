@@ -339,7 +339,9 @@ pub(crate) fn short_id(id: &str) -> String {
     }
 }
 
-/// Counters a PHP worker shows in phpinfo and the CLI prints with `--stats`.
+/// What one store has done since it was made ([`SessionStore::stats`](super::SessionStore::stats)).
+/// The PHP extension adds up its stores' counters per worker process and shows them in
+/// `phpinfo()` (`php --ri phpsess`, the "This worker" table).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct StoreStats {
     /// Round trips to Redis (pipelines count once; connection handshakes count once).

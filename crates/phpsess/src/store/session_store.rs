@@ -772,7 +772,9 @@ impl SessionStore {
                 Err(Error::LockLost {
                     host: self.host_of(id),
                     key: redact_key(&held.key.lock, id),
-                    holder: "nobody (it expired)".into(),
+                    // The lock key is gone: expired, or deleted (DEL, flush, a failover that lost
+                    // it); the reply cannot tell which.
+                    holder: "nobody (it expired or was deleted)".into(),
                 })
             }
             other => {
@@ -837,7 +839,12 @@ impl SessionStore {
         // server has forgotten our scripts and a NOSCRIPT here would cost a second round trip.
         // Compare-and-delete is idempotent, so the pipeline stays as safe to retry as it was.
         let mut full = pipeline();
-        for o in self.orphans.iter().filter(|o| o.route == route).take(riders) {
+        for o in self
+            .orphans
+            .iter()
+            .filter(|o| o.route == route)
+            .take(riders)
+        {
             full.cmd("EVAL")
                 .arg(UNLOCK)
                 .arg(1)
