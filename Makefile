@@ -80,7 +80,7 @@ ext: build-deps
 
 ## Install the extension into `php-config --extension-dir` and enable it the Debian way
 ## (mods-available/phpsess.ini + phpenmod) for the CLI and, if installed, FPM. Needs only the build
-## dependencies.
+## dependencies; `make deb` packs the same files (and the CLI) for apt.
 install: ext
 	@set -e; \
 	pc="$${PHP_CONFIG:-php-config}"; dir="$$($$pc --extension-dir)"; ver="$$($$pc --version | cut -d. -f1,2)"; \
@@ -95,6 +95,14 @@ install: ext
 	  $$sudo phpenmod -v "$$ver" -s fpm phpsess; \
 	  echo "enabled for fpm: restart php$$ver-fpm to load it"; \
 	fi
+
+## target/deb/phpsess_<version>_<arch>.deb for the local PHP (PHP_CONFIG=php-configX.Y for another
+## minor), built with dpkg-deb from a staged tree, then checked: contents, `php -n -d extension=... -m`
+## with the packed .so, the packed CLI, lintian (no errors). Not part of `make test` (release build).
+.PHONY: deb
+deb:
+	@scripts/install-deps.sh deb
+	scripts/deb.sh
 
 clean:
 	$(CARGO) clean

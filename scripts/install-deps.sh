@@ -4,7 +4,7 @@
 #          PHP's headers and php-config, PHP itself (ext-php-rs reads `php -i`), clang for bindgen,
 #          a C compiler for ext-php-rs's wrapper and zstd. Nothing that serves or stores sessions:
 #          `make install` runs on web servers.
-#   deb    build + what `make deb` packs and checks with (dpkg-shlibdeps, lintian).
+#   deb    build + what `make deb` packs and checks with (dpkg-shlibdeps, help2man, lintian).
 #   test   build + the servers and PHP packages the compat suite, the demo and the benchmarks run
 #          (redis-server, php-fpm, nginx, phpredis, Laravel, ...).
 # Further arguments name extra packages a single target needs (`make bench-callgrind` adds valgrind).
@@ -26,7 +26,7 @@ packages=(
 )
 case "$mode" in
   deb)
-    packages+=(dpkg-dev binutils lintian)
+    packages+=(dpkg-dev binutils help2man lintian)
     ;;
   test)
     packages+=(
