@@ -3,13 +3,18 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: deps build test lint unit fixtures bench bench-e2e bench-callgrind fuzz soak demo clean php-session-tests
+.PHONY: deps build-deps build test lint unit fixtures bench bench-e2e bench-callgrind fuzz soak demo clean php-session-tests
 
-## Install missing system packages (a no-op when everything is there).
+## Install missing system packages (a no-op when everything is there): `deps` everything the tests,
+## the demo and the benchmarks run (redis-server, php-fpm, nginx, Laravel, ...); `build-deps` only
+## what compiling needs (php8.2-dev, clang), for `make build`/`ext`/`install` on a web server.
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh test
 
-build: deps
+build-deps:
+	@scripts/install-deps.sh build
+
+build: build-deps
 	$(CARGO) build --workspace --release
 
 ## Format check, clippy -D warnings, then every test (unit, fixtures, differential vs real PHP).
@@ -33,13 +38,13 @@ fixtures: deps
 ## operations' instruction counts (bench-callgrind), then bench-e2e.
 bench: deps
 	scripts/bench-format.sh
-	scripts/install-deps.sh valgrind
+	scripts/install-deps.sh test valgrind
 	scripts/bench-callgrind.sh
 	scripts/bench-e2e.sh
 
 ## Instructions per format operation, PHP against phpsess, under callgrind (load-independent).
 bench-callgrind: deps
-	scripts/install-deps.sh valgrind
+	scripts/install-deps.sh test valgrind
 	scripts/bench-callgrind.sh
 
 ## End to end: phpsess vs phpredis sessions in php-cli and php-fpm+nginx, loopback and +1 ms.
@@ -63,7 +68,7 @@ demo: deps
 ## The PHP extension, left at target/php/phpsess.so (release build; needs php8.2-dev and libclang).
 .PHONY: ext install
 PHP_EXT_BUILD = $(or $(CARGO_TARGET_DIR),target)/release/libphpsess_ext.so
-ext: deps
+ext: build-deps
 	$(CARGO) build --release -p phpsess-ext
 	@mkdir -p target/php
 	@# Copy, strip the debug info the release profile keeps (38 MB -> 4 MB; the unstripped build
@@ -74,22 +79,30 @@ ext: deps
 	@echo "built target/php/phpsess.so"
 
 ## Install the extension into `php-config --extension-dir` and enable it the Debian way
-## (mods-available/phpsess.ini + phpenmod) for the CLI and, if installed, FPM.
+## (mods-available/phpsess.ini + phpenmod) for the CLI and, if installed, FPM. Needs only the build
+## dependencies; `make deb` packs the same files (and the CLI) for apt.
 install: ext
 	@set -e; \
-	dir="$$(php-config --extension-dir)"; ver="$$(php-config --version | cut -d. -f1,2)"; \
+	pc="$${PHP_CONFIG:-php-config}"; dir="$$($$pc --extension-dir)"; ver="$$($$pc --version | cut -d. -f1,2)"; \
 	sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 	$$sudo install -d "$$dir"; \
 	$$sudo cp target/php/phpsess.so "$$dir/.phpsess.so.tmp"; \
 	$$sudo mv -f "$$dir/.phpsess.so.tmp" "$$dir/phpsess.so"; \
-	printf '; phpsess: Redis session save handlers phpsess and phpsess_cluster\n; priority=20\nextension=phpsess.so\n' \
-	  | $$sudo tee "/etc/php/$$ver/mods-available/phpsess.ini" >/dev/null; \
+	$$sudo install -m 644 php-ext/phpsess.ini "/etc/php/$$ver/mods-available/phpsess.ini"; \
 	$$sudo phpenmod -v "$$ver" -s cli phpsess; \
 	echo "installed $$dir/phpsess.so, enabled for cli"; \
 	if [ -d "/etc/php/$$ver/fpm" ]; then \
 	  $$sudo phpenmod -v "$$ver" -s fpm phpsess; \
 	  echo "enabled for fpm: restart php$$ver-fpm to load it"; \
 	fi
+
+## target/deb/phpsess_<version>_<arch>.deb for the local PHP (PHP_CONFIG=php-configX.Y for another
+## minor), built with dpkg-deb from a staged tree, then checked: contents, `php -n -d extension=... -m`
+## with the packed .so, the packed CLI, lintian (no errors). Not part of `make test` (release build).
+.PHONY: deb
+deb:
+	@scripts/install-deps.sh deb
+	scripts/deb.sh
 
 clean:
 	$(CARGO) clean

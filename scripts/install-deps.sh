@@ -1,17 +1,43 @@
 #!/usr/bin/env bash
-# Installs the system packages phpsess builds and tests against (Debian 12).
+# Installs the system packages a make target needs (Debian 12), by mode:
+#   build  what compiling the extension and the CLI needs (`make build`, `make ext`, `make install`):
+#          PHP's headers and php-config, PHP itself (ext-php-rs reads `php -i`), clang for bindgen,
+#          a C compiler for ext-php-rs's wrapper and zstd. Nothing that serves or stores sessions:
+#          `make install` runs on web servers.
+#   deb    build + what `make deb` packs and checks with (dpkg-shlibdeps, help2man, lintian).
+#   test   build + the servers and PHP packages the compat suite, the demo and the benchmarks run
+#          (redis-server, php-fpm, nginx, phpredis, Laravel, ...).
+# Further arguments name extra packages a single target needs (`make bench-callgrind` adds valgrind).
 # A no-op when everything is already there; `apt-get update` runs only when something is missing.
-# Arguments name extra packages a single target needs (`make bench-callgrind` adds valgrind).
 set -euo pipefail
 
+mode="${1:-}"
+case "$mode" in
+  build | deb | test) shift ;;
+  *)
+    echo "usage: $0 build|deb|test [package...]" >&2
+    exit 2
+    ;;
+esac
+
 packages=(
-  php8.2-cli php8.2-fpm php8.2-dev php-redis php-igbinary php-msgpack
-  php-laravel-framework redis-server redis-tools nginx libfcgi-bin
-  clang libclang-dev pkg-config zstd
-  curl openssl
-  xz-utils  # scripts/php-session-tests.sh unpacks php8.2's source tarball
-  "$@"
+  php8.2-cli php8.2-dev
+  clang libclang-dev pkg-config gcc
 )
+case "$mode" in
+  deb)
+    packages+=(dpkg-dev binutils help2man lintian)
+    ;;
+  test)
+    packages+=(
+      php8.2-fpm php-redis php-igbinary php-msgpack php-laravel-framework
+      redis-server redis-tools nginx libfcgi-bin
+      zstd curl openssl
+      xz-utils # scripts/php-session-tests.sh unpacks php8.2's source tarball
+    )
+    ;;
+esac
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -24,7 +50,7 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
-echo "install-deps: installing ${missing[*]}" >&2
+echo "install-deps ($mode): installing ${missing[*]}" >&2
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
