@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         };
         let back = LaravelSession::from_payload(&payload, enc).unwrap_or_else(|e| {
             panic!(
-                "re-encoded payload does not decode: {e}\ninput: {:?}\npayload: {:?}",
+                "re-encoded payload does not decode: {e}\ninput: {}\npayload: {}",
                 data.escape_ascii(),
                 payload.escape_ascii()
             )
@@ -54,6 +54,6 @@ fuzz_target!(|data: &[u8]| {
             // serialize() bytes, not `==`: NAN != NAN.
             _ => phpsess::serialize(&before) == phpsess::serialize(&after),
         };
-        assert!(same, "attributes changed\ninput: {:?}", data.escape_ascii());
+        assert!(same, "attributes changed\ninput: {}", data.escape_ascii());
     }
 });
