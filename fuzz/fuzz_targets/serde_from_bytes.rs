@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(_) => {
             if let Err(e) = phpsess::unserialize(data) {
                 panic!(
-                    "serde read what unserialize refuses ({e})\ninput: {:?}",
+                    "serde read what unserialize refuses ({e})\ninput: {}",
                     data.escape_ascii()
                 );
             }

@@ -69,6 +69,66 @@ pub(crate) fn tree_borrowed(input: &[u8]) -> Result<BorrowedValue<'_>> {
     Ok(value)
 }
 
+/// The offset of the value given for the first repeated key (in input order) in the value at the
+/// start of `input`, found by one scan that keeps only keys: how the serde layer, which hands
+/// entries to visitors without building containers, learns what [`TreeBuilder`] learns while
+/// building, to refuse [`DecodeReason::RepeatedKeyWithReferences`] the same way. Keys compare as
+/// in [`TreeBuilder`] (the same [`Tree`] key functions and [`Seen`]). A syntax error ends the scan
+/// with what was found before it: the caller reports that error itself when it reaches it.
+pub(crate) fn first_repeated_key(input: &[u8]) -> Option<usize> {
+    struct Open<'a> {
+        object: bool,
+        remaining: usize,
+        keys: Vec<(BorrowedKey<'a>, ())>,
+        seen: Seen,
+    }
+    let mut r = Reader::new(input);
+    let mut stack: Vec<Open<'_>> = Vec::new();
+    loop {
+        match r.header().ok()? {
+            Header::Array(len) if len > 0 => stack.push(Open {
+                object: false,
+                remaining: len,
+                keys: Vec::new(),
+                seen: Seen::default(),
+            }),
+            Header::Object { len, .. } if len > 0 => stack.push(Open {
+                object: true,
+                remaining: len,
+                keys: Vec::new(),
+                seen: Seen::default(),
+            }),
+            // Empty containers are closed here; leaves need nothing.
+            Header::Array(_) => r.end_container("array").ok()?,
+            Header::Object { .. } => r.end_container("object").ok()?,
+            _ => {}
+        }
+        // Close finished containers, then read the next entry's key.
+        loop {
+            let top = stack.last_mut()?;
+            if top.remaining == 0 {
+                let reading = if top.object { "object" } else { "array" };
+                stack.pop();
+                r.end_container(reading).ok()?;
+                continue;
+            }
+            top.remaining -= 1;
+            let key = r.key().ok()?;
+            let key = if top.object {
+                BorrowedValue::property_key(key)
+            } else {
+                BorrowedValue::array_key(key)
+            };
+            if top.seen.position(&key, &top.keys).is_some() {
+                return Some(r.pos());
+            }
+            top.seen.add(&key, top.keys.len());
+            top.keys.push((key, ()));
+            break;
+        }
+    }
+}
+
 /// What each value slot (PHP's `var_hash` numbering) holds, to validate `r:` and `R:`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Slot {

@@ -476,4 +476,78 @@ mod tests {
             "$ is not UTF-8 (byte 0), json_encode() fails on it"
         );
     }
+
+    /// Found by `cargo fuzz` (fuzz/regressions/, seeds written by PHP): a JSON session changed
+    /// across decode and re-encode, because the float 92233720368547758.7 is written without a
+    /// fraction and read back as an int. PHP does exactly that (`json_encode` with default
+    /// flags, as Laravel calls it): the fuzz property was too strict, and now allows an integral
+    /// float to come back as that int (fuzz/fuzz_targets/common/json_round_trip.rs).
+    #[test]
+    fn fuzzed_integral_float_comes_back_as_an_int_as_in_php() {
+        use crate::laravel::LaravelSession;
+        let json = include_bytes!(
+            "../../../../fuzz/regressions/laravel_json-round-trip-changes-attributes"
+        );
+        let cached = include_bytes!(
+            "../../../../fuzz/regressions/laravel_payload-json-round-trip-changes-attributes"
+        );
+        // PHP 8.2: serialize(json_encode(json_decode($json, true))) (the second as RedisStore).
+        let cases: [(LaravelSession, &str); 2] = [
+            (
+                LaravelSession::from_payload(json, None).unwrap(),
+                r#"{"name":"J\u00e9r\u00f4me \ud83d\ude15","slash":"a\/b","neg":0,"big":92233720368547760}"#,
+            ),
+            (
+                LaravelSession::from_cache_value(cached, None).unwrap(),
+                r#"{"name":"J\u00e9r\u00f4me \ud83d\ude00","slash":"a\/b","neg":0,"big":92233720368547760}"#,
+            ),
+        ];
+        for (session, php_writes) in cases {
+            let attrs = session.attributes();
+            assert_eq!(attrs.get("neg"), Some(&Value::Int(0)), "-0 is the int 0");
+            assert_eq!(attrs.get("big"), Some(&Value::Float(92233720368547760.0)));
+            let written = session.to_payload(None).unwrap();
+            assert_eq!(String::from_utf8_lossy(&written), php_writes);
+            let back = LaravelSession::from_payload(&written, None).unwrap();
+            assert_eq!(
+                back.attributes().get("big"),
+                Some(&Value::Int(92233720368547760))
+            );
+            let mut same = back.attributes().clone();
+            same.insert("big", Value::Float(92233720368547760.0));
+            assert_eq!(&same, attrs, "only the float became an int");
+            assert_eq!(back.to_payload(None).unwrap(), written, "a fixed point");
+            let cache = session.to_cache_value(None).unwrap();
+            assert_eq!(
+                cache,
+                format!("s:{}:\"{php_writes}\";", php_writes.len()).as_bytes()
+            );
+        }
+    }
+
+    /// Found by `cargo fuzz` (fuzz/regressions/laravel_json-negative-zero-not-a-fixed-point): the
+    /// float -0.0 is written `-0`, read back as the int 0 and then written `0`, so the first
+    /// encoding is not a fixed point; the second is. PHP 8.2 writes the same three texts, so the
+    /// fuzz property now asks for a fixed point from the second encoding on.
+    #[test]
+    fn fuzzed_negative_zero_is_a_fixed_point_from_the_second_encoding_as_in_php() {
+        use crate::laravel::LaravelSession;
+        let json = include_bytes!(
+            "../../../../fuzz/regressions/laravel_json-negative-zero-not-a-fixed-point"
+        );
+        let session = LaravelSession::from_payload(json, None).unwrap();
+        assert!(
+            matches!(session.attributes().get(1i64), Some(Value::Float(f)) if f.is_sign_negative())
+        );
+        // PHP 8.2: json_encode(json_decode($json, true)), then the same on its output, twice.
+        let first = session.to_payload(None).unwrap();
+        assert_eq!(first, br#"[1,-0,-1,"three",[4]]"#);
+        let back = LaravelSession::from_payload(&first, None).unwrap();
+        assert_eq!(back.attributes().get(1i64), Some(&Value::Int(0)));
+        let second = back.to_payload(None).unwrap();
+        assert_eq!(second, br#"[1,0,-1,"three",[4]]"#);
+        let again = LaravelSession::from_payload(&second, None).unwrap();
+        assert_eq!(again.attributes(), back.attributes());
+        assert_eq!(again.to_payload(None).unwrap(), second);
+    }
 }

@@ -92,6 +92,18 @@ impl<'de> Deserializer<'de> {
             _ => unreachable!("called at an 'r' or 'R' tag, which the reader reads as a reference"),
         };
         let invalid = || Error::decode(at, DecodeReason::InvalidReference(n));
+        if self.slots.is_none() {
+            // PHP's slots name places, and a repeated key's value takes the old value's place,
+            // so replaying a slot's bytes could give what PHP no longer has there. `unserialize`
+            // refuses repeated keys together with references; refuse the same inputs with the
+            // same error, found by one key scan at the first reference.
+            if let Some(repeat) = crate::unserialize::first_repeated_key(self.input) {
+                return Err(Error::decode(
+                    repeat,
+                    DecodeReason::RepeatedKeyWithReferences,
+                ));
+            }
+        }
         let slots = self.slots.get_or_insert_with(|| SlotIndex::new(self.input));
         // The slot must start before the reference (`r:` never names its own slot); `r:` must
         // name an object, as PHP requires.

@@ -51,7 +51,8 @@
 //! as a copy of value slot N, read again from its bytes (typed data has no sharing), found by a
 //! scan that runs only once an input has a reference. A reference to a value that contains it (a
 //! cycle) is an error, and so is re-reading more than [`REFERENCE_REPLAY_LIMIT`] bytes for
-//! references in one call (exponential copies). The serializer never writes references: a value
+//! references in one call (exponential copies). As in [`crate::unserialize()`], an input with both
+//! references and a repeated key (which PHP never writes) is refused. The serializer never writes references: a value
 //! reachable twice is written twice, as PHP does for arrays.
 //!
 //! Not supported, with an error naming the problem and its offset: `C:` custom-serialized objects

@@ -424,6 +424,48 @@ fn reference_errors_are_exact() {
     }
 }
 
+/// Found by `cargo fuzz` (fuzz/regressions/): serde read a repeated key plus a reference that
+/// `unserialize` refuses. Both refuse it now, with the same error at the same offset (the value of
+/// the first repeated key, wherever the reference is).
+#[test]
+fn repeated_keys_with_references_are_refused_as_unserialize_does() {
+    let fuzzed =
+        include_bytes!("../../../../fuzz/regressions/serde_from_bytes-repeated-key-with-reference");
+    let cases: &[(&[u8], &str)] = &[
+        (
+            fuzzed,
+            "repeated key in a value that also has r:/R: references (not supported) at byte 55",
+        ),
+        // The reference before the repeat, and a repeat in a nested array.
+        (
+            b"a:3:{i:0;i:1;i:1;R:2;i:0;i:2;}",
+            "repeated key in a value that also has r:/R: references (not supported) at byte 25",
+        ),
+        (
+            b"a:2:{i:0;a:2:{i:1;i:1;i:1;i:3;}i:1;R:4;}",
+            "repeated key in a value that also has r:/R: references (not supported) at byte 26",
+        ),
+        // "0" is the int key 0 in an array.
+        (
+            br#"a:3:{i:0;i:1;s:1:"0";i:2;i:1;R:2;}"#,
+            "repeated key in a value that also has r:/R: references (not supported) at byte 21",
+        ),
+    ];
+    for (input, want) in cases {
+        let serde = from_bytes::<serde_json::Value>(input)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(serde, *want, "{}", String::from_utf8_lossy(input));
+        let value = crate::unserialize(input).unwrap_err().to_string();
+        assert_eq!(value, *want, "{}", String::from_utf8_lossy(input));
+    }
+    // Repeated keys alone, and references alone, still deserialize (the last value wins).
+    let v: serde_json::Value = from_bytes(b"a:2:{i:0;i:1;i:0;i:2;}").unwrap();
+    assert_eq!(v, serde_json::json!({"0": 2}));
+    let v: serde_json::Value = from_bytes(b"a:2:{i:0;i:1;i:1;R:2;}").unwrap();
+    assert_eq!(v, serde_json::json!([1, 1]));
+}
+
 #[test]
 fn exponential_references_hit_the_replay_limit() {
     // Level k is a pair of references to level k-1: 2^k copies of the first array.
