@@ -9,6 +9,11 @@
 //! store.write("k3vq5ctk0nb0gq3s6bqvkbmc4m", b"user|i:42;")?;    // write + unlock, one round trip
 //! # Ok::<(), phpsess::Error>(())
 //! ```
+//!
+//! Layers, bottom up: [`Endpoint`] (one server and how to log in), [`Topology`] (which server
+//! for an id or a key: a host list, a Redis Cluster, a Sentinel master), [`RawKeys`] (plain
+//! commands on keys as given, which [`crate::laravel`] uses), and [`SessionStore`] (PHP's session
+//! semantics: phpredis's keys, locks, compression) over that same layer.
 
 mod cluster;
 mod codec;
