@@ -1,4 +1,4 @@
-//! Fuzz target: `phpsess::serde::from_bytes` on arbitrary bytes, into the dynamic serde_json value
+//! Fuzz target: `phpsess::php_serde::from_bytes` on arbitrary bytes, into the dynamic serde_json value
 //! (every `deserialize_any` path) and into typed shapes (maps, sequences, options, a struct, an
 //! enum), so the data-model mismatch paths run too.
 //!
@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use libfuzzer_sys::fuzz_target;
-use phpsess::serde::from_bytes;
+use phpsess::php_serde::from_bytes;
 
 #[derive(Debug, serde::Deserialize)]
 #[allow(dead_code)] // read only by Debug

@@ -255,19 +255,17 @@ impl Settings {
             });
             DEFAULT_MAX_SESSION_BYTES
         });
-        let lock = LockOptions {
-            enabled: self.locking_enabled,
-            expire: self.lock_expire().0,
-            wait: millis(self.lock_wait_timeout.max(0)),
-            retry_interval: millis(self.lock_retry_interval.max(1)),
-        };
-        let options = StoreOptions {
-            ttl: ttl(ttl_secs),
-            lock,
-            early_refresh: self.early_refresh,
-            compression,
-            max_session_bytes,
-        };
+        let lock = LockOptions::default()
+            .with_enabled(self.locking_enabled)
+            .with_expire(self.lock_expire().0)
+            .with_wait(millis(self.lock_wait_timeout.max(0)))
+            .with_retry_interval(millis(self.lock_retry_interval.max(1)));
+        let options = StoreOptions::default()
+            .with_ttl(ttl(ttl_secs))
+            .with_lock(lock)
+            .with_early_refresh(self.early_refresh)
+            .with_compression(compression)
+            .with_max_session_bytes(max_session_bytes);
         (options, notice)
     }
 }

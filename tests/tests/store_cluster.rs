@@ -281,7 +281,7 @@ fn a_silent_cluster_master_costs_one_read_timeout_and_only_for_its_own_slots() {
     let big_key = store.key(&stopped_ids[0]).data;
     let big_value = vec![b'x'; 64 << 20];
     let started = Instant::now();
-    let big_write = store.set_with_ttl(&big_key, &big_value, 60);
+    let big_write = store.raw_keys().set_with_ttl(&big_key, &big_value, 60);
     let big_write_cost = started.elapsed();
     signal(pid, "CONT");
     eprintln!("silent master: a 64 MB write gave up after {big_write_cost:?}");

@@ -13,10 +13,7 @@ const SLACK: Duration = Duration::from_millis(400);
 
 fn store(save_path: &str) -> SessionStore {
     let t = Topology::from_save_path(save_path).expect("save_path parses");
-    let options = StoreOptions {
-        lock: LockOptions::disabled(),
-        ..StoreOptions::default()
-    };
+    let options = StoreOptions::default().with_lock(LockOptions::disabled());
     SessionStore::new(t, options)
 }
 

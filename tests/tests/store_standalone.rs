@@ -28,10 +28,7 @@ fn locked() -> StoreOptions {
 }
 
 fn unlocked() -> StoreOptions {
-    StoreOptions {
-        lock: LockOptions::disabled(),
-        ..StoreOptions::default()
-    }
+    StoreOptions::default().with_lock(LockOptions::disabled())
 }
 
 fn key(id: &str) -> String {
@@ -108,13 +105,7 @@ fn unlocked_request_is_one_round_trip_each_way_and_early_refresh_saves_the_secon
         "{stats:?}"
     );
 
-    let mut early = store_at(
-        &proxy.addr(),
-        StoreOptions {
-            early_refresh: true,
-            ..unlocked()
-        },
-    );
+    let mut early = store_at(&proxy.addr(), unlocked().with_early_refresh(true));
     early.read(id).unwrap();
     proxy.reset();
     server.reset_stats();
@@ -130,13 +121,7 @@ fn unlocked_request_is_one_round_trip_each_way_and_early_refresh_saves_the_secon
 fn early_refresh_falls_back_when_the_server_has_no_getex() {
     // rename-command makes GETEX unknown, as on Redis < 6.2.
     let server = RedisServer::builder().disable_command("GETEX").start();
-    let mut store = store_at(
-        &server.addr(),
-        StoreOptions {
-            early_refresh: true,
-            ..unlocked()
-        },
-    );
+    let mut store = store_at(&server.addr(), unlocked().with_early_refresh(true));
     let id = "old0000000000000000000";
     store.write(id, b"v|i:1;").unwrap();
     let read = store.read(id).unwrap();
@@ -183,14 +168,11 @@ fn concurrent_increments_under_locking_lose_nothing() {
             let addr = server.addr();
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
-                let opts = StoreOptions {
-                    lock: LockOptions {
-                        wait: Duration::from_secs(20),
-                        retry_interval: Duration::from_millis(2),
-                        ..LockOptions::default()
-                    },
-                    ..StoreOptions::default()
-                };
+                let opts = StoreOptions::default().with_lock(
+                    LockOptions::default()
+                        .with_wait(Duration::from_secs(20))
+                        .with_retry_interval(Duration::from_millis(2)),
+                );
                 let mut store = store_at(&addr, opts);
                 barrier.wait();
                 for _ in 0..rounds {
@@ -213,13 +195,8 @@ fn concurrent_increments_under_locking_lose_nothing() {
 
 /// `slow` reads `id` under a 200 ms lock and outlives it; `fast` then reads it, taking the lock.
 fn lock_taken_over(server: &RedisServer, id: &str) -> (SessionStore, SessionStore) {
-    let short = StoreOptions {
-        lock: LockOptions {
-            expire: Duration::from_millis(200),
-            ..LockOptions::default()
-        },
-        ..StoreOptions::default()
-    };
+    let short = StoreOptions::default()
+        .with_lock(LockOptions::default().with_expire(Duration::from_millis(200)));
     let mut slow = store_at(&server.addr(), short.clone());
     slow.read(id).unwrap();
     std::thread::sleep(Duration::from_millis(400));
@@ -256,13 +233,8 @@ fn a_lock_held_by_phpredis_makes_us_wait_and_names_the_holder() {
         .arg(60000)
         .query(&mut c)
         .unwrap();
-    let opts = StoreOptions {
-        lock: LockOptions {
-            wait: Duration::from_millis(300),
-            ..LockOptions::default()
-        },
-        ..StoreOptions::default()
-    };
+    let opts = StoreOptions::default()
+        .with_lock(LockOptions::default().with_wait(Duration::from_millis(300)));
     let mut store = store_at(&server.addr(), opts);
     let started = Instant::now();
     let err = store.read(id).unwrap_err();
@@ -563,13 +535,7 @@ fn compressed_sessions_are_stored_framed_and_plain_ones_still_read() {
         Compression::Zstd { level: 3 },
         Compression::Lz4 { level: 3 },
     ] {
-        let mut store = store_at(
-            &server.addr(),
-            StoreOptions {
-                compression,
-                ..unlocked()
-            },
-        );
+        let mut store = store_at(&server.addr(), unlocked().with_compression(compression));
         store.write(id, data.as_bytes()).unwrap();
         let stored: Vec<u8> = server.connection().get(key(id)).unwrap();
         assert!(
@@ -752,13 +718,8 @@ fn a_lock_set_after_the_client_gave_up_is_released_with_the_next_round_trip() {
     // So the user's next request (any worker) does not wait for the lock's lifetime.
     let mut other = store_at(
         &server.addr(),
-        StoreOptions {
-            lock: LockOptions {
-                wait: Duration::from_millis(100),
-                ..LockOptions::default()
-            },
-            ..StoreOptions::default()
-        },
+        StoreOptions::default()
+            .with_lock(LockOptions::default().with_wait(Duration::from_millis(100))),
     );
     other.read(id).unwrap();
 }

@@ -85,10 +85,7 @@ fn sessions_over_tls_with_a_ca_file_and_with_verification_off() {
         .arg("tls-ca-cert-file", file("ca.pem"))
         .arg("tls-auth-clients", "no")
         .start();
-    let unlocked = StoreOptions {
-        lock: LockOptions::disabled(),
-        ..StoreOptions::default()
-    };
+    let unlocked = StoreOptions::default().with_lock(LockOptions::disabled());
     let id = "tls00000000000000000000";
 
     let verified = format!(
@@ -314,10 +311,7 @@ fn php_ssl_options_keep_their_php_meaning() {
         ),
         ("self", "localhost", "stream[verify_peer]=0&stream[allow_self_signed]=1".into(), Ok(())),
     ];
-    let unlocked = StoreOptions {
-        lock: LockOptions::disabled(),
-        ..StoreOptions::default()
-    };
+    let unlocked = StoreOptions::default().with_lock(LockOptions::disabled());
     let id = "tlsopts0000000000000000";
     for (cert, host, options, expected) in cases {
         let save_path = format!("tls://{host}:{}?{options}", port(cert));

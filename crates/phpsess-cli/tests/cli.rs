@@ -434,6 +434,29 @@ fn save_path_prints_the_parsed_configuration() {
     assert_eq!(doc["seeds"][1]["host"], "10.0.0.2");
     assert_eq!(doc["failover"], "error");
     assert!(out.starts_with(b"{\n  \"seeds\": ["), "indented by default");
+
+    // phpsess's own Sentinel form, which the store accepts, is printed too.
+    let out = ok(
+        &[
+            "save-path",
+            "--compact",
+            "sentinel://10.0.0.1:26379,[::1]:26380/mymaster?auth=pw&database=2&wait_replicas=0",
+        ],
+        b"",
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        doc["sentinels"],
+        serde_json::json!([["10.0.0.1", 26379], ["::1", 26380]])
+    );
+    assert_eq!(doc["master_name"], "mymaster");
+    assert_eq!(doc["database"], 2);
+    assert_eq!(doc["wait_replicas"], 0);
+    assert!(
+        !String::from_utf8_lossy(&out).contains("\"pw\""),
+        "the password is not printed: {}",
+        String::from_utf8_lossy(&out)
+    );
 }
 
 #[test]
@@ -452,6 +475,13 @@ fn bad_save_paths_exit_1_with_the_parser_error() {
         1,
         "phpsess: invalid save_path entry timeout=2 at offset 0: no seeds: give the cluster's nodes \
          as seed[]=host:port&seed[]=host:port",
+    );
+    fails(
+        &["save-path", "sentinel://10.0.0.1:26379"],
+        b"",
+        1,
+        "phpsess: invalid save_path entry sentinel://10.0.0.1:26379 at offset 0: expected '/MASTER_NAME' \
+         after the sentinel addresses",
     );
     fails(
         &["save-path"],

@@ -2,8 +2,8 @@
 //!
 //! - **PHP's formats.** [`unserialize`] / [`serialize`]: PHP's `serialize()` format, losslessly, as
 //!   a [`Value`] tree. [`Document`]: the same decode without the tree's allocations, for reading
-//!   (the fastest). [`serde`]: the same format into and out of typed Rust structs
-//!   ([`serde::from_bytes`], [`serde::to_bytes`]). [`session::decode`] / [`session::encode`]:
+//!   (the fastest). [`php_serde`]: the same format into and out of typed Rust structs
+//!   ([`php_serde::from_bytes`], [`php_serde::to_bytes`]). [`session::decode`] / [`session::encode`]:
 //!   the three `session.serialize_handler` encodings (`php`, `php_serialize`, `php_binary`).
 //!   [`json`]: JSON views of a value, PHP's `json_encode()` and a lossless form.
 //! - **A Redis session store** that shares a fleet with phpredis: [`store::SessionStore`] over a
@@ -54,9 +54,9 @@ mod error;
 mod hash;
 pub mod json;
 pub mod laravel;
+pub mod php_serde;
 mod reader;
 pub mod save_path;
-pub mod serde;
 mod serialize;
 pub mod session;
 pub mod store;

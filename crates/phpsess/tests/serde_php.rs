@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use phpsess::serde::{from_bytes, to_bytes, PhpEnum, PhpObject};
+use phpsess::php_serde::{from_bytes, to_bytes, PhpEnum, PhpObject};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 

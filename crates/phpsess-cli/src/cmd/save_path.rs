@@ -1,7 +1,8 @@
-//! `phpsess save-path`: parse a `session.save_path` as phpredis would and print the result.
+//! `phpsess save-path`: parse a `session.save_path` as phpredis would (or phpsess's own
+//! `sentinel://` form, as the store reads it) and print the result.
 
 use anyhow::Result;
-use phpsess::save_path::{ClusterSavePath, SavePath};
+use phpsess::save_path::{ClusterSavePath, SavePath, SentinelSavePath};
 
 use crate::output;
 
@@ -9,7 +10,8 @@ use crate::output;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Parse the `rediscluster` handler's syntax (`seed[]=host:port&timeout=…`) instead of the
-    /// `redis` handler's (`tcp://host:port?weight=…, unix:///path`).
+    /// `redis` handler's (`tcp://host:port?weight=…, unix:///path`, or phpsess's
+    /// `sentinel://host:port,host:port/master?…`).
     #[arg(long)]
     cluster: bool,
     /// Print the JSON on one line instead of indented.
@@ -23,6 +25,8 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let json = if args.cluster {
         serde_json::to_value(ClusterSavePath::parse(&args.save_path)?)?
+    } else if SentinelSavePath::matches(&args.save_path) {
+        serde_json::to_value(SentinelSavePath::parse(&args.save_path)?)?
     } else {
         serde_json::to_value(SavePath::parse(&args.save_path)?)?
     };

@@ -84,10 +84,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     // Only reads: no lock is taken and the TTL is left alone.
     let compression = args.compression.compression();
-    let options = StoreOptions {
-        compression,
-        ..StoreOptions::default()
-    };
+    let options = StoreOptions::default().with_compression(compression);
     let mut store = SessionStore::new(topology, options);
     let Some(info) = store.inspect(&args.id)? else {
         bail!(

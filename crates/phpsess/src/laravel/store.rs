@@ -1,4 +1,4 @@
-//! [`LaravelStore`]: Laravel sessions in Redis through the project's store (standalone,
+//! [`LaravelStore`]: Laravel sessions in Redis through the store's raw-key layer (standalone,
 //! `redis://` URL, Sentinel, Cluster): find a session from its cookie or id, read it with its
 //! remaining TTL, write a change back keeping that TTL, list all sessions of an app.
 
@@ -10,10 +10,12 @@ use super::error::LaravelError;
 use super::keys::{KeyLayout, Skeleton};
 use super::payload::{Encoding, LaravelSession, UserId};
 use crate::error::Result;
-use crate::store::{SessionStore, StoreOptions, Topology};
+use crate::store::{RawKeys, Topology};
 
-/// What a Laravel app's config says about its sessions.
+/// What a Laravel app's config says about its sessions. Made by [`LaravelConfig::new`] or
+/// [`LaravelConfig::defaults`]; fields can be changed after, or set with the `with_*` methods.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LaravelConfig {
     /// `APP_KEY` (+ previous keys) and `app.cipher`.
     pub encrypter: Encrypter,
@@ -37,6 +39,20 @@ impl LaravelConfig {
             new_session_encoding: Encoding::default(),
             lifetime: Duration::from_secs(120 * 60),
         }
+    }
+
+    /// Creating new sessions in `encoding` ([`new_session_encoding`](Self::new_session_encoding)).
+    #[must_use]
+    pub fn with_new_session_encoding(mut self, encoding: Encoding) -> Self {
+        self.new_session_encoding = encoding;
+        self
+    }
+
+    /// Creating new sessions with lifetime `lifetime` ([`lifetime`](Self::lifetime)).
+    #[must_use]
+    pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
     }
 
     /// A config with the cookie name and key prefixes a new app of `skeleton` named `app_name`
@@ -112,7 +128,7 @@ pub struct ScanSummary {
 /// Laravel sessions in one Redis (a `redis` save_path with one host, a `redis://` URL, a Sentinel
 /// save_path, or a Redis Cluster for everything but listing).
 pub struct LaravelStore {
-    store: SessionStore,
+    redis: RawKeys,
     config: LaravelConfig,
 }
 
@@ -122,11 +138,7 @@ impl LaravelStore {
     /// one server, so a list of several hosts is refused. The save_path's `prefix` is not used: keys
     /// come from [`LaravelConfig::keys`]; its `database`, `auth`, timeouts and TLS settings are.
     pub fn open(save_path: &str, config: LaravelConfig) -> Result<LaravelStore> {
-        let trimmed = save_path.trim_start();
-        let sentinel = trimmed
-            .get(..crate::store::SENTINEL_SCHEME.len())
-            .is_some_and(|s| s.eq_ignore_ascii_case(crate::store::SENTINEL_SCHEME));
-        if !sentinel {
+        if !crate::save_path::SentinelSavePath::matches(save_path) {
             let parsed = crate::save_path::SavePath::parse(save_path)?;
             if parsed.hosts.len() != 1 {
                 return Err(LaravelError::Unsupported {
@@ -154,12 +166,8 @@ impl LaravelStore {
 
     /// Over a topology built some other way (it should have a single host).
     pub fn new(topology: Topology, config: LaravelConfig) -> LaravelStore {
-        let options = StoreOptions {
-            lock: crate::store::LockOptions::disabled(),
-            ..StoreOptions::default()
-        };
         LaravelStore {
-            store: SessionStore::new(topology, options),
+            redis: RawKeys::new(topology),
             config,
         }
     }
@@ -193,7 +201,7 @@ impl LaravelStore {
     pub fn load(&mut self, id: &str) -> Result<Option<StoredSession>> {
         cookie::check_session_id(id)?;
         let key = self.key(id);
-        let Some((value, ttl)) = self.store.get_with_ttl(&key)? else {
+        let Some((value, ttl)) = self.redis.get_with_ttl(&key)? else {
             return Ok(None);
         };
         let session = LaravelSession::from_cache_value(&value, Some(&self.config.encrypter))?;
@@ -219,7 +227,7 @@ impl LaravelStore {
         let value = stored
             .session
             .to_cache_value(Some(&self.config.encrypter))?;
-        if self.store.set_keep_ttl(&stored.key, &value)? {
+        if self.redis.set_keep_ttl(&stored.key, &value)? {
             Ok(())
         } else {
             Err(LaravelError::Gone {
@@ -235,7 +243,7 @@ impl LaravelStore {
         let id = cookie::new_session_id()?;
         let value = session.to_cache_value(Some(&self.config.encrypter))?;
         let ttl = self.config.lifetime.as_secs().max(1);
-        self.store.set_with_ttl(&self.key(&id), &value, ttl)?;
+        self.redis.set_with_ttl(&self.key(&id), &value, ttl)?;
         Ok(id)
     }
 
@@ -255,7 +263,7 @@ impl LaravelStore {
         let mut summary = ScanSummary::default();
         let mut cursor = 0u64;
         loop {
-            let (next, keys) = self.store.scan_step(cursor, &pattern, batch)?;
+            let (next, keys) = self.redis.scan_step(cursor, &pattern, batch)?;
             summary.keys_seen += keys.len() as u64;
             let sessions: Vec<Vec<u8>> = keys
                 .into_iter()
@@ -267,7 +275,7 @@ impl LaravelStore {
                 })
                 .collect();
             if !sessions.is_empty() {
-                let values = self.store.get_many_with_ttl(&sessions)?;
+                let values = self.redis.get_many_with_ttl(&sessions)?;
                 for (key, found) in sessions.into_iter().zip(values) {
                     let Some((value, ttl)) = found else { continue };
                     let session =
@@ -300,9 +308,9 @@ impl LaravelStore {
         }
     }
 
-    /// The underlying store (its [`stats`](SessionStore::stats), say).
-    pub fn store(&self) -> &SessionStore {
-        &self.store
+    /// The raw-key layer underneath (its [`stats`](RawKeys::stats), say).
+    pub fn raw_keys(&self) -> &RawKeys {
+        &self.redis
     }
 }
 

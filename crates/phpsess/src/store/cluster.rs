@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use redis::{Cmd, ConnectionAddr, Pipeline, Value};
 
+use super::endpoint::Endpoint;
 use super::lock::SCRIPTS;
-use super::node::{Endpoint, Node, Op, StoreStats};
+use super::node::{Node, Op};
+use super::stats::StoreStats;
 use crate::error::{Error, Result};
 
 /// Which nodes may serve reads (phpredis's `failover` save_path parameter).
@@ -49,7 +51,7 @@ impl std::fmt::Debug for ClusterSpec {
         f.debug_struct("ClusterSpec")
             .field("seeds", &self.seeds)
             .field("username", &self.username)
-            .field("password", &super::node::RedactedPassword(&self.password))
+            .field("password", &super::redact::RedactedPassword(&self.password))
             .field("connect_timeout", &self.connect_timeout)
             .field("read_timeout", &self.read_timeout)
             .field("read_from", &self.read_from)
@@ -204,7 +206,7 @@ impl ClusterTarget {
         Err(Error::Connect {
             host: self.spec.label(),
             timeout_secs: self.spec.connect_timeout.as_secs_f64(),
-            id: super::node::short_id(ctx.id),
+            id: super::redact::short_id(ctx.id),
             detail: format!("no node answered CLUSTER SLOTS: {last}"),
         })
     }
@@ -509,7 +511,7 @@ fn parse_slots(
     };
     let ranges = match reply {
         Some(Value::Array(r)) => r,
-        Some(Value::ServerError(e)) => return Err(super::node::server_reply(&e)),
+        Some(Value::ServerError(e)) => return Err(super::endpoint::server_reply(&e)),
         other => return Err(format!("unexpected reply {other:?}")),
     };
     let mut out = Vec::with_capacity(ranges.len());

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use redis::ConnectionAddr;
 
 use super::cluster::{ClusterSpec, ReadFrom};
-use super::node::{Endpoint, TlsFiles};
+use super::endpoint::{Endpoint, TlsFiles};
 use super::sentinel::SentinelSpec;
 use super::topology::{HostSpec, Topology};
 use crate::error::Result;

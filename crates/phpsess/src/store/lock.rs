@@ -5,8 +5,20 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// How locks are taken.
+/// How locks are taken. Built from [`LockOptions::default`] (or [`LockOptions::disabled`]) and
+/// the `with_*` methods, so that a new option is not a breaking change:
+///
+/// ```
+/// use std::time::Duration;
+/// use phpsess::store::LockOptions;
+/// let lock = LockOptions::default()
+///     .with_wait(Duration::from_millis(500))
+///     .with_expire(Duration::from_secs(30));
+/// assert!(lock.enabled);
+/// assert_eq!(lock.wait, Duration::from_millis(500));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LockOptions {
     /// Take a lock for each session read (phpredis: `redis.session.locking_enabled`, default off).
     pub enabled: bool,
@@ -39,6 +51,34 @@ impl LockOptions {
             enabled: false,
             ..LockOptions::default()
         }
+    }
+
+    /// With locking on or off ([`enabled`](Self::enabled)).
+    #[must_use]
+    pub fn with_enabled(mut self, enabled: bool) -> Self {
+        self.enabled = enabled;
+        self
+    }
+
+    /// With lock TTL `expire` ([`expire`](Self::expire)).
+    #[must_use]
+    pub fn with_expire(mut self, expire: Duration) -> Self {
+        self.expire = expire;
+        self
+    }
+
+    /// Waiting at most `wait` for a lock held by someone else ([`wait`](Self::wait)).
+    #[must_use]
+    pub fn with_wait(mut self, wait: Duration) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// Pausing `retry_interval` between attempts ([`retry_interval`](Self::retry_interval)).
+    #[must_use]
+    pub fn with_retry_interval(mut self, retry_interval: Duration) -> Self {
+        self.retry_interval = retry_interval;
+        self
     }
 
     /// The expiry in milliseconds for `PX`: at least 1, at most [`MAX_LOCK_EXPIRE`] (a huge

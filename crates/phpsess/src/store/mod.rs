@@ -9,30 +9,41 @@
 //! store.write("k3vq5ctk0nb0gq3s6bqvkbmc4m", b"user|i:42;")?;    // write + unlock, one round trip
 //! # Ok::<(), phpsess::Error>(())
 //! ```
+//!
+//! Layers, bottom up: [`Endpoint`] (one server and how to log in), [`Topology`] (which server
+//! for an id or a key: a host list, a Redis Cluster, a Sentinel master), [`RawKeys`] (plain
+//! commands on keys as given, which [`crate::laravel`] uses), and [`SessionStore`] (PHP's session
+//! semantics: phpredis's keys, locks, compression) over that same layer.
 
 mod cluster;
 mod codec;
 mod config;
+mod endpoint;
 mod keys;
 mod lock;
 mod node;
 mod pool;
+mod raw_keys;
+mod redact;
 mod sentinel;
 mod session_store;
 mod shards;
+mod stats;
 mod topology;
 
 pub use cluster::{ClusterSpec, ReadFrom};
 pub use codec::{Compression, TooLarge, DEFAULT_MAX_SESSION_BYTES};
 pub use config::SENTINEL_SCHEME;
+pub use endpoint::{Endpoint, TlsFiles};
 pub use keys::{
     hash_tag, invalid_id_reason, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX,
     LOCK_SUFFIX, MAX_ID_LEN,
 };
 pub use lock::{LockOptions, LockToken, MAX_LOCK_EXPIRE};
-pub use node::{Endpoint, StoreStats, TlsFiles};
 pub use pool::{StoreManager, StorePool};
+pub use raw_keys::{RawKeys, ValueAndTtl};
 pub use sentinel::SentinelSpec;
 pub use session_store::{ReadOutcome, SessionInfo, SessionStore, StoreOptions};
 pub use shards::pick_host;
+pub use stats::StoreStats;
 pub use topology::{HostSpec, Topology};

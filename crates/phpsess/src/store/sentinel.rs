@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use redis::{ConnectionAddr, Pipeline, Value};
 
-use super::node::{Endpoint, Node, Op, StoreStats};
+use super::endpoint::Endpoint;
+use super::node::{Node, Op};
+use super::stats::StoreStats;
 use crate::error::{Error, Result};
 
 /// How to find the master through Sentinel. `Debug` shows passwords' lengths only.
@@ -40,7 +42,7 @@ impl std::fmt::Debug for SentinelSpec {
             .field("master_name", &self.master_name)
             .field(
                 "sentinel_password",
-                &super::node::RedactedPassword(&self.sentinel_password),
+                &super::redact::RedactedPassword(&self.sentinel_password),
             )
             .field("master", &self.master)
             .field("prefix", &String::from_utf8_lossy(&self.prefix))
@@ -155,7 +157,7 @@ impl SentinelTarget {
         Err(Error::Connect {
             host: self.spec.label(),
             timeout_secs: self.spec.master.connect_timeout.as_secs_f64(),
-            id: super::node::short_id(id),
+            id: super::redact::short_id(id),
             detail: format!("no sentinel named a master: {last}"),
         })
     }
@@ -271,7 +273,7 @@ impl SentinelTarget {
         Err(Error::Connect {
             host: self.spec.label(),
             timeout_secs: self.spec.master.connect_timeout.as_secs_f64(),
-            id: super::node::short_id(ctx.id),
+            id: super::redact::short_id(ctx.id),
             detail: "master unavailable after rediscovery".into(),
         })
     }

@@ -17,12 +17,27 @@ use super::lock::{
     LockOptions, LockToken, TOUCH_AND_UNLOCK, TOUCH_IF_UNLOCKED, UNLOCK, WRITE_AND_UNLOCK,
     WRITE_IF_UNLOCKED,
 };
-use super::node::{redact_key, short_id, Op, StoreStats};
+use super::node::Op;
+use super::raw_keys::RawKeys;
+use super::redact::{redact_key, short_id};
+use super::stats::StoreStats;
 use super::topology::Topology;
 use crate::error::{Error, Result};
 
-/// Behaviour of a store, independent of where Redis is.
+/// Behaviour of a store, independent of where Redis is. Built from [`StoreOptions::default`] and
+/// the `with_*` methods, so that a new option is not a breaking change:
+///
+/// ```
+/// use std::time::Duration;
+/// use phpsess::store::{LockOptions, StoreOptions};
+/// let options = StoreOptions::default()
+///     .with_ttl(Duration::from_secs(3600))
+///     .with_lock(LockOptions::disabled())
+///     .with_early_refresh(true);
+/// assert!(!options.lock.enabled);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct StoreOptions {
     /// Session lifetime (PHP's `session.gc_maxlifetime`), used for SETEX/EXPIRE/GETEX.
     pub ttl: Duration,
@@ -50,6 +65,41 @@ impl Default for StoreOptions {
 }
 
 impl StoreOptions {
+    /// With session lifetime `ttl` ([`ttl`](Self::ttl)).
+    #[must_use]
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// With locking as `lock` says ([`lock`](Self::lock)).
+    #[must_use]
+    pub fn with_lock(mut self, lock: LockOptions) -> Self {
+        self.lock = lock;
+        self
+    }
+
+    /// With early refresh on or off ([`early_refresh`](Self::early_refresh)).
+    #[must_use]
+    pub fn with_early_refresh(mut self, early_refresh: bool) -> Self {
+        self.early_refresh = early_refresh;
+        self
+    }
+
+    /// With stored values compressed as `compression` says ([`compression`](Self::compression)).
+    #[must_use]
+    pub fn with_compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// With reads refused above `max_session_bytes` ([`max_session_bytes`](Self::max_session_bytes)).
+    #[must_use]
+    pub fn with_max_session_bytes(mut self, max_session_bytes: usize) -> Self {
+        self.max_session_bytes = max_session_bytes;
+        self
+    }
+
     fn ttl_secs(&self) -> u64 {
         self.ttl.as_secs().max(1)
     }
@@ -111,17 +161,14 @@ const MAX_ORPHANS: usize = 4096;
 /// for the next ones, so a request after a long outage stays small.
 const MAX_RIDERS: usize = 128;
 
-/// A raw key's value and its TTL in seconds (-1: no expiry), from [`SessionStore::get_with_ttl`].
-type ValueAndTtl = (Vec<u8>, i64);
-
 /// A phpredis-compatible session store over one topology (hosts, cluster or sentinel).
 ///
 /// Not `Sync`: one store per thread or per PHP worker, holding its connections between requests.
 /// Multi-threaded Rust programs use [`super::StorePool`].
 pub struct SessionStore {
-    topology: Topology,
+    /// The topology and the counters; session commands run on the connection of their id.
+    raw: RawKeys,
     options: StoreOptions,
-    stats: StoreStats,
     held: Option<HeldLock>,
     orphans: Vec<Orphan>,
     failed_read: Option<String>,
@@ -132,9 +179,8 @@ impl SessionStore {
     /// A store over `topology`. Opens no connection yet.
     pub fn new(topology: Topology, options: StoreOptions) -> Self {
         SessionStore {
-            topology,
+            raw: RawKeys::new(topology),
             options,
-            stats: StoreStats::default(),
             held: None,
             orphans: Vec::new(),
             failed_read: None,
@@ -154,17 +200,23 @@ impl SessionStore {
 
     /// Counters since the store was created.
     pub fn stats(&self) -> StoreStats {
-        self.stats
+        self.raw.stats
+    }
+
+    /// The layer under this store: plain commands on keys as given, over the same connections
+    /// and counters (no lock protocol, no compression; see [`RawKeys`]).
+    pub fn raw_keys(&mut self) -> &mut RawKeys {
+        &mut self.raw
     }
 
     /// The keys `id` lives under.
     pub fn key(&self, id: &str) -> SessionKey {
-        self.topology.key(id.as_bytes())
+        self.raw.topology.key(id.as_bytes())
     }
 
     /// Where `id` lives, for messages and the CLI (`tcp://10.0.0.5:6379`).
     pub fn host_of(&self, id: &str) -> String {
-        self.topology.label(id.as_bytes())
+        self.raw.topology.label(id.as_bytes())
     }
 
     /// Read a session, taking its lock first when locking is on (lock attempt and read in one
@@ -178,7 +230,7 @@ impl SessionStore {
                 }
             }
             Err(_) => {
-                self.stats.errors += 1;
+                self.raw.stats.errors += 1;
                 self.failed_read = Some(id.to_owned());
             }
         }
@@ -199,7 +251,7 @@ impl SessionStore {
         }
         if !self.options.lock.enabled || already_locked {
             let mut p = pipeline();
-            let getex = early && self.topology.getex(id.as_bytes());
+            let getex = early && self.raw.topology.getex(id.as_bytes());
             push_read(&mut p, &key, ttl, getex);
             let replies = self.run(id, &p, true, "read", &key.data)?;
             return self.finish_read(id, &key, replies, 0, getex);
@@ -220,7 +272,7 @@ impl SessionStore {
             p.cmd("GET").arg(&key.lock);
             // Only the first attempt carries the read: while we wait, a large session is not
             // transferred again and again.
-            let getex = early && self.topology.getex(id.as_bytes());
+            let getex = early && self.raw.topology.getex(id.as_bytes());
             if first {
                 push_read(&mut p, &key, ttl, getex);
             }
@@ -239,8 +291,8 @@ impl SessionStore {
             if acquired {
                 let waited = started.elapsed();
                 if !first {
-                    self.stats.lock_waits += 1;
-                    self.stats.lock_wait_ms += waited.as_millis() as u64;
+                    self.raw.stats.lock_waits += 1;
+                    self.raw.stats.lock_wait_ms += waited.as_millis() as u64;
                 }
                 self.held = Some(HeldLock {
                     id: id.to_owned(),
@@ -261,8 +313,8 @@ impl SessionStore {
             first = false;
             let waited = started.elapsed();
             if waited >= lock.wait {
-                self.stats.lock_waits += 1;
-                self.stats.lock_wait_ms += waited.as_millis() as u64;
+                self.raw.stats.lock_waits += 1;
+                self.raw.stats.lock_wait_ms += waited.as_millis() as u64;
                 let holder = bulk(replies.get(1)).map(|h| String::from_utf8_lossy(&h).into_owned());
                 return Err(Error::LockTimeout {
                     host: self.host_of(id),
@@ -288,7 +340,7 @@ impl SessionStore {
             Some(Value::BulkString(b)) => Some(self.decode_stored(id, &key.data, b)?),
             Some(Value::ServerError(e)) if getex && is_unknown_command(e) => {
                 // Redis < 6.2: remember, and read again the old way.
-                self.topology.no_getex(id.as_bytes());
+                self.raw.topology.no_getex(id.as_bytes());
                 let mut p = pipeline();
                 push_read(&mut p, key, self.options.ttl_secs(), false);
                 let replies = self.run(id, &p, true, "read", &key.data)?;
@@ -313,7 +365,7 @@ impl SessionStore {
     pub fn write(&mut self, id: &str, data: &[u8]) -> Result<()> {
         let r = self.write_inner(id, data);
         if r.is_err() {
-            self.stats.errors += 1;
+            self.raw.stats.errors += 1;
         }
         r
     }
@@ -475,7 +527,7 @@ impl SessionStore {
             return;
         };
         let same_route =
-            self.topology.route(held.id.as_bytes()) == self.topology.route(id.as_bytes());
+            self.raw.topology.route(held.id.as_bytes()) == self.raw.topology.route(id.as_bytes());
         self.orphan(&held.id, &held.key.lock, held.token);
         if !same_route {
             // Best effort: on failure it stays an orphan (and expires by itself at worst).
@@ -489,7 +541,7 @@ impl SessionStore {
             self.orphans.remove(0);
         }
         self.orphans.push(Orphan {
-            route: self.topology.route(id.as_bytes()),
+            route: self.raw.topology.route(id.as_bytes()),
             id: id.to_owned(),
             lock: lock.to_vec(),
             token,
@@ -575,124 +627,6 @@ impl SessionStore {
         })
     }
 
-    // Raw keys (for `crate::laravel`, whose sessions live under keys Laravel names, with no lock
-    // protocol and no phpredis compression). Each runs plain commands on the key as given, on the
-    // host that the key's bytes pick in a weighted host list (the Laravel layer accepts one host).
-
-    /// `GET` and `TTL` of raw `keys`, pipelined in one round trip: per key, `None` when it does not
-    /// exist, else the value and its TTL in seconds (-1: no expiry).
-    pub fn get_many_with_ttl(&mut self, keys: &[Vec<u8>]) -> Result<Vec<Option<ValueAndTtl>>> {
-        let Some(first) = keys.first() else {
-            return Ok(Vec::new());
-        };
-        let route = String::from_utf8_lossy(first).into_owned();
-        let mut p = pipeline();
-        for k in keys {
-            p.cmd("GET").arg(k.as_slice());
-            p.cmd("TTL").arg(k.as_slice());
-        }
-        let replies = self.run(&route, &p, true, "get", first)?;
-        let mut out = Vec::with_capacity(keys.len());
-        for (i, key) in keys.iter().enumerate() {
-            match (replies.get(2 * i), replies.get(2 * i + 1)) {
-                (Some(Value::Nil), _) | (_, Some(Value::Int(-2))) => out.push(None),
-                (Some(Value::BulkString(b)), Some(Value::Int(ttl))) => {
-                    out.push(Some((b.clone(), *ttl)))
-                }
-                other => {
-                    let detail = format!("unexpected replies {other:?}");
-                    return Err(self.redis_error(&route, "get", key, detail, true));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// [`get_many_with_ttl`](Self::get_many_with_ttl) for one key.
-    pub fn get_with_ttl(&mut self, key: &[u8]) -> Result<Option<ValueAndTtl>> {
-        let mut got = self.get_many_with_ttl(&[key.to_vec()])?;
-        Ok(got.pop().flatten())
-    }
-
-    /// Replace the value of raw `key` and keep its remaining TTL, atomically:
-    /// `SET key value XX KEEPTTL` (Redis 6.0+). Returns false, having written nothing, when the key
-    /// no longer exists (so an expired session is never brought back without an expiry).
-    pub fn set_keep_ttl(&mut self, key: &[u8], value: &[u8]) -> Result<bool> {
-        let route = String::from_utf8_lossy(key).into_owned();
-        let mut p = pipeline();
-        p.cmd("SET").arg(key).arg(value).arg("XX").arg("KEEPTTL");
-        let replies = self.run(&route, &p, false, "write", key)?;
-        match replies.first() {
-            Some(Value::Okay) => Ok(true),
-            Some(Value::Nil) => Ok(false),
-            other => {
-                let detail = reply_text(other);
-                Err(self.redis_error(&route, "write", key, detail, false))
-            }
-        }
-    }
-
-    /// `SETEX key ttl value` for raw `key` (at least 1 second).
-    pub fn set_with_ttl(&mut self, key: &[u8], value: &[u8], ttl_secs: u64) -> Result<()> {
-        let route = String::from_utf8_lossy(key).into_owned();
-        let mut p = pipeline();
-        p.cmd("SETEX").arg(key).arg(ttl_secs.max(1)).arg(value);
-        let replies = self.run(&route, &p, true, "write", key)?;
-        expect_ok(self, &route, "write", key, replies.first())
-    }
-
-    /// One `SCAN cursor MATCH pattern COUNT count` step: the next cursor (0 when done) and the keys
-    /// found. Standalone servers and Sentinel masters only: on Redis Cluster a keyless SCAN would
-    /// see one node, so it is refused rather than silently incomplete.
-    pub fn scan_step(
-        &mut self,
-        cursor: u64,
-        pattern: &[u8],
-        count: usize,
-    ) -> Result<(u64, Vec<Vec<u8>>)> {
-        let route = String::from_utf8_lossy(pattern).into_owned();
-        if self.topology.is_cluster() {
-            return Err(self.redis_error(
-                &route,
-                "scan",
-                pattern,
-                "SCAN is not supported on Redis Cluster here (it would see one node only)".into(),
-                true,
-            ));
-        }
-        let mut p = pipeline();
-        p.cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(pattern)
-            .arg("COUNT")
-            .arg(count.max(1));
-        let replies = self.run(&route, &p, true, "scan", pattern)?;
-        let parsed = match replies.first() {
-            Some(Value::Array(parts)) => match parts.as_slice() {
-                [Value::BulkString(next), Value::Array(keys)] => std::str::from_utf8(next)
-                    .ok()
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .map(|n| {
-                        let keys = keys
-                            .iter()
-                            .filter_map(|k| match k {
-                                Value::BulkString(b) => Some(b.clone()),
-                                _ => None,
-                            })
-                            .collect();
-                        (n, keys)
-                    }),
-                _ => None,
-            },
-            _ => None,
-        };
-        parsed.ok_or_else(|| {
-            let detail = format!("unexpected reply {:?}", replies.first());
-            self.redis_error(&route, "scan", pattern, detail, true)
-        })
-    }
-
     /// Look at a session without touching it (no lock, no TTL refresh): the stored bytes, their
     /// TTL and who holds the lock, in one round trip. `None` when the session does not exist.
     pub fn inspect(&mut self, id: &str) -> Result<Option<SessionInfo>> {
@@ -746,7 +680,7 @@ impl SessionStore {
 
     /// Forget connections (call in a child after fork).
     pub fn disconnect(&mut self) {
-        self.topology.disconnect();
+        self.raw.topology.disconnect();
     }
 
     fn take_held(&mut self, id: &str) -> Option<HeldLock> {
@@ -760,7 +694,7 @@ impl SessionStore {
         match replies.first() {
             Some(Value::Int(1)) => Ok(()),
             Some(Value::BulkString(holder)) => {
-                self.stats.lock_losses += 1;
+                self.raw.stats.lock_losses += 1;
                 Err(Error::LockLost {
                     host: self.host_of(id),
                     key: redact_key(&held.key.lock, id),
@@ -768,7 +702,7 @@ impl SessionStore {
                 })
             }
             Some(Value::Nil) | Some(Value::Int(0)) => {
-                self.stats.lock_losses += 1;
+                self.raw.stats.lock_losses += 1;
                 Err(Error::LockLost {
                     host: self.host_of(id),
                     key: redact_key(&held.key.lock, id),
@@ -816,7 +750,7 @@ impl SessionStore {
         let ctx = Op { op, key, id };
         let now = Instant::now();
         self.orphans.retain(|o| o.until > now);
-        let route = self.topology.route(id.as_bytes());
+        let route = self.raw.topology.route(id.as_bytes());
         let riders = self
             .orphans
             .iter()
@@ -827,9 +761,10 @@ impl SessionStore {
             if p.is_empty() {
                 return Ok(Vec::new());
             }
-            let replies = self
-                .topology
-                .run(id.as_bytes(), p, retry_safe, &ctx, &mut self.stats)?;
+            let replies =
+                self.raw
+                    .topology
+                    .run(id.as_bytes(), p, retry_safe, &ctx, &mut self.raw.stats)?;
             if !self.orphans.is_empty() {
                 self.release_orphans_elsewhere();
             }
@@ -855,8 +790,9 @@ impl SessionStore {
             full.add_command(c.clone());
         }
         let mut replies =
-            self.topology
-                .run(id.as_bytes(), &full, retry_safe, &ctx, &mut self.stats)?;
+            self.raw
+                .topology
+                .run(id.as_bytes(), &full, retry_safe, &ctx, &mut self.raw.stats)?;
         // Delivered: a lock whose compare-and-delete ran is released, or was no longer ours to
         // release. One whose EVAL was refused (LOADING while a restarted server reads its AOF,
         // BUSY, READONLY) may still be ours: it stays remembered for the next round trip.
@@ -885,12 +821,12 @@ impl SessionStore {
     /// Orphans on a node that was silent last time are left for a request to their own slot: this
     /// request, served elsewhere, must not wait a read timeout for them.
     fn release_orphans_elsewhere(&mut self) {
-        if !self.topology.is_cluster() {
+        if !self.raw.topology.is_cluster() {
             return;
         }
         let (silent, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.orphans)
             .into_iter()
-            .partition(|o| self.topology.was_silent(o.id.as_bytes()));
+            .partition(|o| self.raw.topology.was_silent(o.id.as_bytes()));
         self.orphans = rest;
         self.release_orphans_on_answering_nodes();
         self.orphans.extend(silent);
@@ -913,8 +849,9 @@ impl SessionStore {
                 id: &o.id,
             };
             let released = self
+                .raw
                 .topology
-                .run(o.id.as_bytes(), &p, true, &ctx, &mut self.stats)
+                .run(o.id.as_bytes(), &p, true, &ctx, &mut self.raw.stats)
                 .is_ok_and(|r| !matches!(r.first(), Some(Value::ServerError(_))));
             if !released {
                 self.orphans.push(o);

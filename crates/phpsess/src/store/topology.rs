@@ -5,10 +5,12 @@
 use redis::{Pipeline, Value};
 
 use super::cluster::{ClusterSpec, ClusterTarget};
+use super::endpoint::Endpoint;
 use super::keys::SessionKey;
-use super::node::{Endpoint, Node, Op, StoreStats};
+use super::node::{Node, Op};
 use super::sentinel::{SentinelSpec, SentinelTarget};
 use super::shards::pick_host;
+use super::stats::StoreStats;
 use crate::error::{Error, Result};
 
 /// One `redis` save_path entry: a server, its share of the ids and its key prefix.
@@ -151,6 +153,25 @@ impl Topology {
             Inner::Cluster(c) => c.run(p, retry_safe, ctx, stats),
             Inner::Sentinel(s) => s.run(p, retry_safe, ctx, stats),
         }
+    }
+
+    /// [`run`](Self::run) for a raw key ([`super::RawKeys`]): on a host list, the host the key's
+    /// own bytes pick (a raw key has no session id); on a cluster, its slot; on Sentinel, the master.
+    pub(crate) fn run_for_key(
+        &mut self,
+        key: &[u8],
+        p: &Pipeline,
+        retry_safe: bool,
+        ctx: &Op<'_>,
+        stats: &mut StoreStats,
+    ) -> Result<Vec<Value>> {
+        // The same choice as for an id, made on the key's bytes.
+        self.run(key, p, retry_safe, ctx, stats)
+    }
+
+    /// [`label`](Self::label) of the host [`run_for_key`](Self::run_for_key) picks for `key`.
+    pub(crate) fn label_for_key(&self, key: &[u8]) -> String {
+        self.label(key)
     }
 
     pub(crate) fn getex(&self, id: &[u8]) -> bool {

@@ -26,7 +26,7 @@ pub const SERDE_MAX_DEPTH: usize = 128;
 /// struct User<'a> { id: u32, name: &'a str }
 ///
 /// let bytes = br#"a:2:{s:2:"id";i:7;s:4:"name";s:3:"Ann";}"#;
-/// let mut de = phpsess::serde::Deserializer::from_bytes(bytes);
+/// let mut de = phpsess::php_serde::Deserializer::from_bytes(bytes);
 /// let user = User::deserialize(&mut de)?;
 /// de.end()?;
 /// assert_eq!(user, User { id: 7, name: "Ann" });
@@ -245,7 +245,7 @@ impl<'de> Deserializer<'de> {
 /// Deserialize a `T` from one complete PHP-serialized value; bytes after it are an error.
 ///
 /// ```
-/// let v: Vec<i32> = phpsess::serde::from_bytes(b"a:2:{i:0;i:1;i:1;i:2;}")?;
+/// let v: Vec<i32> = phpsess::php_serde::from_bytes(b"a:2:{i:0;i:1;i:1;i:2;}")?;
 /// assert_eq!(v, [1, 2]);
 /// # Ok::<(), phpsess::Error>(())
 /// ```

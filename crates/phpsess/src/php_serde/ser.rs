@@ -18,7 +18,7 @@ use crate::value::Key;
 /// struct Cart { items: Vec<&'static str>, total: f64 }
 ///
 /// let mut out = b"cart|".to_vec();
-/// Cart { items: vec!["tea"], total: 2.5 }.serialize(&mut phpsess::serde::Serializer::new(&mut out))?;
+/// Cart { items: vec!["tea"], total: 2.5 }.serialize(&mut phpsess::php_serde::Serializer::new(&mut out))?;
 /// assert_eq!(out, br#"cart|a:2:{s:5:"items";a:1:{i:0;s:3:"tea";}s:5:"total";d:2.5;}"#);
 /// # Ok::<(), phpsess::Error>(())
 /// ```
@@ -70,7 +70,7 @@ impl<'a> Serializer<'a> {
 /// ```
 /// use std::collections::BTreeMap;
 /// let m = BTreeMap::from([("id", 7)]);
-/// assert_eq!(phpsess::serde::to_bytes(&m)?, br#"a:1:{s:2:"id";i:7;}"#);
+/// assert_eq!(phpsess::php_serde::to_bytes(&m)?, br#"a:1:{s:2:"id";i:7;}"#);
 /// # Ok::<(), phpsess::Error>(())
 /// ```
 pub fn to_bytes<T: ?Sized + Serialize>(value: &T) -> Result<Vec<u8>> {

@@ -14,9 +14,9 @@
 //!
 //! // php -n -r 'echo serialize(["id"=>7,"name"=>"Ann","roles"=>["admin"],"last_seen"=>null]);'
 //! let php = br#"a:4:{s:2:"id";i:7;s:4:"name";s:3:"Ann";s:5:"roles";a:1:{i:0;s:5:"admin";}s:9:"last_seen";N;}"#;
-//! let user: User = phpsess::serde::from_bytes(php)?;
+//! let user: User = phpsess::php_serde::from_bytes(php)?;
 //! assert_eq!(user, User { id: 7, name: "Ann", roles: vec!["admin".into()], last_seen: None });
-//! assert_eq!(phpsess::serde::to_bytes(&user)?, php);
+//! assert_eq!(phpsess::php_serde::to_bytes(&user)?, php);
 //! # Ok::<(), phpsess::Error>(())
 //! ```
 //!
@@ -90,7 +90,7 @@ pub(crate) const ENUM_TOKEN: &str = "$phpsess::serde::PhpEnum";
 /// Other serde formats see `PhpObject` as a pair `[class, value]`.
 ///
 /// ```
-/// use phpsess::serde::{to_bytes, PhpObject};
+/// use phpsess::php_serde::{to_bytes, PhpObject};
 /// #[derive(serde::Serialize)]
 /// struct Point { x: i32, y: i32 }
 /// let bytes = to_bytes(&PhpObject::new("App\\Point", Point { x: 1, y: 2 }))?;
@@ -207,7 +207,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for PhpEnum<T> {
 /// use phpsess::{Array, Value};
 /// let mut a = Array::new();
 /// a.insert("id", Value::Int(3));
-/// let m: std::collections::BTreeMap<String, u8> = phpsess::serde::from_value(&Value::Array(a))?;
+/// let m: std::collections::BTreeMap<String, u8> = phpsess::php_serde::from_value(&Value::Array(a))?;
 /// assert_eq!(m["id"], 3);
 /// # Ok::<(), phpsess::Error>(())
 /// ```
