@@ -26,7 +26,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## PHP's own ext/session tests with the files handler and with phpsess (also part of `make test`,
-## as tests/tests/php_session_suite.rs); the tests are fetched from Debian's php8.2 source package.
+## as tests/tests/ext/php_session_suite.rs); the tests are fetched from Debian's php8.2 source package.
 php-session-tests: deps
 	scripts/php-session-tests.sh
 

@@ -2,7 +2,7 @@
 // A tiny Laravel 8.83 "app" for the compat suite: Debian's php-laravel-framework
 // (/usr/share/php/Illuminate) booted without Foundation\Application, running ONE request through the
 // real EncryptCookies -> StartSession middleware with the Redis session driver over phpredis, a
-// SessionGuard, and the real Encrypter. Driven by tests/tests/laravel_compat.rs.
+// SessionGuard, and the real Encrypter. Driven by tests/tests/fleet/laravel_compat.rs.
 //
 // Usage: php -d zend.assertions=1 -d assert.exception=1 tests/laravel/app.php '<json request>'
 // (Debian's conf.d must load: phpredis, igbinary, mbstring, ctype.)

@@ -1,5 +1,5 @@
 <?php
-// One request under php-fpm (tests/tests/ext_fpm.rs): open the session ?id=..., count the
+// One request under php-fpm (tests/tests/ext/fpm.rs): open the session ?id=..., count the
 // requests in it, and report this worker's pid and the phpsess counters phpinfo shows.
 declare(strict_types=1);
 require __DIR__ . '/ext_lib.php';

@@ -1,6 +1,6 @@
 <?php
 // One request under php-fpm whose session id comes from the Cookie header, as a browser (or an
-// attacker) sends it, with session.use_strict_mode = ?strict (tests/tests/ext_fpm.rs).
+// attacker) sends it, with session.use_strict_mode = ?strict (tests/tests/ext/fpm.rs).
 declare(strict_types=1);
 require __DIR__ . '/ext_lib.php';
 

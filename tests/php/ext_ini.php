@@ -1,5 +1,5 @@
 <?php
-// The phpsess.* INI settings from a script's point of view (tests/tests/ext_registration.rs):
+// The phpsess.* INI settings from a script's point of view (tests/tests/ext/registration.rs):
 // every one can be changed with ini_set() (PHP_INI_ALL), and booleans are read exactly as PHP
 // reads its own boolean settings.
 declare(strict_types=1);

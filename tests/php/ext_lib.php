@@ -1,5 +1,5 @@
 <?php
-// Shared by the tests/php/ext_*.php scripts (run by tests/tests/ext_*.rs with the phpsess
+// Shared by the tests/php/ext_*.php scripts (run by tests/tests/ext/*.rs with the phpsess
 // extension loaded): collect warnings and notices instead of printing them, buffer output so
 // session_start() works in the CLI, and report one JSON line for the Rust side.
 declare(strict_types=1);

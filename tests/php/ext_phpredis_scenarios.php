@@ -3,7 +3,7 @@
 // phpsess and its INI names, plus session_create_id() while locked, session_reset() and
 // session_abort() followed by a new start, and a SessionHandler whose read() reads another id.
 // One scenario step per mode (first argument); INI settings come from the command line. Each mode
-// asserts what PHP sees and reports one JSON line; tests/tests/ext_phpredis_scenarios.rs runs them
+// asserts what PHP sees and reports one JSON line; tests/tests/ext/phpredis_scenarios.rs runs them
 // against a real redis-server and checks what Redis holds.
 declare(strict_types=1);
 require __DIR__ . '/ext_lib.php';

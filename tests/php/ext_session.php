@@ -1,6 +1,6 @@
 <?php
 // Sessions through the phpsess extension, one scenario per mode (first argument). Each mode
-// asserts what PHP itself sees and reports one JSON line; tests/tests/ext_session.rs runs the
+// asserts what PHP itself sees and reports one JSON line; tests/tests/ext/session.rs runs the
 // modes against real redis-servers and checks what ended up in Redis.
 declare(strict_types=1);
 require __DIR__ . '/ext_lib.php';

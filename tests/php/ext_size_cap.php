@@ -1,5 +1,5 @@
 <?php
-// Session size limit (phpsess.max_session_bytes): tests/tests/ext_size_cap.rs stores a value over
+// Session size limit (phpsess.max_session_bytes): tests/tests/ext/size_cap.rs stores a value over
 // the limit (a decompression bomb or a large plain value) and runs this script with a small
 // memory_limit. Mode `read ID`: start the session and report whether it opened, what it held and
 // the process's peak resident memory, which must stay far below what the bomb expands to.

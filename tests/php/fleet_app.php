@@ -1,5 +1,5 @@
 <?php
-// The fleet tests' web app (tests/tests/fleet_web.rs, fleet_faults.rs), served by php-fpm pools
+// The fleet tests' web app (tests/tests/fleet/web.rs, faults.rs), served by php-fpm pools
 // behind nginx.
 //   ?do=login   (POST user=NAME) new id (session_regenerate_id), user = NAME, n = 0
 //   ?do=count   n + 1 (after work_ms milliseconds of "work" between read and write)

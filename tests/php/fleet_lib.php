@@ -1,5 +1,5 @@
 <?php
-// Shared helpers of the fleet tests (tests/tests/fleet_*.rs): the session every mixed-fleet test
+// Shared helpers of the fleet tests (tests/tests/fleet/*.rs): the session every mixed-fleet test
 // writes and compares, warning capture, and one JSON line of output.
 
 declare(strict_types=1);

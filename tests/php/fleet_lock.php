@@ -1,5 +1,5 @@
 <?php
-// Lock hand-over between two requests on one session (tests/tests/fleet_locks.rs).
+// Lock hand-over between two requests on one session (tests/tests/fleet/locks.rs).
 // usage: php fleet_lock.php ID TAG DIR [report]
 // Starts the session (session_start() waits while another request holds the lock), creates
 // DIR/TAG.started, waits for DIR/TAG.release, then records TAG in the session and closes it.

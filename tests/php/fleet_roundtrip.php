@@ -1,5 +1,5 @@
 <?php
-// Mixed fleet, one side of a round trip (tests/tests/fleet_mixed.rs).
+// Mixed fleet, one side of a round trip (tests/tests/fleet/mixed.rs).
 // usage: php fleet_roundtrip.php write|read SERIALIZER:ID [SERIALIZER:ID ...]
 // write: stores fleet_expected_session() under each id with that serialize_handler.
 // read:  asserts each id's $_SESSION is exactly fleet_expected_session() (serialize() compares

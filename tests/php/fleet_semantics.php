@@ -1,5 +1,5 @@
 <?php
-// One step of a session-semantics scenario (tests/tests/fleet_semantics.rs).
+// One step of a session-semantics scenario (tests/tests/fleet/semantics.rs).
 // usage: php fleet_semantics.php ACTION ID [KEY=VALUE ...]
 //   start      session_start() with ID (strict mode decides whether it is kept), close
 //   set        start, set each KEY=VALUE, close

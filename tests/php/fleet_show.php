@@ -1,5 +1,5 @@
 <?php
-// Prints one session as JSON without changing it (tests/tests/fleet_*.rs).
+// Prints one session as JSON without changing it (tests/tests/fleet/*.rs).
 // usage: php fleet_show.php ID
 // Prints {"ok": session_start() result, "id", "session", "errors"}; read-only (session_abort()).
 

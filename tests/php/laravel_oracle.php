@@ -1,5 +1,5 @@
 <?php
-// PHP side of tests/tests/laravel_php_oracle.rs: Laravel 8.83's own functions (Debian's
+// PHP side of tests/tests/format/laravel_php_oracle.rs: Laravel 8.83's own functions (Debian's
 // php-laravel-framework) answering questions the Rust laravel module must answer the same way.
 //
 // Run as: php -d zend.assertions=1 -d assert.exception=1 laravel_oracle.php

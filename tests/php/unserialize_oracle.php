@@ -1,5 +1,5 @@
 <?php
-// Differential oracle for tests/tests/differential.rs: PHP 8.2's own verdict on each input.
+// Differential oracle for tests/tests/format/differential.rs: PHP 8.2's own verdict on each input.
 //
 //   php -n tests/php/unserialize_oracle.php < inputs
 //

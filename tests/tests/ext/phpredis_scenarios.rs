@@ -7,14 +7,12 @@
 //! new start, and a `SessionHandler` whose read() reads another id (bug70133.phpt). The modes of
 //! `tests/php/ext_phpredis_scenarios.php` assert what PHP sees; this side checks Redis.
 
-mod ext_support;
-
 use std::path::Path;
 use std::process::Child;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ext_support::{warnings, Php};
+use crate::support::{warnings, Php};
 use phpsess_compat::servers::RedisServer;
 use redis::Commands;
 use serde_json::{json, Value};

@@ -1,12 +1,10 @@
-//! Shared by the `ext_*` tests: the extension under test, and running `tests/php/ext_*.php`
+//! Shared by the modules of this test target: the extension under test, and running `tests/php/ext_*.php`
 //! through the real PHP CLI with it loaded (`php -n -d extension=<abs path>`).
 //!
 //! The extension is `$PHPSESS_EXT` when set (e.g. `target/php/phpsess.so` from `make ext`);
 //! otherwise these tests build it themselves in the profile and target directory they run from
 //! (`cargo build -p phpsess-ext --features test-panic`, which reuses what `cargo test` just built;
 //! the feature lets `PHPSESS_TEST_PANIC` inject a panic, see `php-ext/src/boundary.rs`).
-
-#![allow(dead_code)] // each test binary uses a different part
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -2,9 +2,7 @@
 //! dependency on ext/session declared, the INI settings with their defaults (changeable per
 //! script, booleans read as PHP reads its own), `php --ri` output, and no handlers under `dl()`.
 
-mod ext_support;
-
-use ext_support::{extension, Php};
+use crate::support::{extension, Php};
 use serde_json::json;
 
 fn php() -> Php {

@@ -2,12 +2,10 @@
 //! Redis, as during a migration: each reads what the other wrote, and each respects the other's
 //! session lock.
 
-mod ext_support;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ext_support::{warnings, Php};
+use crate::support::{warnings, Php};
 use phpsess_compat::servers::RedisServer;
 use redis::Commands;
 use serde_json::json;

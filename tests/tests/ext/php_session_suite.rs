@@ -3,8 +3,6 @@
 //! `scripts/php-session-tests.sh` does the work and fails when a test that passes with `files`
 //! does not pass with phpsess, outside `tests/php-session-tests.exclude`. ~10 s once cached.
 
-mod ext_support;
-
 use std::process::Command;
 
 use phpsess_compat::fixtures::workspace_root;
@@ -14,7 +12,7 @@ fn every_php_session_test_that_passes_with_files_passes_with_phpsess() {
     let root = workspace_root();
     let out = Command::new(root.join("scripts/php-session-tests.sh"))
         .current_dir(&root)
-        .env("PHPSESS_EXT", ext_support::extension())
+        .env("PHPSESS_EXT", crate::support::extension())
         .output()
         .expect("run scripts/php-session-tests.sh");
     let stderr = String::from_utf8_lossy(&out.stderr);

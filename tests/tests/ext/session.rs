@@ -4,12 +4,10 @@
 //! compression and the phpinfo counters. Each test runs modes of `tests/php/ext_session.php`,
 //! which asserts what PHP sees; this side checks Redis.
 
-mod ext_support;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ext_support::{warnings, Php, SynBlackhole};
+use crate::support::{warnings, Php, SynBlackhole};
 use phpsess_compat::servers::{ports, RedisServer};
 use redis::Commands;
 use serde_json::json;

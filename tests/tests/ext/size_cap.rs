@@ -4,11 +4,9 @@
 //! the session (shortened id), the worker's memory must stay bounded, and the stored value must
 //! be left as it was. Runs `tests/php/ext_size_cap.php`.
 
-mod ext_support;
-
 use std::io::Write;
 
-use ext_support::{warnings, Php};
+use crate::support::{warnings, Php};
 use phpsess::store::Compression;
 use phpsess_compat::servers::RedisServer;
 use redis::Commands;

@@ -3,14 +3,12 @@
 //! pool-level INI (`php_value[...]`, `php_admin_value[...]`) applies. Requests are sent over
 //! FastCGI with `cgi-fcgi`.
 
-mod ext_support;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ext_support::extension;
+use crate::support::extension;
 use phpsess_compat::php::php_script;
 use phpsess_compat::servers::{info_field, RedisServer};
 

@@ -3,11 +3,9 @@
 //! under phpredis's cluster key names, locking (which phpredis's cluster handler lacks), destroy,
 //! and save_path errors.
 
-mod ext_support;
-
 use std::time::{Duration, Instant};
 
-use ext_support::{warnings, Php};
+use crate::support::{warnings, Php};
 use phpsess_compat::servers::RedisCluster;
 use redis::Commands;
 use serde_json::json;

@@ -2,9 +2,7 @@
 //! a redis-server with a password: PHP prints `session.save_path` in its own warnings, so the
 //! password can live in php.ini, or in a file the setting points at, instead.
 
-mod ext_support;
-
-use ext_support::{warnings, Php};
+use crate::support::{warnings, Php};
 use phpsess_compat::servers::RedisServer;
 use serde_json::json;
 

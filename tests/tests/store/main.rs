@@ -1,0 +1,11 @@
+//! Test target `store`: the session store against real redis-servers (standalone, login, TLS,
+//! cluster), the server harness those tests rely on, and `phpsess show` from the CLI.
+//!
+//! Run one module with `cargo test -p phpsess-compat --test store standalone::`.
+
+mod cli_show;
+mod cluster;
+mod harness;
+mod login;
+mod standalone;
+mod tls;
