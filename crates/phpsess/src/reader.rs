@@ -190,7 +190,7 @@ impl<'a> Reader<'a> {
                 self.uiv(reading)?;
                 // PHP values an array count with parse_iv (saturating, "Numerical result out of
                 // range"), not the wrapping parse_uiv of lengths: `a:18446744073709551616:{}`
-                // must not wrap to 0 (found by tests/tests/differential.rs).
+                // must not wrap to 0 (found by tests/tests/format/differential.rs).
                 let n = parse_iv2(&self.input[digits..self.pos]).0 as u64;
                 self.expect(b':', "':'", reading)?;
                 self.expect(b'{', "'{'", reading)?;

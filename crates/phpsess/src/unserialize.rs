@@ -163,7 +163,7 @@ pub(crate) trait TreeKey: PartialEq {
     /// The int this key is to PHP's hash table: int keys, and string keys that are canonical
     /// decimal integers. Array keys arrive normalised already; property names are kept as
     /// written, yet PHP stores `i:0;` and `s:1:"0";` as the same property, so repeats are found
-    /// by this (found by tests/tests/differential.rs).
+    /// by this (found by tests/tests/format/differential.rs).
     fn canonical_int(&self) -> Option<i64> {
         self.int().or_else(|| numeric_key(self.bytes()))
     }

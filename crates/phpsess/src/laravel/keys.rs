@@ -341,7 +341,7 @@ mod tests {
 
     #[test]
     fn slug_matches_laravel_on_ascii() {
-        // Str::slug() results measured with Laravel 8.83 (also checked by tests/tests/laravel_vectors.rs).
+        // Str::slug() results measured with Laravel 8.83 (also checked by tests/tests/format/laravel_vectors.rs).
         let cases = [
             ("Laravel", '_', "laravel"),
             ("My App", '_', "my_app"),
