@@ -53,6 +53,7 @@ pub mod document;
 mod error;
 mod hash;
 pub mod json;
+mod key_set;
 pub mod laravel;
 mod reader;
 pub mod save_path;

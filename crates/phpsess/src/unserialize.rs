@@ -5,12 +5,10 @@
 //! 8.3 warns), and classes and enums need not exist (we have no class table; PHP makes unknown
 //! `O:` classes `__PHP_Incomplete_Class` and refuses unknown enums).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::marker::PhantomData;
 
 use crate::error::{DecodeReason, Result};
-use crate::hash::bytes_hash;
+use crate::key_set::{KeySet, KeyView, StoredKeys};
 use crate::reader::{Header, KeyRef, Reader, MAX_DEPTH};
 use crate::value::array::numeric_key;
 use crate::value::{Array, BorrowedKey, BorrowedValue, CustomObject, EnumCase, Key, Object, Value};
@@ -106,6 +104,26 @@ pub(crate) trait TreeKey: PartialEq {
     /// by this (found by tests/tests/differential.rs).
     fn canonical_int(&self) -> Option<i64> {
         self.int().or_else(|| numeric_key(self.bytes()))
+    }
+
+    /// The key as the key set compares it: canonical ints as ints.
+    fn view(&self) -> KeyView<'_> {
+        match self.canonical_int() {
+            Some(i) => KeyView::Int(i),
+            None => KeyView::Str(self.bytes()),
+        }
+    }
+}
+
+/// A container's entries so far, as the key set reads them back.
+struct Stored<'e, K, V>(&'e [(K, V)]);
+
+impl<K: TreeKey, V> StoredKeys for Stored<'_, K, V> {
+    fn key_at(&self, pos: usize) -> KeyView<'_> {
+        self.0[pos].0.view()
+    }
+    fn positions(&self) -> impl Iterator<Item = usize> + '_ {
+        0..self.0.len()
     }
 }
 
@@ -489,7 +507,8 @@ struct Frame<'a, T: Tree<'a>> {
     pending: Option<T::Key>,
     /// The entry `pending` repeats, if it does.
     pending_repeat: Option<usize>,
-    seen: Seen,
+    /// The keys of `entries`, and of `pending` once it is found new.
+    seen: KeySet,
     make_key: fn(KeyRef<'a>) -> T::Key,
 }
 
@@ -502,6 +521,9 @@ impl<'a, T: Tree<'a>> Frame<'a, T> {
         make_key: fn(KeyRef<'a>) -> T::Key,
         heads_base: usize,
     ) -> Self {
+        let mut seen = KeySet::new();
+        // The first key is new: recorded at position 0.
+        let _ = seen.insert(first_key.view(), 0, &Stored::<T::Key, T>(&[]), len);
         Frame {
             class,
             slot,
@@ -510,7 +532,7 @@ impl<'a, T: Tree<'a>> Frame<'a, T> {
             remaining: len,
             pending: Some(first_key),
             pending_repeat: None,
-            seen: Seen::default(),
+            seen,
             make_key,
         }
     }
@@ -518,7 +540,13 @@ impl<'a, T: Tree<'a>> Frame<'a, T> {
     /// The key of the next value. Repeats are found now, before the value is parsed, because
     /// they change what `r:`/`R:` inside that value may reach.
     fn set_pending(&mut self, key: T::Key) {
-        self.pending_repeat = self.seen.position(&key, &self.entries);
+        let expected = self.entries.len() + self.remaining;
+        self.pending_repeat = self.seen.insert(
+            key.view(),
+            self.entries.len(),
+            &Stored(&self.entries),
+            expected,
+        );
         self.pending = Some(key);
     }
 
@@ -533,7 +561,6 @@ impl<'a, T: Tree<'a>> Frame<'a, T> {
             // `repoint` already moved this entry's head when the value started.
             Some(i) => self.entries[i].1 = value,
             None => {
-                self.seen.add(&key, self.entries.len());
                 self.entries.push((key, value));
                 heads.push(slot);
             }
@@ -555,88 +582,6 @@ fn check_depth(start: usize, depth: usize) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Duplicate-key detection while decoding. Int keys above every earlier int key (lists) need no
-/// lookup. String keys are hashed once: a 64-bit Bloom mask rules most of them out in small
-/// arrays; past [`BLOOM_MAX`] string keys an index from hash to position takes over. Keys are
-/// compared only when their hashes say they might be equal, and never cloned.
-#[derive(Default)]
-struct Seen {
-    max_int: Option<i64>,
-    strings: usize,
-    bloom: u64,
-    index: Option<HashMap<u64, usize, BuildHasherDefault<PrehashedKey>>>,
-}
-
-const BLOOM_MAX: usize = 12;
-
-impl Seen {
-    fn position<K: TreeKey, V>(&mut self, key: &K, entries: &[(K, V)]) -> Option<usize> {
-        if let Some(i) = key.canonical_int() {
-            if self.max_int.is_none_or(|m| i > m) {
-                return None;
-            }
-            return entries
-                .iter()
-                .position(|(k, _)| k.canonical_int() == Some(i));
-        }
-        let h = bytes_hash(key.bytes());
-        if self.strings < BLOOM_MAX {
-            if self.bloom & (1 << (h & 63)) == 0 {
-                return None;
-            }
-            return entries.iter().position(|(k, _)| k == key);
-        }
-        let index = self.index.get_or_insert_with(|| {
-            let mut ix = HashMap::with_capacity_and_hasher(entries.len() * 2, Default::default());
-            for (i, (k, _)) in entries.iter().enumerate() {
-                if k.canonical_int().is_none() {
-                    ix.entry(bytes_hash(k.bytes())).or_insert(i);
-                }
-            }
-            ix
-        });
-        match index.get(&h) {
-            None => None,
-            Some(&i) if entries.get(i).is_some_and(|(k, _)| k == key) => Some(i),
-            // A hash collision between different keys: rare, settle it by scanning.
-            Some(_) => entries.iter().position(|(k, _)| k == key),
-        }
-    }
-
-    fn add<K: TreeKey>(&mut self, key: &K, position: usize) {
-        if let Some(i) = key.canonical_int() {
-            if self.max_int.is_none_or(|m| i > m) {
-                self.max_int = Some(i);
-            }
-            return;
-        }
-        let h = bytes_hash(key.bytes());
-        self.strings += 1;
-        self.bloom |= 1 << (h & 63);
-        if let Some(ix) = &mut self.index {
-            ix.entry(h).or_insert(position);
-        }
-    }
-}
-
-/// The map's keys are already hashes: pass them through.
-#[derive(Default)]
-struct PrehashedKey(u64);
-
-impl Hasher for PrehashedKey {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
 }
 
 #[cfg(test)]
@@ -758,6 +703,40 @@ mod tests {
         let v = unserialize(b"a:2:{i:0;i:1;i:0;i:2;}").unwrap();
         assert_eq!(crate::serialize(&v), b"a:1:{i:0;i:2;}");
         assert!(unserialize(br#"a:2:{i:0;O:8:"stdClass":0:{}i:1;r:2;}"#).is_ok());
+    }
+
+    /// Keys that need a lookup each (descending ints, which a linear scan made quadratic, and
+    /// repeats) cost the key set a bounded number of probes.
+    #[test]
+    fn repeated_key_checks_are_linear() {
+        let n = 20_000usize;
+        let mut input = format!("a:{}:{{", 2 * n).into_bytes();
+        for i in (0..n).rev() {
+            input.extend_from_slice(format!("i:{i};N;").as_bytes());
+        }
+        for i in 0..n {
+            input.extend_from_slice(format!("s:{}:\"{i}\";b:1;", i.to_string().len()).as_bytes());
+        }
+        input.push(b'}');
+        let v = unserialize(&input).unwrap();
+        let a = v.as_array().unwrap();
+        assert_eq!(a.len(), n);
+        assert_eq!(a.get(0), Some(&Value::Bool(true)));
+        assert_eq!(
+            a.iter().next().map(|(k, _)| k.clone()),
+            Some(Key::Int(n as i64 - 1))
+        );
+        let mut frame =
+            Frame::<Value>::new(None, 0, 2 * n, Key::Int(n as i64), Value::array_key, 0);
+        for i in (0..n as i64).rev() {
+            frame.add(Value::Null, None, &mut Vec::new());
+            frame.set_pending(Key::Int(i));
+        }
+        assert!(
+            frame.seen.probes < 4 * n as u64,
+            "{} probes",
+            frame.seen.probes
+        );
     }
 
     #[test]
