@@ -43,6 +43,8 @@ pub(crate) struct KeySet {
     max_int: Option<i64>,
     strings: u32,
     bloom: u64,
+    /// How many keys the container says it holds: sizes the index.
+    expected: usize,
     /// Open addressing over every key so far: `(hash >> 32) << 32 | (position + 1)`.
     index: Option<Vec<u64>>,
     /// Slots visited in the index and keys compared: what the tests bound.
@@ -51,16 +53,18 @@ pub(crate) struct KeySet {
 }
 
 impl KeySet {
-    /// An empty set, hashing with this process's seeds.
+    /// An empty set for a container of about `expected` keys, hashing with this process's seeds.
     #[inline]
-    pub(crate) fn new() -> Self {
-        Self::with_seeds(seeds())
+    pub(crate) fn new(expected: usize) -> Self {
+        Self::with_seeds(seeds(), expected)
     }
 
+    /// [`KeySet::new`] with seeds the caller fetched (once for many containers).
     #[inline]
-    pub(crate) fn with_seeds(seeds: &'static Seeds) -> Self {
+    pub(crate) fn with_seeds(seeds: &'static Seeds, expected: usize) -> Self {
         KeySet {
             seeds,
+            expected,
             seen: 0,
             max_int: None,
             strings: 0,
@@ -71,8 +75,7 @@ impl KeySet {
         }
     }
 
-    /// `key` is about to be stored at `pos`; `expected` is how many keys the container will
-    /// hold, to size the index. Returns the position of an equal key already stored (and
+    /// `key` is about to be stored at `pos`. Returns the position of an equal key already stored (and
     /// records nothing), or `None` when `key` is new (and records it at `pos`).
     ///
     /// Positions must fit in 32 bits: the decoders' are cell and entry numbers of inputs under
@@ -83,12 +86,10 @@ impl KeySet {
         key: KeyView<'_>,
         pos: usize,
         stored: &S,
-        expected: usize,
     ) -> Option<usize> {
         self.seen += 1;
         if self.index.is_some() {
-            let h = self.hash(key);
-            return self.index_insert(h, pos, key, stored);
+            return self.lookup(key, None, pos, stored);
         }
         let hash = match key {
             KeyView::Int(i) => {
@@ -111,7 +112,19 @@ impl KeySet {
                 Some(h)
             }
         };
-        if self.seen <= COMPARE_MAX {
+        self.lookup(key, hash, pos, stored)
+    }
+
+    /// The key needs a lookup: compare in a small container, else use (or build) the index.
+    #[inline(never)]
+    fn lookup<S: StoredKeys + ?Sized>(
+        &mut self,
+        key: KeyView<'_>,
+        hash: Option<u64>,
+        pos: usize,
+        stored: &S,
+    ) -> Option<usize> {
+        if self.index.is_none() && self.seen <= COMPARE_MAX {
             let found = stored.positions().find(|&p| {
                 #[cfg(test)]
                 {
@@ -121,7 +134,9 @@ impl KeySet {
             });
             return found;
         }
-        self.build_index(stored, expected);
+        if self.index.is_none() {
+            self.build_index(stored);
+        }
         let h = hash.unwrap_or_else(|| self.hash(key));
         self.index_insert(h, pos, key, stored)
     }
@@ -136,8 +151,8 @@ impl KeySet {
 
     /// A container that needs lookups from now on: index every key so far.
     #[cold]
-    fn build_index<S: StoredKeys + ?Sized>(&mut self, stored: &S, expected: usize) {
-        let size = (expected.max(self.seen as usize) * 2)
+    fn build_index<S: StoredKeys + ?Sized>(&mut self, stored: &S) {
+        let size = (self.expected.max(self.seen as usize) * 2)
             .next_power_of_two()
             .max(16);
         let mut index = vec![0u64; size];
@@ -235,20 +250,14 @@ mod tests {
 
     /// Insert `keys` one by one into a set with `seeds`; the probes it took.
     fn probes(keys: &[Vec<u8>], seeds: &'static Seeds) -> u64 {
-        let mut set = KeySet::with_seeds(seeds);
+        let mut set = KeySet::with_seeds(seeds, keys.len());
         let mut stored = Vec::new();
         for k in keys {
-            assert_eq!(
-                set.insert(KeyView::Str(k), stored.len(), &stored, keys.len()),
-                None
-            );
+            assert_eq!(set.insert(KeyView::Str(k), stored.len(), &stored), None);
             stored.push(k.clone());
         }
         for (i, k) in keys.iter().enumerate() {
-            assert_eq!(
-                set.insert(KeyView::Str(k), stored.len(), &stored, keys.len()),
-                Some(i)
-            );
+            assert_eq!(set.insert(KeyView::Str(k), stored.len(), &stored), Some(i));
         }
         set.probes
     }
@@ -274,12 +283,12 @@ mod tests {
 
     #[test]
     fn repeats_are_found_in_every_regime() {
-        let mut set = KeySet::new();
+        let mut set = KeySet::new(4);
         let mut stored: Vec<Vec<u8>> = Vec::new();
         // Small (Bloom, then comparisons), then indexed, then grown past the size given.
         for i in 0..200 {
             let k = format!("k{}", i % 150).into_bytes();
-            let found = set.insert(KeyView::Str(&k), stored.len(), &stored, 4);
+            let found = set.insert(KeyView::Str(&k), stored.len(), &stored);
             assert_eq!(found, (i >= 150).then_some(i % 150), "{i}");
             if found.is_none() {
                 stored.push(k);

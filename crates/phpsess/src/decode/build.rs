@@ -10,6 +10,7 @@ use std::borrow::Cow;
 
 use super::scan;
 use super::tape::{span, Cell, Tag, Tape};
+use crate::hash::{seeds, Seeds};
 use crate::key_set::{KeySet, KeyView, StoredKeys};
 use crate::reader::{Header, KeyRef, Reader, MAX_DEPTH};
 use crate::value::array::numeric_key;
@@ -22,6 +23,8 @@ pub(super) fn build(input: &[u8]) -> Option<Tape> {
         owned: Vec::new(),
     };
     let mut stack: Vec<Open> = Vec::new();
+    // Fetched once for every container's key set.
+    let seeds = seeds();
     let mut pos = 0;
     loop {
         let at = tape.cells.len();
@@ -53,7 +56,7 @@ pub(super) fn build(input: &[u8]) -> Option<Tape> {
                         return None;
                     }
                     tape.cells.push(Cell::new(Tag::Array, len as u32, 0));
-                    let mut open = Open::new(at, len, false);
+                    let mut open = Open::new(at, len, false, seeds);
                     pos = open.key(input, pos, &mut tape)?;
                     stack.push(open);
                     continue;
@@ -88,7 +91,7 @@ pub(super) fn build(input: &[u8]) -> Option<Tape> {
                             .push(Cell::new(Tag::Object, len as u32, at as u64 + 2));
                         tape.cells.push(span(Tag::Name, input, class));
                         if len > 0 {
-                            let mut open = Open::new(at, len, true);
+                            let mut open = Open::new(at, len, true, seeds);
                             pos = open.key(input, pos, &mut tape)?;
                             stack.push(open);
                             continue;
@@ -162,12 +165,12 @@ struct Open {
 }
 
 impl Open {
-    fn new(cell: usize, len: usize, object: bool) -> Self {
+    fn new(cell: usize, len: usize, object: bool, seeds: &'static Seeds) -> Self {
         Open {
             cell,
             remaining: len,
             object,
-            keys: KeySet::new(),
+            keys: KeySet::with_seeds(seeds, len),
         }
     }
 
@@ -209,13 +212,8 @@ impl Open {
             input,
             tape,
         };
-        let declared = tape.cells[self.cell].a as usize;
         let view = stored.view(cell);
-        if self
-            .keys
-            .insert(view, tape.cells.len(), &stored, declared)
-            .is_some()
-        {
+        if self.keys.insert(view, tape.cells.len(), &stored).is_some() {
             return None;
         }
         tape.cells.push(cell);

@@ -474,9 +474,9 @@ impl<'a, T: Tree<'a>> Frame<'a, T> {
         make_key: fn(KeyRef<'a>) -> T::Key,
         heads_base: usize,
     ) -> Self {
-        let mut seen = KeySet::new();
+        let mut seen = KeySet::new(len);
         // The first key is new: recorded at position 0.
-        let _ = seen.insert(first_key.view(), 0, &Stored::<T::Key, T>(&[]), len);
+        let _ = seen.insert(first_key.view(), 0, &Stored::<T::Key, T>(&[]));
         Frame {
             class,
             slot,
@@ -493,13 +493,9 @@ impl<'a, T: Tree<'a>> Frame<'a, T> {
     /// The key of the next value. Repeats are found now, before the value is parsed, because
     /// they change what `r:`/`R:` inside that value may reach.
     fn set_pending(&mut self, key: T::Key) {
-        let expected = self.entries.len() + self.remaining;
-        self.pending_repeat = self.seen.insert(
-            key.view(),
-            self.entries.len(),
-            &Stored(&self.entries),
-            expected,
-        );
+        self.pending_repeat =
+            self.seen
+                .insert(key.view(), self.entries.len(), &Stored(&self.entries));
         self.pending = Some(key);
     }
 

@@ -235,17 +235,17 @@ impl StoredKeys for [(Key, Value)] {
 /// takes the last value), in time linear in the entries.
 impl FromIterator<(Key, Value)> for Array {
     fn from_iter<I: IntoIterator<Item = (Key, Value)>>(iter: I) -> Self {
-        collect(iter, &mut KeySet::new())
+        let iter = iter.into_iter();
+        let expected = iter.size_hint().0;
+        collect(iter, &mut KeySet::new(expected))
     }
 }
 
-fn collect<I: IntoIterator<Item = (Key, Value)>>(iter: I, keys: &mut KeySet) -> Array {
-    let iter = iter.into_iter();
+fn collect<I: Iterator<Item = (Key, Value)>>(iter: I, keys: &mut KeySet) -> Array {
     let mut a = Array::with_capacity(iter.size_hint().0);
     for (k, v) in iter {
         let k = normalise(k);
-        let expected = a.entries.capacity();
-        match keys.insert(k.view(), a.entries.len(), &a.entries[..], expected) {
+        match keys.insert(k.view(), a.entries.len(), &a.entries[..]) {
             Some(i) => a.entries[i].1 = v,
             None => a.push_new(k, v),
         }
@@ -299,7 +299,7 @@ mod tests {
                 Value::Int(i),
             ),
         });
-        let mut keys = KeySet::new();
+        let mut keys = KeySet::new(n as usize);
         let a = collect(entries, &mut keys);
         assert_eq!(a.len() as i64, n - n / 3);
         assert_eq!(a.get(n), Some(&Value::Int(2)), "replaced in place");
