@@ -4,6 +4,8 @@
 //! differences: trailing bytes after the value are an error here (PHP 8.2 ignores them silently,
 //! 8.3 warns), and classes and enums need not exist (we have no class table; PHP makes unknown
 //! `O:` classes `__PHP_Incomplete_Class` and refuses unknown enums).
+//!
+//! These are entry points only: the decoding is `crate::decode`'s, shared with [`crate::Document`].
 
 use crate::decode::{self, Builder};
 use crate::error::Result;
