@@ -49,10 +49,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod decode;
 pub mod document;
 mod error;
 mod hash;
 pub mod json;
+mod key_set;
 pub mod laravel;
 pub mod php_serde;
 mod reader;

@@ -3,21 +3,15 @@
 //! inputs; instead of a tree of allocations it keeps one flat tape of cells over the input bytes.
 //! [`ValueRef`] walks it; [`Document::to_value`] gives the owned [`Value`] when you want to edit.
 
-mod build;
-mod flatten;
-mod scan;
-mod tape;
-mod tree;
 mod view;
 
 use std::fmt;
 
 pub use view::{Entries, EntryKey, ValueRef, View};
 
+use crate::decode::{self, Tape};
 use crate::error::{DecodeReason, Error, Result};
-use crate::unserialize::tree_borrowed;
 use crate::value::Value;
-use tape::Tape;
 
 /// A serialized PHP value, parsed and validated, borrowing its strings from the input.
 ///
@@ -37,7 +31,7 @@ pub struct Document<'a> {
 
 impl<'a> Document<'a> {
     /// The largest input a document holds: spans on the tape are 32-bit.
-    pub const MAX_INPUT: usize = u32::MAX as usize;
+    pub const MAX_INPUT: usize = decode::MAX_INPUT;
 
     /// Parse one complete value; bytes after it are an error. Accepts and refuses exactly what
     /// [`crate::unserialize`] does, with the same error (what was read, and where).
@@ -52,20 +46,8 @@ impl<'a> Document<'a> {
         }
         // The fast builder takes what PHP writes; for anything else (references, repeated
         // keys, errors) the full decoder decides and its tree is copied onto a tape.
-        let tape = match build::build(input) {
-            Some(tape) => tape,
-            None => flatten::flatten(input, &tree_borrowed(input)?),
-        };
+        let tape = decode::tape(input)?;
         Ok(Document { input, tape })
-    }
-
-    /// The fast builder alone: `None` when the input needs the full decoder (references,
-    /// repeated keys, errors, or over [`Document::MAX_INPUT`]). What [`crate::unserialize`] tries first.
-    pub(crate) fn parse_fast(input: &'a [u8]) -> Option<Self> {
-        if input.len() > Self::MAX_INPUT {
-            return None;
-        }
-        build::build(input).map(|tape| Document { input, tape })
     }
 
     /// The top-level value.
@@ -80,7 +62,7 @@ impl<'a> Document<'a> {
 
     /// The owned [`Value`], equal to what [`crate::unserialize`] returns for the same input.
     pub fn to_value(&self) -> Value {
-        self.tree_at(0)
+        decode::tree_at(self.input, &self.tape, 0)
     }
 }
 

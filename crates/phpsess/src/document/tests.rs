@@ -6,7 +6,7 @@ use crate::unserialize;
 /// `unserialize` itself tries the tape first: compare with the tree builder alone.
 fn same_as_unserialize(input: &[u8]) {
     let text = String::from_utf8_lossy(input);
-    let tree = crate::unserialize::tree_borrowed(input).map(|v| v.to_owned());
+    let tree = crate::decode::full_borrowed(input).map(|v| v.to_owned());
     assert_eq!(
         unserialize(input).map_err(|e| e.to_string()),
         tree.as_ref().map(Clone::clone).map_err(|e| e.to_string()),
@@ -123,7 +123,7 @@ fn nesting_stops_at_php_s_limit_on_a_default_thread_stack() {
             let too_deep = nested(crate::MAX_DEPTH + 1);
             assert_eq!(
                 Document::parse(&too_deep).err().map(|e| e.to_string()),
-                crate::unserialize::tree_borrowed(&too_deep)
+                crate::decode::full_borrowed(&too_deep)
                     .err()
                     .map(|e| e.to_string())
             );
@@ -144,7 +144,7 @@ fn the_fast_builder_takes_what_php_writes() {
     ];
     for input in fast {
         assert!(
-            build::build(input).is_some(),
+            crate::decode::fast_path_takes(input),
             "{}",
             String::from_utf8_lossy(input)
         );
@@ -157,7 +157,7 @@ fn the_fast_builder_takes_what_php_writes() {
     ];
     for input in full {
         assert!(
-            build::build(input).is_none(),
+            !crate::decode::fast_path_takes(input),
             "{}",
             String::from_utf8_lossy(input)
         );

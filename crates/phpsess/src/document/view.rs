@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use super::tape::{Cell, Tag};
 use super::Document;
+use crate::decode::{Cell, Tag};
 use crate::value::{Key, PropertyName, Value};
 
 /// One value in a [`Document`]. Cheap to copy; strings borrow from the document.
@@ -231,7 +231,7 @@ impl<'d> ValueRef<'d> {
 
     /// Copy into an owned [`Value`]. Iterative: PHP's 4096 levels need no deep stack.
     pub fn to_value(&self) -> Value {
-        self.doc.tree_at(self.at)
+        crate::decode::tree_at(self.doc.input, &self.doc.tape, self.at)
     }
 
     /// This cell read as a key.

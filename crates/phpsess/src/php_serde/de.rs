@@ -97,7 +97,7 @@ impl<'de> Deserializer<'de> {
             // so replaying a slot's bytes could give what PHP no longer has there. `unserialize`
             // refuses repeated keys together with references; refuse the same inputs with the
             // same error, found by one key scan at the first reference.
-            if let Some(repeat) = crate::unserialize::first_repeated_key(self.input) {
+            if let Some(repeat) = crate::decode::first_repeated_key(self.input) {
                 return Err(Error::decode(
                     repeat,
                     DecodeReason::RepeatedKeyWithReferences,

@@ -2,8 +2,8 @@
 //! the first `|`, values in `serialize()` format numbered with one shared `var_hash`.
 
 use super::{display_name, name_bytes, write_var_value, Vars};
+use crate::decode::Builder;
 use crate::error::{DecodeReason, Error, Result};
-use crate::unserialize::Builder;
 use crate::value::Array;
 
 /// Decode `name|value…`. Like PHP 8.2, a name runs to the first `|` and may hold any other byte;

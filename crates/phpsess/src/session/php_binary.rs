@@ -2,8 +2,8 @@
 //! the value in `serialize()` format, numbered with one shared `var_hash` as in `php`.
 
 use super::{display_name, name_bytes, write_var_value, Vars};
+use crate::decode::Builder;
 use crate::error::{DecodeReason, Error, Result};
-use crate::unserialize::Builder;
 use crate::value::Array;
 
 /// PHP's `PS_BIN_MAX`: the longest name a length byte can declare.

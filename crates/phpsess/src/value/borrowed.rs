@@ -1,5 +1,9 @@
 //! A zero-copy view of a serialized PHP value: strings, keys and class names borrow from the input
 //! bytes. What [`crate::unserialize_borrowed`] returns; [`BorrowedValue::to_owned`] makes a [`Value`].
+//!
+//! It overlaps [`crate::Document`] and is kept on purpose (the README says why): a plain enum tree you
+//! can match recursively and move subtrees out of, built by the same decode core. To read only,
+//! [`crate::Document`] is faster.
 
 use std::borrow::Cow;
 

@@ -10,7 +10,8 @@ use std::borrow::Cow;
 
 use super::scan;
 use super::tape::{span, Cell, Tag, Tape};
-use crate::hash::{bytes_hash, int_hash};
+use crate::hash::{seeds, Seeds};
+use crate::key_set::{KeySet, KeyView, StoredKeys};
 use crate::reader::{Header, KeyRef, Reader, MAX_DEPTH};
 use crate::value::array::numeric_key;
 
@@ -22,6 +23,8 @@ pub(super) fn build(input: &[u8]) -> Option<Tape> {
         owned: Vec::new(),
     };
     let mut stack: Vec<Open> = Vec::new();
+    // Fetched once for every container's key set.
+    let seeds = seeds();
     let mut pos = 0;
     loop {
         let at = tape.cells.len();
@@ -53,7 +56,7 @@ pub(super) fn build(input: &[u8]) -> Option<Tape> {
                         return None;
                     }
                     tape.cells.push(Cell::new(Tag::Array, len as u32, 0));
-                    let mut open = Open::new(at, len, false);
+                    let mut open = Open::new(at, len, false, seeds);
                     pos = open.key(input, pos, &mut tape)?;
                     stack.push(open);
                     continue;
@@ -88,7 +91,7 @@ pub(super) fn build(input: &[u8]) -> Option<Tape> {
                             .push(Cell::new(Tag::Object, len as u32, at as u64 + 2));
                         tape.cells.push(span(Tag::Name, input, class));
                         if len > 0 {
-                            let mut open = Open::new(at, len, true);
+                            let mut open = Open::new(at, len, true, seeds);
                             pos = open.key(input, pos, &mut tape)?;
                             stack.push(open);
                             continue;
@@ -162,18 +165,12 @@ struct Open {
 }
 
 impl Open {
-    fn new(cell: usize, len: usize, object: bool) -> Self {
+    fn new(cell: usize, len: usize, object: bool, seeds: &'static Seeds) -> Self {
         Open {
             cell,
             remaining: len,
             object,
-            keys: KeySet {
-                seen: 0,
-                max_int: None,
-                strings: 0,
-                bloom: 0,
-                index: None,
-            },
+            keys: KeySet::with_seeds(seeds, len),
         }
     }
 
@@ -210,7 +207,13 @@ impl Open {
                 (cell, r.pos())
             }
         };
-        if !self.keys.is_new(self.cell, cell, input, tape) {
+        let stored = Container {
+            container: self.cell,
+            input,
+            tape,
+        };
+        let view = stored.view(cell);
+        if self.keys.insert(view, tape.cells.len(), &stored).is_some() {
             return None;
         }
         tape.cells.push(cell);
@@ -230,132 +233,40 @@ impl Open {
     }
 }
 
-/// While a container holds up to this many entries (the key being checked counted), a key that
-/// needs a lookup is compared with each earlier one; past it the container builds a hash index.
-const COMPARE_MAX: u32 = 16;
-
-/// Repeated-key detection for one container, as cheap as possible for what PHP writes: int keys
-/// above every earlier one (lists) need nothing, distinct string keys in small containers are
-/// told apart by a 64-bit Bloom mask, anything else is looked up.
-struct KeySet {
-    /// Entries stored so far.
-    seen: u32,
-    max_int: Option<i64>,
-    strings: u32,
-    bloom: u64,
-    /// Open addressing over every key of the container so far: `(hash >> 32) << 32 | cell + 1`.
-    index: Option<Vec<u64>>,
+/// The keys stored so far in one container of a tape being built.
+struct Container<'t> {
+    container: usize,
+    input: &'t [u8],
+    tape: &'t Tape,
 }
 
-/// Small containers use the Bloom mask for this many string keys, then compare.
-const BLOOM_MAX: u32 = 12;
-
-impl KeySet {
-    /// True unless `key` (not yet pushed) equals a key already in container `container`.
-    fn is_new(&mut self, container: usize, key: Cell, input: &[u8], tape: &Tape) -> bool {
-        self.seen += 1;
-        if let Some(index) = &mut self.index {
-            return insert(
-                index,
-                key_hash(key, input, tape),
-                tape.cells.len(),
-                key,
-                input,
-                tape,
-            );
+impl Container<'_> {
+    #[inline]
+    fn view(&self, key: Cell) -> KeyView<'_> {
+        match key.tag {
+            Tag::KeyInt => KeyView::Int(key.b as i64),
+            _ => KeyView::Str(self.tape.bytes(self.input, key)),
         }
-        let hash = match key.tag {
-            Tag::KeyInt => {
-                let i = key.b as i64;
-                if self.max_int.is_none_or(|m| i > m) {
-                    self.max_int = Some(i);
-                    return true;
-                }
-                None
-            }
-            _ => {
-                let h = key_hash(key, input, tape);
-                let bit = 1u64 << (h & 63);
-                if self.strings < BLOOM_MAX && self.bloom & bit == 0 {
-                    self.strings += 1;
-                    self.bloom |= bit;
-                    return true;
-                }
-                self.strings += 1;
-                self.bloom |= bit;
-                Some(h)
-            }
-        };
-        if self.seen <= COMPARE_MAX {
-            return !entries(container, tape).any(|k| same_key(tape.cells[k], key, input, tape));
-        }
-        // A big container that needs lookups from now on: index every key so far, then this one.
-        let declared = tape.cells[container].a as usize;
-        let mut index = vec![0u64; (declared * 2).next_power_of_two().max(16)];
-        for k in entries(container, tape) {
-            let cell = tape.cells[k];
-            insert(
-                &mut index,
-                key_hash(cell, input, tape),
-                k,
-                cell,
-                input,
-                tape,
-            );
-        }
-        let h = hash.unwrap_or_else(|| key_hash(key, input, tape));
-        let new = insert(&mut index, h, tape.cells.len(), key, input, tape);
-        self.index = Some(index);
-        new
     }
 }
 
-/// The key cells of the entries stored so far in the container at `container`.
-fn entries(container: usize, tape: &Tape) -> impl Iterator<Item = usize> + '_ {
-    let end = tape.cells.len();
-    let mut k = tape.first_entry(container);
-    std::iter::from_fn(move || {
-        if k >= end {
-            return None;
-        }
-        let key = k;
-        k = tape.skip(k + 1);
-        Some(key)
-    })
-}
+impl StoredKeys for Container<'_> {
+    fn key_at(&self, pos: usize) -> KeyView<'_> {
+        self.view(self.tape.cells[pos])
+    }
 
-/// Add `key` (at cell `at`) to the index unless an equal key is there; true when it was added.
-fn insert(index: &mut [u64], h: u64, at: usize, key: Cell, input: &[u8], tape: &Tape) -> bool {
-    let mask = index.len() - 1;
-    let tag = h >> 32;
-    let mut slot = h as usize & mask;
-    loop {
-        let v = index[slot];
-        if v == 0 {
-            index[slot] = tag << 32 | (at as u64 + 1);
-            return true;
-        }
-        if v >> 32 == tag {
-            let other = (v as u32 - 1) as usize;
-            if same_key(tape.cells[other], key, input, tape) {
-                return false;
+    /// The key cells of the entries stored so far.
+    fn positions(&self) -> impl Iterator<Item = usize> + '_ {
+        let tape = self.tape;
+        let end = tape.cells.len();
+        let mut k = tape.first_entry(self.container);
+        std::iter::from_fn(move || {
+            if k >= end {
+                return None;
             }
-        }
-        slot = (slot + 1) & mask;
-    }
-}
-
-fn key_hash(key: Cell, input: &[u8], tape: &Tape) -> u64 {
-    match key.tag {
-        Tag::KeyInt => int_hash(key.b as i64),
-        _ => bytes_hash(tape.bytes(input, key)),
-    }
-}
-
-fn same_key(a: Cell, b: Cell, input: &[u8], tape: &Tape) -> bool {
-    match (a.tag, b.tag) {
-        (Tag::KeyInt, Tag::KeyInt) => a.b == b.b,
-        (Tag::KeyInt, _) | (_, Tag::KeyInt) => false,
-        _ => tape.bytes(input, a) == tape.bytes(input, b),
+            let key = k;
+            k = tape.skip(k + 1);
+            Some(key)
+        })
     }
 }

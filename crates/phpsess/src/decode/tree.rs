@@ -4,10 +4,9 @@
 
 use std::borrow::Cow;
 
-use super::tape::{Cell, Tag};
-use super::Document;
+use super::full::Tree;
+use super::tape::{Cell, Tag, Tape};
 use crate::reader::{Header, KeyRef};
-use crate::unserialize::Tree;
 
 /// A container being filled.
 struct Building<'a, T: Tree<'a>> {
@@ -18,10 +17,22 @@ struct Building<'a, T: Tree<'a>> {
     key_at: usize,
 }
 
-impl<'a> Document<'a> {
+/// The tree of the value at cell `at` of `tape`, the tape of `input`.
+#[inline]
+pub(crate) fn tree_at<'a, T: Tree<'a>>(input: &'a [u8], tape: &Tape, at: usize) -> T {
+    OnTape { input, tape }.tree_at(at)
+}
+
+/// A tape with the input its spans point into.
+struct OnTape<'a, 't> {
+    input: &'a [u8],
+    tape: &'t Tape,
+}
+
+impl<'a> OnTape<'a, '_> {
     /// The tree of the value at cell `at`. Iterative: PHP's 4096 levels need no deep stack.
-    pub(crate) fn tree_at<T: Tree<'a>>(&self, mut at: usize) -> T {
-        let tape = &self.tape;
+    fn tree_at<T: Tree<'a>>(&self, mut at: usize) -> T {
+        let tape = self.tape;
         let mut stack: Vec<Building<'a, T>> = Vec::new();
         loop {
             let cell = tape.cells[at];

@@ -1,11 +1,11 @@
-//! The tape a [`super::Document`] stores: every value, key and name of the input as one 16-byte
+//! The tape a [`crate::Document`] stores: every value, key and name of the input as one 16-byte
 //! cell in document order, strings as spans of the input, containers knowing where they end.
 //! One allocation for the whole tree is what makes parsing faster than building PHP's zvals.
 
 /// What a cell holds. Values first, then the cells that only appear inside containers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
-pub(super) enum Tag {
+pub(crate) enum Tag {
     Null,
     /// `b` is 0 or 1.
     Bool,
@@ -40,29 +40,29 @@ pub(super) enum Tag {
 }
 
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Cell {
-    pub(super) tag: Tag,
-    pub(super) a: u32,
-    pub(super) b: u64,
+pub(crate) struct Cell {
+    pub(crate) tag: Tag,
+    pub(crate) a: u32,
+    pub(crate) b: u64,
 }
 
 impl Cell {
-    pub(super) fn new(tag: Tag, a: u32, b: u64) -> Self {
+    pub(crate) fn new(tag: Tag, a: u32, b: u64) -> Self {
         Cell { tag, a, b }
     }
 }
 
 /// The cells plus the bytes of strings that could not borrow from the input.
 #[derive(Clone, Debug, Default)]
-pub(super) struct Tape {
-    pub(super) cells: Vec<Cell>,
-    pub(super) owned: Vec<u8>,
+pub(crate) struct Tape {
+    pub(crate) cells: Vec<Cell>,
+    pub(crate) owned: Vec<u8>,
 }
 
 impl Tape {
     /// The index of the first cell after the value at `at`.
     #[inline]
-    pub(super) fn skip(&self, at: usize) -> usize {
+    pub(crate) fn skip(&self, at: usize) -> usize {
         let cell = self.cells[at];
         match cell.tag {
             Tag::Array | Tag::Object => cell.b as usize,
@@ -73,7 +73,7 @@ impl Tape {
 
     /// The index of the first key cell of the container at `at`.
     #[inline]
-    pub(super) fn first_entry(&self, at: usize) -> usize {
+    pub(crate) fn first_entry(&self, at: usize) -> usize {
         match self.cells[at].tag {
             Tag::Object => at + 2,
             _ => at + 1,
@@ -82,7 +82,7 @@ impl Tape {
 
     /// The bytes a span cell names.
     #[inline]
-    pub(super) fn bytes<'t>(&'t self, input: &'t [u8], cell: Cell) -> &'t [u8] {
+    pub(crate) fn bytes<'t>(&'t self, input: &'t [u8], cell: Cell) -> &'t [u8] {
         let (start, len) = (cell.a as usize, cell.b as usize);
         match cell.tag {
             Tag::StrOwned | Tag::KeyStrOwned => &self.owned[start..start + len],
@@ -92,7 +92,7 @@ impl Tape {
 
     /// A cell for an unescaped `S:` string (`tag` is `StrOwned` or `KeyStrOwned`), its bytes
     /// stored in [`Tape::owned`].
-    pub(super) fn owned_cell(&mut self, tag: Tag, bytes: &[u8]) -> Cell {
+    pub(crate) fn owned_cell(&mut self, tag: Tag, bytes: &[u8]) -> Cell {
         let start = self.owned.len();
         self.owned.extend_from_slice(bytes);
         Cell::new(tag, start as u32, bytes.len() as u64)
@@ -101,7 +101,7 @@ impl Tape {
 
 /// A cell for `part`, a sub-slice of `input`.
 #[inline]
-pub(super) fn span(tag: Tag, input: &[u8], part: &[u8]) -> Cell {
+pub(crate) fn span(tag: Tag, input: &[u8], part: &[u8]) -> Cell {
     let offset = part.as_ptr() as usize - input.as_ptr() as usize;
     Cell::new(tag, offset as u32, part.len() as u64)
 }
