@@ -24,6 +24,10 @@ test: deps lint
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@# Each feature set of the core compiles on its own (README, "Cargo features").
+	$(CARGO) clippy -p phpsess --no-default-features --lib --tests -- -D warnings
+	$(CARGO) clippy -p phpsess --no-default-features --features laravel --lib --tests -- -D warnings
+	$(CARGO) clippy -p phpsess --no-default-features --features store --lib --tests -- -D warnings
 
 ## PHP's own ext/session tests with the files handler and with phpsess (also part of `make test`,
 ## as tests/tests/ext/php_session_suite.rs); the tests are fetched from Debian's php8.2 source package.

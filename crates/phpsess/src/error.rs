@@ -131,6 +131,7 @@ pub enum Error {
 
     /// A stored session over the size limit (`max_session_bytes`), as stored or once decompressed;
     /// the read fails and the stored value is left as it is.
+    #[cfg(feature = "store")]
     #[error("read of session {id} ({key} on {host}) refused: {reason}")]
     SessionTooLarge {
         /// The host the session lives on.
@@ -153,6 +154,7 @@ pub enum Error {
     },
 
     /// A Laravel key, payload, cookie or stored session that was refused (see [`crate::laravel`]).
+    #[cfg(feature = "laravel")]
     #[error("laravel: {0}")]
     Laravel(#[from] crate::laravel::LaravelError),
 

@@ -55,12 +55,14 @@ mod error;
 mod hash;
 pub mod json;
 mod key_set;
+#[cfg(feature = "laravel")]
 pub mod laravel;
 pub mod php_serde;
 mod reader;
 pub mod save_path;
 mod serialize;
 pub mod session;
+#[cfg(feature = "store")]
 pub mod store;
 #[cfg(test)]
 mod test_rng;

@@ -14,6 +14,8 @@ impl Rng {
         (self.next() % n as u64) as usize
     }
 
+    /// `n` random bytes (the codec tests' incompressible input).
+    #[cfg_attr(not(feature = "store"), allow(dead_code))]
     pub(crate) fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| self.next() as u8).collect()
     }

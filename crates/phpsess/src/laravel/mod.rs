@@ -51,6 +51,7 @@ mod error;
 mod json_mode;
 mod keys;
 mod payload;
+#[cfg(feature = "store")]
 mod store;
 #[cfg(test)]
 mod tests;
@@ -64,4 +65,5 @@ pub use payload::{
     login_key, login_key_for, Encoding, FlashKeys, LaravelSession, Serialization, UserId,
     SESSION_GUARD_CLASS,
 };
+#[cfg(feature = "store")]
 pub use store::{LaravelConfig, LaravelStore, ScanEntry, ScanEvent, ScanSummary, StoredSession};
