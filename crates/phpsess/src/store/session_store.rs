@@ -981,8 +981,10 @@ fn reply_text(reply: Option<&Value>) -> String {
     }
 }
 
+/// Redis < 6.2 answers GETEX with `ERR unknown command 'GETEX', …` (read from the reply's own
+/// code and text, as Redis wrote them).
 fn is_unknown_command(e: &redis::ServerError) -> bool {
-    format!("{e:?}")
+    server_error_text(e)
         .to_ascii_lowercase()
         .contains("unknown command")
 }
