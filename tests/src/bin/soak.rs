@@ -9,7 +9,7 @@
 //! default all: stall, shutdown, kill9, sentinel-planned, sentinel-kill9, cluster-kill9, leak).
 
 use std::collections::BTreeMap;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -245,16 +245,9 @@ fn run_standalone(scenario: &'static str, fault: Fault, variant: Variant, cfg: &
     let fault_at = t0.elapsed();
     match fault {
         Fault::Stall => {
-            let pid = redis.pid().expect("redis pid");
-            let _ = Command::new("kill")
-                .arg("-STOP")
-                .arg(pid.to_string())
-                .status();
+            redis.pause();
             std::thread::sleep(Duration::from_secs(3));
-            let _ = Command::new("kill")
-                .arg("-CONT")
-                .arg(pid.to_string())
-                .status();
+            redis.resume();
         }
         Fault::Shutdown => redis.restart(),
         Fault::Kill9 => {
@@ -350,15 +343,7 @@ fn run_sentinel(scenario: &'static str, planned: bool, cfg: &Cfg) -> Row {
 /// handler has no locking.
 fn run_cluster(variant: Variant, cfg: &Cfg) -> Row {
     let mut cluster = RedisCluster::start();
-    let save_path = format!(
-        "{}&timeout=2&read_timeout=2",
-        cluster
-            .seeds()
-            .iter()
-            .map(|s| format!("seed[]={s}"))
-            .collect::<Vec<_>>()
-            .join("&")
-    );
+    let save_path = format!("{}&timeout=2&read_timeout=2", cluster.seed_query());
     let site = Site::start(vec![pool_for(
         variant,
         variant.handler.cluster_name(),

@@ -214,6 +214,16 @@ impl RedisCluster {
         self.live().map(RedisServer::addr).collect()
     }
 
+    /// The live nodes as a phpredis `rediscluster` save_path: `seed[]=h:p&seed[]=h:p…` (append
+    /// `&timeout=…` and other parameters as needed).
+    pub fn seed_query(&self) -> String {
+        self.seeds()
+            .iter()
+            .map(|s| format!("seed[]={s}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
     /// All nodes, including killed ones.
     pub fn nodes(&self) -> &[RedisServer] {
         &self.nodes

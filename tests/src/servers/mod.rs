@@ -16,6 +16,17 @@ pub mod redis_server;
 pub mod sentinel;
 
 pub use cluster::{RedisCluster, RedisClusterBuilder};
+
+/// Sends `signal` (`STOP`, `CONT`, …) to process `pid` and panics if that fails. std has no safe
+/// way to send one and the house rules keep `unsafe` out of the tests, so kill(1) does it.
+pub fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {pid}: {status}");
+}
 pub use proxy::{Proxy, ProxyBuilder};
 pub use redis_server::{RedisServer, RedisServerBuilder};
 pub use sentinel::{SentinelSetup, SentinelSetupBuilder};

@@ -292,6 +292,17 @@ impl RedisServer {
         self.process.pid()
     }
 
+    /// SIGSTOP: a Redis that pauses mid-command. Connections stay open (the kernel still accepts
+    /// new ones) and nothing is answered until [`RedisServer::resume`].
+    pub fn pause(&self) {
+        super::signal(self.pid().expect("a running server"), "STOP");
+    }
+
+    /// SIGCONT after [`RedisServer::pause`]: the server reads what was sent meanwhile and answers.
+    pub fn resume(&self) {
+        super::signal(self.pid().expect("a running server"), "CONT");
+    }
+
     /// True while the process runs (false after `kill`, or if it died).
     pub fn is_running(&mut self) -> bool {
         self.process.is_running()

@@ -12,15 +12,6 @@ use serde_json::json;
 
 const SCRIPT: &str = "ext_session.php";
 
-fn save_path(cluster: &RedisCluster) -> String {
-    cluster
-        .seeds()
-        .iter()
-        .map(|s| format!("seed[]={s}"))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 fn key(id: &str) -> String {
     format!("PHPREDIS_CLUSTER_SESSION:{id}")
 }
@@ -28,7 +19,7 @@ fn key(id: &str) -> String {
 #[test]
 fn cluster_sessions_round_trip_lock_and_destroy() {
     let cluster = RedisCluster::builder().masters(3).replicas(0).start();
-    let php = Php::new("phpsess_cluster", &save_path(&cluster));
+    let php = Php::new("phpsess_cluster", &cluster.seed_query());
     let mut con = cluster.connection();
 
     let v = php.json(SCRIPT, &["new", "alice"]);

@@ -660,19 +660,10 @@ fn a_paused_redis_with_a_password_fails_within_one_connect_timeout() {
     // `timeout=2&auth=…`). A paused server accepts the connection (the kernel does) and never
     // answers AUTH: the whole session_start() must end within the one connect timeout.
     let server = RedisServer::builder().password("s3cret").start();
-    let pid = server.pid().expect("running").to_string();
     let path = format!("tcp://{}?timeout=1&auth=s3cret&database=2", server.addr());
-    let stop = |sig: &str| {
-        let ok = std::process::Command::new("kill")
-            .args([sig, &pid])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill {sig}");
-    };
-    stop("-STOP");
+    server.pause();
     let v = Php::new("phpsess", &path).json(SCRIPT, &["start"]);
-    stop("-CONT");
+    server.resume();
     assert_eq!(v["ok"], json!(false), "{v}");
     let ms = v["ms"].as_f64().unwrap();
     assert!(

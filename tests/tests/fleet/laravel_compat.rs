@@ -374,14 +374,9 @@ fn redis_cluster_reads_and_writes_but_refuses_listing() {
         .masters(3)
         .replicas(0)
         .start();
-    let seeds: Vec<String> = cluster
-        .seeds()
-        .iter()
-        .map(|s| format!("seed[]={s}"))
-        .collect();
     let encrypter = Encrypter::new(AppKey::parse(APP_KEY).unwrap(), Cipher::Aes256Cbc).unwrap();
     let config = LaravelConfig::defaults(encrypter, Skeleton::L8, "Laravel").unwrap();
-    let mut store = LaravelStore::open_cluster(&seeds.join("&"), config).unwrap();
+    let mut store = LaravelStore::open_cluster(&cluster.seed_query(), config).unwrap();
     let mut ids = Vec::new();
     for n in 0..6 {
         let mut s = LaravelSession::new(Encoding::default());

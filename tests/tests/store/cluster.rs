@@ -6,16 +6,12 @@ use std::time::Duration;
 use phpsess::store::{
     slot, SessionStore, StoreOptions, Topology, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX,
 };
-use phpsess_compat::servers::{RedisCluster, SentinelSetup};
+use phpsess_compat::servers::{signal, RedisCluster, SentinelSetup};
 use redis::Commands;
 
 fn cluster_store(cluster: &RedisCluster) -> SessionStore {
-    let seeds: Vec<String> = cluster
-        .seeds()
-        .iter()
-        .map(|s| format!("seed[]={s}"))
-        .collect();
-    let topology = Topology::from_cluster_save_path(&seeds.join("&")).expect("cluster save_path");
+    let topology =
+        Topology::from_cluster_save_path(&cluster.seed_query()).expect("cluster save_path");
     SessionStore::new(topology, StoreOptions::default())
 }
 
@@ -207,15 +203,6 @@ fn sentinel_planned_failover_loses_no_acknowledged_write() {
 }
 
 /// Sends SIGSTOP or SIGCONT to a redis-server the harness started.
-fn signal(pid: u32, sig: &str) {
-    let status = std::process::Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -{sig} {pid}: {status}");
-}
-
 /// Issue 9, point 13: a silent cluster master (SIGSTOP: connections open, no replies) costs a
 /// request for one of its slots one read timeout, not two plus a slot refresh, and costs requests
 /// for other masters' slots nothing; after SIGCONT everything works again.
@@ -226,12 +213,7 @@ fn a_silent_cluster_master_costs_one_read_timeout_and_only_for_its_own_slots() {
     // A node timeout far longer than the test: the stopped master must not be failed over.
     let cluster = RedisCluster::builder().node_timeout_ms(120_000).start();
     let read_timeout = Duration::from_millis(500);
-    let seeds: Vec<String> = cluster
-        .seeds()
-        .iter()
-        .map(|s| format!("seed[]={s}"))
-        .collect();
-    let save_path = format!("{}&timeout=1&read_timeout=0.5", seeds.join("&"));
+    let save_path = format!("{}&timeout=1&read_timeout=0.5", cluster.seed_query());
     let mut store = SessionStore::new(
         Topology::from_cluster_save_path(&save_path).expect("cluster save_path"),
         StoreOptions::default(),

@@ -10,7 +10,7 @@ use phpsess::store::{
     DEFAULT_PREFIX,
 };
 use phpsess::Error;
-use phpsess_compat::servers::{Proxy, RedisServer};
+use phpsess_compat::servers::{signal, Proxy, RedisServer};
 use redis::Commands;
 
 fn tcp(addr: &str) -> Endpoint {
@@ -601,17 +601,6 @@ fn lock_of(server: &RedisServer, id: &str) -> Option<String> {
         .unwrap()
 }
 
-/// SIGSTOP / SIGCONT: a Redis that pauses mid-command.
-fn signal(server: &RedisServer, sig: &str) {
-    let pid = server.pid().expect("running").to_string();
-    let ok = std::process::Command::new("kill")
-        .args([sig, &pid])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig} {pid}");
-}
-
 #[test]
 fn create_id_inside_a_held_session_takes_no_second_lock() {
     let server = RedisServer::start();
@@ -678,15 +667,12 @@ fn a_lock_set_after_the_client_gave_up_is_released_with_the_next_round_trip() {
     store.close().unwrap();
 
     let id = "stalledstalledstalled000";
-    signal(&server, "-STOP");
+    server.pause();
     let resume = std::thread::spawn({
         let pid = server.pid().unwrap();
         move || {
             std::thread::sleep(Duration::from_millis(1000));
-            std::process::Command::new("kill")
-                .args(["-CONT", &pid.to_string()])
-                .status()
-                .unwrap();
+            signal(pid, "CONT");
         }
     });
     let err = store.read(id).unwrap_err();
