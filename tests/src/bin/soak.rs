@@ -105,64 +105,95 @@ fn rss_kib(pids: &[u32]) -> u64 {
         .sum()
 }
 
-/// Runs closed-loop load until `stop`; counts per-session acknowledged increments.
-#[allow(clippy::too_many_arguments)] // one call site per scenario; a struct would only rename them
-fn load(
+/// One scenario's load: its sessions, the increments each had acknowledged, the tallies, and the
+/// closed-loop clients against the site.
+struct Load {
     addr: String,
-    ids: Arc<Vec<String>>,
     connections: usize,
+    ids: Arc<Vec<String>>,
     acked: Arc<Vec<AtomicU64>>,
     tally: Arc<Tally>,
-    t0: Instant,
     stop: Arc<AtomicBool>,
-    limit: Option<u64>,
-) -> Vec<std::thread::JoinHandle<()>> {
-    let sent = Arc::new(AtomicU64::new(0));
-    (0..connections)
-        .map(|c| {
-            let (addr, ids, acked, tally, stop, sent) = (
-                addr.clone(),
-                Arc::clone(&ids),
-                Arc::clone(&acked),
-                Arc::clone(&tally),
-                Arc::clone(&stop),
-                Arc::clone(&sent),
-            );
-            std::thread::spawn(move || {
-                let mut client = HttpClient::new(addr).timeout(Duration::from_secs(30));
-                let mut k = c;
-                while !stop.load(Ordering::Relaxed) {
-                    if limit.is_some_and(|l| sent.fetch_add(1, Ordering::Relaxed) >= l) {
-                        break;
+    t0: Instant,
+}
+
+impl Load {
+    fn new(site: &Site, cfg: &Cfg) -> Load {
+        let ids = session_ids(cfg.sessions);
+        let acked = (0..ids.len()).map(|_| AtomicU64::new(0)).collect();
+        Load {
+            addr: site.nginx.addr(),
+            connections: cfg.connections,
+            ids: Arc::new(ids),
+            acked: Arc::new(acked),
+            tally: Arc::new(Tally::default()),
+            stop: Arc::new(AtomicBool::new(false)),
+            t0: Instant::now(),
+        }
+    }
+
+    /// Starts the clients; they run until [`Load::finish`], or `limit` requests in all.
+    fn start(&self, limit: Option<u64>) -> Vec<std::thread::JoinHandle<()>> {
+        let (connections, t0) = (self.connections, self.t0);
+        let sent = Arc::new(AtomicU64::new(0));
+        (0..connections)
+            .map(|c| {
+                let (addr, ids, acked, tally, stop, sent) = (
+                    self.addr.clone(),
+                    Arc::clone(&self.ids),
+                    Arc::clone(&self.acked),
+                    Arc::clone(&self.tally),
+                    Arc::clone(&self.stop),
+                    Arc::clone(&sent),
+                );
+                std::thread::spawn(move || {
+                    let mut client = HttpClient::new(addr).timeout(Duration::from_secs(30));
+                    let mut k = c;
+                    while !stop.load(Ordering::Relaxed) {
+                        if limit.is_some_and(|l| sent.fetch_add(1, Ordering::Relaxed) >= l) {
+                            break;
+                        }
+                        let i = k % ids.len();
+                        k += connections;
+                        client.set_cookie("PHPSESSID", &ids[i]);
+                        let response = client.get("/soak.php").map_err(|e| e.to_string());
+                        let good =
+                            matches!(&response, Ok(r) if r.status == 200 && r.body.starts_with(b"ok "));
+                        if good {
+                            acked[i].fetch_add(1, Ordering::Relaxed);
+                            tally.ok.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            tally.failed.fetch_add(1, Ordering::Relaxed);
+                            let ms = t0.elapsed().as_millis() as u64;
+                            tally
+                                .failures
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(ms);
+                            *tally
+                                .reasons
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .entry(reason(&response))
+                                .or_default() += 1;
+                        }
                     }
-                    let i = k % ids.len();
-                    k += connections;
-                    client.set_cookie("PHPSESSID", &ids[i]);
-                    let response = client.get("/soak.php").map_err(|e| e.to_string());
-                    let good =
-                        matches!(&response, Ok(r) if r.status == 200 && r.body.starts_with(b"ok "));
-                    if good {
-                        acked[i].fetch_add(1, Ordering::Relaxed);
-                        tally.ok.fetch_add(1, Ordering::Relaxed);
-                    } else {
-                        tally.failed.fetch_add(1, Ordering::Relaxed);
-                        let ms = t0.elapsed().as_millis() as u64;
-                        tally
-                            .failures
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push(ms);
-                        *tally
-                            .reasons
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .entry(reason(&response))
-                            .or_default() += 1;
-                    }
-                }
+                })
             })
-        })
-        .collect()
+            .collect()
+    }
+
+    /// Stops the clients and waits for them.
+    fn finish(&self, threads: Vec<std::thread::JoinHandle<()>>) {
+        self.stop.store(true, Ordering::Relaxed);
+        join(threads);
+    }
+}
+
+fn join(threads: Vec<std::thread::JoinHandle<()>>) {
+    for t in threads {
+        let _ = t.join();
+    }
 }
 
 /// `n|i:COUNT;` anywhere in a stored session (PHP's php serializer).
@@ -225,24 +256,11 @@ fn run_standalone(scenario: &'static str, fault: Fault, variant: Variant, cfg: &
     let mut redis = RedisServer::builder().appendonly(true).start();
     let save_path = format!("tcp://{}?timeout=2&read_timeout=2", redis.addr());
     let site = Site::start(vec![pool(variant, &save_path, cfg.workers)]);
-    let ids = Arc::new(session_ids(cfg.sessions));
-    let acked: Arc<Vec<AtomicU64>> = Arc::new((0..ids.len()).map(|_| AtomicU64::new(0)).collect());
-    let tally = Arc::new(Tally::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let t0 = Instant::now();
-    let threads = load(
-        site.nginx.addr(),
-        Arc::clone(&ids),
-        cfg.connections,
-        Arc::clone(&acked),
-        Arc::clone(&tally),
-        t0,
-        Arc::clone(&stop),
-        None,
-    );
+    let load = Load::new(&site, cfg);
+    let threads = load.start(None);
     std::thread::sleep(Duration::from_secs(3));
     let rss_start = rss_kib(&site.pools[0].worker_pids());
-    let fault_at = t0.elapsed();
+    let fault_at = load.t0.elapsed();
     match fault {
         Fault::Stall => {
             redis.pause();
@@ -255,18 +273,15 @@ fn run_standalone(scenario: &'static str, fault: Fault, variant: Variant, cfg: &
             redis.restart();
         }
     }
-    let back_at = t0.elapsed();
+    let back_at = load.t0.elapsed();
     std::thread::sleep(Duration::from_secs(cfg.after));
-    stop.store(true, Ordering::Relaxed);
-    for t in threads {
-        let _ = t.join();
-    }
+    load.finish(threads);
     let rss_end = rss_kib(&site.pools[0].worker_pids());
-    let (lost, locks) = audit(&mut redis.connection(), &ids, &acked);
+    let (lost, locks) = audit(&mut redis.connection(), &load.ids, &load.acked);
     row(
         scenario,
         variant.to_string(),
-        &tally,
+        &load.tally,
         fault_at,
         back_at,
         lost,
@@ -288,24 +303,11 @@ fn run_sentinel(scenario: &'static str, planned: bool, cfg: &Cfg) -> Row {
         setup.master_name()
     );
     let site = Site::start(vec![pool(variant, &save_path, cfg.workers)]);
-    let ids = Arc::new(session_ids(cfg.sessions));
-    let acked: Arc<Vec<AtomicU64>> = Arc::new((0..ids.len()).map(|_| AtomicU64::new(0)).collect());
-    let tally = Arc::new(Tally::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let t0 = Instant::now();
-    let threads = load(
-        site.nginx.addr(),
-        Arc::clone(&ids),
-        cfg.connections,
-        Arc::clone(&acked),
-        Arc::clone(&tally),
-        t0,
-        Arc::clone(&stop),
-        None,
-    );
+    let load = Load::new(&site, cfg);
+    let threads = load.start(None);
     std::thread::sleep(Duration::from_secs(3));
     let rss_start = rss_kib(&site.pools[0].worker_pids());
-    let fault_at = t0.elapsed();
+    let fault_at = load.t0.elapsed();
     if planned {
         setup.planned_failover();
         setup.wait_for_failover();
@@ -313,22 +315,19 @@ fn run_sentinel(scenario: &'static str, planned: bool, cfg: &Cfg) -> Row {
         setup.kill_master();
         setup.wait_for_failover();
     }
-    let back_at = t0.elapsed();
+    let back_at = load.t0.elapsed();
     if planned {
         // The old master's dropped writes show only once it follows the new master.
         setup.wait_for_demotion();
     }
     std::thread::sleep(Duration::from_secs(cfg.after));
-    stop.store(true, Ordering::Relaxed);
-    for t in threads {
-        let _ = t.join();
-    }
+    load.finish(threads);
     let rss_end = rss_kib(&site.pools[0].worker_pids());
-    let (lost, locks) = audit(&mut setup.master_connection(), &ids, &acked);
+    let (lost, locks) = audit(&mut setup.master_connection(), &load.ids, &load.acked);
     row(
         scenario,
         variant.to_string(),
-        &tally,
+        &load.tally,
         fault_at,
         back_at,
         lost,
@@ -350,37 +349,21 @@ fn run_cluster(variant: Variant, cfg: &Cfg) -> Row {
         &save_path,
         cfg.workers,
     )]);
-    let ids = Arc::new(session_ids(cfg.sessions));
-    let acked: Arc<Vec<AtomicU64>> = Arc::new((0..ids.len()).map(|_| AtomicU64::new(0)).collect());
-    let tally = Arc::new(Tally::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let t0 = Instant::now();
-    let threads = load(
-        site.nginx.addr(),
-        Arc::clone(&ids),
-        cfg.connections,
-        Arc::clone(&acked),
-        Arc::clone(&tally),
-        t0,
-        Arc::clone(&stop),
-        None,
-    );
+    let load = Load::new(&site, cfg);
+    let threads = load.start(None);
     std::thread::sleep(Duration::from_secs(3));
     let rss_start = rss_kib(&site.pools[0].worker_pids());
     // The harness waits for the replicas to catch up, kills the master, and returns once every
     // node agrees on the promoted replica.
-    let fault_at = t0.elapsed();
-    cluster.kill_master_of(format!("{CLUSTER_PREFIX}{}", ids[0]));
-    let back_at = t0.elapsed();
+    let fault_at = load.t0.elapsed();
+    cluster.kill_master_of(format!("{CLUSTER_PREFIX}{}", load.ids[0]));
+    let back_at = load.t0.elapsed();
     std::thread::sleep(Duration::from_secs(cfg.after));
-    stop.store(true, Ordering::Relaxed);
-    for t in threads {
-        let _ = t.join();
-    }
+    load.finish(threads);
     let rss_end = rss_kib(&site.pools[0].worker_pids());
     let mut con = cluster.connection();
     let mut lost = 0;
-    for (id, a) in ids.iter().zip(acked.iter()) {
+    for (id, a) in load.ids.iter().zip(load.acked.iter()) {
         let v: Option<Vec<u8>> = redis::cmd("GET")
             .arg(format!("{CLUSTER_PREFIX}{id}"))
             .query(&mut con)
@@ -404,7 +387,7 @@ fn run_cluster(variant: Variant, cfg: &Cfg) -> Row {
     row(
         "Redis Cluster master lost (kill -9)",
         variant.to_string(),
-        &tally,
+        &load.tally,
         fault_at,
         back_at,
         lost,
@@ -425,47 +408,19 @@ fn run_leak(variant: Variant, cfg: &Cfg) -> Row {
     let redis = RedisServer::start();
     let save_path = format!("tcp://{}?timeout=2&read_timeout=2", redis.addr());
     let site = Site::start(vec![pool(variant, &save_path, cfg.workers)]);
-    let ids = Arc::new(session_ids(cfg.sessions));
-    let acked: Arc<Vec<AtomicU64>> = Arc::new((0..ids.len()).map(|_| AtomicU64::new(0)).collect());
-    let tally = Arc::new(Tally::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let t0 = Instant::now();
+    let load = Load::new(&site, cfg);
     // Warm every worker first, so the start sample is after PHP's own first-request allocations.
-    let warm = load(
-        site.nginx.addr(),
-        Arc::clone(&ids),
-        cfg.connections,
-        Arc::clone(&acked),
-        Arc::clone(&tally),
-        t0,
-        Arc::clone(&stop),
-        Some(2_000),
-    );
-    for t in warm {
-        let _ = t.join();
-    }
+    join(load.start(Some(2_000)));
     let rss_start = rss_kib(&site.pools[0].worker_pids());
-    let threads = load(
-        site.nginx.addr(),
-        Arc::clone(&ids),
-        cfg.connections,
-        Arc::clone(&acked),
-        Arc::clone(&tally),
-        t0,
-        Arc::clone(&stop),
-        Some(cfg.leak_requests),
-    );
-    for t in threads {
-        let _ = t.join();
-    }
+    join(load.start(Some(cfg.leak_requests)));
     let rss_end = rss_kib(&site.pools[0].worker_pids());
-    let (lost, locks) = audit(&mut redis.connection(), &ids, &acked);
+    let (lost, locks) = audit(&mut redis.connection(), &load.ids, &load.acked);
     let mut r = row(
         "leak",
         variant.to_string(),
-        &tally,
-        t0.elapsed(),
-        t0.elapsed(),
+        &load.tally,
+        load.t0.elapsed(),
+        load.t0.elapsed(),
         lost,
         locks,
         (rss_start, rss_end),
