@@ -162,7 +162,7 @@ pub enum Error {
     #[error("{0}")]
     Serde(String),
 
-    /// JSON that is not a valid lossless document (see [`crate::json`]), with the JSON path of the
+    /// JSON that is not a valid lossless document (see `phpsess::json`), with the JSON path of the
     /// offending value (`$.cart[2].id`).
     #[error("at {path}: {reason}")]
     Json {

@@ -5,7 +5,7 @@
 //!   (the fastest). [`php_serde`]: the same format into and out of typed Rust structs
 //!   ([`php_serde::from_bytes`], [`php_serde::to_bytes`]). [`session::decode`] / [`session::encode`]:
 //!   the three `session.serialize_handler` encodings (`php`, `php_serialize`, `php_binary`).
-//!   [`json`]: JSON views of a value, PHP's `json_encode()` and a lossless form.
+//!   [`json`] (feature `json`): JSON views of a value, PHP's `json_encode()` and a lossless form.
 //! - **A Redis session store** that shares a fleet with phpredis: [`store::SessionStore`] over a
 //!   [`store::Topology`] made from a phpredis `save_path` ([`save_path`] parses every form), with
 //!   phpredis's keys, host choice and locks; [`store::StoreManager`] gives a pool for threads.
@@ -53,6 +53,7 @@ mod decode;
 pub mod document;
 mod error;
 mod hash;
+#[cfg(feature = "json")]
 pub mod json;
 mod key_set;
 #[cfg(feature = "laravel")]

@@ -59,7 +59,7 @@
 //! `prefix`, `persistent_id` and `auth` are URL-decoded, so they may hold any bytes (`%FF`) and
 //! are kept as `Vec<u8>`: the prefix is part of every Redis key and must match phpredis byte for
 //! byte, which a lossy `String` could not promise. In JSON (serde) they are strings when they are
-//! UTF-8 and `{"$base64": "…"}` otherwise, as in [`crate::json`]. Passwords are never shown:
+//! UTF-8 and `{"$base64": "…"}` otherwise, as in `phpsess::json`. Passwords are never shown:
 //! `Debug` and serde print `<redacted: N bytes>`, and error messages replace them with `***`.
 //! Host names, socket paths and `stream` options are `String`s: they come from the save_path text
 //! undecoded, or must be UTF-8 for the TLS layer.
@@ -245,7 +245,7 @@ impl fmt::Debug for Auth {
     }
 }
 
-/// Bytes as a JSON string when UTF-8, else `{"$base64": …}` (the convention of [`crate::json`]).
+/// Bytes as a JSON string when UTF-8, else `{"$base64": …}` (the convention of `phpsess::json`).
 fn bytes_value<S: Serializer>(b: &[u8], s: S) -> std::result::Result<S::Ok, S::Error> {
     use base64::Engine as _;
     match std::str::from_utf8(b) {
