@@ -42,6 +42,11 @@ pub enum Error {
         id: String,
         /// What went wrong.
         detail: String,
+        /// The redis crate's error behind this one, when there is one (a `redis::RedisError`:
+        /// `downcast_ref` it for its kind, server error code and I/O cause; `detail` says the same
+        /// in words). Boxed so that every `Result` of the format stays small.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     },
 
     /// The server answered but will not serve us as configured: it refused the password (`AUTH`),
@@ -81,6 +86,11 @@ pub enum Error {
         detail: String,
         /// True when nothing was changed on the server, so the caller may try again.
         retry_safe: bool,
+        /// The redis crate's error behind this one, when there is one (a `redis::RedisError`:
+        /// `downcast_ref` it for its kind, server error code and I/O cause; `detail` says the same
+        /// in words). Boxed so that every `Result` of the format stays small.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     },
 
     /// The session lock stayed taken for the whole wait.

@@ -438,6 +438,11 @@ fn a_server_that_never_answers_fails_within_the_read_timeout() {
     );
     let text = err.to_string();
     assert!(text.contains(&hole.addr()), "names the host: {text}");
+    // The redis crate's error stays reachable as the source, for callers that decide by its kind.
+    let source = std::error::Error::source(&err)
+        .and_then(|s| s.downcast_ref::<redis::RedisError>())
+        .unwrap_or_else(|| panic!("no redis::RedisError source: {err:?}"));
+    assert!(source.is_timeout(), "{source:?}");
 }
 
 #[test]
@@ -446,11 +451,13 @@ fn a_closed_port_fails_fast_with_the_host_in_the_message() {
     let t = Topology::from_save_path(&format!("tcp://127.0.0.1:{port}?timeout=0.5")).unwrap();
     let mut store = SessionStore::new(t, locked());
     let started = Instant::now();
-    let err = store
-        .read("down00000000000000000000")
-        .unwrap_err()
-        .to_string();
+    let error = store.read("down00000000000000000000").unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(2));
+    let source = std::error::Error::source(&error)
+        .and_then(|s| s.downcast_ref::<redis::RedisError>())
+        .unwrap_or_else(|| panic!("no redis::RedisError source: {error:?}"));
+    assert!(source.is_connection_refusal(), "{source:?}");
+    let err = error.to_string();
     assert!(
         err.starts_with(&format!(
             "cannot connect to tcp://127.0.0.1:{port} (timeout 0.5s) for session down00…"

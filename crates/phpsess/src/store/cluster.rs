@@ -208,6 +208,7 @@ impl ClusterTarget {
             timeout_secs: self.spec.connect_timeout.as_secs_f64(),
             id: super::redact::short_id(ctx.id),
             detail: format!("no node answered CLUSTER SLOTS: {last}"),
+            source: None,
         })
     }
 

@@ -118,21 +118,32 @@ impl Endpoint {
     }
 
     pub(crate) fn connect_error(&self, id: &str, e: &dyn std::fmt::Display) -> Error {
+        self.connect_error_from(id, e, None)
+    }
+
+    /// [`Self::connect_error`] keeping the redis crate's error as the source.
+    pub(crate) fn connect_error_from(
+        &self,
+        id: &str,
+        e: &dyn std::fmt::Display,
+        source: Option<redis::RedisError>,
+    ) -> Error {
         Error::Connect {
             host: self.label.clone(),
             timeout_secs: self.connect_timeout.as_secs_f64(),
             id: short_id(id),
             detail: e.to_string(),
+            source: source.map(|e| Box::new(e) as _),
         }
     }
 
     /// A failed connect attempt in words: a timeout says so (the redis crate's text for it is
     /// "Connection timed out- IoError"-style), anything else keeps the system's message.
-    pub(super) fn connect_failed(&self, id: &str, e: &redis::RedisError) -> Error {
+    pub(super) fn connect_failed(&self, id: &str, e: redis::RedisError) -> Error {
         if e.is_timeout() {
-            self.connect_error(id, &"no answer within the connect timeout")
+            self.connect_error_from(id, &"no answer within the connect timeout", Some(e))
         } else {
-            self.connect_error(id, e)
+            self.connect_error_from(id, &e.to_string(), Some(e))
         }
     }
 
@@ -179,18 +190,18 @@ impl Endpoint {
             }
         };
         conn.set_write_timeout(left(steps[0])?)
-            .map_err(|e| self.connect_failed(id, &e))?;
+            .map_err(|e| self.connect_failed(id, e))?;
         conn.send_packed_command(&pipe.get_packed_pipeline())
             .map_err(|e| match e.is_timeout() {
                 true => no_reply(steps[0]),
-                false => self.connect_failed(id, &e),
+                false => self.connect_failed(id, e),
             })?;
         for step in steps {
             conn.set_read_timeout(left(step)?)
-                .map_err(|e| self.connect_failed(id, &e))?;
+                .map_err(|e| self.connect_failed(id, e))?;
             let reply = conn.recv_response().map_err(|e| match e.is_timeout() {
                 true => no_reply(step),
-                false => self.connect_failed(id, &e),
+                false => self.connect_failed(id, e),
             })?;
             if let Value::ServerError(e) = reply {
                 let reason = match (step, e.code()) {

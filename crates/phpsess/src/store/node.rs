@@ -21,12 +21,23 @@ pub(crate) struct Op<'a> {
 impl Op<'_> {
     /// This operation failed on `host` (never safe to retry blindly: the caller decides that).
     pub fn error(&self, host: String, detail: String) -> Error {
+        self.error_from(host, detail, None)
+    }
+
+    /// [`Self::error`] keeping the redis crate's error as the source.
+    pub fn error_from(
+        &self,
+        host: String,
+        detail: String,
+        source: Option<redis::RedisError>,
+    ) -> Error {
         Error::Redis {
             host,
             key: redact_key(self.key, self.id),
             op: self.op,
             detail,
             retry_safe: false,
+            source: source.map(|e| Box::new(e) as _),
         }
     }
 }
@@ -56,12 +67,15 @@ impl Node {
         let deadline = Instant::now() + self.endpoint.connect_timeout;
         let info = self.endpoint.connection_info()?;
         let client = match &self.endpoint.tls {
-            None => redis::Client::open(info).map_err(|e| self.endpoint.connect_error(id, &e))?,
+            None => redis::Client::open(info).map_err(|e| {
+                self.endpoint
+                    .connect_error_from(id, &e.to_string(), Some(e))
+            })?,
             Some(files) => self.tls_client(id, info, files)?,
         };
         let mut conn = client
             .get_connection_with_timeout(self.endpoint.connect_timeout)
-            .map_err(|e| self.endpoint.connect_failed(id, &e))?;
+            .map_err(|e| self.endpoint.connect_failed(id, e))?;
         stats.connects += 1;
         self.endpoint.login(&mut conn, deadline, id, stats)?;
         let t = Some(self.endpoint.read_timeout.max(Duration::from_millis(1)));
@@ -175,7 +189,7 @@ impl Node {
         } else {
             e.to_string()
         };
-        ctx.error(self.endpoint.label.clone(), detail)
+        ctx.error_from(self.endpoint.label.clone(), detail, Some(e))
     }
 
     /// Drop the connection (after fork, or when the caller knows it is stale).

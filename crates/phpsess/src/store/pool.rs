@@ -42,6 +42,7 @@ impl StoreManager {
                 timeout_secs: 0.0,
                 id: String::new(),
                 detail: e.to_string(),
+                source: None,
             })
     }
 }

@@ -201,6 +201,7 @@ impl RawKeys {
             op,
             detail,
             retry_safe,
+            source: None,
         }
     }
 }

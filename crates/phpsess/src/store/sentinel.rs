@@ -159,6 +159,7 @@ impl SentinelTarget {
             timeout_secs: self.spec.master.connect_timeout.as_secs_f64(),
             id: super::redact::short_id(id),
             detail: format!("no sentinel named a master: {last}"),
+            source: None,
         })
     }
 
@@ -275,6 +276,7 @@ impl SentinelTarget {
             timeout_secs: self.spec.master.connect_timeout.as_secs_f64(),
             id: super::redact::short_id(ctx.id),
             detail: "master unavailable after rediscovery".into(),
+            source: None,
         })
     }
 

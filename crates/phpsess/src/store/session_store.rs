@@ -910,6 +910,7 @@ impl SessionStore {
             op,
             detail,
             retry_safe,
+            source: None,
         }
     }
 }
