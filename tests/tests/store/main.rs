@@ -9,3 +9,4 @@ mod harness;
 mod login;
 mod standalone;
 mod tls;
+mod user_index;

@@ -594,7 +594,7 @@ fn to_cluster_commands(p: &Pipeline, getex: bool) -> Vec<Cmd> {
 }
 
 fn script_source(sha: &[u8]) -> &'static str {
-    for s in SCRIPTS {
+    for s in SCRIPTS.iter().chain(super::user_index::SCRIPTS.iter()) {
         if redis::Script::new(s).get_hash().as_bytes() == sha {
             return s;
         }

@@ -146,45 +146,78 @@ fn random_seed() -> u64 {
     h.finish()
 }
 
-/// KEYS[1] data, KEYS[2] lock; ARGV[1] token, ARGV[2] ttl seconds, ARGV[3] data.
-/// Writes and unlocks only if the lock still holds our token. Returns 1 on success; otherwise the
-/// lock's current value (who holds it now), or nil when nobody does (it expired, or something
-/// deleted it: a `DEL`, a flush, a failover to a replica that never saw it).
-pub(crate) const WRITE_AND_UNLOCK: &str = r#"
+// The scripts' bodies are macros so that each exists once as text: the plain scripts below end
+// them with `return 1`, the user-index variants (`user_index.rs`) with the index's bookkeeping.
+
+/// Check the lock is ours, then SETEX and unlock. KEYS[1] data, KEYS[2] lock; ARGV[1] token,
+/// ARGV[2] ttl seconds, ARGV[3] data.
+macro_rules! write_and_unlock_body {
+    () => {
+        r#"
 local holder = redis.call('GET', KEYS[2])
 if holder ~= ARGV[1] then return holder end
 redis.call('SETEX', KEYS[1], ARGV[2], ARGV[3])
 redis.call('DEL', KEYS[2])
-return 1
-"#;
+"#
+    };
+}
 
-/// KEYS[1] data, KEYS[2] lock; ARGV[1] token, ARGV[2] ttl seconds.
-/// Refreshes the TTL and unlocks only while we hold the lock. 1 = done; else as WRITE_AND_UNLOCK.
-pub(crate) const TOUCH_AND_UNLOCK: &str = r#"
+/// Check the lock is ours, then EXPIRE and unlock. KEYS[1] data, KEYS[2] lock; ARGV[1] token,
+/// ARGV[2] ttl seconds.
+macro_rules! touch_and_unlock_body {
+    () => {
+        r#"
 local holder = redis.call('GET', KEYS[2])
 if holder ~= ARGV[1] then return holder end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('DEL', KEYS[2])
-return 1
-"#;
+"#
+    };
+}
+
+/// SETEX only if nobody holds the lock. KEYS[1] data, KEYS[2] lock; ARGV[1] ttl, ARGV[2] data.
+macro_rules! write_if_unlocked_body {
+    () => {
+        r#"
+local holder = redis.call('GET', KEYS[2])
+if holder then return holder end
+redis.call('SETEX', KEYS[1], ARGV[1], ARGV[2])
+"#
+    };
+}
+
+/// EXPIRE only if nobody holds the lock. KEYS[1] data, KEYS[2] lock; ARGV[1] ttl seconds.
+macro_rules! touch_if_unlocked_body {
+    () => {
+        r#"
+local holder = redis.call('GET', KEYS[2])
+if holder then return holder end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+"#
+    };
+}
+
+pub(crate) use {
+    touch_and_unlock_body, touch_if_unlocked_body, write_and_unlock_body, write_if_unlocked_body,
+};
+
+/// KEYS[1] data, KEYS[2] lock; ARGV[1] token, ARGV[2] ttl seconds, ARGV[3] data.
+/// Writes and unlocks only if the lock still holds our token. Returns 1 on success; otherwise the
+/// lock's current value (who holds it now), or nil when nobody does (it expired, or something
+/// deleted it: a `DEL`, a flush, a failover to a replica that never saw it).
+pub(crate) const WRITE_AND_UNLOCK: &str = concat!(write_and_unlock_body!(), "return 1\n");
+
+/// KEYS[1] data, KEYS[2] lock; ARGV[1] token, ARGV[2] ttl seconds.
+/// Refreshes the TTL and unlocks only while we hold the lock. 1 = done; else as WRITE_AND_UNLOCK.
+pub(crate) const TOUCH_AND_UNLOCK: &str = concat!(touch_and_unlock_body!(), "return 1\n");
 
 /// KEYS[1] data, KEYS[2] lock; ARGV[1] ttl seconds, ARGV[2] data.
 /// A write of a session this request never locked (a `SessionHandler` whose `read()` read another
 /// id): written only if nobody holds its lock, atomically. 1 = done; else the holder.
-pub(crate) const WRITE_IF_UNLOCKED: &str = r#"
-local holder = redis.call('GET', KEYS[2])
-if holder then return holder end
-redis.call('SETEX', KEYS[1], ARGV[1], ARGV[2])
-return 1
-"#;
+pub(crate) const WRITE_IF_UNLOCKED: &str = concat!(write_if_unlocked_body!(), "return 1\n");
 
 /// KEYS[1] data, KEYS[2] lock; ARGV[1] ttl seconds. As WRITE_IF_UNLOCKED, for a TTL refresh.
-pub(crate) const TOUCH_IF_UNLOCKED: &str = r#"
-local holder = redis.call('GET', KEYS[2])
-if holder then return holder end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
-"#;
+pub(crate) const TOUCH_IF_UNLOCKED: &str = concat!(touch_if_unlocked_body!(), "return 1\n");
 
 /// KEYS[1] lock; ARGV[1] token. Deletes the lock only if it is ours (same contract as phpredis's
 /// release script, so either side can release what it took).

@@ -13,7 +13,8 @@
 //! Layers, bottom up: [`Endpoint`] (one server and how to log in), [`Topology`] (which server
 //! for an id or a key: a host list, a Redis Cluster, a Sentinel master), [`RawKeys`] (plain
 //! commands on keys as given, which [`crate::laravel`] uses), and [`SessionStore`] (PHP's session
-//! semantics: phpredis's keys, locks, compression) over that same layer.
+//! semantics: phpredis's keys, locks, compression) over that same layer, with the per-user index
+//! ([`Binding`], [`SessionStore::user_sessions`], [`SessionStore::destroy_user_sessions`]).
 
 mod cluster;
 mod codec;
@@ -30,6 +31,7 @@ mod session_store;
 mod shards;
 mod stats;
 mod topology;
+mod user_index;
 
 pub use cluster::{ClusterSpec, ReadFrom};
 pub use codec::{Compression, TooLarge, DEFAULT_MAX_SESSION_BYTES};
@@ -47,3 +49,7 @@ pub use session_store::{ReadOutcome, SessionInfo, SessionStore, StoreOptions};
 pub use shards::pick_host;
 pub use stats::StoreStats;
 pub use topology::{HostSpec, Topology};
+pub use user_index::{
+    binding_key, index_key, invalid_user_reason, Binding, UserSession, DEFAULT_USER_INDEX_MAX,
+    MAX_USER_LEN,
+};

@@ -22,6 +22,11 @@ use super::raw_keys::RawKeys;
 use super::redact::{redact_key, short_id};
 use super::stats::StoreStats;
 use super::topology::Topology;
+use super::user_index::{
+    binding_key, BindChange, Binding, BIND_ONLY, DEFAULT_USER_INDEX_MAX, INDEX_ADD, SET_BOUND,
+    TOUCH_AND_UNLOCK_BOUND, TOUCH_BOUND, TOUCH_IF_UNLOCKED_BOUND, UNLOCK_BOUND,
+    WRITE_AND_UNLOCK_BOUND, WRITE_IF_UNLOCKED_BOUND,
+};
 use crate::error::{Error, Result};
 
 /// Behaviour of a store, independent of where Redis is. Built from [`StoreOptions::default`] and
@@ -50,6 +55,12 @@ pub struct StoreOptions {
     /// Largest session accepted on read, stored and decompressed (`phpsess.max_session_bytes`);
     /// a bigger one fails the read, so hostile stored bytes cannot exhaust memory.
     pub max_session_bytes: usize,
+    /// Keep the per-user index (`phpsess.user_key` / `phpsess.user_index`): reads fetch the
+    /// session's binding in the same pipeline, writes and TTL refreshes keep binding and index
+    /// current (see [`SessionStore::bind`]).
+    pub user_index: bool,
+    /// The most sessions the index keeps per user ([`DEFAULT_USER_INDEX_MAX`]).
+    pub user_index_max: usize,
 }
 
 impl Default for StoreOptions {
@@ -60,6 +71,8 @@ impl Default for StoreOptions {
             early_refresh: false,
             compression: Compression::None,
             max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
+            user_index: false,
+            user_index_max: DEFAULT_USER_INDEX_MAX,
         }
     }
 }
@@ -97,6 +110,20 @@ impl StoreOptions {
     #[must_use]
     pub fn with_max_session_bytes(mut self, max_session_bytes: usize) -> Self {
         self.max_session_bytes = max_session_bytes;
+        self
+    }
+
+    /// With the per-user index on or off ([`user_index`](Self::user_index)).
+    #[must_use]
+    pub fn with_user_index(mut self, user_index: bool) -> Self {
+        self.user_index = user_index;
+        self
+    }
+
+    /// Keeping at most `max` sessions per user in the index ([`user_index_max`](Self::user_index_max)).
+    #[must_use]
+    pub fn with_user_index_max(mut self, max: usize) -> Self {
+        self.user_index_max = max.max(1);
         self
     }
 
@@ -167,8 +194,12 @@ const MAX_RIDERS: usize = 128;
 /// Multi-threaded Rust programs use [`super::StorePool`].
 pub struct SessionStore {
     /// The topology and the counters; session commands run on the connection of their id.
-    raw: RawKeys,
+    pub(super) raw: RawKeys,
     options: StoreOptions,
+    /// The binding read with the session (user index on): `(id, binding)`.
+    read_binding: Option<(String, Option<Binding>)>,
+    /// The binding the next write or refresh of this id stores ([`SessionStore::bind`]).
+    next_binding: Option<(String, Option<Binding>)>,
     held: Option<HeldLock>,
     orphans: Vec<Orphan>,
     failed_read: Option<String>,
@@ -181,6 +212,8 @@ impl SessionStore {
         SessionStore {
             raw: RawKeys::new(topology),
             options,
+            read_binding: None,
+            next_binding: None,
             held: None,
             orphans: Vec::new(),
             failed_read: None,
@@ -219,6 +252,27 @@ impl SessionStore {
         self.raw.topology.label(id.as_bytes())
     }
 
+    /// The binding read with session `id` in this request: `None` when `id` was not read with
+    /// the user index on, `Some(None)` when it is bound to nobody.
+    pub fn binding(&self, id: &str) -> Option<Option<&Binding>> {
+        match &self.read_binding {
+            Some((read, b)) if read == id => Some(b.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// What the next write or TTL refresh of `id` stores as its binding (user index on): bound to
+    /// `binding`'s user, or unbound with `None`. Without a call the binding read stays as it is
+    /// (and its TTL and index entry are refreshed with the session).
+    pub fn bind(&mut self, id: &str, binding: Option<Binding>) {
+        self.next_binding = Some((id.to_owned(), binding));
+    }
+
+    /// The id whose lock this store holds, if any.
+    pub fn held_id(&self) -> Option<&str> {
+        self.held.as_ref().map(|h| h.id.as_str())
+    }
+
     /// Read a session, taking its lock first when locking is on (lock attempt and read in one
     /// round trip). A read that fails marks the id so that a later [`write`](Self::write) for it is refused.
     pub fn read(&mut self, id: &str) -> Result<ReadOutcome> {
@@ -249,10 +303,12 @@ impl SessionStore {
             // token, never left behind nor silently replaced.
             self.release_held(id);
         }
+        let bind_key = self.options.user_index.then(|| binding_key(&key));
+        let bind_key = bind_key.as_deref();
         if !self.options.lock.enabled || already_locked {
             let mut p = pipeline();
             let getex = early && self.raw.topology.getex(id.as_bytes());
-            push_read(&mut p, &key, ttl, getex);
+            push_read(&mut p, &key, ttl, getex, bind_key);
             let replies = self.run(id, &p, true, "read", &key.data)?;
             return self.finish_read(id, &key, replies, 0, getex);
         }
@@ -274,7 +330,7 @@ impl SessionStore {
             // transferred again and again.
             let getex = early && self.raw.topology.getex(id.as_bytes());
             if first {
-                push_read(&mut p, &key, ttl, getex);
+                push_read(&mut p, &key, ttl, getex, bind_key);
             }
             let replies = match self.run(id, &p, true, "lock", &key.lock) {
                 Ok(replies) => replies,
@@ -303,7 +359,7 @@ impl SessionStore {
                     return self.finish_read(id, &key, replies, 2, getex);
                 }
                 let mut p = pipeline();
-                push_read(&mut p, &key, ttl, getex);
+                push_read(&mut p, &key, ttl, getex, bind_key);
                 let replies = self.run(id, &p, true, "read", &key.data)?;
                 return self.finish_read(id, &key, replies, 0, getex);
             }
@@ -342,7 +398,14 @@ impl SessionStore {
                 // Redis < 6.2: remember, and read again the old way.
                 self.raw.topology.no_getex(id.as_bytes());
                 let mut p = pipeline();
-                push_read(&mut p, key, self.options.ttl_secs(), false);
+                let bind_key = self.options.user_index.then(|| binding_key(key));
+                push_read(
+                    &mut p,
+                    key,
+                    self.options.ttl_secs(),
+                    false,
+                    bind_key.as_deref(),
+                );
                 let replies = self.run(id, &p, true, "read", &key.data)?;
                 return self.finish_read(id, key, replies, 0, false);
             }
@@ -353,6 +416,13 @@ impl SessionStore {
         };
         if getex {
             self.refreshed = Some(id.to_owned());
+        }
+        if self.options.user_index {
+            let binding = match replies.get(at + 1) {
+                Some(Value::BulkString(b)) => Binding::decode(b),
+                _ => None,
+            };
+            self.read_binding = Some((id.to_owned(), binding));
         }
         Ok(ReadOutcome {
             data,
@@ -381,32 +451,46 @@ impl SessionStore {
         let ttl = self.options.ttl_secs();
         let compression = self.options.compression;
         let data: &[u8] = &compression.compress(data);
+        let ttl_text = ttl.to_string();
+        let change = self.bind_change(id);
         if let Some(held) = self.take_held(id) {
-            let sp = push_script(
-                pipeline(),
-                WRITE_AND_UNLOCK,
-                &[&held.key.data, &held.key.lock],
-                &[
-                    held.token.as_str().as_bytes(),
-                    ttl.to_string().as_bytes(),
-                    data,
-                ],
+            let sp = self.script(
+                id,
+                &held.key,
+                (WRITE_AND_UNLOCK, WRITE_AND_UNLOCK_BOUND),
+                &[held.token.as_str().as_bytes(), ttl_text.as_bytes(), data],
+                change.as_ref(),
             );
             let replies = self.run_held_script(id, &held, sp, "write")?;
-            return self.check_locked_reply(id, &held, replies);
+            self.check_locked_reply(id, &held, replies)?;
+            return self.bound(id, change);
         }
         let key = self.key(id);
         if self.options.lock.enabled {
             // Not locked by this request (a SessionHandler whose read() read another id, PHP's
             // bug70133): written only if nobody else holds the lock, in one atomic script.
-            let sp = push_script(
-                pipeline(),
-                WRITE_IF_UNLOCKED,
-                &[&key.data, &key.lock],
-                &[ttl.to_string().as_bytes(), data],
+            let sp = self.script(
+                id,
+                &key,
+                (WRITE_IF_UNLOCKED, WRITE_IF_UNLOCKED_BOUND),
+                &[ttl_text.as_bytes(), data],
+                change.as_ref(),
             );
             let replies = self.run_script(id, sp, "write", &key.data)?;
-            return self.check_unlocked_reply(id, &key, replies);
+            self.check_unlocked_reply(id, &key, replies)?;
+            return self.bound(id, change);
+        }
+        if change.is_some() {
+            let sp = self.script(
+                id,
+                &key,
+                (SET_BOUND, SET_BOUND),
+                &[ttl_text.as_bytes(), data],
+                change.as_ref(),
+            );
+            let replies = self.run_script(id, sp, "write", &key.data)?;
+            self.check_unlocked_reply(id, &key, replies)?;
+            return self.bound(id, change);
         }
         let mut p = pipeline();
         p.cmd("SETEX").arg(&key.data).arg(ttl).arg(data);
@@ -414,14 +498,114 @@ impl SessionStore {
         expect_ok(self, id, "write", &key.data, replies.first())
     }
 
+    /// What a write or TTL refresh of `id` changes in its binding and index (user index on):
+    /// from the binding read to the one [`bind`](Self::bind) asked for, else the same again
+    /// (re-scored with the new TTL). `None`: nothing to do.
+    fn bind_change(&self, id: &str) -> Option<(BindChange, Option<Binding>)> {
+        if !self.options.user_index {
+            return None;
+        }
+        let old = self.binding(id).flatten().cloned();
+        let new = match &self.next_binding {
+            Some((next, b)) if next == id => b.clone(),
+            _ => old.clone(),
+        };
+        let prefix = self.raw.topology.prefix_of(id.as_bytes());
+        BindChange::between(old.as_ref(), new.as_ref(), &prefix).map(|c| (c, new))
+    }
+
+    /// The script for an operation on `key`: `scripts.0` as it is, or `scripts.1` (its user-index
+    /// variant) with the binding key, the index keys (host lists) and the bookkeeping arguments.
+    fn script(
+        &self,
+        id: &str,
+        key: &SessionKey,
+        scripts: (&'static str, &'static str),
+        args: &[&[u8]],
+        change: Option<&(BindChange, Option<Binding>)>,
+    ) -> ScriptPipeline {
+        let Some((change, _)) = change else {
+            return push_script(pipeline(), scripts.0, &[&key.data, &key.lock], args);
+        };
+        let cluster = self.raw.topology.is_cluster();
+        let binding = binding_key(key);
+        let mut keys: Vec<&[u8]> = vec![&key.data, &key.lock, &binding];
+        if !cluster {
+            // KEYS[4] new index, KEYS[5] old index; a missing one repeats the other (unused).
+            let new = change.new_index.as_deref().or(change.old_index.as_deref());
+            let old = change.old_index.as_deref().or(change.new_index.as_deref());
+            if let (Some(new), Some(old)) = (new, old) {
+                keys.push(new);
+                keys.push(old);
+            }
+        }
+        let ttl = self.options.ttl_secs().to_string();
+        let max = self.options.user_index_max.to_string();
+        let flags = change.script_flags(cluster);
+        let mut all: Vec<&[u8]> = args.to_vec();
+        all.extend_from_slice(&[
+            &change.bind,
+            id.as_bytes(),
+            ttl.as_bytes(),
+            max.as_bytes(),
+            flags.as_bytes(),
+        ]);
+        push_script(pipeline(), scripts.1, &keys, &all)
+    }
+
+    /// After a write or refresh that carried `change`: on a cluster, the index update in the
+    /// index's own slot (one more pipelined round trip; a failure there is counted, not returned:
+    /// the session itself was written). Then the binding stored is the one read from now on.
+    fn bound(&mut self, id: &str, change: Option<(BindChange, Option<Binding>)>) -> Result<()> {
+        let Some((change, new)) = change else {
+            return Ok(());
+        };
+        if self.raw.topology.is_cluster()
+            && (change.new_index.is_some() || change.old_index.is_some())
+        {
+            let mut p = pipeline();
+            if let Some(old) = &change.old_index {
+                p.cmd("ZREM").arg(old).arg(id);
+            }
+            if let Some(new) = &change.new_index {
+                p.cmd("EVAL")
+                    .arg(INDEX_ADD)
+                    .arg(1)
+                    .arg(new)
+                    .arg(id)
+                    .arg(self.options.ttl_secs())
+                    .arg(self.options.user_index_max);
+            }
+            let shown = change
+                .new_index
+                .clone()
+                .or(change.old_index.clone())
+                .unwrap_or_default();
+            match self.run(id, &p, true, "user index", &shown) {
+                Ok(replies) => {
+                    if let Some(Value::Int(d)) = replies.last() {
+                        self.raw.stats.index_dropped += (*d).max(0) as u64;
+                    }
+                }
+                Err(_) => self.raw.stats.errors += 1,
+            }
+        }
+        if self.next_binding.as_ref().is_some_and(|(n, _)| n == id) {
+            self.next_binding = None;
+        }
+        self.read_binding = Some((id.to_owned(), new));
+        Ok(())
+    }
+
     /// Keep an unchanged session alive (PHP's lazy write): EXPIRE, or nothing when the read already
     /// refreshed the TTL; under locking, in the same script as the unlock.
     pub fn touch(&mut self, id: &str) -> Result<()> {
         check_id(id)?;
-        let ttl = self.options.ttl_secs();
+        let ttl = self.options.ttl_secs().to_string();
         let refreshed = self.refreshed.as_deref() == Some(id);
+        let change = self.bind_change(id);
         if let Some(held) = self.take_held(id) {
-            if refreshed {
+            if refreshed && change.is_none() {
                 let sp = push_script(
                     pipeline(),
                     UNLOCK,
@@ -431,28 +615,62 @@ impl SessionStore {
                 self.run_held_script(id, &held, sp, "unlock")?;
                 return Ok(());
             }
-            let sp = push_script(
-                pipeline(),
-                TOUCH_AND_UNLOCK,
-                &[&held.key.data, &held.key.lock],
-                &[held.token.as_str().as_bytes(), ttl.to_string().as_bytes()],
-            );
+            let token = held.token.as_str().as_bytes();
+            let sp = if refreshed {
+                // The read refreshed the data's TTL; binding and index entry still need theirs.
+                self.script(
+                    id,
+                    &held.key,
+                    (UNLOCK, UNLOCK_BOUND),
+                    &[token],
+                    change.as_ref(),
+                )
+            } else {
+                self.script(
+                    id,
+                    &held.key,
+                    (TOUCH_AND_UNLOCK, TOUCH_AND_UNLOCK_BOUND),
+                    &[token, ttl.as_bytes()],
+                    change.as_ref(),
+                )
+            };
             let replies = self.run_held_script(id, &held, sp, "touch")?;
-            return self.check_locked_reply(id, &held, replies);
-        }
-        if refreshed {
-            return Ok(());
+            self.check_locked_reply(id, &held, replies)?;
+            return self.bound(id, change);
         }
         let key = self.key(id);
+        if refreshed {
+            if change.is_none() {
+                return Ok(());
+            }
+            let sp = self.script(id, &key, (BIND_ONLY, BIND_ONLY), &[], change.as_ref());
+            let replies = self.run_script(id, sp, "touch", &key.data)?;
+            self.check_unlocked_reply(id, &key, replies)?;
+            return self.bound(id, change);
+        }
         if self.options.lock.enabled {
-            let sp = push_script(
-                pipeline(),
-                TOUCH_IF_UNLOCKED,
-                &[&key.data, &key.lock],
-                &[ttl.to_string().as_bytes()],
+            let sp = self.script(
+                id,
+                &key,
+                (TOUCH_IF_UNLOCKED, TOUCH_IF_UNLOCKED_BOUND),
+                &[ttl.as_bytes()],
+                change.as_ref(),
             );
             let replies = self.run_script(id, sp, "touch", &key.data)?;
-            return self.check_unlocked_reply(id, &key, replies);
+            self.check_unlocked_reply(id, &key, replies)?;
+            return self.bound(id, change);
+        }
+        if change.is_some() {
+            let sp = self.script(
+                id,
+                &key,
+                (TOUCH_BOUND, TOUCH_BOUND),
+                &[ttl.as_bytes()],
+                change.as_ref(),
+            );
+            let replies = self.run_script(id, sp, "touch", &key.data)?;
+            self.check_unlocked_reply(id, &key, replies)?;
+            return self.bound(id, change);
         }
         let mut p = pipeline();
         p.cmd("EXPIRE").arg(&key.data).arg(ttl);
@@ -466,6 +684,23 @@ impl SessionStore {
         let key = self.key(id);
         let mut p = pipeline();
         p.cmd("DEL").arg(&key.data);
+        let mut unindex = None;
+        if self.options.user_index {
+            // The binding goes with the session; its index entry too, from the binding read (a
+            // session destroyed without being read is left to the index's own expiry check:
+            // listings skip entries whose session is gone).
+            p.cmd("DEL").arg(binding_key(&key));
+            if let Some(Some(b)) = self.binding(id) {
+                let prefix = self.raw.topology.prefix_of(id.as_bytes());
+                unindex = Some(super::user_index::index_key(&prefix, &b.user));
+            }
+            if !self.raw.topology.is_cluster() {
+                if let Some(ikey) = unindex.take() {
+                    p.cmd("ZREM").arg(ikey).arg(id);
+                }
+            }
+            self.read_binding = Some((id.to_owned(), None));
+        }
         if let Some(held) = self.take_held(id) {
             let sp = push_script(
                 p,
@@ -476,6 +711,13 @@ impl SessionStore {
             self.run_held_script(id, &held, sp, "destroy")?;
         } else {
             self.run(id, &p, true, "destroy", &key.data)?;
+        }
+        if let Some(ikey) = unindex {
+            let mut p = pipeline();
+            p.cmd("ZREM").arg(&ikey).arg(id);
+            if self.run(id, &p, true, "destroy", &ikey).is_err() {
+                self.raw.stats.errors += 1;
+            }
         }
         Ok(())
     }
@@ -693,6 +935,7 @@ impl SessionStore {
     fn check_locked_reply(&mut self, id: &str, held: &HeldLock, replies: Vec<Value>) -> Result<()> {
         match replies.first() {
             Some(Value::Int(1)) => Ok(()),
+            Some(Value::Array(done)) if self.counted(done) => Ok(()),
             Some(Value::BulkString(holder)) => {
                 self.raw.stats.lock_losses += 1;
                 Err(Error::LockLost {
@@ -719,6 +962,17 @@ impl SessionStore {
         }
     }
 
+    /// A user-index script's `{1, dropped}`: true, with the dropped entries counted.
+    fn counted(&mut self, done: &[Value]) -> bool {
+        match done {
+            [Value::Int(1), Value::Int(dropped)] => {
+                self.raw.stats.index_dropped += (*dropped).max(0) as u64;
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn check_unlocked_reply(
         &mut self,
         id: &str,
@@ -727,6 +981,7 @@ impl SessionStore {
     ) -> Result<()> {
         match replies.first() {
             Some(Value::Int(1)) => Ok(()),
+            Some(Value::Array(done)) if self.counted(done) => Ok(()),
             Some(Value::BulkString(holder)) => Err(Error::LockHeld {
                 host: self.host_of(id),
                 key: redact_key(&key.lock, id),
@@ -739,7 +994,7 @@ impl SessionStore {
         }
     }
 
-    fn run(
+    pub(crate) fn run(
         &mut self,
         id: &str,
         p: &Pipeline,
@@ -896,7 +1151,7 @@ impl SessionStore {
         Ok(replies)
     }
 
-    fn redis_error(
+    pub(crate) fn redis_error(
         &mut self,
         id: &str,
         op: &'static str,
@@ -923,17 +1178,20 @@ struct ScriptPipeline {
     args: Vec<Vec<u8>>,
 }
 
-fn pipeline() -> Pipeline {
+pub(crate) fn pipeline() -> Pipeline {
     let mut p = redis::pipe();
     p.ignore_errors();
     p
 }
 
-fn push_read(p: &mut Pipeline, key: &SessionKey, ttl: u64, getex: bool) {
+fn push_read(p: &mut Pipeline, key: &SessionKey, ttl: u64, getex: bool, binding: Option<&[u8]>) {
     if getex {
         p.cmd("GETEX").arg(&key.data).arg("EX").arg(ttl);
     } else {
         p.cmd("GET").arg(&key.data);
+    }
+    if let Some(b) = binding {
+        p.cmd("GET").arg(b);
     }
 }
 
@@ -967,7 +1225,7 @@ fn bulk(v: Option<&Value>) -> Option<Vec<u8>> {
 }
 
 /// A Redis error reply as Redis wrote it: `NOAUTH Authentication required.`
-fn server_error_text(e: &redis::ServerError) -> String {
+pub(crate) fn server_error_text(e: &redis::ServerError) -> String {
     match e.details() {
         Some(detail) => format!("{} {detail}", e.code()),
         None => e.code().to_owned(),
@@ -975,7 +1233,7 @@ fn server_error_text(e: &redis::ServerError) -> String {
 }
 
 /// A reply the store did not expect, for a message: error replies as Redis wrote them.
-fn reply_text(reply: Option<&Value>) -> String {
+pub(crate) fn reply_text(reply: Option<&Value>) -> String {
     match reply {
         Some(Value::ServerError(e)) => server_error_text(e),
         other => format!("unexpected reply {other:?}"),
@@ -1009,7 +1267,7 @@ fn expect_ok(
 /// Session ids are checked before any Redis command (see [`invalid_id_reason`]): an id from a
 /// cookie must not name a key outside the session's own, nor reach phpredis's bare-prefix bug
 /// (issues #531, #1625) with an empty id.
-fn check_id(id: &str) -> Result<()> {
+pub(crate) fn check_id(id: &str) -> Result<()> {
     match invalid_id_reason(id.as_bytes()) {
         None => Ok(()),
         Some(reason) => Err(Error::InvalidId {

@@ -19,4 +19,7 @@ pub struct StoreStats {
     pub lock_losses: u64,
     /// Operations that returned an error.
     pub errors: u64,
+    /// User-index entries dropped because a user had more sessions than the index keeps
+    /// (`phpsess.user_index_max`): those sessions still live but are no longer listed.
+    pub index_dropped: u64,
 }

@@ -36,6 +36,16 @@ impl HostSpec {
     }
 }
 
+/// Where a pipeline goes: one host of a host list, or wherever the cluster routes each command
+/// (the one master under Sentinel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// The host at this index of the save_path.
+    Host(usize),
+    /// The cluster (by each command's key) or the Sentinel master.
+    Routed,
+}
+
 /// The servers a store talks to.
 pub struct Topology {
     inner: Inner,
@@ -202,6 +212,64 @@ impl Topology {
     /// True for a Redis Cluster, where keyless commands (SCAN) reach one node only.
     pub(crate) fn is_cluster(&self) -> bool {
         matches!(self.inner, Inner::Cluster(_))
+    }
+
+    /// Where a user index lives: each host of a host list, or the one cluster or Sentinel
+    /// master (a cluster routes each command by its key), with the prefix of its keys.
+    pub(crate) fn places(&self) -> Vec<(Place, Vec<u8>)> {
+        match &self.inner {
+            Inner::Hosts { prefixes, .. } => prefixes
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (Place::Host(i), p.clone()))
+                .collect(),
+            Inner::Cluster(c) => vec![(Place::Routed, c.spec.prefix.clone())],
+            Inner::Sentinel(s) => vec![(Place::Routed, s.spec.prefix.clone())],
+        }
+    }
+
+    /// The place session `id` lives at.
+    pub(crate) fn place_of(&self, id: &[u8]) -> Place {
+        match &self.inner {
+            Inner::Hosts { weights, .. } => Place::Host(Self::index(weights, id)),
+            _ => Place::Routed,
+        }
+    }
+
+    /// The key prefix of the host `id` lives on.
+    pub(crate) fn prefix_of(&self, id: &[u8]) -> Vec<u8> {
+        match &self.inner {
+            Inner::Hosts {
+                weights, prefixes, ..
+            } => prefixes[Self::index(weights, id)].clone(),
+            Inner::Cluster(c) => c.spec.prefix.clone(),
+            Inner::Sentinel(s) => s.spec.prefix.clone(),
+        }
+    }
+
+    /// The label of `place`, for messages (`key` routes it on a cluster).
+    pub(crate) fn place_label(&self, place: Place, key: &[u8]) -> String {
+        match (&self.inner, place) {
+            (Inner::Hosts { nodes, .. }, Place::Host(i)) => nodes[i].endpoint.label.clone(),
+            _ => self.label(key),
+        }
+    }
+
+    /// [`run`](Self::run) at `place`.
+    pub(crate) fn run_at(
+        &mut self,
+        place: Place,
+        p: &Pipeline,
+        retry_safe: bool,
+        ctx: &Op<'_>,
+        stats: &mut StoreStats,
+    ) -> Result<Vec<Value>> {
+        match (&mut self.inner, place) {
+            (Inner::Hosts { nodes, .. }, Place::Host(i)) => nodes[i].run(p, retry_safe, ctx, stats),
+            (Inner::Cluster(c), _) => c.run(p, retry_safe, ctx, stats),
+            (Inner::Sentinel(s), _) => s.run(p, retry_safe, ctx, stats),
+            (Inner::Hosts { nodes, .. }, Place::Routed) => nodes[0].run(p, retry_safe, ctx, stats),
+        }
     }
 
     pub(crate) fn disconnect(&mut self) {
