@@ -32,6 +32,8 @@ pub struct Request {
     /// up in logs, so every message shows them shortened (`7b0dcc…`), as the store's own
     /// connect errors do.
     ids: Vec<String>,
+    /// `phpsess.user_key` (empty: the user comes from `phpsess_set_user()` only).
+    user_key: String,
 }
 
 fn warning(e: &Error) -> String {
@@ -92,6 +94,7 @@ pub fn open(kind: HandlerKind, save_path: &[u8], msgs: &mut Messages) -> Option<
         failed_read: None,
         unavailable: false,
         ids: Vec::new(),
+        user_key: settings.user_key.clone(),
     }))
 }
 
@@ -168,7 +171,13 @@ impl Request {
             return None;
         }
         let result = self
-            .with_store(Some(maxlifetime), |s| s.read(id))
+            .with_store(Some(maxlifetime), |s| {
+                let read = s.read(id);
+                if read.is_ok() {
+                    crate::user::read(id, s.binding(id));
+                }
+                read
+            })
             .and_then(|r| r);
         match result {
             Ok(outcome) => {
@@ -202,17 +211,41 @@ impl Request {
         if self.refuse_after_failed_read(id, msgs) {
             return false;
         }
-        let result = self.with_store(Some(maxlifetime), |s| s.write(id, data));
+        let binding = self.binding_for(data, msgs);
+        let result = self.with_store(Some(maxlifetime), |s| {
+            if let Some(b) = binding {
+                s.bind(id, b);
+            }
+            s.write(id, data)
+        });
         self.report(result, msgs)
     }
 
-    /// update_timestamp (lazy_write, unchanged data): refresh the TTL.
-    pub fn touch(&mut self, id: &str, maxlifetime: i64, msgs: &mut Messages) -> bool {
+    /// The binding to store with `data` when the index is on (see [`crate::user`]).
+    fn binding_for(
+        &self,
+        data: &[u8],
+        msgs: &mut Messages,
+    ) -> Option<Option<phpsess::store::Binding>> {
+        if !self.options.user_index {
+            return None;
+        }
+        crate::user::binding_for(data, &self.user_key, msgs)
+    }
+
+    /// update_timestamp (lazy_write, unchanged data): refresh the TTL (and the binding's).
+    pub fn touch(&mut self, id: &str, data: &[u8], maxlifetime: i64, msgs: &mut Messages) -> bool {
         self.note(id);
         if self.refuse_after_failed_read(id, msgs) {
             return false;
         }
-        let result = self.with_store(Some(maxlifetime), |s| s.touch(id));
+        let binding = self.binding_for(data, msgs);
+        let result = self.with_store(Some(maxlifetime), |s| {
+            if let Some(b) = binding {
+                s.bind(id, b);
+            }
+            s.touch(id)
+        });
         self.report(result, msgs)
     }
 

@@ -22,7 +22,7 @@ pub struct Setting {
 }
 
 /// Every `phpsess.*` setting, in the order phpinfo lists them.
-pub const SETTINGS: [Setting; 8] = [
+pub const SETTINGS: [Setting; 11] = [
     // Take the session lock on read (phpredis: redis.session.locking_enabled, default 0).
     Setting {
         name: c"phpsess.locking_enabled",
@@ -64,6 +64,22 @@ pub const SETTINGS: [Setting; 8] = [
         name: c"phpsess.max_session_bytes",
         default: c"16M",
     },
+    // The top-level $_SESSION entry holding the user id (int or string), e.g. user_id: every
+    // write keeps the per-user index current from it. Empty = off.
+    Setting {
+        name: c"phpsess.user_key",
+        default: c"",
+    },
+    // Keep the per-user index for phpsess_set_user() alone (on by itself when user_key is set).
+    Setting {
+        name: c"phpsess.user_index",
+        default: c"0",
+    },
+    // The most sessions the index keeps per user; the ones expiring first are dropped beyond it.
+    Setting {
+        name: c"phpsess.user_index_max",
+        default: c"100",
+    },
 ];
 
 const fn def(i: usize) -> IniEntryDef {
@@ -82,7 +98,7 @@ const fn def(i: usize) -> IniEntryDef {
 pub const AUTH: &CStr = c"phpsess.auth";
 
 /// The table PHP keeps for the life of the process.
-pub static INI_ENTRIES: IniEntryDefs<10> = IniEntryDefs::new([
+pub static INI_ENTRIES: IniEntryDefs<13> = IniEntryDefs::new([
     def(0),
     def(1),
     def(2),
@@ -91,6 +107,9 @@ pub static INI_ENTRIES: IniEntryDefs<10> = IniEntryDefs::new([
     def(5),
     def(6),
     def(7),
+    def(8),
+    def(9),
+    def(10),
     IniEntryDef::new(AUTH, c"", IniEntryPermission::System),
     IniEntryDef::end(),
 ]);
@@ -178,6 +197,12 @@ pub struct Settings {
     pub gc_maxlifetime: i64,
     /// `phpsess.max_session_bytes`, as written.
     pub max_session_bytes: String,
+    /// `phpsess.user_key`.
+    pub user_key: String,
+    /// `phpsess.user_index`.
+    pub user_index: bool,
+    /// `phpsess.user_index_max`.
+    pub user_index_max: i64,
 }
 
 impl Settings {
@@ -195,7 +220,15 @@ impl Settings {
             compression_level: ini.long(SETTINGS[6].name),
             gc_maxlifetime: ini.long(c"session.gc_maxlifetime"),
             max_session_bytes: ini.text(SETTINGS[7].name).unwrap_or_default(),
+            user_key: ini.text(SETTINGS[8].name).unwrap_or_default(),
+            user_index: flag(9),
+            user_index_max: ini.long(SETTINGS[10].name),
         }
+    }
+
+    /// Whether the per-user index is kept: `phpsess.user_index`, or a `phpsess.user_key`.
+    pub fn index_on(&self) -> bool {
+        self.user_index || !self.user_key.is_empty()
     }
 
     /// The lock lifetime in force, and where it came from.
@@ -265,7 +298,9 @@ impl Settings {
             .with_lock(lock)
             .with_early_refresh(self.early_refresh)
             .with_compression(compression)
-            .with_max_session_bytes(max_session_bytes);
+            .with_max_session_bytes(max_session_bytes)
+            .with_user_index(self.index_on())
+            .with_user_index_max(usize::try_from(self.user_index_max).unwrap_or(1));
         (options, notice)
     }
 }

@@ -20,9 +20,11 @@ use ext_php_rs::zend::{ModuleAllocations, ModuleEntry, StaticModuleEntry};
 
 mod boundary;
 mod ffi;
+mod functions;
 mod handler;
 mod ini;
 mod session;
+mod user;
 mod worker;
 
 use crate::ffi::{FAILURE, MODULE_PERSISTENT, SUCCESS};
@@ -54,14 +56,27 @@ pub extern "C" fn get_module() -> *mut ModuleEntry {
 }
 
 fn module_entry() -> (ModuleEntry, ModuleStartup, ModuleAllocations) {
-    ModuleBuilder::new("phpsess", VERSION)
+    let mut builder = ModuleBuilder::new("phpsess", VERSION)
         .startup_function(startup)
         .shutdown_function(shutdown)
-        .info_function(info)
+        .request_startup_function(request_startup)
+        .info_function(info);
+    for f in functions::all() {
+        builder = builder.function(f);
+    }
+    builder
         .try_into()
         // Invariant: the builder fails only on a NUL in the name or version, or on duplicate
-        // functions; ours are constant, NUL-free and there are no functions.
+        // functions; ours are constant, NUL-free and distinct.
         .expect("constant module definition")
+}
+
+/// RINIT: a new request has made no choice of user yet.
+extern "C" fn request_startup(_ty: c_int, _module_number: c_int) -> c_int {
+    boundary::guard("request_startup", SUCCESS, || {
+        user::reset();
+        SUCCESS
+    })
 }
 
 /// MINIT: INI entries and the two save handlers. Opens nothing: php-fpm forks its workers after

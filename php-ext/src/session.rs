@@ -252,16 +252,21 @@ unsafe extern "C" fn write(
 unsafe extern "C" fn update_timestamp(
     mod_data: *mut *mut c_void,
     key: *mut zend_string,
-    _val: *mut zend_string,
+    val: *mut zend_string,
     maxlifetime: zend_long,
 ) -> c_int {
     // SAFETY: PHP's arguments, valid for the call.
-    let (Some(req), id) = (unsafe { request(mod_data) }, unsafe { bytes(key) }) else {
+    let (Some(req), id, data) = (
+        unsafe { request(mod_data) },
+        unsafe { bytes(key) },
+        unsafe { bytes(val) },
+    ) else {
         return FAILURE;
     };
     let (ok, msgs) = guard("update_timestamp", (false, Messages::default()), || {
         let mut msgs = Messages::default();
-        let ok = id_text(id, &mut msgs).is_some_and(|id| req.touch(id, maxlifetime, &mut msgs));
+        let ok =
+            id_text(id, &mut msgs).is_some_and(|id| req.touch(id, data, maxlifetime, &mut msgs));
         (ok, msgs)
     });
     raise(msgs);

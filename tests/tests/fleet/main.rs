@@ -10,4 +10,5 @@ mod laravel_compat;
 mod locks;
 mod mixed;
 mod semantics;
+mod user_index;
 mod web;

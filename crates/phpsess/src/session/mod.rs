@@ -67,6 +67,9 @@ use std::str::FromStr;
 use crate::error::{DecodeReason, Error, Result};
 use crate::value::{Array, Key, Value};
 
+pub use find::find;
+
+mod find;
 mod php;
 mod php_binary;
 mod php_serialize;

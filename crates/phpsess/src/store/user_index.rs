@@ -145,6 +145,10 @@ macro_rules! bind_tail {
             r#"
 local n = #ARGV
 local bind, id, ttl, max, flags = ARGV[n-4], ARGV[n-3], tonumber(ARGV[n-2]), tonumber(ARGV[n-1]), ARGV[n]
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  -- A TTL refresh of a session that is gone (ended by someone else): nothing to bind.
+  flags = string.gsub(flags, '[bn]', '')
+end
 if string.find(flags, 'u', 1, true) then redis.call('DEL', KEYS[3]) end
 if string.find(flags, 'b', 1, true) then redis.call('SETEX', KEYS[3], ttl, bind) end
 if string.find(flags, 'o', 1, true) then redis.call('ZREM', KEYS[5], id) end
@@ -458,10 +462,8 @@ impl SessionStore {
     /// session existed.
     pub fn kill(&mut self, id: &str) -> Result<bool> {
         super::session_store::check_id(id)?;
-        if self.held_id() == Some(id) {
-            // Our own session: release the lock by token as destroy does.
-            self.destroy(id)?;
-        }
+        // Our own session too: the lock goes with it, so this request's own final write of it
+        // is refused as well (PHP's session_destroy() is the way to end it quietly).
         let key = self.key(id);
         let mut p = pipeline();
         push_kill(&mut p, &key);
