@@ -21,7 +21,8 @@ pub enum Command {
     SavePath(save_path::Args),
     /// Show one session from Redis: data, TTL, size, host and lock holder.
     Show(show::Args),
-    /// Laravel's sessions: decrypt the cookie, show a session, list an app's sessions.
+    /// Laravel's sessions: decrypt the cookie, show a session, list an app's or a user's sessions,
+    /// end a user's sessions.
     Laravel(laravel::Args),
 }
 

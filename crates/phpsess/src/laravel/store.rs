@@ -9,9 +9,9 @@ use super::encrypter::Encrypter;
 use super::error::LaravelError;
 use super::keys::{KeyLayout, Skeleton};
 use super::payload::{Encoding, LaravelSession, UserId};
-use std::collections::HashSet;
 use crate::error::Result;
 use crate::store::{RawKeys, Topology};
+use std::collections::HashSet;
 
 /// Keys per SCAN step by default ([`LaravelConfig::scan_batch`]).
 pub const DEFAULT_SCAN_BATCH: usize = 500;
@@ -337,7 +337,7 @@ impl LaravelStore {
     }
 
     /// The sessions in which `user` is logged in with `guard` (`web` for Laravel's default): those
-    /// whose `login_<guard>_<sha1("Illuminate\\Auth\\SessionGuard")>` entry holds the user's id, as
+    /// whose `login_<guard>_<sha1("Illuminate\Auth\SessionGuard")>` entry holds the user's id, as
     /// an int or as a string ([`UserId::same_user`]). Laravel keeps no index of a user's sessions,
     /// so this is a [`scan`](Self::scan) of the app's prefix ([`LaravelConfig::scan_batch`] keys a
     /// step); `on_progress` gets the running totals after each step, and the last call's totals are
@@ -445,9 +445,9 @@ impl LaravelStore {
         }
         let mut cursor = 0u64;
         loop {
-            let (next, keys) =
-                self.redis
-                    .scan_step(cursor, b"*", self.config.scan_batch.max(1))?;
+            let (next, keys) = self
+                .redis
+                .scan_step(cursor, b"*", self.config.scan_batch.max(1))?;
             for key in &keys {
                 if let Some(i) = layouts
                     .iter()
