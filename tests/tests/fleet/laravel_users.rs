@@ -48,7 +48,7 @@ fn store(server: &RedisServer) -> LaravelStore {
     let encrypter = Encrypter::new(AppKey::parse(APP_KEY).unwrap(), Cipher::Aes256Cbc).unwrap();
     let config = LaravelConfig::defaults(encrypter, Skeleton::L8, "Laravel")
         .unwrap()
-        // Several SCAN steps even for a handful of keys, so the progress and the batching run.
+        // Small SCAN steps (and DEL batches) even for a handful of keys.
         .with_scan_batch(2);
     LaravelStore::open(&format!("tcp://127.0.0.1:{}", server.port()), config).unwrap()
 }
@@ -82,13 +82,13 @@ fn rust_ends_a_users_other_sessions_and_laravel_sees_them_logged_out() {
         assert_eq!(s.user, UserId::Int(42));
         assert_eq!(s.key, format!("{PREFIX}{}", s.id).into_bytes());
         let raw: Vec<u8> = redis.get(&s.key).unwrap();
-        assert_eq!(s.size, raw.len());
+        assert_eq!(s.bytes, raw.len());
         assert!(s.ttl.is_some_and(|t| (7100..=7200).contains(&t)), "{s:?}");
         assert!(s.host.contains(&port.to_string()), "{}", s.host);
     }
-    // Five sessions, scanned two keys a step: at least three steps, totals only grow.
-    assert!(steps.len() >= 3, "{steps:?}");
-    let last = *steps.last().unwrap();
+    // One report per SCAN step, totals only growing, the last one the whole scan's. (How many
+    // steps is Redis's choice: COUNT is a hint, a step may return more keys than asked for.)
+    let last = *steps.last().expect("at least one progress report");
     assert_eq!((last.sessions, last.errors), (5, 0));
     assert!(steps.windows(2).all(|w| w[0].keys_seen <= w[1].keys_seen));
     let admins = store

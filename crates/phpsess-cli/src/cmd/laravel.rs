@@ -414,7 +414,7 @@ fn user_session_json(s: &UserSession) -> serde_json::Value {
         "id": s.id,
         "user_id": user_json(Some(s.user.clone())),
         "ttl": s.ttl,
-        "bytes": s.size,
+        "bytes": s.bytes,
         "host": s.host,
     })
 }
@@ -426,7 +426,7 @@ fn user_session_line(s: &UserSession) -> String {
         s.id,
         s.user.to_string(),
         s.ttl.map_or("none".to_owned(), |t| format!("{t}s")),
-        s.size,
+        s.bytes,
         s.host
     )
 }

@@ -152,8 +152,8 @@ pub struct UserSession {
     pub user: UserId,
     /// Seconds left before Redis expires it (`None`: no expiry set).
     pub ttl: Option<u64>,
-    /// Size of the stored value in bytes.
-    pub size: usize,
+    /// Size of the stored value in bytes (named as in [`crate::store::UserSession`]).
+    pub bytes: usize,
     /// The Redis server holding it, for messages (`tcp://10.0.0.5:6379`).
     pub host: String,
 }
@@ -369,13 +369,13 @@ impl LaravelStore {
         })?;
         Ok(found
             .into_iter()
-            .map(|(id, key, user, ttl, size)| UserSession {
+            .map(|(id, key, user, ttl, bytes)| UserSession {
                 host: self.redis.host_of(&key),
                 id,
                 key,
                 user,
                 ttl,
-                size,
+                bytes,
             })
             .collect())
     }
