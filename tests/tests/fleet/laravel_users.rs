@@ -288,6 +288,22 @@ fn the_cli_lists_and_kills_a_users_sessions() {
         )
     );
 
+    // An --except that is not one of the user's sessions is said, not silently ignored.
+    let (code, out, err) = phpsess(
+        &["laravel", "kill"],
+        &app,
+        &["--user", "7", "--except", &laptop.id, "--dry-run"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), format!("would destroy {}", someone_else.id));
+    assert!(
+        err.starts_with(&format!(
+            "--except {}: not a session of user 7 with guard web\n",
+            laptop.id
+        )),
+        "{err}"
+    );
+
     // Errors exit 1: an --except that cannot be a session id, a Redis that is not there.
     let (code, _, err) = phpsess(
         &["laravel", "kill"],
