@@ -16,6 +16,8 @@
 //             "show"      GET /home: report what the session holds
 //             "cache_put" put cache key "greeting" through the cache store (same prefix as sessions)
 //   cookie    the laravel_session cookie value as PHP's $_COOKIE would hold it (URL-decoded), or null
+//   user      (optional) the id "login" logs in, int or string; 42 when absent
+//   guard     (optional) the SessionGuard's name; "web" when absent
 //
 // Prints one JSON object: the session id, the Set-Cookie value (decoded and as sent), and what the
 // action saw (user id through the guard, attributes).
@@ -96,7 +98,9 @@ $app->singleton('session', fn ($app) => new SessionManager($app));
 $provider = new class implements UserProvider {
     public function retrieveById($identifier)
     {
-        return $identifier == USER_ID ? new GenericUser(['id' => USER_ID, 'password' => 'x']) : null;
+        // Every id is a user: the tests log in several (int and string ids) and only ask whether
+        // the session still names one.
+        return new GenericUser(['id' => $identifier, 'password' => 'x']);
     }
     public function retrieveByToken($identifier, $token)
     {
@@ -124,10 +128,10 @@ $request->setRouteResolver(fn () => $route);
 $seen = [];
 $action = function (Request $request) use (&$seen, $req, $provider, $app) {
     $session = $request->session();
-    $guard = new SessionGuard('web', $provider, $session, $request);
+    $guard = new SessionGuard($req['guard'] ?? 'web', $provider, $session, $request);
     switch ($req['action']) {
         case 'login':
-            $guard->login(new GenericUser(['id' => USER_ID, 'password' => 'x']));
+            $guard->login(new GenericUser(['id' => $req['user'] ?? USER_ID, 'password' => 'x']));
             $session->put('from_php', 'hello');
             break;
         case 'show':

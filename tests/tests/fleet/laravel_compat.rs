@@ -18,7 +18,7 @@ use phpsess_compat::servers::RedisServer;
 use redis::Commands;
 use serde_json::{json, Value as Json};
 
-const APP_KEY: &str = "base64:TG23CjBnP0f0umrjyP4wJVoseQDrUVPlKRTDmnYlKjI=";
+pub(crate) const APP_KEY: &str = "base64:TG23CjBnP0f0umrjyP4wJVoseQDrUVPlKRTDmnYlKjI=";
 /// A 16-byte key for the AES-128 ciphers (the first 16 bytes of sha256("laravel-session-spec-128")).
 const APP_KEY_128: &str = "base64:BaBAJlO7ojpTgUyostkuJA==";
 
@@ -36,7 +36,7 @@ const CBC_PLAIN: App = App {
     encrypt: false,
 };
 /// Where the app's 8.x-skeleton config puts sessions (APP_NAME=Laravel).
-const PREFIX: &str = "laravel_database_laravel_cache:";
+pub(crate) const PREFIX: &str = "laravel_database_laravel_cache:";
 
 fn app_script() -> PathBuf {
     workspace_root().join("tests/laravel/app.php")
@@ -45,14 +45,19 @@ fn app_script() -> PathBuf {
 /// One request through the Laravel app. PHP runs with Debian's php.ini and conf.d (phpredis,
 /// igbinary, mbstring), with assertions on.
 fn laravel(port: u16, app: App, action: &str, cookie: Option<&str>) -> Json {
-    let request = json!({
+    run_app(&json!({
         "port": port,
         "app_key": app.key,
         "cipher": app.cipher.name(),
         "encrypt": app.encrypt,
         "action": action,
         "cookie": cookie,
-    });
+    }))
+}
+
+/// Runs `tests/laravel/app.php` with `request` (its fields are listed at the top of app.php) and
+/// returns what it printed; panics with its output if it fails.
+pub(crate) fn run_app(request: &Json) -> Json {
     let out = Command::new(php_binary())
         .args(["-d", "zend.assertions=1", "-d", "assert.exception=1"])
         .arg(app_script())
@@ -79,7 +84,7 @@ fn laravel(port: u16, app: App, action: &str, cookie: Option<&str>) -> Json {
     })
 }
 
-fn text<'a>(j: &'a Json, field: &str) -> &'a str {
+pub(crate) fn text<'a>(j: &'a Json, field: &str) -> &'a str {
     j[field]
         .as_str()
         .unwrap_or_else(|| panic!("no string {field} in {j}"))

@@ -1,12 +1,13 @@
 //! Test target `fleet`: phpsess and phpredis side by side in php-fpm pools behind nginx (mixed
 //! fleets, locks, session semantics, faults, the end-to-end benchmark's machinery), and Laravel
-//! 8.83 driven for real next to the Rust reader.
+//! 8.83 driven for real next to the Rust reader (and ending its users' sessions).
 //!
 //! Run one module with `cargo test -p phpsess-compat --test fleet locks::`.
 
 mod bench;
 mod faults;
 mod laravel_compat;
+mod laravel_users;
 mod locks;
 mod mixed;
 mod semantics;

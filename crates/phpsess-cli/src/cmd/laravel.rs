@@ -1,12 +1,14 @@
-//! `phpsess laravel show|ls`: Laravel's sessions in Redis, from the app's `APP_KEY` and the
-//! Redis it uses — decrypt the session cookie, find the key, read the session and the user id.
+//! `phpsess laravel show|ls|kill`: Laravel's sessions in Redis, from the app's `APP_KEY` and the
+//! Redis it uses — decrypt the session cookie, find the key, read the session and the user id,
+//! list or end a user's sessions. A lookup that finds nothing names the key (or pattern) it tried
+//! and, when another Laravel version's layout has the sessions, says which.
 
 use std::io::{IsTerminal, Write};
 
 use anyhow::{bail, Context, Result};
 use phpsess::laravel::{
-    cookie, AppKey, Cipher, Encrypter, KeyLayout, LaravelConfig, LaravelStore, ScanEvent, Skeleton,
-    StoredSession, UserId,
+    cookie, login_key, AppKey, Cipher, Encrypter, KeyLayout, LaravelConfig, LaravelStore,
+    ScanEvent, ScanSummary, Skeleton, StoredSession, UserId, UserSession, DEFAULT_SCAN_BATCH,
 };
 use phpsess::store::Topology;
 use serde_json::json;
@@ -24,8 +26,10 @@ pub struct Args {
 enum LaravelCommand {
     /// Show one session, from its cookie or its id.
     Show(ShowArgs),
-    /// List the app's sessions: id, user id, TTL, size.
+    /// List the app's sessions: id, user id, TTL, size; with --user, that user's sessions only.
     Ls(LsArgs),
+    /// End a user's sessions (all, or all but --except), as Laravel's logout does: delete them.
+    Kill(KillArgs),
 }
 
 /// What identifies the app: its key, its Redis and where it keeps sessions there.
@@ -91,7 +95,37 @@ struct LsArgs {
     /// Keys per SCAN step.
     #[arg(long, default_value_t = 500)]
     batch: usize,
-    /// One JSON object per line: id, user_id, ttl, bytes (or error).
+    /// Only the sessions of this user id (the guard's `login_…` entry; `42` matches 42 and "42").
+    #[arg(long, value_name = "USER")]
+    user: Option<String>,
+    /// The auth guard whose login entry --user is looked for in.
+    #[arg(long, default_value = "web", requires = "user")]
+    guard: String,
+    /// One JSON object per line: id, user_id, ttl, bytes, and host with --user (or error).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct KillArgs {
+    #[command(flatten)]
+    app: AppArgs,
+    /// The user whose sessions end (the guard's `login_…` entry; `42` matches 42 and "42").
+    #[arg(long, value_name = "USER")]
+    user: String,
+    /// The auth guard whose login entry --user is looked for in.
+    #[arg(long, default_value = "web")]
+    guard: String,
+    /// Keep this session (the 40-character id of the one to stay logged in).
+    #[arg(long, value_name = "ID")]
+    except: Option<String>,
+    /// Say what would be destroyed, destroy nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Keys per SCAN step.
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    /// Print one JSON object: user_id, guard, destroyed (or would_destroy), kept.
     #[arg(long)]
     json: bool,
 }
@@ -99,11 +133,16 @@ struct LsArgs {
 pub fn run(args: Args) -> Result<()> {
     match args.command {
         LaravelCommand::Show(a) => show(a),
-        LaravelCommand::Ls(a) => ls(a),
+        LaravelCommand::Ls(a) => match a.user.clone() {
+            Some(user) => ls_user(a, &user),
+            None => ls(a),
+        },
+        LaravelCommand::Kill(a) => kill(a),
     }
 }
 
-fn open(app: &AppArgs) -> Result<LaravelStore> {
+/// The app's store; `scan_batch` keys per SCAN step for the user lookups.
+fn open(app: &AppArgs, scan_batch: usize) -> Result<LaravelStore> {
     let key = AppKey::parse(&app.app_key).context("--app-key")?;
     let cipher: Cipher = app.cipher.parse().context("--cipher")?;
     let previous = app
@@ -130,6 +169,7 @@ fn open(app: &AppArgs) -> Result<LaravelStore> {
     if let Some(name) = &app.cookie_name {
         config.cookie_name = name.clone();
     }
+    let config = config.with_scan_batch(scan_batch);
     let auth = app.credentials.auth()?;
     let store = match (app.cluster, auth) {
         (true, auth) => LaravelStore::new(
@@ -160,7 +200,7 @@ fn user_json(id: Option<UserId>) -> serde_json::Value {
 }
 
 fn show(args: ShowArgs) -> Result<()> {
-    let mut store = open(&args.app)?;
+    let mut store = open(&args.app, DEFAULT_SCAN_BATCH)?;
     let id = match (&args.cookie, &args.id) {
         (Some(value), _) if args.app.prefix.is_some() && args.app.cookie_name.is_none() => {
             // Without a Laravel version the cookie's name is unknown; try the two defaults.
@@ -176,9 +216,11 @@ fn show(args: ShowArgs) -> Result<()> {
         (None, None) => bail!("give --cookie or --id"),
     };
     let Some(found) = store.load(&id)? else {
+        let hint = other_layout_hint(&mut store, &args.app, Some(&id))?;
         bail!(
-            "no session {id} (key {})",
-            String::from_utf8_lossy(&store.key(&id))
+            "no session under {} ({}){hint}",
+            String::from_utf8_lossy(&store.key(&id)),
+            layout_name(&args.app),
         );
     };
     print_session(&found, args.json)
@@ -213,7 +255,7 @@ fn print_session(found: &StoredSession, as_json: bool) -> Result<()> {
 }
 
 fn ls(args: LsArgs) -> Result<()> {
-    let mut store = open(&args.app)?;
+    let mut store = open(&args.app, args.batch)?;
     let progress = std::io::stderr().is_terminal();
     let mut out = Vec::new();
     let mut failure: Option<anyhow::Error> = None;
@@ -249,21 +291,21 @@ fn ls(args: LsArgs) -> Result<()> {
                 }
                 out.clear();
             }
-            ScanEvent::Progress(s) if progress => {
-                let _ = write!(
-                    std::io::stderr(),
-                    "\rscanned {} keys, {} sessions",
-                    s.keys_seen,
-                    s.sessions
-                );
-            }
+            ScanEvent::Progress(s) => show_progress(progress, s),
             _ => {}
         })?;
-    if progress {
-        let _ = writeln!(std::io::stderr());
-    }
+    end_progress(progress);
     if let Some(e) = failure {
         return Err(e);
+    }
+    if summary.sessions == 0 {
+        let hint = other_layout_hint(&mut store, &args.app, None)?;
+        eprintln!(
+            "no session under {} ({}){hint}",
+            pattern_text(&store),
+            layout_name(&args.app)
+        );
+        return Ok(());
     }
     let note = format!(
         "{} sessions ({} unreadable) among {} keys\n",
@@ -271,6 +313,269 @@ fn ls(args: LsArgs) -> Result<()> {
     );
     if !args.json {
         let _ = std::io::stderr().write_all(note.as_bytes());
+    }
+    Ok(())
+}
+
+/// `\rscanned N keys, M sessions` on stderr, when it is a terminal (`enabled`): a pipe or a log
+/// file gets no carriage-return noise.
+fn show_progress(enabled: bool, s: ScanSummary) {
+    if enabled {
+        let _ = write!(
+            std::io::stderr(),
+            "\rscanned {} keys, {} sessions",
+            s.keys_seen,
+            s.sessions
+        );
+    }
+}
+
+/// Ends the progress line, if one was drawn.
+fn end_progress(enabled: bool) {
+    if enabled {
+        let _ = writeln!(std::io::stderr());
+    }
+}
+
+/// The pattern a scan of the app's sessions uses, for messages (`laravel_database_laravel_cache:*`).
+fn pattern_text(store: &LaravelStore) -> String {
+    String::from_utf8_lossy(&store.config().keys.scan_pattern()).into_owned()
+}
+
+/// Where the key layout in use came from, for messages.
+fn layout_name(app: &AppArgs) -> String {
+    match (&app.laravel_version, &app.app_name) {
+        (Some(version), Some(name)) => {
+            format!("the Laravel {version} key layout for APP_NAME {name:?}")
+        }
+        _ => "the --prefix given".to_owned(),
+    }
+}
+
+/// The other Laravel versions' default layouts for the same APP_NAME, one per distinct prefix,
+/// each with the versions that share it (`["9", "10"]`). None for an explicit --prefix: its
+/// APP_NAME is unknown.
+fn other_layouts(app: &AppArgs, current: &KeyLayout) -> Vec<(Vec<&'static str>, KeyLayout)> {
+    let Some(name) = &app.app_name else {
+        return Vec::new();
+    };
+    let mut out: Vec<(Vec<&'static str>, KeyLayout)> = Vec::new();
+    for skeleton in Skeleton::ALL {
+        let Ok(layout) = skeleton.default_layout(name) else {
+            continue;
+        };
+        if layout == *current {
+            continue;
+        }
+        match out.iter_mut().find(|(_, l)| *l == layout) {
+            Some((versions, _)) => versions.push(skeleton.name()),
+            None => out.push((vec![skeleton.name()], layout)),
+        }
+    }
+    out
+}
+
+/// For a lookup that found nothing: "; there is one under K: is this a Laravel 8 app? try
+/// --laravel-version 8" when another version's layout holds session `id` (or, with no id, any
+/// session), else an empty string.
+fn other_layout_hint(store: &mut LaravelStore, app: &AppArgs, id: Option<&str>) -> Result<String> {
+    let candidates = other_layouts(app, &store.config().keys);
+    if candidates.is_empty() {
+        return Ok(String::new());
+    }
+    let layouts: Vec<KeyLayout> = candidates.iter().map(|(_, l)| l.clone()).collect();
+    let Some(i) = store
+        .find_other_layout(&layouts, id)
+        .context("looking for the sessions under other Laravel versions' key layouts")?
+    else {
+        return Ok(String::new());
+    };
+    let (versions, layout) = &candidates[i];
+    let place = match id {
+        Some(id) => format!(
+            "there is one under {}",
+            String::from_utf8_lossy(&layout.key(id))
+        ),
+        None => format!(
+            "there are sessions under {}",
+            String::from_utf8_lossy(&layout.scan_pattern())
+        ),
+    };
+    Ok(format!(
+        "; {place}: is this a Laravel {} app? try --laravel-version {}",
+        versions.join(" or "),
+        versions[0]
+    ))
+}
+
+/// The JSON of one of a user's sessions (the same fields as `ls`, plus the host).
+fn user_session_json(s: &UserSession) -> serde_json::Value {
+    json!({
+        "id": s.id,
+        "user_id": user_json(Some(s.user.clone())),
+        "ttl": s.ttl,
+        "bytes": s.bytes,
+        "host": s.host,
+    })
+}
+
+/// One line of text for one of a user's sessions.
+fn user_session_line(s: &UserSession) -> String {
+    format!(
+        "{}  user {:<12} ttl {:>7}  {:>7} B  {}\n",
+        s.id,
+        s.user.to_string(),
+        s.ttl.map_or("none".to_owned(), |t| format!("{t}s")),
+        s.bytes,
+        s.host
+    )
+}
+
+/// Finds `user`'s sessions by scan, with progress on a terminal; also returns the scan's totals.
+fn find_user_sessions(
+    store: &mut LaravelStore,
+    user: &UserId,
+    guard: &str,
+) -> Result<(Vec<UserSession>, ScanSummary)> {
+    let progress = std::io::stderr().is_terminal();
+    let mut last = ScanSummary::default();
+    let found = store.user_sessions(user, guard, |s| {
+        last = s;
+        show_progress(progress, s);
+    });
+    end_progress(progress);
+    Ok((found?, last))
+}
+
+/// What a scan that matched nothing tried, on stderr: the user's login key, the key pattern and
+/// its layout, and where the sessions are if another version's layout has them.
+fn report_no_match(
+    store: &mut LaravelStore,
+    app: &AppArgs,
+    user: &UserId,
+    guard: &str,
+    summary: ScanSummary,
+) -> Result<()> {
+    let hint = if summary.sessions == 0 {
+        other_layout_hint(store, app, None)?
+    } else {
+        String::new()
+    };
+    let unreadable = if summary.errors > 0 {
+        format!(
+            ", {} of them unreadable (wrong APP_KEY or --previous-key missing?)",
+            summary.errors
+        )
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "no session of user {user} with guard {guard} (entry {}) among {} sessions{unreadable} under {} ({}){hint}",
+        login_key(guard),
+        summary.sessions,
+        pattern_text(store),
+        layout_name(app),
+    );
+    Ok(())
+}
+
+fn ls_user(args: LsArgs, user: &str) -> Result<()> {
+    let user = UserId::parse(user);
+    let mut store = open(&args.app, args.batch)?;
+    let (found, summary) = find_user_sessions(&mut store, &user, &args.guard)?;
+    for s in &found {
+        if args.json {
+            output::json(&user_session_json(s), false)?;
+        } else {
+            output::bytes(user_session_line(s).as_bytes())?;
+        }
+    }
+    if found.is_empty() {
+        report_no_match(&mut store, &args.app, &user, &args.guard, summary)?;
+    }
+    Ok(())
+}
+
+fn kill(args: KillArgs) -> Result<()> {
+    if let Some(id) = &args.except {
+        cookie::check_session_id(id).context("--except")?;
+    }
+    let user = UserId::parse(&args.user);
+    let mut store = open(&args.app, args.batch)?;
+    let except = args.except.as_deref();
+    let (ids, summary, kept) = if args.dry_run {
+        let (found, summary) = find_user_sessions(&mut store, &user, &args.guard)?;
+        let kept = found.iter().any(|s| Some(s.id.as_str()) == except);
+        let ids: Vec<String> = found
+            .into_iter()
+            .filter(|s| Some(s.id.as_str()) != except)
+            .map(|s| s.id)
+            .collect();
+        (ids, summary, kept)
+    } else {
+        let progress = std::io::stderr().is_terminal();
+        let mut last = ScanSummary::default();
+        let mut kept = false;
+        // destroy_user_sessions does not report the session it spared; one more look says
+        // whether --except was one of this user's (a typo'd id would otherwise pass silently).
+        let ids = store.destroy_user_sessions(&user, &args.guard, except, |s| {
+            last = s;
+            show_progress(progress, s);
+        });
+        end_progress(progress);
+        let ids = ids?;
+        if let Some(id) = except {
+            kept = store.load(id)?.is_some_and(|s| {
+                s.session
+                    .user_id(&args.guard)
+                    .is_some_and(|u| u.same_user(&user))
+            });
+        }
+        (ids, last, kept)
+    };
+    let verb = if args.dry_run {
+        "would destroy"
+    } else {
+        "destroyed"
+    };
+    if args.json {
+        let field = if args.dry_run {
+            "would_destroy"
+        } else {
+            "destroyed"
+        };
+        output::json(
+            &json!({
+                "user_id": user_json(Some(user.clone())),
+                "guard": args.guard,
+                field: ids,
+                "kept": if kept { json!(except) } else { serde_json::Value::Null },
+            }),
+            false,
+        )?;
+    } else {
+        for id in &ids {
+            output::bytes(format!("{verb} {id}\n").as_bytes())?;
+        }
+    }
+    if let (Some(id), false) = (except, kept) {
+        eprintln!(
+            "--except {id}: not a session of user {user} with guard {}",
+            args.guard
+        );
+    }
+    if ids.is_empty() && !kept {
+        report_no_match(&mut store, &args.app, &user, &args.guard, summary)?;
+    } else if !args.json {
+        eprintln!(
+            "{verb} {} session(s) of user {user}{}",
+            ids.len(),
+            if kept {
+                format!(", kept {}", except.unwrap_or_default())
+            } else {
+                String::new()
+            }
+        );
     }
     Ok(())
 }

@@ -21,8 +21,10 @@ pub enum Command {
     SavePath(save_path::Args),
     /// Show one session from Redis: data, TTL, size, host and lock holder.
     Show(show::Args),
-    /// Laravel's sessions: decrypt the cookie, show a session, list an app's sessions.
-    Laravel(laravel::Args),
+    /// Laravel's sessions: decrypt the cookie, show a session, list an app's or a user's sessions,
+    /// end a user's sessions.
+    // Boxed: its app options make it several times the size of the other commands' arguments.
+    Laravel(Box<laravel::Args>),
 }
 
 impl Command {
@@ -33,7 +35,7 @@ impl Command {
             Command::Encode(args) => encode::run(args),
             Command::SavePath(args) => save_path::run(args),
             Command::Show(args) => show::run(args),
-            Command::Laravel(args) => laravel::run(args),
+            Command::Laravel(args) => laravel::run(*args),
         }
     }
 }

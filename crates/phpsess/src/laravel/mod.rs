@@ -66,4 +66,7 @@ pub use payload::{
     SESSION_GUARD_CLASS,
 };
 #[cfg(feature = "store")]
-pub use store::{LaravelConfig, LaravelStore, ScanEntry, ScanEvent, ScanSummary, StoredSession};
+pub use store::{
+    LaravelConfig, LaravelStore, ScanEntry, ScanEvent, ScanSummary, StoredSession, UserSession,
+    DEFAULT_SCAN_BATCH,
+};

@@ -94,6 +94,31 @@ impl fmt::Display for UserId {
     }
 }
 
+impl UserId {
+    /// A user id typed on a command line or taken from a URL: an integer when the text is one as
+    /// PHP would print it (`42`, `-1`; not `042` or `+4`), else a string.
+    pub fn parse(text: &str) -> UserId {
+        match text.parse::<i64>() {
+            Ok(i) if i.to_string() == text => UserId::Int(i),
+            _ => UserId::Str(text.to_owned()),
+        }
+    }
+
+    /// Whether `self` and `other` name the same user as Laravel sees it: equal as text, so
+    /// `Int(42)` and `Str("42")` match. A session can hold either form for the same user (an app
+    /// that casts its key, or a provider returning the id as a string); the user provider looks
+    /// both up the same way (`where id = ?`), so both are that user's sessions.
+    pub fn same_user(&self, other: &UserId) -> bool {
+        match (self, other) {
+            (UserId::Int(a), UserId::Int(b)) => a == b,
+            (UserId::Str(a), UserId::Str(b)) => a == b,
+            (UserId::Int(i), UserId::Str(s)) | (UserId::Str(s), UserId::Int(i)) => {
+                *s == i.to_string()
+            }
+        }
+    }
+}
+
 impl From<UserId> for Value {
     fn from(id: UserId) -> Value {
         match id {

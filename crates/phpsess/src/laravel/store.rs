@@ -11,6 +11,10 @@ use super::keys::{KeyLayout, Skeleton};
 use super::payload::{Encoding, LaravelSession, UserId};
 use crate::error::Result;
 use crate::store::{RawKeys, Topology};
+use std::collections::HashSet;
+
+/// Keys per SCAN step by default ([`LaravelConfig::scan_batch`]).
+pub const DEFAULT_SCAN_BATCH: usize = 500;
 
 /// What a Laravel app's config says about its sessions. Made by [`LaravelConfig::new`] or
 /// [`LaravelConfig::defaults`]; fields can be changed after, or set with the `with_*` methods.
@@ -27,6 +31,9 @@ pub struct LaravelConfig {
     pub new_session_encoding: Encoding,
     /// `session.lifetime`, for sessions created here (120 minutes in every skeleton).
     pub lifetime: Duration,
+    /// Keys per SCAN step when looking for a user's sessions ([`LaravelStore::user_sessions`]):
+    /// 500 by default, a few milliseconds of server time per step.
+    pub scan_batch: usize,
 }
 
 impl LaravelConfig {
@@ -38,6 +45,7 @@ impl LaravelConfig {
             keys,
             new_session_encoding: Encoding::default(),
             lifetime: Duration::from_secs(120 * 60),
+            scan_batch: DEFAULT_SCAN_BATCH,
         }
     }
 
@@ -52,6 +60,13 @@ impl LaravelConfig {
     #[must_use]
     pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = lifetime;
+        self
+    }
+
+    /// Looking for a user's sessions `batch` keys per SCAN step ([`scan_batch`](Self::scan_batch)).
+    #[must_use]
+    pub fn with_scan_batch(mut self, batch: usize) -> Self {
+        self.scan_batch = batch.max(1);
         self
     }
 
@@ -123,6 +138,24 @@ pub struct ScanSummary {
     pub sessions: u64,
     /// Of those, the ones that did not decode.
     pub errors: u64,
+}
+
+/// One session of a user, from [`LaravelStore::user_sessions`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UserSession {
+    /// The 40-character session id.
+    pub id: String,
+    /// Its Redis key (prefixes + id).
+    pub key: Vec<u8>,
+    /// The user id as the session stores it (an int, or a string that reads as the same user).
+    pub user: UserId,
+    /// Seconds left before Redis expires it (`None`: no expiry set).
+    pub ttl: Option<u64>,
+    /// Size of the stored value in bytes (named as in [`crate::store::UserSession`]).
+    pub bytes: usize,
+    /// The Redis server holding it, for messages (`tcp://10.0.0.5:6379`).
+    pub host: String,
 }
 
 /// Laravel sessions in one Redis (a `redis` save_path with one host, a `redis://` URL, a Sentinel
@@ -267,12 +300,7 @@ impl LaravelStore {
             summary.keys_seen += keys.len() as u64;
             let sessions: Vec<Vec<u8>> = keys
                 .into_iter()
-                .filter(|k| {
-                    self.config.keys.id_of(k).is_some_and(|id| {
-                        id.len() == cookie::SESSION_ID_LEN
-                            && id.iter().all(u8::is_ascii_alphanumeric)
-                    })
-                })
+                .filter(|k| self.config.keys.id_of(k).is_some_and(is_session_id))
                 .collect();
             if !sessions.is_empty() {
                 let values = self.redis.get_many_with_ttl(&sessions)?;
@@ -308,10 +336,143 @@ impl LaravelStore {
         }
     }
 
+    /// The sessions in which `user` is logged in with `guard` (`web` for Laravel's default): those
+    /// whose `login_<guard>_<sha1("Illuminate\Auth\SessionGuard")>` entry holds the user's id, as
+    /// an int or as a string ([`UserId::same_user`]). Laravel keeps no index of a user's sessions,
+    /// so this is a [`scan`](Self::scan) of the app's prefix ([`LaravelConfig::scan_batch`] keys a
+    /// step); `on_progress` gets the running totals after each step, and the last call's totals are
+    /// the whole scan's. Sessions that do not decode (a wrong or missing APP_KEY for encrypted
+    /// sessions, a cache entry shaped like an id) are counted in those totals' `errors` and
+    /// skipped. A session reported twice by SCAN is listed once. Not on Redis Cluster (see
+    /// [`scan`](Self::scan)).
+    pub fn user_sessions(
+        &mut self,
+        user: &UserId,
+        guard: &str,
+        mut on_progress: impl FnMut(ScanSummary),
+    ) -> Result<Vec<UserSession>> {
+        let batch = self.config.scan_batch.max(1);
+        let mut found = Vec::new();
+        let mut seen = HashSet::new();
+        self.scan(batch, |event| match event {
+            ScanEvent::Session(entry) => {
+                let Ok(session) = &entry.session else { return };
+                // `user_id` is the one place that knows the guard's key (`login_key`).
+                let Some(stored) = session.user_id(guard) else {
+                    return;
+                };
+                if stored.same_user(user) && seen.insert(entry.key.clone()) {
+                    found.push((entry.id, entry.key, stored, entry.ttl, entry.size));
+                }
+            }
+            ScanEvent::Progress(summary) => on_progress(summary),
+        })?;
+        Ok(found
+            .into_iter()
+            .map(|(id, key, user, ttl, bytes)| UserSession {
+                host: self.redis.host_of(&key),
+                id,
+                key,
+                user,
+                ttl,
+                bytes,
+            })
+            .collect())
+    }
+
+    /// End every session of `user` with `guard` except the one with id `except` (the caller's own,
+    /// for "log out my other devices"), and return the ids destroyed. Found as by
+    /// [`user_sessions`](Self::user_sessions); each key is then deleted (`DEL`, pipelined per
+    /// [`LaravelConfig::scan_batch`] keys), which is what Laravel's own logout does
+    /// (`$request->session()->invalidate()` destroys the session in the handler). An id that was
+    /// already gone when its turn came (expired, or logged out meanwhile) is not in the result.
+    ///
+    /// What this cannot stop, because Laravel has nothing to stop it with:
+    /// - **Requests in flight.** Laravel's Redis sessions have no lock by default, and its session
+    ///   write is an unconditional `SETEX` at the end of the request: a request that read a
+    ///   session before it was deleted writes it back, still logged in, when it ends. There is no
+    ///   key to remove that would refuse that write. A route using `->block()` takes a cache lock
+    ///   (`session:<id>` in the block store), but the write does not check it; deleting that lock
+    ///   would only let a queued request in early, so it is left to expire. Where it matters, run
+    ///   this again once the app's longest request has had time to finish, or pair it with
+    ///   Laravel's `Auth::logoutOtherDevices()` and the `AuthenticateSession` middleware, which
+    ///   reject a session whose password hash is stale on its next request.
+    /// - **"Remember me".** A device with a remember cookie logs itself back in on its next
+    ///   request, through the user's `remember_token`; change that token in the database to end
+    ///   those too (Laravel's `logout()` cycles it).
+    pub fn destroy_user_sessions(
+        &mut self,
+        user: &UserId,
+        guard: &str,
+        except: Option<&str>,
+        on_progress: impl FnMut(ScanSummary),
+    ) -> Result<Vec<String>> {
+        let targets: Vec<UserSession> = self
+            .user_sessions(user, guard, on_progress)?
+            .into_iter()
+            .filter(|s| Some(s.id.as_str()) != except)
+            .collect();
+        let mut destroyed = Vec::with_capacity(targets.len());
+        for chunk in targets.chunks(self.config.scan_batch.max(1)) {
+            let keys: Vec<Vec<u8>> = chunk.iter().map(|s| s.key.clone()).collect();
+            let gone = self.redis.delete_many(&keys)?;
+            for (session, deleted) in chunk.iter().zip(gone) {
+                if deleted {
+                    destroyed.push(session.id.clone());
+                }
+            }
+        }
+        Ok(destroyed)
+    }
+
+    /// For a lookup that found nothing, where else the app's sessions might be: the index of the
+    /// first of `layouts` under which Redis holds session `id` (one GET per layout), or with no
+    /// id, any key whose suffix is a session id (a SCAN of the whole keyspace, stopping at the
+    /// first such key; not on Redis Cluster). Lets a caller say "is this a Laravel 8 app?" rather
+    /// than only "no session": the key layout changed between versions (see [`Skeleton`]).
+    pub fn find_other_layout(
+        &mut self,
+        layouts: &[KeyLayout],
+        id: Option<&str>,
+    ) -> Result<Option<usize>> {
+        if let Some(id) = id {
+            for (i, layout) in layouts.iter().enumerate() {
+                if self.redis.get_with_ttl(&layout.key(id))?.is_some() {
+                    return Ok(Some(i));
+                }
+            }
+            return Ok(None);
+        }
+        let mut cursor = 0u64;
+        loop {
+            let (next, keys) = self
+                .redis
+                .scan_step(cursor, b"*", self.config.scan_batch.max(1))?;
+            for key in &keys {
+                if let Some(i) = layouts
+                    .iter()
+                    .position(|l| l.id_of(key).is_some_and(is_session_id))
+                {
+                    return Ok(Some(i));
+                }
+            }
+            if next == 0 {
+                return Ok(None);
+            }
+            cursor = next;
+        }
+    }
+
     /// The raw-key layer underneath (its [`stats`](RawKeys::stats), say).
     pub fn raw_keys(&self) -> &RawKeys {
         &self.redis
     }
+}
+
+/// A key suffix that is a Laravel session id (40 `[A-Za-z0-9]`, `Str::random(40)`); other keys
+/// under the prefix are the app's cache entries and locks.
+fn is_session_id(suffix: &[u8]) -> bool {
+    suffix.len() == cookie::SESSION_ID_LEN && suffix.iter().all(u8::is_ascii_alphanumeric)
 }
 
 impl std::fmt::Debug for LaravelStore {

@@ -389,3 +389,37 @@ fn attributes_helpers_follow_laravel() {
         )
     );
 }
+
+#[test]
+fn user_ids_match_as_text() {
+    let cases = [
+        ("42", UserId::Int(42)),
+        ("-1", UserId::Int(-1)),
+        ("042", UserId::Str("042".into())),
+        ("+4", UserId::Str("+4".into())),
+        (
+            "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d",
+            UserId::Str("9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d".into()),
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(UserId::parse(text), want, "{text}");
+    }
+    let same = [
+        (UserId::Int(42), UserId::Int(42)),
+        (UserId::Int(42), UserId::Str("42".into())),
+        (UserId::Str("42".into()), UserId::Int(42)),
+        (UserId::Str("ab".into()), UserId::Str("ab".into())),
+    ];
+    for (a, b) in same {
+        assert!(a.same_user(&b), "{a:?} {b:?}");
+    }
+    let different = [
+        (UserId::Int(42), UserId::Int(4)),
+        (UserId::Int(42), UserId::Str("042".into())),
+        (UserId::Str("ab".into()), UserId::Str("AB".into())),
+    ];
+    for (a, b) in different {
+        assert!(!a.same_user(&b), "{a:?} {b:?}");
+    }
+}

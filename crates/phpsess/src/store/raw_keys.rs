@@ -115,6 +115,32 @@ impl RawKeys {
         }
     }
 
+    /// `DEL` each of `keys`, pipelined in one round trip to the host of the first key: per key,
+    /// whether it existed (and is now gone). All keys must live on that host (on Redis Cluster,
+    /// in one slot); callers with keys spread out call this once per key.
+    pub fn delete_many(&mut self, keys: &[Vec<u8>]) -> Result<Vec<bool>> {
+        let Some(first) = keys.first() else {
+            return Ok(Vec::new());
+        };
+        let mut p = pipeline();
+        for k in keys {
+            p.cmd("DEL").arg(k.as_slice());
+        }
+        // A repeated DEL deletes nothing more, so a retry after a lost reply is harmless; the
+        // counts it reports then may undercount what the first attempt deleted.
+        let replies = self.run(first, &p, true, "delete", first)?;
+        keys.iter()
+            .enumerate()
+            .map(|(i, key)| match replies.get(i) {
+                Some(Value::Int(n)) => Ok(*n > 0),
+                other => {
+                    let detail = reply_text(other);
+                    Err(self.error(first, "delete", key, detail, true))
+                }
+            })
+            .collect()
+    }
+
     /// One `SCAN cursor MATCH pattern COUNT count` step: the next cursor (0 when done) and the keys
     /// found. Standalone servers and Sentinel masters only: on Redis Cluster a keyless SCAN would
     /// see one node, so it is refused rather than silently incomplete. On a host list, SCAN goes
