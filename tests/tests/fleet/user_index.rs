@@ -161,7 +161,10 @@ fn a_request_in_flight_cannot_write_back_a_session_that_was_ended() {
         slow.text()
     );
     let warned = slow.json()["errors"].to_string();
-    assert!(warned.contains("no longer ours"), "the refusal is reported: {warned}");
+    assert!(
+        warned.contains("no longer ours"),
+        "the refusal is reported: {warned}"
+    );
     assert_eq!(
         whoami(&site, &mut tablet),
         Value::Null,

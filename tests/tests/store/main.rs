@@ -4,6 +4,7 @@
 //! Run one module with `cargo test -p phpsess-compat --test store standalone::`.
 
 mod cli_show;
+mod cli_users;
 mod cluster;
 mod harness;
 mod login;

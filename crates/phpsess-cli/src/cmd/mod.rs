@@ -9,6 +9,7 @@ mod encode;
 mod laravel;
 mod save_path;
 mod show;
+mod users;
 
 /// What `phpsess` can do.
 #[derive(Debug, Subcommand)]
@@ -21,6 +22,10 @@ pub enum Command {
     SavePath(save_path::Args),
     /// Show one session from Redis: data, TTL, size, host and lock holder.
     Show(show::Args),
+    /// A user's sessions from the per-user index: id, TTL, bytes, host, lock holder.
+    Sessions(users::SessionsArgs),
+    /// End sessions so they stay ended: a user's (from the index) or by id.
+    Kill(users::KillArgs),
     /// Laravel's sessions: decrypt the cookie, show a session, list an app's or a user's sessions,
     /// end a user's sessions.
     // Boxed: its app options make it several times the size of the other commands' arguments.
@@ -35,6 +40,8 @@ impl Command {
             Command::Encode(args) => encode::run(args),
             Command::SavePath(args) => save_path::run(args),
             Command::Show(args) => show::run(args),
+            Command::Sessions(args) => users::sessions(args),
+            Command::Kill(args) => users::kill(args),
             Command::Laravel(args) => laravel::run(*args),
         }
     }
