@@ -91,6 +91,7 @@ save_path="tcp://127.0.0.1:$redis_port?auth=$password&timeout=2"
 render demo/redis.conf "$work/redis.conf" "PORT=$redis_port" "DIR=$work" "PASSWORD=$password"
 redis-server "$work/redis.conf" &
 pids+=($!)
+(umask 077; printf "%s\n" "$password" >"$work/auth")
 rcli() { redis-cli -p "$redis_port" --no-auth-warning -a "$password" "$@"; }
 wait_for "redis-server" sh -c "[ \"\$(redis-cli -p $redis_port --no-auth-warning -a $password ping)\" = PONG ]"
 
@@ -169,13 +170,28 @@ rcli --raw GET "$key" | head -c -1 | "$phpsess_cli" decode --format php --compac
 say "  lock keys held right now: $(rcli --scan --pattern '*_LOCK' | wc -l)"
 say ""
 
-visit "log out" -d action=logout
+say "A second device (another cookie jar) logs in as ada; the index knows both sessions:"
+laptop=$jar
+jar=$work/phone.txt
+visit "phone: log in as ada" -d action=login -d user=ada
+devices() { php -n -r 'echo count(json_decode($argv[1], true)["devices"]);' "$state"; }
+[ "$(devices)" = 2 ] || fail "step $step: the index lists $(devices) sessions for ada, expected 2"
+say "     ada's sessions: $(devices)   (phpsess sessions --user ada:)"
+"$phpsess_cli" sessions --save-path "tcp://127.0.0.1:$redis_port" --auth-file "$work/auth" --user ada | sed 's/^/       /'
+visit "phone: log out elsewhere" -d action=logout_others
+expect ended 1
+jar=$laptop
+visit "laptop: look again"
 expect user NULL
-visit "look again"
+[ "$(rcli EXISTS "$key")" = 0 ] || fail "the laptop's session is still in Redis after 'log out everywhere else'"
+jar=$work/phone.txt
+visit "phone: log out" -d action=logout
 expect user NULL
-[ "$(rcli EXISTS "$key")" = 0 ] || fail "the session is still in Redis after logout"
+visit "phone: look again"
+expect user NULL
 say ""
-say "Every step as expected: the session followed the visitor from one web server to the other."
+say "Every step as expected: the session followed the visitor from one web server to the other,"
+say "and 'log out everywhere else' ended the other device's session for good."
 
 if [ "${DEMO_ONESHOT:-0}" = 1 ]; then
   exit 0

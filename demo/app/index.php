@@ -1,7 +1,8 @@
 <?php
 // The phpsess demo app: log in, count, log out — served by two php-fpm pools ("web1", "web2")
 // behind nginx, sharing the session through Redis. Every request says which server answered.
-// POST action=login (user=NAME) | action=count | action=logout, then a redirect back to the page
+// POST action=login (user=NAME) | action=count | action=logout | action=logout_others (log out every
+// other device of this user, through phpsess's per-user index), then a redirect back to the page
 // (or, with ?format=json, the state as JSON, which scripts/demo.sh uses for its walk-through).
 
 declare(strict_types=1);
@@ -10,6 +11,7 @@ $server = getenv('DEMO_SERVER') ?: '?';
 $json = ($_GET['format'] ?? '') === 'json';
 $started = session_start();
 $message = null;
+$ended = null;
 
 if ($started && $_SERVER['REQUEST_METHOD'] === 'POST') {
     switch ($_POST['action'] ?? '') {
@@ -28,6 +30,12 @@ if ($started && $_SERVER['REQUEST_METHOD'] === 'POST') {
                 $_SESSION['count']++;
             }
             break;
+        case 'logout_others':
+            if (isset($_SESSION['user'])) {
+                $ended = phpsess_destroy_user_sessions($_SESSION['user']);
+                $message = "Logged out $ended other device(s).";
+            }
+            break;
         case 'logout':
             $_SESSION = [];
             session_destroy();
@@ -36,7 +44,7 @@ if ($started && $_SERVER['REQUEST_METHOD'] === 'POST') {
             setcookie(session_name(), '', ['expires' => 1] + $params);
             break;
     }
-    if (!$json && $message === null) {
+    if (!$json && $message === null && $ended === null) {
         header('Location: /', true, 303);
         exit;
     }
@@ -54,8 +62,12 @@ $state = [
     'seen_by' => $_SESSION['seen_by'] ?? [],
     'session_id' => session_status() === PHP_SESSION_ACTIVE ? session_id() : null,
     'message' => $message,
+    'ended' => $ended,
 ];
 session_write_close();
+// This user's sessions, from the index phpsess keeps (phpsess.user_key = user); after the write,
+// so that a session that just logged in is listed too.
+$state['devices'] = $state['user'] !== null ? phpsess_user_sessions($state['user']) : [];
 
 if ($json) {
     header('Content-Type: application/json');
@@ -96,6 +108,12 @@ every request to the other web server, and both read the same session from Redis
   <div class="count"><?= (int) $state['count'] ?></div>
   <form method="post"><input type="hidden" name="action" value="count"><button>Count</button></form>
   <form method="post"><input type="hidden" name="action" value="logout"><button>Log out</button></form>
+  <?php if ($message): ?><p><strong><?= $h($message) ?></strong></p><?php endif ?>
+  <p>Your sessions (devices), from phpsess's per-user index:</p>
+  <table><?php foreach ($state['devices'] as $d): ?>
+    <tr><td><code><?= $h(substr($d['id'], 0, 8)) ?>…</code></td><td><?= $d['current'] ? 'this device' : 'another device' ?></td>
+    <td><?= (int) $d['ttl'] ?> s left</td></tr><?php endforeach ?></table>
+  <form method="post"><input type="hidden" name="action" value="logout_others"><button>Log out everywhere else</button></form>
   <p>Pages seen per server:</p>
   <table><?php foreach ($state['seen_by'] as $name => $n): ?>
     <tr><td><?= $h($name) ?></td><td><?= (int) $n ?></td></tr><?php endforeach ?></table>
