@@ -22,6 +22,7 @@ function one_request(string $id, string $payload): int
         fwrite(STDERR, "cli_loop.php: session_start() failed\n");
         exit(1);
     }
+    $_SESSION['user_id'] ??= 42; // phpsess.user_key in the "+ user_key" rows
     $_SESSION['payload'] ??= $payload;
     $_SESSION['n'] = ($_SESSION['n'] ?? 0) + 1;
     session_write_close();

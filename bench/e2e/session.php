@@ -7,6 +7,7 @@ if (!session_start()) {
     echo "session_start() failed: ", error_get_last()['message'] ?? '';
     exit;
 }
+$_SESSION['user_id'] ??= 42; // phpsess.user_key in the "+ user_key" rows
 $_SESSION['payload'] ??= str_repeat('0123456789abcdef', 64);
 $_SESSION['n'] = ($_SESSION['n'] ?? 0) + 1;
 $n = $_SESSION['n'];

@@ -101,6 +101,8 @@ pub struct Case {
     pub locking: bool,
     /// Which save handler.
     pub handler: Handler,
+    /// phpsess keeping the per-user index (`phpsess.user_key = user_id`).
+    pub indexed: bool,
 }
 
 /// Speed of one configuration.
@@ -142,16 +144,23 @@ pub fn bench_dir() -> PathBuf {
 }
 
 /// The INI settings of a case: handler, save_path, locking.
-fn session_inis(handler: Handler, locking: bool, redis_addr: &str) -> Vec<(String, String)> {
-    let (lock_key, lock_value) = handler.locking_ini(locking);
-    vec![
-        ("session.save_handler".into(), handler.name().into()),
+fn session_inis(handler: Flavor, locking: bool, redis_addr: &str) -> Vec<(String, String)> {
+    let (lock_key, lock_value) = handler.0.locking_ini(locking);
+    let mut inis = vec![
+        ("session.save_handler".into(), handler.0.name().into()),
         ("session.save_path".into(), format!("tcp://{redis_addr}")),
         (lock_key.into(), lock_value.into()),
-    ]
+    ];
+    if handler.1 {
+        inis.push(("phpsess.user_key".into(), "user_id".into()));
+    }
+    inis
 }
 
-fn cli(handler: Handler, locking: bool, redis_addr: &str) -> PhpCli {
+/// A handler, and for phpsess whether it keeps the per-user index.
+pub type Flavor = (Handler, bool);
+
+fn cli(handler: Flavor, locking: bool, redis_addr: &str) -> PhpCli {
     PhpCli::path(bench_dir().join("cli_loop.php"))
         .inis(session_inis(handler, locking, redis_addr))
         .timeout(Duration::from_secs(600))
@@ -166,7 +175,7 @@ fn us(v: &serde_json::Value, field: &str) -> Duration {
     )
 }
 
-fn cli_speed(opts: &BenchOptions, handler: Handler, locking: bool, redis_addr: &str) -> Speed {
+fn cli_speed(opts: &BenchOptions, handler: Flavor, locking: bool, redis_addr: &str) -> Speed {
     let id = new_session_id("bench");
     let out = cli(handler, locking, redis_addr)
         .arg(&id)
@@ -188,7 +197,7 @@ fn cli_speed(opts: &BenchOptions, handler: Handler, locking: bool, redis_addr: &
 /// and nginx in front.
 fn fpm_site(
     opts: &BenchOptions,
-    handler: Handler,
+    handler: Flavor,
     locking: bool,
     redis_addr: &str,
 ) -> (Nginx, FpmPool) {
@@ -208,7 +217,7 @@ fn fpm_site(
     (nginx, pool)
 }
 
-fn fpm_speed(opts: &BenchOptions, handler: Handler, locking: bool, redis_addr: &str) -> Speed {
+fn fpm_speed(opts: &BenchOptions, handler: Flavor, locking: bool, redis_addr: &str) -> Speed {
     let (nginx, pool) = fpm_site(opts, handler, locking, redis_addr);
     let report = load::run(&LoadSpec {
         addr: nginx.addr(),
@@ -220,7 +229,8 @@ fn fpm_speed(opts: &BenchOptions, handler: Handler, locking: bool, redis_addr: &
     });
     if report.errors > 0 {
         panic!(
-            "{handler} (locking {locking}) in php-fpm: {} failed requests, first: {}\n{}",
+            "{} (locking {locking}) in php-fpm: {} failed requests, first: {}\n{}",
+            handler.0,
             report.errors,
             report.first_error.unwrap_or_default(),
             pool.php_errors()
@@ -253,7 +263,7 @@ fn commands_since_reset(redis: &RedisServer, requests: usize) -> (f64, BTreeMap<
 pub fn measure_cost(
     opts: &BenchOptions,
     runner: Runner,
-    handler: Handler,
+    handler: Flavor,
     locking: bool,
     redis: &RedisServer,
     counter: &Proxy,
@@ -302,7 +312,7 @@ pub fn measure_cost(
 pub fn measure_speed(
     opts: &BenchOptions,
     runner: Runner,
-    handler: Handler,
+    handler: Flavor,
     locking: bool,
     redis_addr: &str,
 ) -> Speed {
@@ -322,11 +332,12 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> Vec<Row> {
     for &runner in &opts.runners {
         for locking in [true, false] {
             let mut costs = BTreeMap::new();
-            for handler in Handler::BOTH {
+            for handler in FLAVORS {
                 let cost = measure_cost(opts, runner, handler, locking, &redis, &counter);
                 progress(&format!(
-                    "{} {handler} locking={locking}: {:.2} commands, {:.2} round trips per request",
+                    "{} {} locking={locking}: {:.2} commands, {:.2} round trips per request",
                     runner.label(),
+                    label(handler),
                     cost.commands,
                     cost.round_trips
                 ));
@@ -337,13 +348,14 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> Vec<Row> {
                     Network::Loopback => redis.addr(),
                     Network::Delayed => remote.addr(),
                 };
-                let mut speeds: BTreeMap<Handler, Vec<Speed>> = BTreeMap::new();
+                let mut speeds: BTreeMap<Flavor, Vec<Speed>> = BTreeMap::new();
                 for round in 1..=opts.rounds {
-                    for handler in Handler::BOTH {
+                    for handler in FLAVORS {
                         let speed = measure_speed(opts, runner, handler, locking, &addr);
                         progress(&format!(
-                            "{} {handler} locking={locking} {network:?} round {round}: {:.0} req/s, p99 {:.2} ms",
+                            "{} {} locking={locking} {network:?} round {round}: {:.0} req/s, p99 {:.2} ms",
                             runner.label(),
+                            label(handler),
                             speed.rps,
                             ms(speed.p99)
                         ));
@@ -357,7 +369,8 @@ pub fn run(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> Vec<Row> {
                             runner,
                             network,
                             locking,
-                            handler,
+                            handler: handler.0,
+                            indexed: handler.1,
                         },
                         speed: runs[runs.len() / 2],
                         cost: costs[&handler].clone(),
@@ -374,9 +387,35 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// Every handler measured: phpredis, phpsess, phpsess keeping the per-user index.
+pub const FLAVORS: [Flavor; 3] = [
+    (Handler::Phpredis, false),
+    (Handler::Phpsess, false),
+    (Handler::Phpsess, true),
+];
+
+fn label(f: Flavor) -> String {
+    if f.1 {
+        format!("{} + user_key", f.0)
+    } else {
+        f.0.to_string()
+    }
+}
+
 /// phpsess's requests/s divided by phpredis's for the same runner, network and locking.
 pub fn speedup(rows: &[Row], runner: Runner, network: Network, locking: bool) -> Option<f64> {
-    let find = |handler| {
+    ratio(rows, runner, network, locking, (Handler::Phpsess, false))
+}
+
+/// `flavor`'s requests/s divided by phpredis's for the same runner, network and locking.
+pub fn ratio(
+    rows: &[Row],
+    runner: Runner,
+    network: Network,
+    locking: bool,
+    flavor: Flavor,
+) -> Option<f64> {
+    let find = |(handler, indexed): Flavor| {
         rows.iter().find(|r| {
             r.case
                 == Case {
@@ -384,11 +423,12 @@ pub fn speedup(rows: &[Row], runner: Runner, network: Network, locking: bool) ->
                     network,
                     locking,
                     handler,
+                    indexed,
                 }
         })
     };
-    let ours = find(Handler::Phpsess)?;
-    let theirs = find(Handler::Phpredis)?;
+    let ours = find(flavor)?;
+    let theirs = find((Handler::Phpredis, false))?;
     Some(ours.speed.rps / theirs.speed.rps)
 }
 
@@ -408,7 +448,7 @@ pub fn markdown(rows: &[Row], opts: &BenchOptions) -> String {
             Network::Delayed => format!("+{delay_ms} ms"),
         };
         let ratio = match c.handler {
-            Handler::Phpsess => speedup(rows, c.runner, c.network, c.locking)
+            Handler::Phpsess => ratio(rows, c.runner, c.network, c.locking, (c.handler, c.indexed))
                 .map(|x| format!("{x:.2}x"))
                 .unwrap_or_default(),
             Handler::Phpredis => String::new(),
@@ -418,7 +458,7 @@ pub fn markdown(rows: &[Row], opts: &BenchOptions) -> String {
             "| {} | {network} | {} | {} | {:.0} | {ratio} | {:.2} | {:.2} | {:.2} | {:.2} |",
             c.runner.label(),
             if c.locking { "on" } else { "off" },
-            c.handler,
+            label((c.handler, c.indexed)),
             r.speed.rps,
             ms(r.speed.p50),
             ms(r.speed.p99),
@@ -466,7 +506,12 @@ pub fn markdown(rows: &[Row], opts: &BenchOptions) -> String {
     let _ = writeln!(t);
     let mut seen = Vec::new();
     for r in rows {
-        let key = (r.case.runner, r.case.locking, r.case.handler);
+        let key = (
+            r.case.runner,
+            r.case.locking,
+            r.case.handler,
+            r.case.indexed,
+        );
         if seen.contains(&key) {
             continue;
         }
@@ -482,7 +527,7 @@ pub fn markdown(rows: &[Row], opts: &BenchOptions) -> String {
             "- {}, locking {}, {}: {}",
             r.case.runner.label(),
             if r.case.locking { "on" } else { "off" },
-            r.case.handler,
+            label((r.case.handler, r.case.indexed)),
             parts.join(", ")
         );
     }

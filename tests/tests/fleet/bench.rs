@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use phpsess_compat::servers::{Proxy, RedisServer};
-use phpsess_compat::web::bench::{measure_cost, measure_speed, BenchOptions, Runner};
+use phpsess_compat::web::bench::{measure_cost, measure_speed, BenchOptions, Runner, FLAVORS};
 use phpsess_compat::web::Handler;
 
 fn options() -> BenchOptions {
@@ -29,20 +29,24 @@ fn round_trips_and_commands_per_request() {
     for runner in [Runner::Cli, Runner::Fpm] {
         let mut measured = Vec::new();
         for locking in [true, false] {
-            for handler in Handler::BOTH {
+            for handler in FLAVORS {
                 let cost = measure_cost(&opts, runner, handler, locking, &redis, &counter);
                 measured.push((handler, locking, cost.round_trips, cost.commands));
             }
         }
         // phpredis locked: SET NX, GET, SETEX, EVALSHA (its script runs GET and DEL) in 4 round
         // trips; phpsess locked: SET NX + GET + GET pipelined, then one script (GET, SETEX, DEL).
+        // With the per-user index: one more GET (the binding) in the first round trip, and in
+        // the script EXISTS, SETEX (binding), TIME, ZREMRANGEBYSCORE, ZADD, ZCARD, TTL.
         assert_eq!(
             measured,
             vec![
-                (Handler::Phpredis, true, 4.0, 6.0),
-                (Handler::Phpsess, true, 2.0, 7.0),
-                (Handler::Phpredis, false, 2.0, 2.0),
-                (Handler::Phpsess, false, 2.0, 2.0),
+                ((Handler::Phpredis, false), true, 4.0, 6.0),
+                ((Handler::Phpsess, false), true, 2.0, 7.0),
+                ((Handler::Phpsess, true), true, 2.0, 15.0),
+                ((Handler::Phpredis, false), false, 2.0, 2.0),
+                ((Handler::Phpsess, false), false, 2.0, 2.0),
+                ((Handler::Phpsess, true), false, 2.0, 11.0),
             ],
             "{runner:?}: (handler, locking, round trips, commands) per request"
         );
@@ -54,7 +58,7 @@ fn speed_runs_in_both_runners() {
     let opts = options();
     let redis = RedisServer::start();
     for runner in [Runner::Cli, Runner::Fpm] {
-        let speed = measure_speed(&opts, runner, Handler::Phpsess, true, &redis.addr());
+        let speed = measure_speed(&opts, runner, (Handler::Phpsess, true), true, &redis.addr());
         assert!(
             speed.rps > 0.0 && speed.p99 >= speed.p50,
             "{runner:?}: {speed:?}"

@@ -85,7 +85,7 @@ fn two_devices_list_their_sessions_and_log_out_everywhere_else() {
         both,
         "login indexed, the pre-login ids are gone"
     );
-    assert_eq!(index(&redis, "bob"), [bob_id.clone()]);
+    assert_eq!(index(&redis, "bob"), [bob_id.as_str()]);
 
     let listed =
         ok_json(&site, "sessions", laptop.get(&format!("{APP}?do=sessions")))["result"].clone();
@@ -116,7 +116,7 @@ fn two_devices_list_their_sessions_and_log_out_everywhere_else() {
         json!("ann"),
         "the laptop stays in"
     );
-    assert_eq!(index(&redis, "ann"), [laptop_id.clone()]);
+    assert_eq!(index(&redis, "ann"), [laptop_id.as_str()]);
     assert_eq!(index(&redis, "bob"), [bob_id], "other users untouched");
 
     // Logging out (the user_key entry removed) takes the session out of the index.
@@ -190,7 +190,7 @@ fn regenerated_and_expired_sessions_leave_the_index() {
     assert_ne!(first, second);
     assert_eq!(
         index(&redis, "dee"),
-        [second.clone()],
+        [second.as_str()],
         "the old id left with session_regenerate_id(true)"
     );
     thread::sleep(Duration::from_millis(3100));
@@ -218,12 +218,12 @@ fn an_explicit_binding_lasts_until_unbound_and_survives_regeneration() {
         c.post_form(&format!("{APP}?do=bind"), &[("user", "u-77")]),
     );
     let id = r["id"].as_str().unwrap().to_owned();
-    assert_eq!(index(&redis, "u-77"), [id.clone()]);
+    assert_eq!(index(&redis, "u-77"), [id.as_str()]);
     // Later requests make no call: the binding stays, and follows a new id.
     ok_json(&site, "again", c.get(&format!("{APP}?do=whoami")));
     let r = ok_json(&site, "regen", c.get(&format!("{APP}?do=regen")));
     let new_id = r["id"].as_str().unwrap().to_owned();
-    assert_eq!(index(&redis, "u-77"), [new_id.clone()]);
+    assert_eq!(index(&redis, "u-77"), [new_id.as_str()]);
     let listed = ok_json(
         &site,
         "sessions",

@@ -167,7 +167,8 @@ return {1, dropped}
 
 // Re-score `id` in index `ikey` (expiry = server time + ttl), drop expired entries, keep at most
 // `max` (the ones expiring first go, counted in `dropped`), and keep the key alive as long as its
-// longest-lived entry.
+// longest-lived entry: a minute beyond, so that EXPIRE is sent once a minute per user, not on
+// every write.
 macro_rules! index_add_body {
     () => {
         r#"
@@ -179,7 +180,7 @@ macro_rules! index_add_body {
     dropped = size - max
     redis.call('ZPOPMIN', ikey, dropped)
   end
-  if redis.call('TTL', ikey) < ttl then redis.call('EXPIRE', ikey, ttl) end
+  if redis.call('TTL', ikey) < ttl then redis.call('EXPIRE', ikey, ttl + 60) end
 "#
     };
 }
