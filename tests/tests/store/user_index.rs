@@ -92,8 +92,8 @@ fn a_locked_request_keeping_the_index_is_still_two_round_trips() {
     assert_eq!(bound, b"k:42");
     let ttl: i64 = c.ttl(format!("{DEFAULT_PREFIX}_user:42")).unwrap();
     assert!(
-        ttl > 1400 && ttl <= 1440,
-        "the index lives as long as its session: {ttl}"
+        ttl > 1440 && ttl <= 1500,
+        "the index lives as long as its session, and at most a minute more: {ttl}"
     );
 }
 
