@@ -324,3 +324,28 @@ fn a_cluster_keeps_one_index_per_user_and_ends_sessions_on_every_master() {
         assert!(!exists, "{id}");
     }
 }
+
+#[test]
+fn listing_a_user_with_100_sessions_is_one_round_trip_for_the_index_and_one_batch() {
+    let server = RedisServer::start();
+    let proxy = Proxy::start(server.addr(), Duration::ZERO);
+    let mut store = store_at(&server.addr(), indexed().with_user_index_max(200));
+    for i in 0..100 {
+        request(
+            &mut store,
+            &format!("hundred{i:010}"),
+            Some(Some("h")),
+            b"user_id|s:1:\"h\";",
+        );
+    }
+    let mut admin = store_at(&proxy.addr(), indexed());
+    admin.user_sessions(b"warm").unwrap();
+    proxy.reset();
+    let listed = admin.user_sessions(b"h").unwrap();
+    assert_eq!(listed.len(), 100);
+    assert_eq!(
+        proxy.round_trips(),
+        2,
+        "ZRANGEBYSCORE, then TTL/STRLEN/GET pipelined"
+    );
+}
