@@ -164,6 +164,21 @@ fn table(header: Option<(&str, String)>, rows: Vec<(&str, String)>) -> InfoTable
     }
 }
 
+fn user_index(s: &ini::Settings) -> String {
+    match (s.index_on(), s.user_key.is_empty()) {
+        (false, _) => "off".to_owned(),
+        (true, false) => format!(
+            "on: user from $_SESSION['{}'], at most {} sessions per user",
+            s.user_key,
+            s.user_index_max.max(1)
+        ),
+        (true, true) => format!(
+            "on: user from phpsess_set_user() only, at most {} sessions per user",
+            s.user_index_max.max(1)
+        ),
+    }
+}
+
 fn info_tables() -> Vec<InfoTable> {
     let s = ini::Settings::read(&ini::PhpIni);
     let (expire, expire_from) = s.lock_expire();
@@ -200,6 +215,7 @@ fn info_tables() -> Vec<InfoTable> {
                 if s.early_refresh { "on" } else { "off" }.to_owned(),
             ),
             ("Effective compression", compression),
+            ("Effective per-user index", user_index(&s)),
             (
                 "Effective session TTL",
                 format!("{} s ({ttl_from})", ini::ttl(s.gc_maxlifetime).as_secs()),
@@ -220,6 +236,10 @@ fn info_tables() -> Vec<InfoTable> {
                 r.store.lock_wait_ms.to_string(),
             ),
             ("Lock losses", r.store.lock_losses.to_string()),
+            (
+                "User index entries dropped (over phpsess.user_index_max)",
+                r.store.index_dropped.to_string(),
+            ),
             ("Errors", r.errors.to_string()),
             ("Panics caught", r.panics.to_string()),
             ("Cached stores", r.stores.to_string()),

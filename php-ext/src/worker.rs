@@ -235,4 +235,5 @@ fn add(total: &mut StoreStats, s: &StoreStats) {
     total.lock_wait_ms += s.lock_wait_ms;
     total.lock_losses += s.lock_losses;
     total.errors += s.errors;
+    total.index_dropped += s.index_dropped;
 }
