@@ -17,6 +17,9 @@ const DEFAULTS = [
     'phpsess.compression' => 'none',
     'phpsess.compression_level' => '3',
     'phpsess.max_session_bytes' => '16M',
+    'phpsess.user_key' => '',
+    'phpsess.user_index' => '0',
+    'phpsess.user_index_max' => '100',
 ];
 
 switch ($mode) {

@@ -46,6 +46,9 @@ fn reflection_shows_the_session_dependency_and_every_setting() {
         ("phpsess.compression", "none"),
         ("phpsess.compression_level", "3"),
         ("phpsess.max_session_bytes", "16M"),
+        ("phpsess.user_key", ""),
+        ("phpsess.user_index", "0"),
+        ("phpsess.user_index_max", "100"),
     ] {
         let entry = format!("Entry [ {name} <ALL> ]\n      Current = '{default}'");
         assert!(re.contains(&entry), "{entry} in:\n{re}");
@@ -73,6 +76,9 @@ fn php_ri_shows_version_effective_settings_and_counters() {
         "phpsess.compression => none => none",
         "phpsess.compression_level => 3 => 3",
         "phpsess.max_session_bytes => 16M => 16M",
+        "phpsess.user_index => 0 => 0",
+        "phpsess.user_index_max => 100 => 100",
+        "Effective per-user index => off",
         "Requests => 0",
         "Round trips => 0",
         "Lock waits => 0",
@@ -105,7 +111,7 @@ fn php_ri_shows_version_effective_settings_and_counters() {
 #[test]
 fn every_setting_can_be_changed_per_script() {
     let v = php().json("ext_ini.php", &["settable"]);
-    assert_eq!(v, json!({"count": 9, "warnings": []}));
+    assert_eq!(v, json!({"count": 12, "warnings": []}));
 }
 
 #[test]
