@@ -27,7 +27,7 @@ pub struct VariableSize {
 /// ```
 /// use phpsess::session::{variable_sizes, Format};
 /// let sizes = variable_sizes(b"user|i:42;cart|a:1:{i:0;s:3:\"tea\";}", Format::Php)?;
-/// assert_eq!((sizes[1].name.as_str(), sizes[1].bytes), ("cart", 26));
+/// assert_eq!((sizes[1].name.as_str(), sizes[1].bytes), ("cart", 25));
 /// # Ok::<(), phpsess::Error>(())
 /// ```
 pub fn variable_sizes(input: &[u8], format: Format) -> Result<Vec<VariableSize>> {
