@@ -62,7 +62,10 @@ pub fn variable_sizes(input: &[u8], format: Format) -> Result<Vec<VariableSize>>
         Format::PhpSerialize => {
             let doc = Document::parse(input)?;
             let entries = doc.root().entries().ok_or_else(|| {
-                Error::decode(0, DecodeReason::Session("php_serialize data is not an array"))
+                Error::decode(
+                    0,
+                    DecodeReason::Session("php_serialize data is not an array"),
+                )
             })?;
             Ok(entries
                 .map(|(key, value)| {
@@ -132,7 +135,10 @@ mod tests {
     #[test]
     fn broken_sessions_say_where() {
         let e = variable_sizes(b"user|i:42;cart", Format::Php).unwrap_err();
-        assert_eq!(e.to_string(), "session variable name without '|' at byte 10");
+        assert_eq!(
+            e.to_string(),
+            "session variable name without '|' at byte 10"
+        );
         assert!(variable_sizes(b"i:1;", Format::PhpSerialize).is_err());
     }
 }

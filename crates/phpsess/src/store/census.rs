@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 
 use super::redact::short_id;
-use super::scan::{KeyKind, ScannedKey};
+use super::scan::{KeyKind, KeyScanner, ScanEvent, ScanOptions, ScannedKey};
+use super::server_facts::ServerFacts;
+use crate::error::Result;
 
 /// Upper bounds (inclusive) of the size histogram's buckets, in bytes; a last bucket takes the rest.
 pub const SIZE_BUCKETS: [u64; 8] = [
@@ -80,6 +82,10 @@ pub struct Tally {
     pub memory_bytes: Option<u64>,
     /// Sessions per remaining-lifetime bucket ([`TTL_BUCKETS`]; sessions without TTL are not in it).
     pub ttl_seconds: Vec<Bucket>,
+    /// The longest remaining lifetime of a session, in milliseconds.
+    pub ttl_max_ms: u64,
+    /// The remaining lifetimes of the sessions with a TTL, added up, in seconds.
+    pub ttl_sum_seconds: u64,
     /// Locks held now.
     pub locks_held: u64,
     /// Up to [`MAX_LISTED`] of them, longest-lived first.
@@ -110,6 +116,8 @@ impl Tally {
                 match k.ttl_ms {
                     None => self.sessions_without_ttl += k.weight,
                     Some(ms) => {
+                        self.ttl_max_ms = self.ttl_max_ms.max(ms);
+                        self.ttl_sum_seconds += ms.div_ceil(1000) * k.weight;
                         if self.ttl_counts.is_empty() {
                             self.ttl_counts = vec![0; TTL_BUCKETS.len() + 1];
                         }
@@ -160,6 +168,8 @@ impl Tally {
         self.keys_under_prefix += other.keys_under_prefix;
         self.sessions += other.sessions;
         self.sessions_without_ttl += other.sessions_without_ttl;
+        self.ttl_max_ms = self.ttl_max_ms.max(other.ttl_max_ms);
+        self.ttl_sum_seconds += other.ttl_sum_seconds;
         for (size, n) in &other.size_counts {
             *self.size_counts.entry(*size).or_default() += n;
         }
@@ -231,6 +241,69 @@ impl Tally {
     }
 }
 
+/// One server's part of a [`Census`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ServerCensus {
+    /// The server (`tcp://10.0.0.5:6379`).
+    pub server: String,
+    /// Its session key prefix.
+    pub prefix: String,
+    /// What the scan found there.
+    #[serde(flatten)]
+    pub tally: Tally,
+    /// What the server says of itself.
+    pub redis: ServerFacts,
+}
+
+/// A whole store at one moment: each server's tally and facts, and the total.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Census {
+    /// True when sessions were sampled (`ScanOptions::sample`): counts and sizes are estimates.
+    pub estimated: bool,
+    /// Per server, in topology order.
+    pub servers: Vec<ServerCensus>,
+    /// All servers together.
+    pub total: Tally,
+}
+
+impl Census {
+    /// Scan every server of `scanner` and ask each for its facts. `on_event` sees every scan
+    /// event (for a progress bar, or `top`'s own look-out for the largest sessions).
+    pub fn take(
+        scanner: &mut KeyScanner,
+        options: &ScanOptions,
+        mut on_event: impl FnMut(&ScanEvent<'_>),
+    ) -> Result<Census> {
+        let servers = scanner.servers()?.to_vec();
+        let mut out = Vec::with_capacity(servers.len());
+        let mut total = Tally::default();
+        for (i, server) in servers.iter().enumerate() {
+            let redis = ServerFacts::read(scanner, i)?;
+            let mut tally = Tally::default();
+            scanner.scan_server(i, options, &mut |event: ScanEvent<'_>| {
+                if let ScanEvent::Key(k) = &event {
+                    tally.add(k);
+                }
+                on_event(&event);
+            })?;
+            tally.finish();
+            total.merge(&tally);
+            out.push(ServerCensus {
+                server: server.label.clone(),
+                prefix: String::from_utf8_lossy(&server.prefix).into_owned(),
+                tally,
+                redis,
+            });
+        }
+        total.finish();
+        Ok(Census {
+            estimated: options.sample.is_some(),
+            servers: out,
+            total,
+        })
+    }
+}
+
 fn buckets(bounds: &[u64], counts: &[u64]) -> Vec<Bucket> {
     counts
         .iter()
@@ -273,8 +346,20 @@ mod tests {
         );
         assert_eq!(t.bytes.total, 5050);
         assert_eq!(t.memory_bytes, Some(5050 + 5000));
-        assert_eq!(t.bytes.histogram[0], Bucket { le: Some(256), count: 100 });
-        assert_eq!(t.ttl_seconds[0], Bucket { le: Some(60), count: 100 });
+        assert_eq!(
+            t.bytes.histogram[0],
+            Bucket {
+                le: Some(256),
+                count: 100
+            }
+        );
+        assert_eq!(
+            t.ttl_seconds[0],
+            Bucket {
+                le: Some(60),
+                count: 100
+            }
+        );
     }
 
     #[test]

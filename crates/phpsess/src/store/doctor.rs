@@ -23,7 +23,7 @@ pub enum Verdict {
 
 impl std::fmt::Display for Verdict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Verdict::Ok => "ok",
             Verdict::Warn => "warn",
             Verdict::Fail => "fail",
@@ -149,7 +149,11 @@ pub fn redis_checks(target: &str, facts: &ServerFacts, tally: &Tally) -> Vec<Che
         let share = facts.used_memory.saturating_mul(100) / facts.maxmemory.max(1);
         check(
             "maxmemory",
-            if share >= 90 { Verdict::Warn } else { Verdict::Ok },
+            if share >= 90 {
+                Verdict::Warn
+            } else {
+                Verdict::Ok
+            },
             format!(
                 "{} of {} used ({share}%)",
                 human_bytes(facts.used_memory),
@@ -163,7 +167,10 @@ pub fn redis_checks(target: &str, facts: &ServerFacts, tally: &Tally) -> Vec<Che
         check(
             "evictions",
             Verdict::Warn,
-            format!("{} keys evicted since the server started", facts.evicted_keys),
+            format!(
+                "{} keys evicted since the server started",
+                facts.evicted_keys
+            ),
             Some("raise maxmemory; with volatile-* policies only keys with a TTL are evicted"),
         )
     } else {
@@ -229,7 +236,10 @@ pub fn redis_checks(target: &str, facts: &ServerFacts, tally: &Tally) -> Vec<Che
 
     let failed: Vec<String> = [
         ("aof_last_write_status", &facts.aof_last_write_status),
-        ("aof_last_bgrewrite_status", &facts.aof_last_bgrewrite_status),
+        (
+            "aof_last_bgrewrite_status",
+            &facts.aof_last_bgrewrite_status,
+        ),
         ("rdb_last_bgsave_status", &facts.rdb_last_bgsave_status),
     ]
     .iter()
@@ -237,7 +247,12 @@ pub fn redis_checks(target: &str, facts: &ServerFacts, tally: &Tally) -> Vec<Che
     .map(|(k, v)| format!("{k}:{v}"))
     .collect();
     out.push(if failed.is_empty() {
-        check("write-errors", Verdict::Ok, "no AOF/RDB write error".into(), None)
+        check(
+            "write-errors",
+            Verdict::Ok,
+            "no AOF/RDB write error".into(),
+            None,
+        )
     } else {
         check(
             "write-errors",

@@ -19,8 +19,8 @@
 //! [`Tally`] (what a scan adds up to), [`ServerFacts`] (what a server says of itself) and
 //! [`redis_checks`] (is it fit to hold sessions).
 
-mod cluster;
 mod census;
+mod cluster;
 mod codec;
 mod config;
 mod doctor;
@@ -40,7 +40,9 @@ mod stats;
 mod topology;
 mod user_index;
 
-pub use census::{Bucket, HeldLock, Sizes, Tally, MAX_LISTED, SIZE_BUCKETS, TTL_BUCKETS};
+pub use census::{
+    Bucket, Census, HeldLock, ServerCensus, Sizes, Tally, MAX_LISTED, SIZE_BUCKETS, TTL_BUCKETS,
+};
 pub use cluster::{ClusterSpec, ReadFrom};
 pub use codec::{Compression, TooLarge, DEFAULT_MAX_SESSION_BYTES};
 pub use config::SENTINEL_SCHEME;
@@ -53,7 +55,9 @@ pub use keys::{
 pub use lock::{LockOptions, LockToken, MAX_LOCK_EXPIRE};
 pub use pool::{StoreManager, StorePool};
 pub use raw_keys::{RawKeys, ValueAndTtl};
-pub use scan::{classify, KeyKind, KeyScanner, ScanEvent, ScanOptions, ScannedKey, USER_INDEX_INFIX};
+pub use scan::{
+    classify, KeyKind, KeyScanner, ScanEvent, ScanOptions, ScannedKey, USER_INDEX_INFIX,
+};
 pub use sentinel::SentinelSpec;
 pub use server_facts::ServerFacts;
 pub use session_store::{ReadOutcome, SessionInfo, SessionStore, StoreOptions};

@@ -310,7 +310,7 @@ impl KeyScanner {
                     match k.kind {
                         KeyKind::Session => {
                             candidates += 1;
-                            if (candidates - 1) % stride == 0 {
+                            if (candidates - 1).is_multiple_of(stride) {
                                 k.weight = stride;
                                 pending.push(k);
                             }
@@ -487,16 +487,8 @@ mod tests {
                 KeyKind::Foreign("only A-Z, a-z, 0-9, \"-\" and \",\" are allowed"),
                 "",
             ),
-            (
-                "PHPREDIS_SESSION:",
-                KeyKind::Foreign("it is empty"),
-                "",
-            ),
-            (
-                "{PHPREDIS_SESSION:abc}_LOCK",
-                KeyKind::Lock,
-                "abc",
-            ),
+            ("PHPREDIS_SESSION:", KeyKind::Foreign("it is empty"), ""),
+            ("{PHPREDIS_SESSION:abc}_LOCK", KeyKind::Lock, "abc"),
             (
                 "other:abc",
                 KeyKind::Foreign("it does not start with the prefix"),

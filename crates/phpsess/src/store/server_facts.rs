@@ -108,7 +108,9 @@ impl ServerFacts {
             .zip(replies.iter().skip(2))
             .filter_map(|(name, reply)| config_value(reply).map(|v| (*name, v)))
             .collect();
-        let acl_default = replies.get(2 + CONFIG.len()).and_then(acl_requires_password);
+        let acl_default = replies
+            .get(2 + CONFIG.len())
+            .and_then(acl_requires_password);
         let password_required = match config.get("requirepass") {
             Some(p) if !p.is_empty() => Some(true),
             Some(_) => Some(acl_default.unwrap_or(false)),
