@@ -8,6 +8,7 @@ mod cli_users;
 mod cluster;
 mod harness;
 mod login;
+mod ops_stats;
 mod standalone;
 mod tls;
 mod user_index;

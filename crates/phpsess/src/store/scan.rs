@@ -178,10 +178,11 @@ impl KeyScanner {
     /// Run `p` on server `server` (any commands; replies in order, error replies in their slot).
     pub fn query(&mut self, server: usize, p: &Pipeline, op: &'static str) -> Result<Vec<Value>> {
         let target = self.server(server)?;
+        // Messages say "for session *": a scan serves every session.
         let ctx = Op {
             op,
             key: b"",
-            id: "",
+            id: "*",
         };
         self.topology.run_on(&target, p, &ctx, &mut self.stats)
     }

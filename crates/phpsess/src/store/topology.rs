@@ -237,7 +237,7 @@ impl Topology {
                 let ctx = Op {
                     op: "cluster slots",
                     key: b"",
-                    id: "",
+                    id: "*",
                 };
                 let masters = c.masters(&ctx, stats)?;
                 Ok(masters
