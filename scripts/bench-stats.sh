@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make bench-stats`: `phpsess stats` over BENCH_SESSIONS (default 1,000,000) sessions on one
 # private redis-server, side by side in the same run with `redis-cli --memkeys` over the same keys,
-# then `phpsess top -n 20`; wall time and peak RSS of each from /usr/bin/time -v, as a markdown
-# table on stdout (progress on stderr). Not part of `make test`. Sessions are 26-character ids
+# then `phpsess stats --memory` (MEMORY USAGE too, as --memkeys asks) and `phpsess top -n 20`:
+# wall time and peak RSS of each (/usr/bin/time -v) and the CPU time Redis spent serving it
+# (/proc/<pid>/stat), as a markdown table on stdout (progress on stderr). Not part of `make test`. Sessions are 26-character ids
 # under PHPREDIS_SESSION: with php-format values of 60 to 2,100 bytes and TTLs up to 24 min;
 # 1% of them also hold a lock, as under load.
 set -euo pipefail
@@ -59,22 +60,29 @@ measure() {
   local name="$1"
   shift
   echo "bench-stats: $name" >&2
+  local redis_pid ticks_before ticks_after hz
+  redis_pid="$(cat "$work/redis.pid")"
+  hz="$(getconf CLK_TCK)"
+  ticks_before="$(awk '{print $14 + $15}' "/proc/$redis_pid/stat")"
   /usr/bin/time -v "$@" >"$work/out" 2>"$work/time" || {
     cat "$work/time" >&2
     exit 1
   }
-  local wall rss
+  ticks_after="$(awk '{print $14 + $15}' "/proc/$redis_pid/stat")"
+  local wall rss redis_cpu
+  redis_cpu="$(awk -v a="$ticks_before" -v b="$ticks_after" -v hz="$hz" 'BEGIN { printf "%.1f", (b - a) / hz }')"
   wall="$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time")"
   rss="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time")"
   # m:ss.cc -> seconds
   wall="$(echo "$wall" | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')"
-  results+=("| $name | $wall s | $((rss / 1024)) MiB |")
+  results+=("| $name | $wall s | $((rss / 1024)) MiB | $redis_cpu s |")
   printf '%s %s\n' "$name" "$wall" >>"$work/walls"
 }
 
 measure "phpsess stats --json" "$phpsess" stats --save-path "tcp://127.0.0.1:$port" --json
 cp "$work/out" "$work/stats.json"
 measure "redis-cli --memkeys" redis-cli -p "$port" --memkeys
+measure "phpsess stats --json --memory" "$phpsess" stats --save-path "tcp://127.0.0.1:$port" --json --memory
 measure "phpsess top -n 20" "$phpsess" top --save-path "tcp://127.0.0.1:$port" -n 20
 measure "phpsess stats --sample 10000" "$phpsess" stats --save-path "tcp://127.0.0.1:$port" --json --sample 10000
 
@@ -84,8 +92,8 @@ if [ "$counted" != "$sessions" ]; then
   exit 1
 fi
 
-echo "| $sessions sessions ($keys keys), redis $(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-) | time | peak RSS |"
-echo "|---|---|---|"
+echo "| $sessions sessions ($keys keys), redis $(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-) | time | peak RSS | Redis CPU |"
+echo "|---|---|---|---|"
 printf '%s\n' "${results[@]}"
 stats="$(awk '$0 ~ /^phpsess stats --json/ {print $NF}' "$work/walls")"
 memkeys="$(awk '$0 ~ /^redis-cli --memkeys/ {print $NF}' "$work/walls")"

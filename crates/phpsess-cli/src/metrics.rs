@@ -109,7 +109,7 @@ pub fn render(state: &ScrapeState) -> String {
         &'static str,
         fn(&phpsess::store::ServerCensus) -> u64,
     );
-    let figures: [Figure; 9] = [
+    let figures: [Figure; 8] = [
         ("phpsess_sessions", "gauge", "Sessions in Redis.", |s| {
             s.tally.sessions
         }),
@@ -155,17 +155,28 @@ pub fn render(state: &ScrapeState) -> String {
             "Redis expired_keys.",
             |s| s.redis.expired_keys,
         ),
-        (
-            "phpsess_session_memory_bytes",
-            "gauge",
-            "MEMORY USAGE of the sessions, added up.",
-            |s| s.tally.memory_bytes.unwrap_or(0),
-        ),
     ];
     for (name, kind, help, get) in figures {
         family(&mut out, name, kind, help);
         for s in &census.servers {
             let _ = writeln!(out, "{name}{{server=\"{}\"}} {}", label(&s.server), get(s));
+        }
+    }
+    if census
+        .servers
+        .iter()
+        .any(|s| s.tally.memory_bytes.is_some())
+    {
+        let name = "phpsess_session_memory_bytes";
+        family(
+            &mut out,
+            name,
+            "gauge",
+            "MEMORY USAGE of the sessions, added up (--memory).",
+        );
+        for s in &census.servers {
+            let m = s.tally.memory_bytes.unwrap_or(0);
+            let _ = writeln!(out, "{name}{{server=\"{}\"}} {m}", label(&s.server));
         }
     }
     family(

@@ -151,6 +151,12 @@ fn stats_counts_every_session_and_size_exactly_and_never_counts_locks() {
     assert!(out.contains("session size\n"), "{out}");
     assert!(out.contains("web02|77|2e"), "{out}");
 
+    // MEMORY USAGE only with --memory: what Redis spends, more than the values themselves.
+    assert_eq!(t["memory_bytes"], Value::Null);
+    let v = json_of(&["stats", "--save-path", &save_path, "--json", "--memory"]);
+    let memory = v["total"]["memory_bytes"].as_u64().unwrap();
+    assert!(memory > sizes.iter().sum::<u64>(), "{memory}");
+
     // --sample: estimates, and it says so.
     let v = json_of(&[
         "stats",

@@ -28,6 +28,9 @@ pub struct Args {
     /// Look up about N sessions per server per scan (estimates; for very large stores).
     #[arg(long, value_name = "N")]
     sample: Option<u64>,
+    /// Also export `phpsess_session_memory_bytes` (`MEMORY USAGE`: one more command per session).
+    #[arg(long)]
+    memory: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -43,7 +46,9 @@ pub fn run(args: Args) -> Result<()> {
     );
     let state = Arc::new(Mutex::new(ScrapeState::default()));
     let shared = Arc::clone(&state);
-    let options = ScanOptions::default().with_sample(args.sample);
+    let options = ScanOptions::default()
+        .with_sample(args.sample)
+        .with_memory(args.memory);
     let interval = Duration::from_secs(args.interval.max(1));
     std::thread::Builder::new()
         .name("scan".into())

@@ -25,6 +25,10 @@ pub struct Args {
     /// Keys per SCAN step (and per round trip).
     #[arg(long, default_value_t = 1000, value_name = "N")]
     count: usize,
+    /// Also ask Redis what each session costs it (`MEMORY USAGE`, overhead included): one more
+    /// command per session, about a third more time.
+    #[arg(long)]
+    memory: bool,
     /// One JSON object: `estimated`, `servers` (each with `server`, `prefix`, the figures and
     /// `redis`), `total`.
     #[arg(long)]
@@ -36,7 +40,8 @@ pub fn run(args: Args) -> Result<()> {
     let mut scanner = target.scanner()?;
     let options = ScanOptions::default()
         .with_count(args.count)
-        .with_sample(args.sample);
+        .with_sample(args.sample)
+        .with_memory(args.memory);
     let census = take_census(&mut scanner, &options)?;
     if args.json {
         return output::json(&census_json(&census), true);
@@ -77,8 +82,11 @@ pub fn render(census: &Census, bars: bool) -> String {
     } else {
         ""
     };
+    let memory = t.memory_bytes.map_or(String::new(), |m| {
+        format!(" ({} in Redis's memory)", human_bytes(m))
+    });
     s += &format!(
-        "{} sessions{est}, {} on {} server{}\n\n",
+        "{} sessions{est}, {}{memory} on {} server{}\n\n",
         group(t.sessions),
         human_bytes(t.bytes.total),
         census.servers.len(),

@@ -2,7 +2,9 @@
 //! host of a host list, each master of a Redis Cluster, the Sentinel master), with its size and
 //! TTL. `SCAN` (never `KEYS`), and in the same round trip as each `SCAN` step the look-ups of the
 //! keys the step before returned (`STRLEN` or `GET`, `PTTL`, `MEMORY USAGE`), so a scan of N keys
-//! costs about N / count round trips.
+//! costs about N / count round trips. (A Lua script doing a step's look-ups in one call was
+//! measured too: it cost Redis more CPU than the plain pipelined commands, 5.1 s against 4.3 s
+//! for 780,000 sessions, so there is none.)
 //!
 //! Keys are sorted by name before anything is asked of them: a session (`<prefix><id>` with a
 //! valid id, see [`invalid_id_reason`]), a lock (`<prefix><id>_LOCK`, on a cluster
@@ -29,7 +31,9 @@ pub struct ScanOptions {
     /// Look up at most about this many sessions per server (every k-th, k from `DBSIZE`): the
     /// figures become estimates, each looked-up session standing for k.
     pub sample: Option<u64>,
-    /// Ask `MEMORY USAGE` of each session (what Redis spends on it, overhead included).
+    /// Ask `MEMORY USAGE` of each session too (what Redis spends on it, overhead included): a
+    /// third command per session, which makes a scan about a third slower (Redis's own time per
+    /// command is what a scan waits for).
     pub memory: bool,
     /// `GET` each session's value instead of `STRLEN` (for `ls --user-key`).
     pub values: bool,
@@ -40,7 +44,7 @@ impl Default for ScanOptions {
         ScanOptions {
             count: 1000,
             sample: None,
-            memory: true,
+            memory: false,
             values: false,
         }
     }
