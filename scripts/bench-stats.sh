@@ -3,8 +3,8 @@
 # private redis-server, side by side in the same run with `redis-cli --memkeys` over the same keys,
 # then `phpsess stats --memory` (MEMORY USAGE too, as --memkeys asks) and `phpsess top -n 20`:
 # wall time and peak RSS of each (/usr/bin/time -v) and the CPU time Redis spent serving it
-# (/proc/<pid>/stat), as a markdown table on stdout (progress on stderr). Not part of `make test`. Sessions are 26-character ids
-# under PHPREDIS_SESSION: with php-format values of 60 to 2,100 bytes and TTLs up to 24 min;
+# (/proc/<pid>/stat), as a markdown table on stdout (progress on stderr). Not part of `make test`.
+# Sessions are 26-character ids under PHPREDIS_SESSION: with php-format values of 60 to 2,100 bytes and TTLs up to 24 min;
 # 1% of them also hold a lock, as under load.
 set -euo pipefail
 
@@ -79,23 +79,38 @@ measure() {
   printf '%s %s\n' "$name" "$wall" >>"$work/walls"
 }
 
-measure "phpsess stats --json" "$phpsess" stats --save-path "tcp://127.0.0.1:$port" --json
-cp "$work/out" "$work/stats.json"
-measure "redis-cli --memkeys" redis-cli -p "$port" --memkeys
-measure "phpsess stats --json --memory" "$phpsess" stats --save-path "tcp://127.0.0.1:$port" --json --memory
-measure "phpsess top -n 20" "$phpsess" top --save-path "tcp://127.0.0.1:$port" -n 20
-measure "phpsess stats --sample 10000" "$phpsess" stats --save-path "tcp://127.0.0.1:$port" --json --sample 10000
+# A warm-up pass first: right after a million writes Redis is still rehashing its dict, which
+# would slow whichever tool runs first. Then two rounds in alternating order; the table keeps
+# each tool's faster round (the machines are shared: compare within one run).
+"$phpsess" stats --save-path "tcp://127.0.0.1:$port" --sample 1 >/dev/null
+for round in 1 2; do
+  if [ "$round" = 1 ]; then
+    measure "phpsess stats --json" "$phpsess" stats --save-path "tcp://127.0.0.1:$port" --json
+    cp "$work/out" "$work/stats.json"
+    measure "redis-cli --memkeys" redis-cli -p "$port" --memkeys
+  else
+    measure "redis-cli --memkeys" redis-cli -p "$port" --memkeys
+    measure "phpsess stats --json" "$phpsess" stats --save-path "tcp://127.0.0.1:$port" --json
+  fi
+  measure "phpsess stats --json --memory" "$phpsess" stats --save-path "tcp://127.0.0.1:$port" --json --memory
+  measure "phpsess top -n 20" "$phpsess" top --save-path "tcp://127.0.0.1:$port" -n 20
+  measure "phpsess stats --sample 10000" "$phpsess" stats --save-path "tcp://127.0.0.1:$port" --json --sample 10000
+done
 
+# Sessions expire during the run (TTLs from 1 min): the count is only checked to be between
+# half and all of what was written (the tests check exact counts).
 counted="$(grep -o '"sessions": [0-9]*' "$work/stats.json" | tail -1 | grep -o '[0-9]*$')"
-if [ "$counted" != "$sessions" ]; then
-  echo "bench-stats: phpsess stats counted $counted sessions, not $sessions" >&2
+if [ "$counted" -gt "$sessions" ] || [ "$counted" -lt $((sessions / 2)) ]; then
+  echo "bench-stats: phpsess stats counted $counted sessions of $sessions written" >&2
   exit 1
 fi
 
 echo "| $sessions sessions ($keys keys), redis $(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-) | time | peak RSS | Redis CPU |"
 echo "|---|---|---|---|"
-printf '%s\n' "${results[@]}"
-stats="$(awk '$0 ~ /^phpsess stats --json/ {print $NF}' "$work/walls")"
-memkeys="$(awk '$0 ~ /^redis-cli --memkeys/ {print $NF}' "$work/walls")"
+# Each tool's faster round (by wall time).
+printf '%s\n' "${results[@]}" | sort -t'|' -k2,2 -k3,3n | awk -F'|' '!seen[$2]++'
+best() { awk -v n="$1" -F' ' '$0 ~ "^" n " [0-9.]+$" {print $NF}' "$work/walls" | sort -n | head -1; }
+stats="$(best "phpsess stats --json")"
+memkeys="$(best "redis-cli --memkeys")"
 echo
 awk -v a="$stats" -v b="$memkeys" 'BEGIN { printf "phpsess stats is %.1fx as fast as redis-cli --memkeys (goal: at least 2x)\n", b / a }'
