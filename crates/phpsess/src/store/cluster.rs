@@ -435,6 +435,11 @@ impl ClusterTarget {
         self.node(addr).run(p, true, ctx, stats)
     }
 
+    /// The connection to node `addr` (created on first use).
+    pub fn node_mut(&mut self, addr: &str) -> &mut Node {
+        self.node(addr)
+    }
+
     /// The label messages use for node `addr` (`tcp://h:p`).
     pub fn node_label(&mut self, addr: &str) -> String {
         self.node(addr).endpoint.label.clone()

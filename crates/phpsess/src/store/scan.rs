@@ -261,18 +261,12 @@ impl KeyScanner {
         let mut scanned = 0u64;
         let mut candidates = 0u64;
         for pattern in patterns {
-            let mut cursor = 0u64;
-            let mut first = true;
-            let mut pending: Vec<ScannedKey> = Vec::new();
-            loop {
-                let scanning = first || cursor != 0;
-                if !scanning && pending.is_empty() {
-                    break;
-                }
-                first = false;
-                // One round trip: the next SCAN step, then the look-ups of the last step's keys.
+            // Each round trip carries the next SCAN step and the look-ups of the keys the step
+            // before returned; the next round is sent as soon as the SCAN reply is read, before
+            // the look-ups' replies, so Redis works on one round while we read the other.
+            let scan_step = |cursor: u64, keys: &[ScannedKey]| {
                 let mut p = redis::pipe();
-                if scanning {
+                if cursor != u64::MAX {
                     p.cmd("SCAN")
                         .arg(cursor)
                         .arg("MATCH")
@@ -280,53 +274,72 @@ impl KeyScanner {
                         .arg("COUNT")
                         .arg(options.count.max(1));
                 }
-                for k in &pending {
+                for k in keys {
                     add_lookups(&mut p, k, options);
                 }
-                let mut replies = self.query(server, &p, "scan")?.into_iter();
-                let mut found = Vec::new();
+                p
+            };
+            let mut wire = Wire::new(self, &target);
+            wire.send(&scan_step(0, &[]))?;
+            // The round in flight: whether it holds a SCAN step, and the keys it looks up.
+            let mut current: (bool, Vec<ScannedKey>) = (true, Vec::new());
+            loop {
+                let (scanning, looked_up) = std::mem::take(&mut current);
+                let mut next_keys = Vec::new();
+                let mut cursor = 0;
                 if scanning {
-                    let reply = replies.next();
-                    let (next, keys) = parse_scan(reply.as_ref()).ok_or_else(|| {
-                        self.reply_error(&target, "scan", &pattern, reply.as_ref())
+                    let reply = wire.recv(1)?.pop();
+                    let (next, found) = parse_scan(reply.as_ref()).ok_or_else(|| {
+                        wire.scanner
+                            .reply_error(&target, "scan", &pattern, reply.as_ref())
                     })?;
                     cursor = next;
-                    found = keys;
-                }
-                for mut k in pending.drain(..) {
-                    if read_lookups(&mut k, &mut replies, options) {
-                        on_event(ScanEvent::Key(&k));
+                    scanned += found.len() as u64;
+                    for key in found {
+                        let (kind, id) = classify(&key, &target);
+                        let mut k = ScannedKey {
+                            server,
+                            key,
+                            id,
+                            kind,
+                            bytes: 0,
+                            memory: None,
+                            ttl_ms: None,
+                            weight: 1,
+                            value: None,
+                        };
+                        match k.kind {
+                            KeyKind::Session => {
+                                candidates += 1;
+                                if (candidates - 1).is_multiple_of(stride) {
+                                    k.weight = stride;
+                                    next_keys.push(k);
+                                }
+                            }
+                            KeyKind::Lock => next_keys.push(k),
+                            _ => on_event(ScanEvent::Key(&k)),
+                        }
                     }
                 }
-                scanned += found.len() as u64;
-                for key in found {
-                    let (kind, id) = classify(&key, &target);
-                    let mut k = ScannedKey {
-                        server,
-                        key,
-                        id,
-                        kind,
-                        bytes: 0,
-                        memory: None,
-                        ttl_ms: None,
-                        weight: 1,
-                        value: None,
-                    };
-                    match k.kind {
-                        KeyKind::Session => {
-                            candidates += 1;
-                            if (candidates - 1).is_multiple_of(stride) {
-                                k.weight = stride;
-                                pending.push(k);
-                            }
-                        }
-                        KeyKind::Lock => pending.push(k),
-                        _ => on_event(ScanEvent::Key(&k)),
+                let more = scanning && (cursor != 0 || !next_keys.is_empty());
+                if more {
+                    let step = if cursor != 0 { cursor } else { u64::MAX };
+                    wire.send(&scan_step(step, &next_keys))?;
+                }
+                let count = scan_step(u64::MAX, &looked_up).len();
+                let mut replies = wire.recv(count)?.into_iter();
+                for mut k in looked_up {
+                    if read_lookups(&mut k, &mut replies, options) {
+                        on_event(ScanEvent::Key(&k));
                     }
                 }
                 if scanning {
                     on_event(ScanEvent::Step { server, scanned });
                 }
+                if !more {
+                    break;
+                }
+                current = (cursor != 0, next_keys);
             }
         }
         Ok(())
@@ -351,6 +364,67 @@ impl KeyScanner {
             retry_safe: true,
             source: None,
         }
+    }
+}
+
+/// One server's connection as a scan uses it: pipelines sent ahead, replies read in order. On
+/// a host or a cluster node the pipeline is on the wire while the previous one's replies are
+/// read; through Sentinel (whose master may move) each pipeline runs whole when its replies are
+/// first asked for.
+struct Wire<'s> {
+    scanner: &'s mut KeyScanner,
+    target: &'s ServerRef,
+    queued: std::collections::VecDeque<Pipeline>,
+    replies: std::collections::VecDeque<Value>,
+}
+
+impl<'s> Wire<'s> {
+    fn new(scanner: &'s mut KeyScanner, target: &'s ServerRef) -> Self {
+        Wire {
+            scanner,
+            target,
+            queued: std::collections::VecDeque::new(),
+            replies: std::collections::VecDeque::new(),
+        }
+    }
+
+    fn ctx() -> Op<'static> {
+        // Messages say "for session *": a scan serves every session.
+        Op {
+            op: "scan",
+            key: b"",
+            id: "*",
+        }
+    }
+
+    fn send(&mut self, p: &Pipeline) -> Result<()> {
+        let KeyScanner {
+            topology, stats, ..
+        } = &mut *self.scanner;
+        match topology.node_of(self.target) {
+            Some(node) => node.send_only(p, &Self::ctx(), stats),
+            None => {
+                self.queued.push_back(p.clone());
+                Ok(())
+            }
+        }
+    }
+
+    fn recv(&mut self, n: usize) -> Result<Vec<Value>> {
+        let KeyScanner {
+            topology, stats, ..
+        } = &mut *self.scanner;
+        if let Some(node) = topology.node_of(self.target) {
+            return node.recv_only(n, &Self::ctx());
+        }
+        while self.replies.len() < n {
+            let Some(p) = self.queued.pop_front() else {
+                break;
+            };
+            let got = topology.run_on(self.target, &p, &Self::ctx(), stats)?;
+            self.replies.extend(got);
+        }
+        Ok(self.replies.drain(..n.min(self.replies.len())).collect())
     }
 }
 

@@ -259,6 +259,16 @@ impl Topology {
         }
     }
 
+    /// The connection to one server of [`servers`](Self::servers), for sending and reading
+    /// pipelines separately; `None` for a Sentinel master (found anew as it fails over).
+    pub(crate) fn node_of(&mut self, server: &ServerRef) -> Option<&mut Node> {
+        match (&mut self.inner, &server.at) {
+            (Inner::Hosts { nodes, .. }, Server::Host(i)) => nodes.get_mut(*i),
+            (Inner::Cluster(c), Server::ClusterNode(addr)) => Some(c.node_mut(addr)),
+            _ => None,
+        }
+    }
+
     /// Run `p` on one server of [`servers`](Self::servers), whatever keys it names.
     pub(crate) fn run_on(
         &mut self,
