@@ -11,7 +11,9 @@ use crate::boundary::{guard, php_call};
 
 /// The functions, for the module builder.
 pub fn all() -> Vec<FunctionBuilder<'static>> {
-    vec![FunctionBuilder::new("phpsess_stats", phpsess_stats).returns(DataType::Array, false, false)]
+    vec![
+        FunctionBuilder::new("phpsess_stats", phpsess_stats).returns(DataType::Array, false, false),
+    ]
 }
 
 /// This worker's counters by name, in a stable order.

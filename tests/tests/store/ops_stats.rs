@@ -441,3 +441,50 @@ fn an_unreachable_host_or_a_wrong_password_is_one_line_and_exit_1() {
         }
     }
 }
+
+#[test]
+fn ls_user_reads_the_per_user_index_and_stats_never_counts_it() {
+    let server = RedisServer::start();
+    let mut c = server.connection();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let p = "PHPREDIS_SESSION:";
+    let _: () = c.set_ex(format!("{p}u1"), "a|i:1;", 1000).unwrap();
+    let _: () = c.set_ex(format!("{p}u2"), "a|i:12345;", 500).unwrap();
+    let _: () = c.set_ex(format!("{p}u3"), "a|i:1;", 500).unwrap();
+    // The index as the store keeps it: the user's sorted set (score: expiry) and the bindings.
+    let _: () = c
+        .zadd_multiple(
+            format!("{p}_user:7"),
+            &[(now + 1000, "u1"), (now + 500, "u2")],
+        )
+        .unwrap();
+    let _: () = c.set_ex(format!("{p}u1_USER"), "7", 1000).unwrap();
+    let _: () = c.set_ex(format!("{p}u2_USER"), "7", 500).unwrap();
+    let save_path = format!("tcp://{}", server.addr());
+    let (code, out, err) = run_phpsess(&[
+        "ls",
+        "--save-path",
+        &save_path,
+        "--user",
+        "7",
+        "--max-ttl",
+        "600",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1, "{out}");
+    assert_eq!(rows[0]["id"], "u2");
+    assert_eq!(rows[0]["bytes"], "a|i:12345;".len());
+    assert_eq!(rows[0]["user"], "7");
+    let v = json_of(&["stats", "--save-path", &save_path, "--json"]);
+    assert_eq!(v["total"]["sessions"], 3);
+    assert_eq!(v["total"]["user_index_keys"], 3);
+    assert_eq!(v["total"]["foreign_keys"], 0);
+}

@@ -1,12 +1,15 @@
 //! `phpsess ls`: one line per session (id, host, TTL, bytes, and the user when `--user-key`
 //! names the `$_SESSION` entry that holds it), streamed as the scan goes, with filters on size,
-//! remaining lifetime and user.
+//! remaining lifetime and user; `--user U` alone reads the per-user index instead of scanning.
 
 use std::io::Write;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use phpsess::session;
-use phpsess::store::{KeyKind, ScanEvent, ScanOptions, ScannedKey, DEFAULT_MAX_SESSION_BYTES};
+use phpsess::store::{
+    KeyKind, ScanEvent, ScanOptions, ScannedKey, SessionStore, StoreOptions,
+    DEFAULT_MAX_SESSION_BYTES,
+};
 use serde_json::json;
 
 use crate::cmd::show::ShowCompression;
@@ -29,7 +32,8 @@ pub struct Args {
     /// (sessions are then read and decoded).
     #[arg(long, value_name = "KEY")]
     user_key: Option<String>,
-    /// Only sessions of this user (the value of --user-key's entry).
+    /// Only sessions of this user: from the per-user index (`phpsess.user_key`), or with
+    /// --user-key from that entry of each session.
     #[arg(long, value_name = "U")]
     user: Option<String>,
     /// How the handler compresses sessions (to decode them for --user-key).
@@ -44,10 +48,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if args.user.is_some() && args.user_key.is_none() {
-        bail!("--user needs --user-key KEY (the $_SESSION entry holding the user) in this version");
-    }
     let target = args.target.resolve(false)?;
+    if let (Some(user), None) = (&args.user, &args.user_key) {
+        return indexed(&args, &target, user);
+    }
     let mut scanner = target.scanner()?;
     let labels: Vec<String> = scanner.servers()?.iter().map(|s| s.label.clone()).collect();
     let options = ScanOptions::default()
@@ -121,6 +125,46 @@ pub fn run(args: Args) -> Result<()> {
     }
     if !args.json {
         let _ = writeln!(std::io::stderr(), "{shown} of {total} sessions shown");
+    }
+    Ok(())
+}
+
+/// `ls --user U` from the per-user index: no scan, one round trip per host for the index and
+/// one for the sessions.
+fn indexed(args: &Args, target: &crate::target::Target, user: &str) -> Result<()> {
+    let mut store = SessionStore::new(target.topology()?, StoreOptions::default());
+    let found = store.user_sessions(user.as_bytes())?;
+    let mut text = String::new();
+    let mut shown = 0;
+    for s in &found {
+        let ttl_ms = u64::try_from(s.ttl).ok().map(|t| t * 1000);
+        if args.min_bytes.is_some_and(|min| s.bytes < min) {
+            continue;
+        }
+        if let Some(max) = args.max_ttl {
+            if ttl_ms.is_none_or(|ms| ms > max * 1000) {
+                continue;
+            }
+        }
+        shown += 1;
+        if args.json {
+            let v = json!({"id": s.id, "host": s.host, "ttl_ms": ttl_ms, "bytes": s.bytes, "user": user});
+            text += &format!("{v}\n");
+        } else {
+            let ttl = ttl_ms.map_or("no-ttl".to_owned(), |ms| format!("{}s", ms / 1000));
+            text += &format!(
+                "{}  {}  ttl {ttl:>7}  {:>9} B  user {user}\n",
+                s.id, s.host, s.bytes
+            );
+        }
+    }
+    output::bytes(text.as_bytes())?;
+    if !args.json {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{shown} of {} indexed sessions of user {user} shown",
+            found.len()
+        );
     }
     Ok(())
 }

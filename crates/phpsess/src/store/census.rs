@@ -90,7 +90,7 @@ pub struct Tally {
     pub locks_held: u64,
     /// Up to [`MAX_LISTED`] of them, longest-lived first.
     pub locks: Vec<HeldLock>,
-    /// Per-user index keys (`<prefix>_user:<user>`).
+    /// Per-user index keys (`<prefix>_user:<user>`) and session-to-user bindings (`<prefix><id>_USER`).
     pub user_index_keys: u64,
     /// Keys under the prefix that are neither sessions, locks nor indexes.
     pub foreign_keys: u64,

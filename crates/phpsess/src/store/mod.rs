@@ -55,9 +55,7 @@ pub use keys::{
 pub use lock::{LockOptions, LockToken, MAX_LOCK_EXPIRE};
 pub use pool::{StoreManager, StorePool};
 pub use raw_keys::{RawKeys, ValueAndTtl};
-pub use scan::{
-    classify, KeyKind, KeyScanner, ScanEvent, ScanOptions, ScannedKey, USER_INDEX_INFIX,
-};
+pub use scan::{classify, KeyKind, KeyScanner, ScanEvent, ScanOptions, ScannedKey};
 pub use sentinel::SentinelSpec;
 pub use server_facts::ServerFacts;
 pub use session_store::{ReadOutcome, SessionInfo, SessionStore, StoreOptions};

@@ -8,8 +8,8 @@
 //!
 //! Keys are sorted by name before anything is asked of them: a session (`<prefix><id>` with a
 //! valid id, see [`invalid_id_reason`]), a lock (`<prefix><id>_LOCK`, on a cluster
-//! `{<prefix><id>}_LOCK`), a per-user index (`<prefix>_user:<user>`), or anything else that
-//! happens to live under the prefix, which is never counted as a session.
+//! `{<prefix><id>}_LOCK`), the per-user index (`<prefix>_user:<user>`, `<prefix><id>_USER`), or
+//! anything else that happens to live under the prefix, which is never counted as a session.
 
 use redis::{Pipeline, Value};
 
@@ -17,10 +17,8 @@ use super::keys::{invalid_id_reason, LOCK_SUFFIX};
 use super::node::Op;
 use super::stats::StoreStats;
 use super::topology::{ServerRef, Topology};
+use super::user_index::{BINDING_SUFFIX, INDEX_INFIX};
 use crate::error::{Error, Result};
-
-/// What a per-user index key starts with after the prefix (`<prefix>_user:<user>`).
-pub const USER_INDEX_INFIX: &[u8] = b"_user:";
 
 /// How a [`KeyScanner::scan`] runs.
 #[derive(Debug, Clone)]
@@ -84,7 +82,8 @@ pub enum KeyKind {
     Session,
     /// A session lock; `value` holds the holder (`host|pid|…`).
     Lock,
-    /// A per-user index (`<prefix>_user:<user>`).
+    /// The per-user index: a user's sorted set (`<prefix>_user:<user>`) or a session's binding
+    /// to its user (`<prefix><id>_USER`).
     UserIndex,
     /// Anything else under the prefix: not a session, and why.
     Foreign(&'static str),
@@ -441,7 +440,12 @@ pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
                 return (KeyKind::Lock, id_of(id));
             }
         }
-        if rest.starts_with(USER_INDEX_INFIX) {
+        if let Some(id) = rest.strip_suffix(BINDING_SUFFIX) {
+            if invalid_id_reason(id).is_none() {
+                return (KeyKind::UserIndex, id_of(id));
+            }
+        }
+        if rest.starts_with(INDEX_INFIX) {
             return (KeyKind::UserIndex, String::new());
         }
         let reason = invalid_id_reason(rest).unwrap_or("not a session id");
@@ -557,10 +561,11 @@ mod tests {
     #[test]
     fn keys_are_told_apart_by_name() {
         let s = server("PHPREDIS_SESSION:", false);
-        let table: [(&str, KeyKind, &str); 7] = [
+        let table: [(&str, KeyKind, &str); 8] = [
             ("PHPREDIS_SESSION:abc123", KeyKind::Session, "abc123"),
             ("PHPREDIS_SESSION:abc123_LOCK", KeyKind::Lock, "abc123"),
             ("PHPREDIS_SESSION:_user:alice", KeyKind::UserIndex, ""),
+            ("PHPREDIS_SESSION:abc123_USER", KeyKind::UserIndex, "abc123"),
             (
                 "PHPREDIS_SESSION:cache:config",
                 KeyKind::Foreign("only A-Z, a-z, 0-9, \"-\" and \",\" are allowed"),
