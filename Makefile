@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: deps build-deps build test lint unit fixtures bench bench-e2e bench-callgrind fuzz soak demo clean php-session-tests
+.PHONY: deps build-deps build test lint unit fixtures bench bench-e2e bench-callgrind bench-stats fuzz soak demo clean php-session-tests
 
 ## Install missing system packages (a no-op when everything is there): `deps` everything the tests,
 ## the demo and the benchmarks run (redis-server, php-fpm, nginx, Laravel, ...); `build-deps` only
@@ -54,6 +54,11 @@ bench-callgrind: deps
 ## End to end: phpsess vs phpredis sessions in php-cli and php-fpm+nginx, loopback and +1 ms.
 bench-e2e: deps
 	scripts/bench-e2e.sh
+
+## `phpsess stats` over 1,000,000 sessions beside `redis-cli --memkeys`, and `top -n 20`: time and
+## peak RSS (BENCH_SESSIONS to change the count). Not part of `make test`.
+bench-stats: deps
+	scripts/bench-stats.sh
 
 ## The fault suite: php-fpm + nginx under load while Redis stalls, restarts, fails over; a leak
 ## run. phpsess beside phpredis; a markdown table on stdout (SOAK_* variables: scripts/soak.sh).

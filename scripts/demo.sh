@@ -6,7 +6,8 @@
 #   - two php-fpm masters ("web1", "web2") with session.save_handler = phpsess,
 #   - nginx balancing requests round-robin over them,
 # and walks through a scripted visit with curl (log in on one server, seen on the other, counter
-# kept, what Redis holds, log out), checking every step. Then it keeps serving for a browser until
+# kept, what Redis holds, log out), checking every step, then `phpsess stats` and `phpsess doctor`
+# on its Redis. Then it keeps serving for a browser until
 # Ctrl-C; DEMO_ONESHOT=1 exits after the walk-through. Everything it started stops on exit.
 #
 # Templates: demo/redis.conf, demo/php-fpm.conf, demo/nginx.conf; the app: demo/app/index.php.
@@ -192,6 +193,17 @@ expect user NULL
 say ""
 say "Every step as expected: the session followed the visitor from one web server to the other,"
 say "and 'log out everywhere else' ended the other device's session for good."
+
+# What an operator sees: the store's numbers, and whether this Redis is fit to hold sessions.
+visit "log in again, for the numbers below" -d action=login -d user=grace
+expect user grace
+say ""
+say "== phpsess stats"
+"$phpsess_cli" stats --save-path "$save_path" | sed 's/^/  /'
+say ""
+say "== phpsess doctor"
+"$phpsess_cli" doctor --save-path "$save_path" | sed 's/^/  /' ||
+  fail "phpsess doctor found a problem with the demo's Redis"
 
 if [ "${DEMO_ONESHOT:-0}" = 1 ]; then
   exit 0

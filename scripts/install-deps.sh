@@ -33,6 +33,7 @@ case "$mode" in
       php8.2-fpm php-redis php-igbinary php-msgpack php-laravel-framework
       redis-server redis-tools nginx libfcgi-bin
       zstd curl openssl
+      prometheus # promtool and a real scraper for tests/tests/store/exporter.rs
       xz-utils # scripts/php-session-tests.sh unpacks php8.2's source tarball
     )
     ;;

@@ -26,6 +26,7 @@ mod ini;
 mod session;
 mod user;
 mod worker;
+mod worker_stats;
 
 use crate::ffi::{FAILURE, MODULE_PERSISTENT, SUCCESS};
 
@@ -61,7 +62,7 @@ fn module_entry() -> (ModuleEntry, ModuleStartup, ModuleAllocations) {
         .shutdown_function(shutdown)
         .request_startup_function(request_startup)
         .info_function(info);
-    for f in functions::all() {
+    for f in functions::all().into_iter().chain(worker_stats::all()) {
         builder = builder.function(f);
     }
     builder

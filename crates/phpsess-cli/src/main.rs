@@ -4,7 +4,10 @@
 mod cmd;
 mod credentials;
 mod input;
+mod metrics;
 mod output;
+mod progress;
+mod target;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -14,8 +17,18 @@ use clap::Parser;
 
 /// Exit code for bad input data, unreadable files and failed writes.
 const EXIT_DATA: u8 = 1;
-/// Exit code for a command line we cannot run (clap uses it too).
+/// Exit code for a command line we cannot run (clap uses it too), and for `doctor` when it could
+/// not check.
 const EXIT_USAGE: u8 = 2;
+
+/// How a command that ran to its end came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Done,
+    /// It ran, and what it checked failed (`doctor`): exit [`EXIT_DATA`].
+    Failed,
+}
 
 /// Deeply nested values (up to `phpsess::MAX_DEPTH` levels) are walked recursively by the
 /// decoder, the JSON views and serde_json; the worker thread gets a stack that holds them all.
@@ -67,8 +80,10 @@ fn run() -> anyhow::Result<ExitCode> {
         Ok(cli) => cli,
         Err(e) => return Ok(clap_exit(&e)),
     };
-    cli.command.run()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(match cli.command.run()? {
+        Outcome::Done => ExitCode::SUCCESS,
+        Outcome::Failed => ExitCode::from(EXIT_DATA),
+    })
 }
 
 /// Help and version go to stdout with success; usage errors become one line on stderr.
@@ -112,7 +127,8 @@ fn report(err: &anyhow::Error) -> ExitCode {
         // The reader went away (`phpsess decode big | head`): nothing to say, nothing failed.
         return ExitCode::SUCCESS;
     }
-    let code = if err.downcast_ref::<UsageError>().is_some() {
+    let could_not_check = err.downcast_ref::<cmd::doctor::CouldNotCheck>().is_some();
+    let code = if err.downcast_ref::<UsageError>().is_some() || could_not_check {
         EXIT_USAGE
     } else {
         EXIT_DATA

@@ -13,4 +13,5 @@ mod phpredis_scenarios;
 mod registration;
 mod session;
 mod size_cap;
+mod stats_fn;
 mod support;

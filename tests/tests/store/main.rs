@@ -1,13 +1,17 @@
 //! Test target `store`: the session store against real redis-servers (standalone, login, TLS,
-//! cluster), the server harness those tests rely on, and `phpsess show` from the CLI.
+//! cluster), the server harness those tests rely on, `phpsess show` from the CLI, and the ops
+//! commands (`stats`, `top`, `ls`, `doctor`, `redis-conf`, `exporter`).
 //!
 //! Run one module with `cargo test -p phpsess-compat --test store standalone::`.
 
 mod cli_show;
 mod cli_users;
 mod cluster;
+mod exporter;
 mod harness;
 mod login;
+mod ops_doctor;
+mod ops_stats;
 mod standalone;
 mod tls;
 mod user_index;

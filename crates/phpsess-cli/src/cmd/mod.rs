@@ -5,10 +5,16 @@ use clap::{Subcommand, ValueEnum};
 use phpsess::session::Format;
 
 mod decode;
+pub mod doctor;
 mod encode;
+mod exporter;
 mod laravel;
+mod ls;
+mod redis_conf;
 mod save_path;
 mod show;
+mod stats;
+mod top;
 mod users;
 
 /// What `phpsess` can do.
@@ -30,19 +36,38 @@ pub enum Command {
     /// end a user's sessions.
     // Boxed: its app options make it several times the size of the other commands' arguments.
     Laravel(Box<laravel::Args>),
+    /// How many sessions, how big, how long they live, locks, and each Redis's memory and policy.
+    Stats(stats::Args),
+    /// The largest sessions, and the $_SESSION variables that make them large.
+    Top(top::Args),
+    /// List sessions, one line each (id, host, TTL, bytes, user).
+    Ls(ls::Args),
+    /// Check that the Redis (and the local PHP) are fit to hold sessions; exit 1 on a failure.
+    Doctor(doctor::Args),
+    /// Print a commented redis.conf for a Redis that holds sessions only.
+    RedisConf(redis_conf::Args),
+    /// Serve /metrics for Prometheus, scanning the store on an interval.
+    Exporter(exporter::Args),
 }
 
 impl Command {
     /// Run the command; errors carry their context for one line on stderr.
-    pub fn run(self) -> anyhow::Result<()> {
+    pub fn run(self) -> anyhow::Result<crate::Outcome> {
+        let done = |r: anyhow::Result<()>| r.map(|()| crate::Outcome::Done);
         match self {
-            Command::Decode(args) => decode::run(args),
-            Command::Encode(args) => encode::run(args),
-            Command::SavePath(args) => save_path::run(args),
-            Command::Show(args) => show::run(args),
-            Command::Sessions(args) => users::sessions(args),
-            Command::Kill(args) => users::kill(args),
-            Command::Laravel(args) => laravel::run(*args),
+            Command::Decode(args) => done(decode::run(args)),
+            Command::Encode(args) => done(encode::run(args)),
+            Command::SavePath(args) => done(save_path::run(args)),
+            Command::Show(args) => done(show::run(args)),
+            Command::Sessions(args) => done(users::sessions(args)),
+            Command::Kill(args) => done(users::kill(args)),
+            Command::Laravel(args) => done(laravel::run(*args)),
+            Command::Stats(args) => done(stats::run(args)),
+            Command::Top(args) => done(top::run(args)),
+            Command::Ls(args) => done(ls::run(args)),
+            Command::Doctor(args) => doctor::run(args),
+            Command::RedisConf(args) => done(redis_conf::run(args)),
+            Command::Exporter(args) => done(exporter::run(args)),
         }
     }
 }

@@ -41,7 +41,7 @@ pub struct Args {
 
 /// `--compression`: the algorithms phpredis and the extension store sessions with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum ShowCompression {
+pub(crate) enum ShowCompression {
     None,
     Lzf,
     Zstd,
@@ -50,7 +50,7 @@ enum ShowCompression {
 
 impl ShowCompression {
     /// The store's setting; the level only matters when writing, and `show` never writes.
-    fn compression(self) -> Compression {
+    pub(crate) fn compression(self) -> Compression {
         let level = i64::from(Compression::DEFAULT_LEVEL);
         let name = match self {
             ShowCompression::None => "none",

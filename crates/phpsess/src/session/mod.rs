@@ -73,6 +73,9 @@ mod find;
 mod php;
 mod php_binary;
 mod php_serialize;
+mod sizes;
+
+pub use sizes::{variable_sizes, VariableSize};
 
 /// A `session.serialize_handler`: how session variables are laid out in the stored bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ::serde::Serialize)]

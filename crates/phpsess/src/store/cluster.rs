@@ -413,6 +413,38 @@ impl ClusterTarget {
         ))
     }
 
+    /// Every master serving slots, `host:port`, from a fresh `CLUSTER SLOTS` (for commands that
+    /// must reach each master once, as a key scan does).
+    pub fn masters(&mut self, ctx: &Op<'_>, stats: &mut StoreStats) -> Result<Vec<String>> {
+        self.refresh(None, None, ctx, stats)?;
+        let mut masters: Vec<String> = self.shards.iter().map(|s| s.master.clone()).collect();
+        masters.sort();
+        masters.dedup();
+        Ok(masters)
+    }
+
+    /// Run `p` on the node `addr` as it is: no slot routing, no redirect followed (a key that
+    /// moved answers with its MOVED error in its slot).
+    pub fn run_on_node(
+        &mut self,
+        addr: &str,
+        p: &Pipeline,
+        ctx: &Op<'_>,
+        stats: &mut StoreStats,
+    ) -> Result<Vec<Value>> {
+        self.node(addr).run(p, true, ctx, stats)
+    }
+
+    /// The connection to node `addr` (created on first use).
+    pub fn node_mut(&mut self, addr: &str) -> &mut Node {
+        self.node(addr)
+    }
+
+    /// The label messages use for node `addr` (`tcp://h:p`).
+    pub fn node_label(&mut self, addr: &str) -> String {
+        self.node(addr).endpoint.label.clone()
+    }
+
     /// The master of `slot` got no reply in time on its last command.
     pub fn was_silent(&self, slot: u16) -> bool {
         let shard = self.slots.get(usize::from(slot)).copied().flatten();

@@ -15,10 +15,15 @@
 //! commands on keys as given, which [`crate::laravel`] uses), and [`SessionStore`] (PHP's session
 //! semantics: phpredis's keys, locks, compression) over that same layer, with the per-user index
 //! ([`Binding`], [`SessionStore::user_sessions`], [`SessionStore::destroy_user_sessions`]).
+//! Beside it, for ops: [`KeyScanner`] (every session key of every server, with size and TTL),
+//! [`Tally`] (what a scan adds up to), [`ServerFacts`] (what a server says of itself) and
+//! [`redis_checks`] (is it fit to hold sessions).
 
+mod census;
 mod cluster;
 mod codec;
 mod config;
+mod doctor;
 mod endpoint;
 mod keys;
 mod lock;
@@ -26,16 +31,22 @@ mod node;
 mod pool;
 mod raw_keys;
 mod redact;
+mod scan;
 mod sentinel;
+mod server_facts;
 mod session_store;
 mod shards;
 mod stats;
 mod topology;
 mod user_index;
 
+pub use census::{
+    Bucket, Census, HeldLock, ServerCensus, Sizes, Tally, MAX_LISTED, SIZE_BUCKETS, TTL_BUCKETS,
+};
 pub use cluster::{ClusterSpec, ReadFrom};
 pub use codec::{Compression, TooLarge, DEFAULT_MAX_SESSION_BYTES};
 pub use config::SENTINEL_SCHEME;
+pub use doctor::{human_bytes, redis_checks, Check, Verdict};
 pub use endpoint::{Endpoint, TlsFiles};
 pub use keys::{
     hash_tag, invalid_id_reason, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX,
@@ -44,11 +55,13 @@ pub use keys::{
 pub use lock::{LockOptions, LockToken, MAX_LOCK_EXPIRE};
 pub use pool::{StoreManager, StorePool};
 pub use raw_keys::{RawKeys, ValueAndTtl};
+pub use scan::{classify, KeyKind, KeyScanner, ScanEvent, ScanOptions, ScannedKey};
 pub use sentinel::SentinelSpec;
+pub use server_facts::ServerFacts;
 pub use session_store::{ReadOutcome, SessionInfo, SessionStore, StoreOptions};
 pub use shards::pick_host;
 pub use stats::StoreStats;
-pub use topology::{HostSpec, Topology};
+pub use topology::{HostSpec, ServerRef, Topology};
 pub use user_index::{
     binding_key, index_key, invalid_user_reason, Binding, UserSession, DEFAULT_USER_INDEX_MAX,
     MAX_USER_LEN,

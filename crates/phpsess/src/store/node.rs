@@ -154,6 +154,63 @@ impl Node {
         Ok(replies)
     }
 
+    /// Send `pipe` without reading its replies ([`recv_only`](Self::recv_only) reads them), so
+    /// that the server works on it while the caller reads an earlier pipeline's replies. Opens
+    /// the connection if needed; never retries (a scan that breaks fails with its error).
+    pub fn send_only(
+        &mut self,
+        pipe: &Pipeline,
+        ctx: &Op<'_>,
+        stats: &mut StoreStats,
+    ) -> Result<()> {
+        self.timed_out = false;
+        if self.conn.is_none() {
+            self.open(ctx.id, stats)?;
+        }
+        stats.round_trips += 1;
+        stats.commands += pipe.len() as u64;
+        let sent = match self.conn.as_mut() {
+            Some(conn) => conn.send_packed_command(&pipe.get_packed_pipeline()),
+            None => Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "not connected",
+            ))),
+        };
+        sent.map_err(|e| self.fail(e, ctx))
+    }
+
+    /// Read `n` replies of pipelines sent with [`send_only`](Self::send_only), in order.
+    pub fn recv_only(&mut self, n: usize, ctx: &Op<'_>) -> Result<Vec<Value>> {
+        let mut replies = Vec::with_capacity(n);
+        for _ in 0..n {
+            let got = match self.conn.as_mut() {
+                Some(conn) => conn.recv_response(),
+                None => Err(redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "not connected",
+                ))),
+            };
+            match got {
+                Ok(v) => replies.push(v),
+                Err(e) => return Err(self.fail(e, ctx)),
+            }
+        }
+        let noauth = replies.iter().find_map(|r| match r {
+            Value::ServerError(e) if e.code() == "NOAUTH" => Some(e),
+            _ => None,
+        });
+        if let Some(e) = noauth {
+            let err = self.endpoint.refused(
+                ctx.id,
+                "a password is required and none was given".into(),
+                e,
+            );
+            self.conn = None;
+            return Err(err);
+        }
+        Ok(replies)
+    }
+
     fn send(&mut self, pipe: &Pipeline, stats: &mut StoreStats) -> redis::RedisResult<Vec<Value>> {
         let Some(conn) = self.conn.as_mut() else {
             return Err(redis::RedisError::from((

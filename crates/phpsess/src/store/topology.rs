@@ -46,6 +46,38 @@ pub(crate) enum Place {
     Routed,
 }
 
+/// One server that holds sessions, as [`Topology::servers`] lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerRef {
+    /// The server for messages (`tcp://10.0.0.5:6379`).
+    pub label: String,
+    /// The session key prefix on this server.
+    pub prefix: Vec<u8>,
+    /// A Redis Cluster master (lock keys there are `{<prefix><id>}_LOCK`).
+    pub cluster: bool,
+    at: Server,
+}
+
+impl ServerRef {
+    /// A server outside any topology (for [`super::scan::classify`] and tests): `run_on` refuses it.
+    pub fn new(label: impl Into<String>, prefix: &[u8], cluster: bool) -> Self {
+        ServerRef {
+            label: label.into(),
+            prefix: prefix.to_vec(),
+            cluster,
+            at: Server::Detached,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Server {
+    Detached,
+    Host(usize),
+    ClusterNode(String),
+    SentinelMaster,
+}
+
 /// The servers a store talks to.
 pub struct Topology {
     inner: Inner,
@@ -182,6 +214,80 @@ impl Topology {
     /// [`label`](Self::label) of the host [`run_for_key`](Self::run_for_key) picks for `key`.
     pub(crate) fn label_for_key(&self, key: &[u8]) -> String {
         self.label(key)
+    }
+
+    /// Every server that holds sessions, once each: each host of a host list (with its prefix),
+    /// each master of a Redis Cluster (asked with `CLUSTER SLOTS` now), the Sentinel master.
+    pub(crate) fn servers(&mut self, stats: &mut StoreStats) -> Result<Vec<ServerRef>> {
+        match &mut self.inner {
+            Inner::Hosts {
+                nodes, prefixes, ..
+            } => Ok(nodes
+                .iter()
+                .zip(prefixes.iter())
+                .enumerate()
+                .map(|(i, (n, prefix))| ServerRef {
+                    label: n.endpoint.label.clone(),
+                    prefix: prefix.clone(),
+                    at: Server::Host(i),
+                    cluster: false,
+                })
+                .collect()),
+            Inner::Cluster(c) => {
+                let ctx = Op {
+                    op: "cluster slots",
+                    key: b"",
+                    id: "*",
+                };
+                let masters = c.masters(&ctx, stats)?;
+                Ok(masters
+                    .into_iter()
+                    .map(|addr| ServerRef {
+                        label: c.node_label(&addr),
+                        prefix: c.spec.prefix.clone(),
+                        at: Server::ClusterNode(addr),
+                        cluster: true,
+                    })
+                    .collect())
+            }
+            Inner::Sentinel(s) => Ok(vec![ServerRef {
+                label: s.label(),
+                prefix: s.spec.prefix.clone(),
+                at: Server::SentinelMaster,
+                cluster: false,
+            }]),
+        }
+    }
+
+    /// The connection to one server of [`servers`](Self::servers), for sending and reading
+    /// pipelines separately; `None` for a Sentinel master (found anew as it fails over).
+    pub(crate) fn node_of(&mut self, server: &ServerRef) -> Option<&mut Node> {
+        match (&mut self.inner, &server.at) {
+            (Inner::Hosts { nodes, .. }, Server::Host(i)) => nodes.get_mut(*i),
+            (Inner::Cluster(c), Server::ClusterNode(addr)) => Some(c.node_mut(addr)),
+            _ => None,
+        }
+    }
+
+    /// Run `p` on one server of [`servers`](Self::servers), whatever keys it names.
+    pub(crate) fn run_on(
+        &mut self,
+        server: &ServerRef,
+        p: &Pipeline,
+        ctx: &Op<'_>,
+        stats: &mut StoreStats,
+    ) -> Result<Vec<Value>> {
+        match (&mut self.inner, &server.at) {
+            (Inner::Hosts { nodes, .. }, Server::Host(i)) if *i < nodes.len() => {
+                nodes[*i].run(p, true, ctx, stats)
+            }
+            (Inner::Cluster(c), Server::ClusterNode(addr)) => c.run_on_node(addr, p, ctx, stats),
+            (Inner::Sentinel(s), Server::SentinelMaster) => s.run(p, true, ctx, stats),
+            _ => Err(ctx.error(
+                server.label.clone(),
+                "this server is not part of the topology".into(),
+            )),
+        }
     }
 
     pub(crate) fn getex(&self, id: &[u8]) -> bool {

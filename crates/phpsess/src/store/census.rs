@@ -1,0 +1,387 @@
+//! [`Tally`]: what a scan found on one server or on all of them — sessions, their sizes and
+//! remaining lifetimes, locks held, keys without a TTL, keys under the prefix that are not
+//! sessions — the figures of `phpsess stats`, `doctor` and the exporter. Sizes are kept as an
+//! exact count per distinct size, so percentiles are exact and memory stays bounded by the number
+//! of distinct sizes (a few thousand), not by the number of sessions.
+
+use std::collections::BTreeMap;
+
+use super::redact::short_id;
+use super::scan::{KeyKind, KeyScanner, ScanEvent, ScanOptions, ScannedKey};
+use super::server_facts::ServerFacts;
+use crate::error::Result;
+
+/// Upper bounds (inclusive) of the size histogram's buckets, in bytes; a last bucket takes the rest.
+pub const SIZE_BUCKETS: [u64; 8] = [
+    256,
+    1 << 10,
+    4 << 10,
+    16 << 10,
+    64 << 10,
+    256 << 10,
+    1 << 20,
+    4 << 20,
+];
+
+/// Upper bounds (inclusive) of the remaining-lifetime histogram's buckets, in seconds (1 min,
+/// 5 min, 15 min, 30 min, 1 h, 4 h, 1 day, 1 week); a last bucket takes the rest.
+pub const TTL_BUCKETS: [u64; 8] = [60, 300, 900, 1800, 3600, 14_400, 86_400, 604_800];
+
+/// At most this many locks and non-session keys are listed by name in a tally.
+pub const MAX_LISTED: usize = 10;
+
+/// One histogram bucket: values up to `le` (inclusive; `None` for the last, unbounded one).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Bucket {
+    /// Upper bound, inclusive (`null`: no bound).
+    pub le: Option<u64>,
+    /// Values in this bucket only (not cumulative).
+    pub count: u64,
+}
+
+/// Session sizes: totals, exact percentiles and a histogram.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Sizes {
+    /// Sum of the stored values' lengths.
+    pub total: u64,
+    /// Median size.
+    pub p50: u64,
+    /// 95th percentile.
+    pub p95: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Largest session.
+    pub max: u64,
+    /// Sessions per size bucket ([`SIZE_BUCKETS`]).
+    pub histogram: Vec<Bucket>,
+}
+
+/// A lock held at scan time.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HeldLock {
+    /// The session id, shortened (ids are credentials).
+    pub id: String,
+    /// The lock's value: `host|pid|…` of the request holding it.
+    pub holder: String,
+    /// Milliseconds until the lock expires by itself (`null`: never — a lock without TTL).
+    pub ttl_ms: Option<u64>,
+}
+
+/// What a scan found on one server, or on all.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Tally {
+    /// Keys SCAN returned under the prefix (sessions, locks, indexes and the rest).
+    pub keys_under_prefix: u64,
+    /// Sessions (an estimate with sampling).
+    pub sessions: u64,
+    /// Sessions without a TTL: they never expire (a misconfiguration, or a foreign writer).
+    pub sessions_without_ttl: u64,
+    /// Sizes of the stored values.
+    pub bytes: Sizes,
+    /// `MEMORY USAGE` summed over the sessions (what Redis spends on them), when asked.
+    pub memory_bytes: Option<u64>,
+    /// Sessions per remaining-lifetime bucket ([`TTL_BUCKETS`]; sessions without TTL are not in it).
+    pub ttl_seconds: Vec<Bucket>,
+    /// The longest remaining lifetime of a session, in milliseconds.
+    pub ttl_max_ms: u64,
+    /// The remaining lifetimes of the sessions with a TTL, added up, in seconds.
+    pub ttl_sum_seconds: u64,
+    /// Locks held now.
+    pub locks_held: u64,
+    /// Up to [`MAX_LISTED`] of them, longest-lived first.
+    pub locks: Vec<HeldLock>,
+    /// Per-user index keys (`<prefix>_user:<user>`) and session-to-user bindings (`<prefix><id>_USER`).
+    pub user_index_keys: u64,
+    /// Keys under the prefix that are neither sessions, locks nor indexes.
+    pub foreign_keys: u64,
+    /// Up to [`MAX_LISTED`] of them, with why each is not a session.
+    pub foreign_examples: Vec<String>,
+    #[serde(skip)]
+    size_counts: BTreeMap<u64, u64>,
+    #[serde(skip)]
+    ttl_counts: Vec<u64>,
+}
+
+impl Tally {
+    /// Count one scanned key.
+    pub fn add(&mut self, k: &ScannedKey) {
+        match &k.kind {
+            KeyKind::Session => {
+                self.keys_under_prefix += k.weight;
+                self.sessions += k.weight;
+                *self.size_counts.entry(k.bytes).or_default() += k.weight;
+                if let Some(m) = k.memory {
+                    *self.memory_bytes.get_or_insert(0) += m * k.weight;
+                }
+                match k.ttl_ms {
+                    None => self.sessions_without_ttl += k.weight,
+                    Some(ms) => {
+                        self.ttl_max_ms = self.ttl_max_ms.max(ms);
+                        self.ttl_sum_seconds += ms.div_ceil(1000) * k.weight;
+                        if self.ttl_counts.is_empty() {
+                            self.ttl_counts = vec![0; TTL_BUCKETS.len() + 1];
+                        }
+                        let secs = ms.div_ceil(1000);
+                        let i = TTL_BUCKETS
+                            .iter()
+                            .position(|&le| secs <= le)
+                            .unwrap_or(TTL_BUCKETS.len());
+                        self.ttl_counts[i] += k.weight;
+                    }
+                }
+            }
+            KeyKind::Lock => {
+                self.keys_under_prefix += 1;
+                self.locks_held += 1;
+                let holder = k
+                    .value
+                    .as_deref()
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .unwrap_or_default();
+                self.locks.push(HeldLock {
+                    id: short_id(&k.id),
+                    holder,
+                    ttl_ms: k.ttl_ms,
+                });
+                // Longest-lived first; no TTL (never expires) before all.
+                self.locks
+                    .sort_by_key(|l| std::cmp::Reverse(l.ttl_ms.unwrap_or(u64::MAX)));
+                self.locks.truncate(MAX_LISTED);
+            }
+            KeyKind::UserIndex => {
+                self.keys_under_prefix += 1;
+                self.user_index_keys += 1;
+            }
+            KeyKind::Foreign(why) => {
+                self.keys_under_prefix += 1;
+                self.foreign_keys += 1;
+                if self.foreign_examples.len() < MAX_LISTED {
+                    self.foreign_examples
+                        .push(format!("{}: {why}", String::from_utf8_lossy(&k.key)));
+                }
+            }
+        }
+    }
+
+    /// Add another tally's counts to this one (per-server tallies into a total).
+    pub fn merge(&mut self, other: &Tally) {
+        self.keys_under_prefix += other.keys_under_prefix;
+        self.sessions += other.sessions;
+        self.sessions_without_ttl += other.sessions_without_ttl;
+        self.ttl_max_ms = self.ttl_max_ms.max(other.ttl_max_ms);
+        self.ttl_sum_seconds += other.ttl_sum_seconds;
+        for (size, n) in &other.size_counts {
+            *self.size_counts.entry(*size).or_default() += n;
+        }
+        if let Some(m) = other.memory_bytes {
+            *self.memory_bytes.get_or_insert(0) += m;
+        }
+        if !other.ttl_counts.is_empty() {
+            if self.ttl_counts.is_empty() {
+                self.ttl_counts = vec![0; TTL_BUCKETS.len() + 1];
+            }
+            for (a, b) in self.ttl_counts.iter_mut().zip(&other.ttl_counts) {
+                *a += b;
+            }
+        }
+        self.locks_held += other.locks_held;
+        self.locks.extend(other.locks.iter().cloned());
+        self.locks
+            .sort_by_key(|l| std::cmp::Reverse(l.ttl_ms.unwrap_or(u64::MAX)));
+        self.locks.truncate(MAX_LISTED);
+        self.user_index_keys += other.user_index_keys;
+        self.foreign_keys += other.foreign_keys;
+        for e in &other.foreign_examples {
+            if self.foreign_examples.len() < MAX_LISTED {
+                self.foreign_examples.push(e.clone());
+            }
+        }
+    }
+
+    /// Work out the totals, percentiles and histograms from the counts (call after the last
+    /// [`add`](Self::add) or [`merge`](Self::merge); calling it again is harmless).
+    pub fn finish(&mut self) {
+        let n: u64 = self.size_counts.values().sum();
+        let mut sizes = Sizes {
+            total: self.size_counts.iter().map(|(s, c)| s * c).sum(),
+            max: self.size_counts.keys().next_back().copied().unwrap_or(0),
+            ..Sizes::default()
+        };
+        // Nearest rank: the smallest size with at least ceil(p * n) sessions at or below it.
+        let rank = |p: u64| (n * p).div_ceil(100).max(1);
+        let (r50, r95, r99) = (rank(50), rank(95), rank(99));
+        let mut seen = 0;
+        let mut histogram = vec![0u64; SIZE_BUCKETS.len() + 1];
+        for (&size, &count) in &self.size_counts {
+            let before = seen;
+            seen += count;
+            for (r, slot) in [
+                (r50, &mut sizes.p50),
+                (r95, &mut sizes.p95),
+                (r99, &mut sizes.p99),
+            ] {
+                if before < r && seen >= r {
+                    *slot = size;
+                }
+            }
+            let i = SIZE_BUCKETS
+                .iter()
+                .position(|&le| size <= le)
+                .unwrap_or(SIZE_BUCKETS.len());
+            histogram[i] += count;
+        }
+        sizes.histogram = buckets(&SIZE_BUCKETS, &histogram);
+        self.bytes = sizes;
+        let ttl = if self.ttl_counts.is_empty() {
+            vec![0; TTL_BUCKETS.len() + 1]
+        } else {
+            self.ttl_counts.clone()
+        };
+        self.ttl_seconds = buckets(&TTL_BUCKETS, &ttl);
+    }
+}
+
+/// One server's part of a [`Census`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ServerCensus {
+    /// The server (`tcp://10.0.0.5:6379`).
+    pub server: String,
+    /// Its session key prefix.
+    pub prefix: String,
+    /// What the scan found there.
+    #[serde(flatten)]
+    pub tally: Tally,
+    /// What the server says of itself.
+    pub redis: ServerFacts,
+}
+
+/// A whole store at one moment: each server's tally and facts, and the total.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Census {
+    /// True when sessions were sampled (`ScanOptions::sample`): counts and sizes are estimates.
+    pub estimated: bool,
+    /// Per server, in topology order.
+    pub servers: Vec<ServerCensus>,
+    /// All servers together.
+    pub total: Tally,
+}
+
+impl Census {
+    /// Scan every server of `scanner` and ask each for its facts. `on_event` sees every scan
+    /// event (for a progress bar, or `top`'s own look-out for the largest sessions).
+    pub fn take(
+        scanner: &mut KeyScanner,
+        options: &ScanOptions,
+        mut on_event: impl FnMut(&ScanEvent<'_>),
+    ) -> Result<Census> {
+        let servers = scanner.servers()?.to_vec();
+        let mut out = Vec::with_capacity(servers.len());
+        let mut total = Tally::default();
+        for (i, server) in servers.iter().enumerate() {
+            let redis = ServerFacts::read(scanner, i)?;
+            let mut tally = Tally::default();
+            scanner.scan_server(i, options, &mut |event: ScanEvent<'_>| {
+                if let ScanEvent::Key(k) = &event {
+                    tally.add(k);
+                }
+                on_event(&event);
+            })?;
+            tally.finish();
+            total.merge(&tally);
+            out.push(ServerCensus {
+                server: server.label.clone(),
+                prefix: String::from_utf8_lossy(&server.prefix).into_owned(),
+                tally,
+                redis,
+            });
+        }
+        total.finish();
+        Ok(Census {
+            estimated: options.sample.is_some(),
+            servers: out,
+            total,
+        })
+    }
+}
+
+fn buckets(bounds: &[u64], counts: &[u64]) -> Vec<Bucket> {
+    counts
+        .iter()
+        .enumerate()
+        .map(|(i, &count)| Bucket {
+            le: bounds.get(i).copied(),
+            count,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(bytes: u64, ttl_ms: Option<u64>) -> ScannedKey {
+        ScannedKey {
+            server: 0,
+            key: b"PHPREDIS_SESSION:abc".to_vec(),
+            id: "abc".into(),
+            kind: KeyKind::Session,
+            bytes,
+            memory: Some(bytes + 50),
+            ttl_ms,
+            weight: 1,
+            value: None,
+        }
+    }
+
+    #[test]
+    fn percentiles_are_exact_nearest_rank() {
+        let mut t = Tally::default();
+        for b in 1..=100 {
+            t.add(&session(b, Some(1_000)));
+        }
+        t.finish();
+        assert_eq!(
+            (t.bytes.p50, t.bytes.p95, t.bytes.p99, t.bytes.max),
+            (50, 95, 99, 100)
+        );
+        assert_eq!(t.bytes.total, 5050);
+        assert_eq!(t.memory_bytes, Some(5050 + 5000));
+        assert_eq!(
+            t.bytes.histogram[0],
+            Bucket {
+                le: Some(256),
+                count: 100
+            }
+        );
+        assert_eq!(
+            t.ttl_seconds[0],
+            Bucket {
+                le: Some(60),
+                count: 100
+            }
+        );
+    }
+
+    #[test]
+    fn ttl_buckets_and_missing_ttls() {
+        let mut t = Tally::default();
+        t.add(&session(10, None));
+        t.add(&session(10, Some(60_000)));
+        t.add(&session(10, Some(60_001)));
+        t.add(&session(10, Some(10_000_000_000)));
+        t.finish();
+        assert_eq!(t.sessions, 4);
+        assert_eq!(t.sessions_without_ttl, 1);
+        let counts: Vec<u64> = t.ttl_seconds.iter().map(|b| b.count).collect();
+        assert_eq!(counts, [1, 1, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(t.ttl_seconds[8].le, None);
+    }
+
+    #[test]
+    fn an_empty_tally_is_all_zeros() {
+        let mut t = Tally::default();
+        t.finish();
+        assert_eq!(t.bytes.p99, 0);
+        assert_eq!(t.bytes.histogram.len(), SIZE_BUCKETS.len() + 1);
+    }
+}
