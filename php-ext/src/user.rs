@@ -6,9 +6,8 @@
 
 use std::cell::RefCell;
 
-use phpsess::session::{self, Format};
-use phpsess::store::{invalid_user_reason, Binding};
-use phpsess::Value;
+use phpsess::session::Format;
+use phpsess::store::{user_in_session, Binding};
 
 use crate::boundary::Messages;
 use crate::ini::IniSource;
@@ -81,21 +80,9 @@ pub fn binding_for(data: &[u8], user_key: &str, msgs: &mut Messages) -> Option<O
         ));
         return None;
     };
-    match session::find(data, format, user_key.as_bytes()) {
-        Ok(Some(v)) => Some(user_from_value(&v).map(Binding::from_data)),
-        Ok(None) => Some(None),
+    match user_in_session(data, format, user_key) {
+        Ok(user) => Some(user.map(Binding::from_data)),
         // PHP wrote these bytes itself; if they cannot be read, keep the binding as it is.
         Err(_) => None,
     }
-}
-
-/// A user id from a session value: an int (decimal) or a non-empty string up to 256 bytes.
-/// `null`, `false`, `0`-length strings and anything else mean "nobody" (logged out).
-pub fn user_from_value(v: &Value) -> Option<Vec<u8>> {
-    let user = match v {
-        Value::Int(i) => i.to_string().into_bytes(),
-        Value::String(s) => s.clone(),
-        _ => return None,
-    };
-    invalid_user_reason(&user).is_none().then_some(user)
 }

@@ -123,3 +123,137 @@ fn sessions_lists_a_user_and_kill_ends_them_but_the_exception() {
     assert_eq!(bad.0, 1, "an invalid id is an error: {}", bad.2);
     assert!(bad.2.contains("invalid session id"), "{}", bad.2);
 }
+
+/// Sessions as phpredis writes them (no binding): `n` for user `u<i % 3>`, one without a user,
+/// and one already bound explicitly to someone else.
+fn plain_sessions(c: &mut impl redis::ConnectionLike, prefix: &str, n: usize) {
+    for i in 0..n {
+        let data = format!("user_id|s:2:\"u{}\";cart|a:0:{{}}", i % 3);
+        let _: () = redis::cmd("SETEX")
+            .arg(format!("{prefix}rb{i:015}"))
+            .arg(600)
+            .arg(data)
+            .query(c)
+            .unwrap();
+    }
+    let _: () = redis::cmd("SETEX")
+        .arg(format!("{prefix}rbanonymous0000000"))
+        .arg(600)
+        .arg("cart|a:0:{}")
+        .query(c)
+        .unwrap();
+}
+
+fn rebuild(sp: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "index",
+        "rebuild",
+        "--save-path",
+        sp,
+        "--user-key",
+        "user_id",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    json_of(&run_phpsess(&args))
+}
+
+#[test]
+fn index_rebuild_binds_existing_sessions_and_can_run_again() {
+    let server = RedisServer::start();
+    let sp = format!("tcp://{}", server.addr());
+    let mut c = server.connection();
+    plain_sessions(&mut c, "PHPREDIS_SESSION:", 30);
+    // An explicit binding made by the extension stays.
+    let _: () = c
+        .set_ex("PHPREDIS_SESSION:rb000000000000000_USER", "x:admin", 600)
+        .unwrap();
+    let first = rebuild(&sp, &["--count", "7"]);
+    assert_eq!(first["sessions"], json!(31), "{first}");
+    assert_eq!(first["bound"], json!(29), "{first}");
+    assert_eq!(first["without_user"], json!(1), "{first}");
+    let again = rebuild(&sp, &[]);
+    assert_eq!(
+        again["bound"],
+        json!(0),
+        "a second run finds nothing left to do: {again}"
+    );
+    let u1: Vec<String> = c.zrange("PHPREDIS_SESSION:_user:u1", 0, -1).unwrap();
+    assert_eq!(u1.len(), 10);
+    let u0: usize = c.zcard("PHPREDIS_SESSION:_user:u0").unwrap();
+    assert_eq!(u0, 9, "the explicitly bound one is not moved");
+    let ttl: i64 = c.ttl("PHPREDIS_SESSION:rb000000000000001_USER").unwrap();
+    assert!(
+        ttl > 590 && ttl <= 600,
+        "the binding has the session's TTL: {ttl}"
+    );
+    let listed = json_of(&run_phpsess(&[
+        "sessions",
+        "--save-path",
+        &sp,
+        "--user",
+        "u2",
+        "--json",
+    ]));
+    assert_eq!(listed.as_array().unwrap().len(), 10);
+}
+
+#[test]
+fn index_rebuild_covers_every_weighted_host_and_every_cluster_master() {
+    let servers: Vec<RedisServer> = (0..3).map(|_| RedisServer::start()).collect();
+    let sp = servers
+        .iter()
+        .map(|s| format!("tcp://{}", s.addr()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let topology = Topology::from_save_path(&sp).unwrap();
+    let store = SessionStore::new(topology, StoreOptions::default());
+    for i in 0..30 {
+        let id = format!("rb{i:015}");
+        let host = servers
+            .iter()
+            .find(|s| store.host_of(&id).ends_with(&s.addr()))
+            .unwrap();
+        let data = format!("user_id|s:2:\"u{}\";", i % 3);
+        let _: () = host
+            .connection()
+            .set_ex(format!("PHPREDIS_SESSION:{id}"), data, 600)
+            .unwrap();
+    }
+    assert_eq!(rebuild(&sp, &[])["bound"], json!(30));
+    let listed = json_of(&run_phpsess(&[
+        "sessions",
+        "--save-path",
+        &sp,
+        "--user",
+        "u0",
+        "--json",
+    ]));
+    assert_eq!(listed.as_array().unwrap().len(), 10);
+
+    let cluster = phpsess_compat::servers::RedisCluster::start();
+    let mut c = cluster.connection();
+    plain_sessions(&mut c, "PHPREDIS_CLUSTER_SESSION:", 30);
+    let csp = cluster.seed_query();
+    let out = json_of(&run_phpsess(&[
+        "index",
+        "rebuild",
+        "--cluster",
+        "--save-path",
+        &csp,
+        "--user-key",
+        "user_id",
+        "--json",
+    ]));
+    assert_eq!(out["bound"], json!(30), "{out}");
+    let listed = json_of(&run_phpsess(&[
+        "sessions",
+        "--cluster",
+        "--save-path",
+        &csp,
+        "--user",
+        "u1",
+        "--json",
+    ]));
+    assert_eq!(listed.as_array().unwrap().len(), 10);
+}

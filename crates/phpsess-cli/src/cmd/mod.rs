@@ -8,6 +8,7 @@ mod decode;
 pub mod doctor;
 mod encode;
 mod exporter;
+mod index;
 mod laravel;
 mod ls;
 mod redis_conf;
@@ -32,6 +33,8 @@ pub enum Command {
     Sessions(users::SessionsArgs),
     /// End sessions so they stay ended: a user's (from the index) or by id.
     Kill(users::KillArgs),
+    /// The per-user index: `index rebuild` fills it from the sessions already stored.
+    Index(index::Args),
     /// Laravel's sessions: decrypt the cookie, show a session, list an app's or a user's sessions,
     /// end a user's sessions.
     // Boxed: its app options make it several times the size of the other commands' arguments.
@@ -61,6 +64,7 @@ impl Command {
             Command::Show(args) => done(show::run(args)),
             Command::Sessions(args) => done(users::sessions(args)),
             Command::Kill(args) => done(users::kill(args)),
+            Command::Index(args) => done(index::run(args)),
             Command::Laravel(args) => done(laravel::run(*args)),
             Command::Stats(args) => done(stats::run(args)),
             Command::Top(args) => done(top::run(args)),

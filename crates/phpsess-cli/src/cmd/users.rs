@@ -3,45 +3,26 @@
 //! stay ended (data, lock and binding deleted: a request in flight cannot write them back).
 
 use anyhow::{bail, Result};
-use phpsess::store::{SessionStore, StoreOptions, Topology};
+use phpsess::store::{SessionStore, StoreOptions};
 use serde_json::json;
 
 use crate::output;
+use crate::target::TargetArgs;
 
-/// Where the sessions are: the handler's save_path.
-#[derive(Debug, clap::Args)]
-pub struct Target {
-    /// The `session.save_path` from php.ini (phpredis `redis` syntax, `redis://` URL or
-    /// `sentinel://h:p,h:p/master`).
-    #[arg(long, value_name = "SAVE_PATH")]
-    save_path: String,
-    /// The save_path is for the `rediscluster` / `phpsess_cluster` handler.
-    #[arg(long)]
-    cluster: bool,
-    #[command(flatten)]
-    credentials: crate::credentials::Credentials,
-}
-
-impl Target {
-    fn store(&self) -> Result<SessionStore> {
-        let auth = self.credentials.auth()?;
-        let topology = if self.cluster {
-            Topology::from_cluster_save_path_with_auth(&self.save_path, auth.as_ref())?
-        } else {
-            Topology::from_save_path_with_auth(&self.save_path, auth.as_ref())?
-        };
-        Ok(SessionStore::new(
-            topology,
-            StoreOptions::default().with_user_index(true),
-        ))
-    }
+/// A store over the target that reads the per-user index.
+fn store(target: &TargetArgs) -> Result<SessionStore> {
+    let topology = target.resolve(false)?.topology()?;
+    Ok(SessionStore::new(
+        topology,
+        StoreOptions::default().with_user_index(true),
+    ))
 }
 
 /// `phpsess sessions --save-path SP [--cluster] --user U [--json]`
 #[derive(Debug, clap::Args)]
 pub struct SessionsArgs {
     #[command(flatten)]
-    target: Target,
+    target: TargetArgs,
     /// The user id, as the app stores it (`$_SESSION[user_key]` or `phpsess_set_user()`).
     #[arg(long, value_name = "USER")]
     user: String,
@@ -51,7 +32,7 @@ pub struct SessionsArgs {
 }
 
 pub fn sessions(args: SessionsArgs) -> Result<()> {
-    let mut store = args.target.store()?;
+    let mut store = store(&args.target)?;
     let found = store.user_sessions(args.user.as_bytes())?;
     if args.json {
         let list: Vec<_> = found
@@ -85,7 +66,7 @@ pub fn sessions(args: SessionsArgs) -> Result<()> {
 #[derive(Debug, clap::Args)]
 pub struct KillArgs {
     #[command(flatten)]
-    target: Target,
+    target: TargetArgs,
     /// End every indexed session of this user.
     #[arg(long, value_name = "USER", conflicts_with = "ids")]
     user: Option<String>,
@@ -104,7 +85,7 @@ pub struct KillArgs {
 }
 
 pub fn kill(args: KillArgs) -> Result<()> {
-    let mut store = args.target.store()?;
+    let mut store = store(&args.target)?;
     let destroyed: Vec<String> = match (&args.user, args.ids.is_empty()) {
         (Some(user), true) => {
             if args.dry_run {

@@ -25,6 +25,7 @@ mod codec;
 mod config;
 mod doctor;
 mod endpoint;
+mod index_rebuild;
 mod keys;
 mod lock;
 mod node;
@@ -48,6 +49,7 @@ pub use codec::{Compression, TooLarge, DEFAULT_MAX_SESSION_BYTES};
 pub use config::SENTINEL_SCHEME;
 pub use doctor::{human_bytes, redis_checks, Check, Verdict};
 pub use endpoint::{Endpoint, TlsFiles};
+pub use index_rebuild::{user_from_value, user_in_session};
 pub use keys::{
     hash_tag, invalid_id_reason, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX,
     LOCK_SUFFIX, MAX_ID_LEN,

@@ -185,6 +185,8 @@ macro_rules! index_add_body {
     };
 }
 
+pub(crate) use index_add_body;
+
 /// WRITE_AND_UNLOCK, then the bookkeeping (KEYS data, lock, binding[, new index, old index]).
 pub(crate) const WRITE_AND_UNLOCK_BOUND: &str = concat!(write_and_unlock_body!(), bind_tail!());
 /// TOUCH_AND_UNLOCK, then the bookkeeping.
