@@ -61,14 +61,17 @@ pub fn user_from_value(v: &PhpValue) -> Option<Vec<u8>> {
         .then_some(user)
 }
 
+/// A stored session and the user its data names: `(id, user)`.
+pub type Found = (String, Vec<u8>);
+
 impl SessionStore {
     /// Binds each `(id, user)` found in stored data and indexes it with the session's remaining
     /// TTL, unless the session already has a binding. One pipelined round trip per host (on a
     /// cluster: the bindings by slot, then the index entries). Returns how many were bound now.
-    pub fn bind_existing(&mut self, sessions: &[(String, Vec<u8>)]) -> Result<usize> {
+    pub fn bind_existing(&mut self, sessions: &[Found]) -> Result<usize> {
         let max = self.options().user_index_max.max(1);
         if !self.raw.topology.is_cluster() {
-            let mut places: Vec<(Place, Vec<&(String, Vec<u8>)>)> = Vec::new();
+            let mut places: Vec<(Place, Vec<&Found>)> = Vec::new();
             for s in sessions {
                 let place = self.raw.topology.place_of(s.0.as_bytes());
                 match places.iter_mut().find(|(p, _)| *p == place) {
