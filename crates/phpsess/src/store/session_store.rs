@@ -541,7 +541,11 @@ impl SessionStore {
         }
         let ttl = self.options.ttl_secs().to_string();
         let max = self.options.user_index_max.to_string();
-        let flags = change.script_flags(cluster);
+        // A write stores the session itself; a TTL refresh must first see it still exists.
+        let write = [WRITE_AND_UNLOCK_BOUND, WRITE_IF_UNLOCKED_BOUND, SET_BOUND]
+            .iter()
+            .any(|w| std::ptr::eq(*w, scripts.1));
+        let flags = change.script_flags(cluster, !write);
         let mut all: Vec<&[u8]> = args.to_vec();
         all.extend_from_slice(&[
             &change.bind,

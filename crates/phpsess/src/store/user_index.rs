@@ -136,7 +136,8 @@ pub struct UserSession {
 }
 
 // The bookkeeping after a script's own work. The last five ARGV: the binding's stored form, the
-// id, the TTL, the index bound, and flags: `u` delete the binding, `b` set it, `o` remove the id
+// id, the TTL, the index bound, and flags: `e` first check the session still exists (a TTL
+// refresh; a write has just stored it), `u` delete the binding, `b` set it, `o` remove the id
 // from the old user's index KEYS[5], `n` add it to the new user's index KEYS[4]. KEYS[3] is the
 // binding. On a cluster only `u`/`b` are sent (KEYS[4], KEYS[5] live in other slots).
 macro_rules! bind_tail {
@@ -145,7 +146,7 @@ macro_rules! bind_tail {
             r#"
 local n = #ARGV
 local bind, id, ttl, max, flags = ARGV[n-4], ARGV[n-3], tonumber(ARGV[n-2]), tonumber(ARGV[n-1]), ARGV[n]
-if redis.call('EXISTS', KEYS[1]) == 0 then
+if string.find(flags, 'e', 1, true) and redis.call('EXISTS', KEYS[1]) == 0 then
   -- A TTL refresh of a session that is gone (ended by someone else): nothing to bind.
   flags = string.gsub(flags, '[bn]', '')
 end
@@ -174,11 +175,13 @@ macro_rules! index_add_body {
         r#"
   local now = tonumber(redis.call('TIME')[1])
   redis.call('ZREMRANGEBYSCORE', ikey, '-inf', now)
-  redis.call('ZADD', ikey, now + ttl, id)
-  local size = redis.call('ZCARD', ikey)
-  if size > max then
-    dropped = size - max
-    redis.call('ZPOPMIN', ikey, dropped)
+  if redis.call('ZADD', ikey, now + ttl, id) == 1 then
+    -- Only a new entry can take the set over its bound.
+    local size = redis.call('ZCARD', ikey)
+    if size > max then
+      dropped = size - max
+      redis.call('ZPOPMIN', ikey, dropped)
+    end
   end
   if redis.call('TTL', ikey) < ttl then redis.call('EXPIRE', ikey, ttl + 60) end
 "#
@@ -289,15 +292,19 @@ impl BindChange {
 
     /// The flags the session's own script may act on: all of them on a host list, the binding's
     /// only on a cluster (the index keys are in other slots).
-    pub fn script_flags(&self, cluster: bool) -> String {
-        if cluster {
+    pub fn script_flags(&self, cluster: bool, refresh: bool) -> String {
+        let mut flags: String = if cluster {
             self.flags
                 .chars()
                 .filter(|c| matches!(c, 'u' | 'b'))
                 .collect()
         } else {
             self.flags.clone()
+        };
+        if refresh {
+            flags.push('e');
         }
+        flags
     }
 }
 
@@ -582,7 +589,8 @@ mod tests {
         assert_eq!(moved.new_index.as_deref(), Some(&b"p:_user:2"[..]));
         let gone = BindChange::between(Some(&a), None, b"p:").unwrap();
         assert_eq!(gone.flags, "uo");
-        assert_eq!(gone.script_flags(true), "u");
-        assert_eq!(moved.script_flags(true), "b");
+        assert_eq!(gone.script_flags(true, false), "u");
+        assert_eq!(moved.script_flags(true, false), "b");
+        assert_eq!(moved.script_flags(false, true), "bnoe");
     }
 }
