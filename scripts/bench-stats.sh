@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench-stats`: `phpsess stats` over BENCH_SESSIONS (default 1,000,000) sessions on one
 # private redis-server, side by side in the same run with `redis-cli --memkeys` over the same keys,
-# then `phpsess stats --memory` (MEMORY USAGE too, as --memkeys asks) and `phpsess top -n 20`:
+# then `phpsess stats --memory` (MEMORY USAGE too, as --memkeys asks), `phpsess top -n 20` and
+# `phpsess index rebuild` (the per-user index filled from the stored sessions):
 # wall time and peak RSS of each (/usr/bin/time -v) and the CPU time Redis spent serving it
 # (/proc/<pid>/stat), as a markdown table on stdout (progress on stderr). Not part of `make test`.
 # Sessions are 26-character ids under PHPREDIS_SESSION: with php-format values of 60 to 2,100 bytes and TTLs up to 24 min;
@@ -96,6 +97,12 @@ for round in 1 2; do
   measure "phpsess top -n 20" "$phpsess" top --save-path "tcp://127.0.0.1:$port" -n 20
   measure "phpsess stats --sample 10000" "$phpsess" stats --save-path "tcp://127.0.0.1:$port" --json --sample 10000
 done
+
+# Last, as it changes the data: the per-user index filled from these sessions (user_id is the
+# session's number, so one user per session: the most index keys a rebuild can make).
+measure "phpsess index rebuild --user-key user_id" "$phpsess" index rebuild --save-path "tcp://127.0.0.1:$port" --user-key user_id --json
+cp "$work/out" "$work/rebuild.json"
+echo "bench-stats: index rebuild: $(tr -d '\n ' <"$work/rebuild.json")" >&2
 
 # Sessions expire during the run (TTLs from 1 min): the count is only checked to be between
 # half and all of what was written (the tests check exact counts).
