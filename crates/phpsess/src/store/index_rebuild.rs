@@ -80,13 +80,17 @@ impl SessionStore {
                 }
             }
             let mut bound = 0;
+            // The script is loaded in front of each batch and run by its hash: EVAL would make
+            // Redis hash the script's text again for every session (half its time in a rebuild).
+            let sha = redis::Script::new(BIND_EXISTING).get_hash().to_owned();
             for (place, group) in places {
                 let mut p = pipeline();
+                p.cmd("SCRIPT").arg("LOAD").arg(BIND_EXISTING);
                 for (id, user) in &group {
                     let key = self.key(id);
                     let prefix = self.raw.topology.prefix_of(id.as_bytes());
-                    p.cmd("EVAL")
-                        .arg(BIND_EXISTING)
+                    p.cmd("EVALSHA")
+                        .arg(&sha)
                         .arg(3)
                         .arg(&key.data)
                         .arg(binding_key(&key))
