@@ -2,7 +2,7 @@
 //! a PHP application scaled horizontally, on loopback.
 
 use super::fpm::FpmPool;
-use super::http::HttpClient;
+use super::http::{HttpClient, Response};
 use super::nginx::Nginx;
 
 /// nginx in front of `pools`; everything stops on drop (nginx first).
@@ -37,5 +37,30 @@ impl Site {
             .iter()
             .map(|p| format!("--- {} ---\n{}", p.name(), p.php_errors()))
             .collect()
+    }
+
+    /// The JSON of a test app's response, after checking HTTP 200, a started session
+    /// (`"ok": true`) and no PHP warnings (`"errors": []`); panics naming `what` otherwise.
+    pub fn ok_json(&self, what: &str, response: std::io::Result<Response>) -> serde_json::Value {
+        let response = response.unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(
+            response.status,
+            200,
+            "{what}: {}\n{}",
+            response.text(),
+            self.php_errors()
+        );
+        let json = response.json();
+        assert_eq!(
+            json["ok"],
+            serde_json::json!(true),
+            "{what}: session_start() failed: {json}"
+        );
+        assert_eq!(
+            json["errors"],
+            serde_json::json!([]),
+            "{what}: warnings: {json}"
+        );
+        json
     }
 }

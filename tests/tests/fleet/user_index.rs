@@ -9,7 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use phpsess_compat::servers::{RedisCluster, RedisServer};
-use phpsess_compat::web::{FpmPool, HttpClient, Response, Site};
+use phpsess_compat::web::{FpmPool, HttpClient, Site};
 use redis::Commands;
 use serde_json::{json, Value};
 
@@ -27,25 +27,9 @@ fn site(save_handler: &str, save_path: &str, extra: &[(&str, &str)]) -> Site {
     Site::start(vec![pool.start()])
 }
 
-fn ok_json(site: &Site, what: &str, response: std::io::Result<Response>) -> Value {
-    let response = response.unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert_eq!(
-        response.status,
-        200,
-        "{what}: {}\n{}",
-        response.text(),
-        site.php_errors()
-    );
-    let json = response.json();
-    assert_eq!(json["ok"], json!(true), "{what}: {json}");
-    assert_eq!(json["errors"], json!([]), "{what}: warnings: {json}");
-    json
-}
-
 fn log_in(site: &Site, user: &str) -> (HttpClient, String) {
     let mut client = site.client();
-    let r = ok_json(
-        site,
+    let r = site.ok_json(
         "login",
         client.post_form(&format!("{APP}?do=login"), &[("user", user)]),
     );
@@ -55,7 +39,7 @@ fn log_in(site: &Site, user: &str) -> (HttpClient, String) {
 }
 
 fn whoami(site: &Site, client: &mut HttpClient) -> Value {
-    ok_json(site, "whoami", client.get(&format!("{APP}?do=whoami")))["session"]["user_id"].clone()
+    site.ok_json("whoami", client.get(&format!("{APP}?do=whoami")))["session"]["user_id"].clone()
 }
 
 fn index(redis: &RedisServer, user: &str) -> Vec<String> {
@@ -88,7 +72,7 @@ fn two_devices_list_their_sessions_and_log_out_everywhere_else() {
     assert_eq!(index(&redis, "bob"), [bob_id.as_str()]);
 
     let listed =
-        ok_json(&site, "sessions", laptop.get(&format!("{APP}?do=sessions")))["result"].clone();
+        site.ok_json("sessions", laptop.get(&format!("{APP}?do=sessions")))["result"].clone();
     let listed = listed.as_array().unwrap();
     assert_eq!(listed.len(), 2, "{listed:?}");
     for s in listed {
@@ -99,7 +83,7 @@ fn two_devices_list_their_sessions_and_log_out_everywhere_else() {
         assert_eq!(s["host"], json!(format!("tcp://{}", redis.addr())));
     }
 
-    let r = ok_json(&site, "others", laptop.get(&format!("{APP}?do=others")));
+    let r = site.ok_json("others", laptop.get(&format!("{APP}?do=others")));
     assert_eq!(r["result"], json!(1), "one other session ended");
     assert_eq!(
         whoami(&site, &mut phone),
@@ -120,7 +104,7 @@ fn two_devices_list_their_sessions_and_log_out_everywhere_else() {
     assert_eq!(index(&redis, "bob"), [bob_id], "other users untouched");
 
     // Logging out (the user_key entry removed) takes the session out of the index.
-    ok_json(&site, "logout", laptop.get(&format!("{APP}?do=logout")));
+    site.ok_json("logout", laptop.get(&format!("{APP}?do=logout")));
     assert!(index(&redis, "ann").is_empty());
     let bound: bool = redis
         .connection()
@@ -147,7 +131,7 @@ fn a_request_in_flight_cannot_write_back_a_session_that_was_ended() {
     };
     thread::sleep(Duration::from_millis(500));
     // ...while the desktop logs out everywhere else.
-    let r = ok_json(&site, "others", desktop.get(&format!("{APP}?do=others")));
+    let r = site.ok_json("others", desktop.get(&format!("{APP}?do=others")));
     assert_eq!(r["result"], json!(1));
     let slow = slow.join().unwrap().unwrap();
     assert_eq!(slow.status, 200);
@@ -185,7 +169,7 @@ fn regenerated_and_expired_sessions_leave_the_index() {
         ],
     );
     let (mut a, first) = log_in(&site, "dee");
-    let r = ok_json(&site, "regen", a.get(&format!("{APP}?do=regen")));
+    let r = site.ok_json("regen", a.get(&format!("{APP}?do=regen")));
     let second = r["id"].as_str().unwrap().to_owned();
     assert_ne!(first, second);
     assert_eq!(
@@ -211,37 +195,31 @@ fn an_explicit_binding_lasts_until_unbound_and_survives_regeneration() {
         &[("phpsess.user_index", "1")],
     );
     let mut c = site.client();
-    ok_json(&site, "first", c.get(&format!("{APP}?do=whoami")));
-    let r = ok_json(
-        &site,
+    site.ok_json("first", c.get(&format!("{APP}?do=whoami")));
+    let r = site.ok_json(
         "bind",
         c.post_form(&format!("{APP}?do=bind"), &[("user", "u-77")]),
     );
     let id = r["id"].as_str().unwrap().to_owned();
     assert_eq!(index(&redis, "u-77"), [id.as_str()]);
     // Later requests make no call: the binding stays, and follows a new id.
-    ok_json(&site, "again", c.get(&format!("{APP}?do=whoami")));
-    let r = ok_json(&site, "regen", c.get(&format!("{APP}?do=regen")));
+    site.ok_json("again", c.get(&format!("{APP}?do=whoami")));
+    let r = site.ok_json("regen", c.get(&format!("{APP}?do=regen")));
     let new_id = r["id"].as_str().unwrap().to_owned();
     assert_eq!(index(&redis, "u-77"), [new_id.as_str()]);
-    let listed = ok_json(
-        &site,
-        "sessions",
-        c.get(&format!("{APP}?do=sessions&user=u-77")),
-    )["result"]
-        .clone();
+    let listed =
+        site.ok_json("sessions", c.get(&format!("{APP}?do=sessions&user=u-77")))["result"].clone();
     assert_eq!(listed[0]["id"], json!(new_id));
     assert_eq!(listed[0]["current"], json!(true));
     // phpsess_destroy_session() by id from another client.
     let mut admin = site.client();
-    let r = ok_json(
-        &site,
+    let r = site.ok_json(
         "kill",
         admin.post_form(&format!("{APP}?do=kill"), &[("id", &new_id)]),
     );
     assert_eq!(r["result"], json!(true));
     assert!(index(&redis, "u-77").is_empty());
-    let r = ok_json(&site, "after kill", c.get(&format!("{APP}?do=whoami")));
+    let r = site.ok_json("after kill", c.get(&format!("{APP}?do=whoami")));
     assert_ne!(
         r["id"],
         json!(new_id),

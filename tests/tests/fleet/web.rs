@@ -11,8 +11,8 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use phpsess_compat::servers::RedisServer;
-use phpsess_compat::web::{FpmPool, Handler, HttpClient, Response, Site};
-use serde_json::{json, Value};
+use phpsess_compat::web::{FpmPool, Handler, HttpClient, Site};
+use serde_json::json;
 
 const APP: &str = "/fleet_app.php";
 
@@ -27,30 +27,10 @@ fn pool(name: &str, handler: Handler, save_path: &str, workers: usize) -> FpmPoo
 }
 
 /// The response's JSON, after checking HTTP 200, a started session and no warnings.
-fn ok_json(site: &Site, what: &str, response: std::io::Result<Response>) -> Value {
-    let response = response.unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert_eq!(
-        response.status,
-        200,
-        "{what}: {}\n{}",
-        response.text(),
-        site.php_errors()
-    );
-    let json = response.json();
-    assert_eq!(
-        json["ok"],
-        json!(true),
-        "{what}: session_start() failed: {json}"
-    );
-    assert_eq!(json["errors"], json!([]), "{what}: warnings: {json}");
-    json
-}
-
 /// Logs in as `user` and returns the client holding the session cookie.
 fn log_in(site: &Site, user: &str) -> HttpClient {
     let mut client = site.client();
-    let login = ok_json(
-        site,
+    let login = site.ok_json(
         "login",
         client.post_form(&format!("{APP}?do=login"), &[("user", user)]),
     );
@@ -68,7 +48,7 @@ fn browse_across_pools(site: &Site) {
     let id = client.cookie("PHPSESSID").map(str::to_owned);
     let mut served: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for n in 1..=10 {
-        let r = ok_json(site, "count", client.get(&format!("{APP}?do=count")));
+        let r = site.ok_json("count", client.get(&format!("{APP}?do=count")));
         assert_eq!(
             r["session"],
             json!({"user": "ada", "n": n}),
@@ -85,15 +65,11 @@ fn browse_across_pools(site: &Site) {
     let counts: Vec<usize> = served.values().map(Vec::len).collect();
     assert_eq!(counts, vec![5, 5], "requests per pool: {served:?}");
 
-    let out = ok_json(site, "logout", client.get(&format!("{APP}?do=logout")));
+    let out = site.ok_json("logout", client.get(&format!("{APP}?do=logout")));
     assert_eq!(out["session"], json!([]));
     for _ in 0..2 {
         // Both pools now refuse the old id (strict mode) and start an empty session.
-        let r = ok_json(
-            site,
-            "after logout",
-            client.get(&format!("{APP}?do=whoami")),
-        );
+        let r = site.ok_json("after logout", client.get(&format!("{APP}?do=whoami")));
         assert_eq!(r["session"], json!([]), "served by {}", r["pool"]);
         assert_ne!(r["id"].as_str(), id.as_deref(), "the old id was reused");
     }
@@ -146,11 +122,11 @@ fn fifty_parallel_increments(site: &Site) -> i64 {
         .collect();
     for t in threads {
         let response = t.join().expect("request thread");
-        let r = ok_json(site, "parallel count", response);
+        let r = site.ok_json("parallel count", response);
         assert_eq!(r["id"], json!(cookie));
     }
     let mut client = client;
-    let last = ok_json(site, "final read", client.get(&format!("{APP}?do=whoami")));
+    let last = site.ok_json("final read", client.get(&format!("{APP}?do=whoami")));
     last["session"]["n"]
         .as_i64()
         .unwrap_or_else(|| panic!("no counter in {last}"))

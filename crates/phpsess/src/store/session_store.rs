@@ -469,33 +469,46 @@ impl SessionStore {
         if self.options.lock.enabled {
             // Not locked by this request (a SessionHandler whose read() read another id, PHP's
             // bug70133): written only if nobody else holds the lock, in one atomic script.
-            let sp = self.script(
+            return self.unlocked_script(
                 id,
                 &key,
                 (WRITE_IF_UNLOCKED, WRITE_IF_UNLOCKED_BOUND),
                 &[ttl_text.as_bytes(), data],
-                change.as_ref(),
+                change,
+                "write",
             );
-            let replies = self.run_script(id, sp, "write", &key.data)?;
-            self.check_unlocked_reply(id, &key, replies)?;
-            return self.bound(id, change);
         }
         if change.is_some() {
-            let sp = self.script(
+            return self.unlocked_script(
                 id,
                 &key,
                 (SET_BOUND, SET_BOUND),
                 &[ttl_text.as_bytes(), data],
-                change.as_ref(),
+                change,
+                "write",
             );
-            let replies = self.run_script(id, sp, "write", &key.data)?;
-            self.check_unlocked_reply(id, &key, replies)?;
-            return self.bound(id, change);
         }
         let mut p = pipeline();
         p.cmd("SETEX").arg(&key.data).arg(ttl).arg(data);
         let replies = self.run(id, &p, true, "write", &key.data)?;
         expect_ok(self, id, "write", &key.data, replies.first())
+    }
+
+    /// A write or refresh of a session this request holds no lock on, as one script: run it,
+    /// refuse it when someone holds the lock, then the index's follow-up.
+    fn unlocked_script(
+        &mut self,
+        id: &str,
+        key: &SessionKey,
+        scripts: (&'static str, &'static str),
+        args: &[&[u8]],
+        change: Option<(BindChange, Option<Binding>)>,
+        op: &'static str,
+    ) -> Result<()> {
+        let sp = self.script(id, key, scripts, args, change.as_ref());
+        let replies = self.run_script(id, sp, op, &key.data)?;
+        self.check_unlocked_reply(id, key, replies)?;
+        self.bound(id, change)
     }
 
     /// What a write or TTL refresh of `id` changes in its binding and index (user index on):
@@ -647,34 +660,27 @@ impl SessionStore {
             if change.is_none() {
                 return Ok(());
             }
-            let sp = self.script(id, &key, (BIND_ONLY, BIND_ONLY), &[], change.as_ref());
-            let replies = self.run_script(id, sp, "touch", &key.data)?;
-            self.check_unlocked_reply(id, &key, replies)?;
-            return self.bound(id, change);
+            return self.unlocked_script(id, &key, (BIND_ONLY, BIND_ONLY), &[], change, "touch");
         }
         if self.options.lock.enabled {
-            let sp = self.script(
+            return self.unlocked_script(
                 id,
                 &key,
                 (TOUCH_IF_UNLOCKED, TOUCH_IF_UNLOCKED_BOUND),
                 &[ttl.as_bytes()],
-                change.as_ref(),
+                change,
+                "touch",
             );
-            let replies = self.run_script(id, sp, "touch", &key.data)?;
-            self.check_unlocked_reply(id, &key, replies)?;
-            return self.bound(id, change);
         }
         if change.is_some() {
-            let sp = self.script(
+            return self.unlocked_script(
                 id,
                 &key,
                 (TOUCH_BOUND, TOUCH_BOUND),
                 &[ttl.as_bytes()],
-                change.as_ref(),
+                change,
+                "touch",
             );
-            let replies = self.run_script(id, sp, "touch", &key.data)?;
-            self.check_unlocked_reply(id, &key, replies)?;
-            return self.bound(id, change);
         }
         let mut p = pipeline();
         p.cmd("EXPIRE").arg(&key.data).arg(ttl);
