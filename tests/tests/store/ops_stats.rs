@@ -488,3 +488,47 @@ fn ls_user_reads_the_per_user_index_and_stats_never_counts_it() {
     assert_eq!(v["total"]["user_index_keys"], 3);
     assert_eq!(v["total"]["foreign_keys"], 0);
 }
+
+#[test]
+fn stats_and_ls_read_laravel_sessions_under_their_prefix() {
+    let server = RedisServer::start();
+    let mut c = server.connection();
+    let prefix = "laravel_database_laravel_cache:";
+    let mut total = 0;
+    for k in 0..15u64 {
+        // Laravel's cache store keeps the session as a serialize()d string of its attributes.
+        let id = format!("{k:040}");
+        let attributes = format!(
+            r#"a:1:{{s:4:"cart";s:{0}:"{1}";}}"#,
+            k * 30,
+            "c".repeat(k as usize * 30)
+        );
+        let stored = format!("s:{}:\"{attributes}\";", attributes.len());
+        total += stored.len() as u64;
+        let _: () = c.set_ex(format!("{prefix}{id}"), stored, 7200).unwrap();
+    }
+    // A phpredis session beside them is not under this prefix.
+    let _: () = c.set_ex("PHPREDIS_SESSION:abc", "a|i:1;", 100).unwrap();
+    let save_path = format!("tcp://{}", server.addr());
+    let v = json_of(&[
+        "stats",
+        "--save-path",
+        &save_path,
+        "--prefix",
+        prefix,
+        "--json",
+    ]);
+    assert_eq!(v["servers"][0]["prefix"], prefix);
+    assert_eq!(v["total"]["sessions"], 15);
+    assert_eq!(v["total"]["bytes"]["total"], total);
+    let (code, out, err) = run_phpsess(&[
+        "ls",
+        "--save-path",
+        &save_path,
+        "--prefix",
+        prefix,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 15);
+}
