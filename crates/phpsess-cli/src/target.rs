@@ -35,6 +35,11 @@ pub struct TargetArgs {
     /// The PHP binary whose settings apply (default `php`).
     #[arg(long, value_name = "BINARY", default_value = "php")]
     php: PathBuf,
+    /// The whole key prefix before the session id, instead of the save_path's: for sessions
+    /// another writer keeps, e.g. Laravel's `laravel_database_laravel_cache:` (as `laravel ls
+    /// --prefix`).
+    #[arg(long, value_name = "FULL_KEY_PREFIX")]
+    prefix: Option<String>,
 }
 
 /// Where the save_path came from, for messages.
@@ -58,6 +63,8 @@ pub struct Target {
     /// PHP's INI settings (`session.*`, `phpsess.*`, `max_execution_time`, …) and loaded
     /// extensions, when PHP was asked.
     pub php: Option<PhpSettings>,
+    /// `--prefix`: the key prefix to scan instead of the save_path's.
+    prefix: Option<String>,
 }
 
 /// What the local PHP says about sessions.
@@ -197,6 +204,7 @@ impl TargetArgs {
             source,
             auth,
             php,
+            prefix: self.prefix.clone(),
         })
     }
 }
@@ -218,6 +226,10 @@ impl Target {
 
     /// A scanner over this target.
     pub fn scanner(&self) -> Result<KeyScanner> {
-        Ok(KeyScanner::new(self.topology()?))
+        let scanner = KeyScanner::new(self.topology()?);
+        Ok(match &self.prefix {
+            Some(p) => scanner.with_prefix(p.as_bytes().to_vec()),
+            None => scanner,
+        })
     }
 }

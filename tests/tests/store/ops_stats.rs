@@ -74,6 +74,8 @@ fn stats_counts_every_session_and_size_exactly_and_never_counts_locks() {
         .zadd(format!("{p}_user:alice"), "sa1", 2_000_000_000)
         .unwrap();
     let _: () = c.set(format!("{p}cache:config"), "not a session").unwrap();
+    // A key named like a session that is not a string: found out by its look-up, not its name.
+    let _: () = c.hset(format!("{p}hashy"), "f", "v").unwrap();
     let _: () = c.set("app:other", "outside the prefix").unwrap();
     let save_path = format!("tcp://{}?auth=pw", server.addr());
 
@@ -82,13 +84,23 @@ fn stats_counts_every_session_and_size_exactly_and_never_counts_locks() {
     let t = &v["total"];
     assert_eq!(t["sessions"], 300);
     assert_eq!(t["sessions_without_ttl"], seeded.without_ttl);
-    assert_eq!(t["keys_under_prefix"], 300 + 2 + 1 + 1);
+    assert_eq!(t["keys_under_prefix"], 300 + 2 + 1 + 2);
     assert_eq!(t["locks_held"], 2);
     assert_eq!(t["user_index_keys"], 1);
-    assert_eq!(t["foreign_keys"], 1);
+    assert_eq!(t["foreign_keys"], 2);
+    let mut foreign: Vec<&str> = t["foreign_examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    foreign.sort_unstable();
     assert_eq!(
-        t["foreign_examples"][0],
-        "PHPREDIS_SESSION:cache:config: only A-Z, a-z, 0-9, \"-\" and \",\" are allowed"
+        foreign,
+        [
+            "PHPREDIS_SESSION:cache:config: only A-Z, a-z, 0-9, \"-\" and \",\" are allowed",
+            "PHPREDIS_SESSION:hashy: it is not a string"
+        ]
     );
     assert_eq!(
         t["locks"][0]["holder"], "web02|77|2e",
@@ -141,7 +153,7 @@ fn stats_counts_every_session_and_size_exactly_and_never_counts_locks() {
             .unwrap()
             .split(',')
             .next(),
-        Some("keys=305")
+        Some("keys=306")
     );
 
     // The text report says the same, with a histogram per distribution.
@@ -487,4 +499,48 @@ fn ls_user_reads_the_per_user_index_and_stats_never_counts_it() {
     assert_eq!(v["total"]["sessions"], 3);
     assert_eq!(v["total"]["user_index_keys"], 3);
     assert_eq!(v["total"]["foreign_keys"], 0);
+}
+
+#[test]
+fn stats_and_ls_read_laravel_sessions_under_their_prefix() {
+    let server = RedisServer::start();
+    let mut c = server.connection();
+    let prefix = "laravel_database_laravel_cache:";
+    let mut total = 0;
+    for k in 0..15u64 {
+        // Laravel's cache store keeps the session as a serialize()d string of its attributes.
+        let id = format!("{k:040}");
+        let attributes = format!(
+            r#"a:1:{{s:4:"cart";s:{0}:"{1}";}}"#,
+            k * 30,
+            "c".repeat(k as usize * 30)
+        );
+        let stored = format!("s:{}:\"{attributes}\";", attributes.len());
+        total += stored.len() as u64;
+        let _: () = c.set_ex(format!("{prefix}{id}"), stored, 7200).unwrap();
+    }
+    // A phpredis session beside them is not under this prefix.
+    let _: () = c.set_ex("PHPREDIS_SESSION:abc", "a|i:1;", 100).unwrap();
+    let save_path = format!("tcp://{}", server.addr());
+    let v = json_of(&[
+        "stats",
+        "--save-path",
+        &save_path,
+        "--prefix",
+        prefix,
+        "--json",
+    ]);
+    assert_eq!(v["servers"][0]["prefix"], prefix);
+    assert_eq!(v["total"]["sessions"], 15);
+    assert_eq!(v["total"]["bytes"]["total"], total);
+    let (code, out, err) = run_phpsess(&[
+        "ls",
+        "--save-path",
+        &save_path,
+        "--prefix",
+        prefix,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 15);
 }

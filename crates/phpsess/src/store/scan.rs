@@ -139,6 +139,8 @@ pub struct KeyScanner {
     topology: Topology,
     stats: StoreStats,
     servers: Option<Vec<ServerRef>>,
+    /// A key prefix for every server instead of the save_path's ([`with_prefix`](Self::with_prefix)).
+    prefix: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for KeyScanner {
@@ -156,7 +158,17 @@ impl KeyScanner {
             topology,
             stats: StoreStats::default(),
             servers: None,
+            prefix: None,
         }
+    }
+
+    /// Scan the keys under `prefix` on every server instead of the save_path's session prefix:
+    /// for sessions another writer names, such as Laravel's (`laravel_database_laravel_cache:`,
+    /// whose 40-character ids are valid session ids).
+    pub fn with_prefix(mut self, prefix: Vec<u8>) -> Self {
+        self.prefix = Some(prefix);
+        self.servers = None;
+        self
     }
 
     /// Counters of what was sent.
@@ -167,7 +179,13 @@ impl KeyScanner {
     /// The servers holding sessions (on a cluster, the masters `CLUSTER SLOTS` names, asked once).
     pub fn servers(&mut self) -> Result<&[ServerRef]> {
         if self.servers.is_none() {
-            self.servers = Some(self.topology.servers(&mut self.stats)?);
+            let mut servers = self.topology.servers(&mut self.stats)?;
+            if let Some(prefix) = &self.prefix {
+                for s in &mut servers {
+                    s.prefix.clone_from(prefix);
+                }
+            }
+            self.servers = Some(servers);
         }
         Ok(self.servers.as_deref().unwrap_or_default())
     }
