@@ -83,6 +83,9 @@ pub fn open(kind: HandlerKind, save_path: &[u8], msgs: &mut Messages) -> Option<
             });
         }
         s.set_options(options.clone());
+        let every = (settings.stats_interval > 0)
+            .then(|| std::time::Duration::from_secs(settings.stats_interval.unsigned_abs()));
+        s.publish_stats(every, &phpsess::store::host_name());
     }
     worker::count_open_request(true);
     Some(Box::new(Request {

@@ -22,7 +22,7 @@ pub struct Setting {
 }
 
 /// Every `phpsess.*` setting, in the order phpinfo lists them.
-pub const SETTINGS: [Setting; 11] = [
+pub const SETTINGS: [Setting; 12] = [
     // Take the session lock on read (phpredis: redis.session.locking_enabled, default 0).
     Setting {
         name: c"phpsess.locking_enabled",
@@ -80,6 +80,12 @@ pub const SETTINGS: [Setting; 11] = [
         name: c"phpsess.user_index_max",
         default: c"100",
     },
+    // Seconds between two publishes of a worker's counters to Redis (<prefix>_stats:<host>, for
+    // `phpsess exporter`), riding a pipeline a request sends anyway. 0 = off.
+    Setting {
+        name: c"phpsess.stats_interval",
+        default: c"0",
+    },
 ];
 
 const fn def(i: usize) -> IniEntryDef {
@@ -98,7 +104,7 @@ const fn def(i: usize) -> IniEntryDef {
 pub const AUTH: &CStr = c"phpsess.auth";
 
 /// The table PHP keeps for the life of the process.
-pub static INI_ENTRIES: IniEntryDefs<13> = IniEntryDefs::new([
+pub static INI_ENTRIES: IniEntryDefs<14> = IniEntryDefs::new([
     def(0),
     def(1),
     def(2),
@@ -110,6 +116,7 @@ pub static INI_ENTRIES: IniEntryDefs<13> = IniEntryDefs::new([
     def(8),
     def(9),
     def(10),
+    def(11),
     IniEntryDef::new(AUTH, c"", IniEntryPermission::System),
     IniEntryDef::end(),
 ]);
@@ -203,6 +210,8 @@ pub struct Settings {
     pub user_index: bool,
     /// `phpsess.user_index_max`.
     pub user_index_max: i64,
+    /// `phpsess.stats_interval` (seconds; 0 = off).
+    pub stats_interval: i64,
 }
 
 impl Settings {
@@ -223,6 +232,7 @@ impl Settings {
             user_key: ini.text(SETTINGS[8].name).unwrap_or_default(),
             user_index: flag(9),
             user_index_max: ini.long(SETTINGS[10].name),
+            stats_interval: ini.long(SETTINGS[11].name),
         }
     }
 

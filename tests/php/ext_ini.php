@@ -20,6 +20,7 @@ const DEFAULTS = [
     'phpsess.user_key' => '',
     'phpsess.user_index' => '0',
     'phpsess.user_index_max' => '100',
+    'phpsess.stats_interval' => '0',
 ];
 
 switch ($mode) {

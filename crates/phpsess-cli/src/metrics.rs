@@ -225,6 +225,31 @@ pub fn render(state: &ScrapeState) -> String {
             label(&s.redis.maxmemory_policy)
         );
     }
+    // What the extension's workers published (phpsess.stats_interval), per web server.
+    if let Some(first) = census.workers.values().next() {
+        for (i, (name, _)) in first.fields().into_iter().enumerate() {
+            // Prometheus wants base units: milliseconds are exported as seconds.
+            let (base, scale) = match name.strip_suffix("_ms") {
+                Some(stem) => (format!("{stem}_seconds"), 1000.0),
+                None => (name.to_owned(), 1.0),
+            };
+            let metric = format!("phpsess_worker_{base}_total");
+            family(
+                &mut out,
+                &metric,
+                "counter",
+                &format!("The extension's {name} counter, added up over a web server's workers."),
+            );
+            for (source, stats) in &census.workers {
+                let _ = writeln!(
+                    out,
+                    "{metric}{{source=\"{}\"}} {}",
+                    label(source),
+                    stats.fields()[i].1 as f64 / scale
+                );
+            }
+        }
+    }
     out
 }
 

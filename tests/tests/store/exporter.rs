@@ -120,27 +120,7 @@ fn metrics_carry_exact_figures_and_pass_promtool() {
         server.addr()
     )));
 
-    // promtool from Debian's prometheus package checks the exposition format.
-    let mut promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (scripts/install-deps.sh test installs prometheus)");
-    promtool
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = promtool.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool: {}{}\n{body}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    promtool_accepts(&body);
 
     // The next scan sees what changed; scrapes in between do not scan.
     let _: () = c.del("PHPREDIS_SESSION:forever").unwrap();
@@ -217,4 +197,109 @@ fn a_real_prometheus_scrapes_the_exporter() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
+}
+
+/// Workers publish their counters (`phpsess.stats_interval`) riding a request's own pipeline,
+/// two web servers' hashes on two weighted hosts are added up per web server, and the exporter
+/// shows them.
+#[test]
+fn published_worker_counters_ride_a_request_and_reach_the_exporter() {
+    use phpsess::store::{HostSpec, SessionStore, StoreOptions, Topology};
+    use phpsess_compat::servers::Proxy;
+    use std::time::Duration;
+
+    let server = RedisServer::start();
+    let proxy = Proxy::start(server.addr(), Duration::ZERO);
+    let (host, port) = proxy
+        .addr()
+        .rsplit_once(':')
+        .map(|(h, p)| (h.to_owned(), p.parse().unwrap()))
+        .unwrap();
+    let topology = || {
+        Topology::hosts(vec![HostSpec::new(phpsess::store::Endpoint::tcp(
+            &host, port,
+        ))])
+        .unwrap()
+    };
+    let mut web1 = SessionStore::new(topology(), StoreOptions::default());
+    let mut web2 = SessionStore::new(topology(), StoreOptions::default());
+    web1.publish_stats(Some(Duration::from_millis(200)), "web1");
+    web2.publish_stats(Some(Duration::from_millis(200)), "web2");
+    let request = |s: &mut SessionStore, id: &str| {
+        s.read(id).unwrap();
+        s.write(id, b"n|i:1;").unwrap();
+        s.close().unwrap();
+    };
+    for i in 0..3 {
+        request(&mut web1, &format!("pub1aaaaaaaaaaa{i}"));
+    }
+    request(&mut web2, "pub2aaaaaaaaaaaa");
+    std::thread::sleep(Duration::from_millis(250));
+    proxy.reset();
+    request(&mut web1, "pub1aaaaaaaaaaa9");
+    assert_eq!(
+        proxy.round_trips(),
+        2,
+        "the publish rides in the request's pipeline"
+    );
+    request(&mut web2, "pub2aaaaaaaaaaa9");
+    let mut c = server.connection();
+    let reads: u64 = c.hget("PHPREDIS_SESSION:_stats:web1", "reads").unwrap();
+    assert_eq!(
+        reads, 4,
+        "every read so far, the one the publish rides with included"
+    );
+    let ttl: i64 = c.ttl("PHPREDIS_SESSION:_stats:web1").unwrap();
+    assert!(ttl > 86_000, "{ttl}");
+
+    let (_exporter, port) = start_exporter(&format!("tcp://{}", server.addr()), "1");
+    let body = metrics_when(port, "worker counters", |b| {
+        b.contains("phpsess_worker_reads_total")
+    });
+    assert_eq!(
+        sample(&body, "phpsess_worker_reads_total{source=\"web1\"}"),
+        Some(4.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample(&body, "phpsess_worker_reads_total{source=\"web2\"}"),
+        Some(2.0),
+        "{body}"
+    );
+    promtool_accepts(&body);
+    assert!(
+        sample(&body, "phpsess_worker_round_trips_total{source=\"web1\"}").unwrap() >= 6.0,
+        "{body}"
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "phpsess_sessions{server=\"tcp://".to_owned().as_str()
+        ),
+        None
+    );
+}
+
+/// promtool from Debian's prometheus package checks the exposition format.
+fn promtool_accepts(body: &str) {
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (scripts/install-deps.sh test installs prometheus)");
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = promtool.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}\n{body}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use super::redact::short_id;
 use super::scan::{KeyKind, KeyScanner, ScanEvent, ScanOptions, ScannedKey};
 use super::server_facts::ServerFacts;
+use super::stats::StoreStats;
 use crate::error::Result;
 
 /// Upper bounds (inclusive) of the size histogram's buckets, in bytes; a last bucket takes the rest.
@@ -92,6 +93,11 @@ pub struct Tally {
     pub locks: Vec<HeldLock>,
     /// Per-user index keys (`<prefix>_user:<user>`) and session-to-user bindings (`<prefix><id>_USER`).
     pub user_index_keys: u64,
+    /// Counter hashes the extension's workers published (`<prefix>_stats:<source>`).
+    pub worker_stats_keys: u64,
+    /// Those hashes: (server index, key, source), read after the scan.
+    #[serde(skip)]
+    pub worker_stats: Vec<(usize, Vec<u8>, String)>,
     /// Keys under the prefix that are neither sessions, locks nor indexes.
     pub foreign_keys: u64,
     /// Up to [`MAX_LISTED`] of them, with why each is not a session.
@@ -152,6 +158,12 @@ impl Tally {
                 self.keys_under_prefix += 1;
                 self.user_index_keys += 1;
             }
+            KeyKind::WorkerStats => {
+                self.keys_under_prefix += 1;
+                self.worker_stats_keys += 1;
+                self.worker_stats
+                    .push((k.server, k.key.clone(), k.id.clone()));
+            }
             KeyKind::Foreign(why) => {
                 self.keys_under_prefix += 1;
                 self.foreign_keys += 1;
@@ -190,6 +202,8 @@ impl Tally {
             .sort_by_key(|l| std::cmp::Reverse(l.ttl_ms.unwrap_or(u64::MAX)));
         self.locks.truncate(MAX_LISTED);
         self.user_index_keys += other.user_index_keys;
+        self.worker_stats_keys += other.worker_stats_keys;
+        self.worker_stats.extend(other.worker_stats.iter().cloned());
         self.foreign_keys += other.foreign_keys;
         for e in &other.foreign_examples {
             if self.foreign_examples.len() < MAX_LISTED {
@@ -264,6 +278,9 @@ pub struct Census {
     pub servers: Vec<ServerCensus>,
     /// All servers together.
     pub total: Tally,
+    /// The counters the extension's workers published, by source (web server), summed over
+    /// the servers they were published to (see [`super::stats_key`]).
+    pub workers: BTreeMap<String, StoreStats>,
 }
 
 impl Census {
@@ -296,12 +313,56 @@ impl Census {
             });
         }
         total.finish();
+        let workers = read_worker_stats(scanner, &total.worker_stats)?;
         Ok(Census {
             estimated: options.sample.is_some(),
             servers: out,
             total,
+            workers,
         })
     }
+}
+
+/// `HGETALL` of each published counters hash (one round trip per server), summed by source.
+fn read_worker_stats(
+    scanner: &mut KeyScanner,
+    keys: &[(usize, Vec<u8>, String)],
+) -> Result<BTreeMap<String, StoreStats>> {
+    let mut out: BTreeMap<String, StoreStats> = BTreeMap::new();
+    let mut servers: Vec<usize> = keys.iter().map(|k| k.0).collect();
+    servers.sort_unstable();
+    servers.dedup();
+    for server in servers {
+        let mine: Vec<_> = keys.iter().filter(|k| k.0 == server).collect();
+        let mut p = redis::pipe();
+        for (_, key, _) in &mine {
+            p.cmd("HGETALL").arg(key.as_slice());
+        }
+        let replies = scanner.query(server, &p, "worker stats")?;
+        for ((_, _, source), reply) in mine.iter().zip(replies) {
+            let pairs = match reply {
+                redis::Value::Array(items) => items,
+                redis::Value::Map(items) => items.into_iter().flat_map(|(k, v)| [k, v]).collect(),
+                _ => continue,
+            };
+            let text = |v: &redis::Value| match v {
+                redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+                _ => String::new(),
+            };
+            let fields: Vec<(String, u64)> = pairs
+                .chunks(2)
+                .filter_map(|c| Some((text(c.first()?), text(c.get(1)?).parse().ok()?)))
+                .collect();
+            let sum = out.entry(source.clone()).or_default();
+            // from_fields adds up repeated names: the sum so far, then this server's hash.
+            *sum = StoreStats::from_fields(
+                sum.fields()
+                    .into_iter()
+                    .chain(fields.iter().map(|(k, v)| (k.as_str(), *v))),
+            );
+        }
+    }
+    Ok(out)
 }
 
 fn buckets(bounds: &[u64], counts: &[u64]) -> Vec<Bucket> {

@@ -129,7 +129,8 @@ impl Default for LockToken {
     }
 }
 
-fn host_name() -> String {
+/// This machine's host name (what lock tokens and published counters are named after).
+pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_owned())
         .ok()

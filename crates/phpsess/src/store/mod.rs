@@ -30,6 +30,7 @@ mod keys;
 mod lock;
 mod node;
 mod pool;
+mod published;
 mod raw_keys;
 mod redact;
 mod scan;
@@ -54,8 +55,9 @@ pub use keys::{
     hash_tag, invalid_id_reason, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX,
     LOCK_SUFFIX, MAX_ID_LEN,
 };
-pub use lock::{LockOptions, LockToken, MAX_LOCK_EXPIRE};
+pub use lock::{host_name, LockOptions, LockToken, MAX_LOCK_EXPIRE};
 pub use pool::{StoreManager, StorePool};
+pub use published::{stats_key, STATS_INFIX, STATS_TTL_SECS};
 pub use raw_keys::{RawKeys, ValueAndTtl};
 pub use scan::{classify, KeyKind, KeyScanner, ScanEvent, ScanOptions, ScannedKey};
 pub use sentinel::SentinelSpec;

@@ -85,6 +85,9 @@ pub enum KeyKind {
     /// The per-user index: a user's sorted set (`<prefix>_user:<user>`) or a session's binding
     /// to its user (`<prefix><id>_USER`).
     UserIndex,
+    /// Counters a web server's workers published (`<prefix>_stats:<source>`; the id is the
+    /// source's name).
+    WorkerStats,
     /// Anything else under the prefix: not a session, and why.
     Foreign(&'static str),
 }
@@ -466,18 +469,26 @@ pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
         if rest.starts_with(INDEX_INFIX) {
             return (KeyKind::UserIndex, String::new());
         }
+        if let Some(source) = rest.strip_prefix(super::published::STATS_INFIX) {
+            return (KeyKind::WorkerStats, id_of(source));
+        }
         let reason = invalid_id_reason(rest).unwrap_or("not a session id");
         return (KeyKind::Foreign(reason), String::new());
     }
-    // A cluster lock: `{<prefix><id>}_LOCK`.
-    if let Some(inner) = key
-        .strip_prefix(b"{")
-        .and_then(|k| k.strip_suffix(LOCK_SUFFIX))
-        .and_then(|k| k.strip_suffix(b"}"))
-        .and_then(|k| k.strip_prefix(prefix))
-    {
-        if invalid_id_reason(inner).is_none() {
-            return (KeyKind::Lock, id_of(inner));
+    // A cluster lock `{<prefix><id>}_LOCK`, or binding `{<prefix><id>}_USER`.
+    for (suffix, kind) in [
+        (LOCK_SUFFIX, KeyKind::Lock),
+        (BINDING_SUFFIX, KeyKind::UserIndex),
+    ] {
+        if let Some(inner) = key
+            .strip_prefix(b"{")
+            .and_then(|k| k.strip_suffix(suffix))
+            .and_then(|k| k.strip_suffix(b"}"))
+            .and_then(|k| k.strip_prefix(prefix))
+        {
+            if invalid_id_reason(inner).is_none() {
+                return (kind, id_of(inner));
+            }
         }
     }
     (
@@ -579,7 +590,7 @@ mod tests {
     #[test]
     fn keys_are_told_apart_by_name() {
         let s = server("PHPREDIS_SESSION:", false);
-        let table: [(&str, KeyKind, &str); 8] = [
+        let table: [(&str, KeyKind, &str); 10] = [
             ("PHPREDIS_SESSION:abc123", KeyKind::Session, "abc123"),
             ("PHPREDIS_SESSION:abc123_LOCK", KeyKind::Lock, "abc123"),
             ("PHPREDIS_SESSION:_user:alice", KeyKind::UserIndex, ""),
@@ -591,6 +602,8 @@ mod tests {
             ),
             ("PHPREDIS_SESSION:", KeyKind::Foreign("it is empty"), ""),
             ("{PHPREDIS_SESSION:abc}_LOCK", KeyKind::Lock, "abc"),
+            ("{PHPREDIS_SESSION:abc}_USER", KeyKind::UserIndex, "abc"),
+            ("PHPREDIS_SESSION:_stats:web1", KeyKind::WorkerStats, "web1"),
             (
                 "other:abc",
                 KeyKind::Foreign("it does not start with the prefix"),

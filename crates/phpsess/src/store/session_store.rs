@@ -18,9 +18,11 @@ use super::lock::{
     WRITE_IF_UNLOCKED,
 };
 use super::node::Op;
+use super::published::{stats_key, Publisher};
 use super::raw_keys::RawKeys;
 use super::redact::{redact_key, short_id};
 use super::stats::StoreStats;
+use super::topology::Place;
 use super::topology::Topology;
 use super::user_index::{
     binding_key, BindChange, Binding, BIND_ONLY, DEFAULT_USER_INDEX_MAX, INDEX_ADD, SET_BOUND,
@@ -204,6 +206,8 @@ pub struct SessionStore {
     orphans: Vec<Orphan>,
     failed_read: Option<String>,
     refreshed: Option<String>,
+    /// Counters published to Redis ([`SessionStore::publish_stats`]).
+    publisher: Option<Publisher>,
 }
 
 impl SessionStore {
@@ -218,6 +222,7 @@ impl SessionStore {
             orphans: Vec::new(),
             failed_read: None,
             refreshed: None,
+            publisher: None,
         }
     }
 
@@ -252,6 +257,21 @@ impl SessionStore {
         self.raw.topology.label(id.as_bytes())
     }
 
+    /// Publish this store's counters to Redis every `every` (None: stop), as `source`'s (a web
+    /// server's name): see [`super::stats_key`]. The PHP extension does this per worker
+    /// (`phpsess.stats_interval`) for `phpsess exporter`.
+    /// Calling it again with the same settings keeps the counts of what is not published yet.
+    pub fn publish_stats(&mut self, every: Option<Duration>, source: &str) {
+        let same = match (&self.publisher, every) {
+            (Some(p), Some(e)) => p.every == e && p.source == source,
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.publisher = every.map(|e| Publisher::new(source, e));
+        }
+    }
+
     /// The binding read with session `id` in this request: `None` when `id` was not read with
     /// the user index on, `Some(None)` when it is bound to nobody.
     pub fn binding(&self, id: &str) -> Option<Option<&Binding>> {
@@ -276,6 +296,7 @@ impl SessionStore {
     /// Read a session, taking its lock first when locking is on (lock attempt and read in one
     /// round trip). A read that fails marks the id so that a later [`write`](Self::write) for it is refused.
     pub fn read(&mut self, id: &str) -> Result<ReadOutcome> {
+        self.raw.stats.reads += 1;
         let result = self.read_inner(id);
         match &result {
             Ok(_) => {
@@ -1022,6 +1043,86 @@ impl SessionStore {
             .filter(|o| o.route == route)
             .take(MAX_RIDERS)
             .count();
+        // Counters due for publishing ride in front too (not on a cluster: see `published.rs`).
+        let stats_due = match &self.publisher {
+            Some(publisher) if !p.is_empty() => publisher.due(&self.raw.stats),
+            _ => None,
+        };
+        if let Some(grown) = stats_due {
+            let snapshot = self.raw.stats;
+            if self.raw.topology.is_cluster() {
+                let replies = self.run_plain(id, p, retry_safe, &ctx, riders)?;
+                self.publish_now(id, &grown, snapshot);
+                return Ok(replies);
+            }
+            let key = stats_key(
+                &self.raw.topology.prefix_of(id.as_bytes()),
+                &self.publisher_source(),
+            );
+            let mut full = pipeline();
+            let publisher = self.publisher.clone().expect("checked above");
+            let n = publisher.push(&mut full, &key, &grown);
+            for c in p.cmd_iter() {
+                full.add_command(c.clone());
+            }
+            let mut replies = self.run_plain(id, &full, retry_safe, &ctx, riders)?;
+            replies.drain(..n.min(replies.len()));
+            if let Some(publisher) = self.publisher.as_mut() {
+                publisher.sent(snapshot);
+            }
+            return Ok(replies);
+        }
+        self.run_plain(id, p, retry_safe, &ctx, riders)
+    }
+
+    fn publisher_source(&self) -> String {
+        self.publisher
+            .as_ref()
+            .map(|p| p.source.clone())
+            .unwrap_or_default()
+    }
+
+    /// A cluster's publish, after the request's own pipeline (the counters' slot is elsewhere):
+    /// best effort, a failure is counted and retried at the next interval.
+    fn publish_now(&mut self, id: &str, grown: &[(&'static str, u64)], snapshot: StoreStats) {
+        let Some(publisher) = self.publisher.clone() else {
+            return;
+        };
+        let key = stats_key(
+            &self.raw.topology.prefix_of(id.as_bytes()),
+            &publisher.source,
+        );
+        let mut p = pipeline();
+        publisher.push(&mut p, &key, grown);
+        let ctx = Op {
+            op: "publish stats",
+            key: &key,
+            id,
+        };
+        match self
+            .raw
+            .topology
+            .run_at(Place::Routed, &p, true, &ctx, &mut self.raw.stats)
+        {
+            Ok(_) => {
+                if let Some(p) = self.publisher.as_mut() {
+                    p.sent(snapshot);
+                }
+            }
+            Err(_) => self.raw.stats.errors += 1,
+        }
+    }
+
+    /// [`run`](Self::run) with `riders` orphaned locks of this route in front.
+    fn run_plain(
+        &mut self,
+        id: &str,
+        p: &Pipeline,
+        retry_safe: bool,
+        ctx: &Op<'_>,
+        riders: usize,
+    ) -> Result<Vec<Value>> {
+        let route = self.raw.topology.route(id.as_bytes());
         if riders == 0 {
             if p.is_empty() {
                 return Ok(Vec::new());
@@ -1029,7 +1130,7 @@ impl SessionStore {
             let replies =
                 self.raw
                     .topology
-                    .run(id.as_bytes(), p, retry_safe, &ctx, &mut self.raw.stats)?;
+                    .run(id.as_bytes(), p, retry_safe, ctx, &mut self.raw.stats)?;
             if !self.orphans.is_empty() {
                 self.release_orphans_elsewhere();
             }
@@ -1057,7 +1158,7 @@ impl SessionStore {
         let mut replies =
             self.raw
                 .topology
-                .run(id.as_bytes(), &full, retry_safe, &ctx, &mut self.raw.stats)?;
+                .run(id.as_bytes(), &full, retry_safe, ctx, &mut self.raw.stats)?;
         // Delivered: a lock whose compare-and-delete ran is released, or was no longer ours to
         // release. One whose EVAL was refused (LOADING while a restarted server reads its AOF,
         // BUSY, READONLY) may still be ours: it stays remembered for the next round trip.
