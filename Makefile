@@ -18,8 +18,13 @@ build: build-deps
 	$(CARGO) build --workspace --release
 
 ## Format check, clippy -D warnings, then every test (unit, fixtures, differential vs real PHP).
+## The build first: the compat suite runs the `phpsess` command and loads the extension (with
+## `test-panic`) from the target directory (tests/src/artifacts.rs); `cargo test` with the same
+## features then reuses every artifact instead of compiling the workspace a second time.
+TEST_FEATURES = --features phpsess-ext/test-panic
 test: deps lint
-	$(CARGO) test --workspace
+	$(CARGO) build --workspace $(TEST_FEATURES)
+	$(CARGO) test --workspace $(TEST_FEATURES)
 
 lint:
 	$(CARGO) fmt --all -- --check

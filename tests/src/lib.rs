@@ -1,5 +1,6 @@
 //! Shared helpers for the compat suite: locating fixtures and running real PHP.
 
+pub mod artifacts;
 pub mod cli;
 pub mod fixtures;
 pub mod php;
