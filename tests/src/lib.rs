@@ -4,5 +4,6 @@ pub mod artifacts;
 pub mod cli;
 pub mod fixtures;
 pub mod php;
+pub mod rng;
 pub mod servers;
 pub mod web;
