@@ -4,6 +4,7 @@ pub mod artifacts;
 pub mod cli;
 pub mod fixtures;
 pub mod php;
+pub mod process_group;
 pub mod rng;
 pub mod servers;
 pub mod web;

@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use phpsess_compat::php::{php_binary, php_script};
+use phpsess_compat::php::{cannot_run, php_binary, php_script};
 
 pub use phpsess_compat::artifacts::phpsess_extension as extension;
 
@@ -71,7 +71,7 @@ impl Php {
     pub fn output(&self, extra: &[&str]) -> Output {
         self.command(extra)
             .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", php_binary().display()))
+            .unwrap_or_else(|e| panic!("{}", cannot_run(&php_binary(), &e)))
     }
 
     /// Runs `tests/php/<script> <args>`; panics with PHP's output unless it exits 0 (a failed
@@ -108,7 +108,7 @@ impl Php {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", php_binary().display()))
+            .unwrap_or_else(|e| panic!("{}", cannot_run(&php_binary(), &e)))
     }
 }
 
