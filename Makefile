@@ -23,11 +23,12 @@ build: build-deps
 ## features then reuses every artifact instead of compiling the workspace a second time.
 ## Most compat tests wait (for PHP, Redis, php-fpm, timeouts, the phpredis scenarios' sleeps)
 ## rather than compute, so 8 run at a time rather than one per core (ext: 250 s -> 50 s on 2 cores).
+## --no-fail-fast: one run names every failing test binary, not only the first.
 TEST_FEATURES = --features phpsess-ext/test-panic
 RUST_TEST_THREADS ?= 8
 test: deps lint
 	$(CARGO) build --workspace $(TEST_FEATURES)
-	RUST_TEST_THREADS=$(RUST_TEST_THREADS) $(CARGO) test --workspace $(TEST_FEATURES)
+	RUST_TEST_THREADS=$(RUST_TEST_THREADS) $(CARGO) test --workspace --no-fail-fast $(TEST_FEATURES)
 
 lint:
 	$(CARGO) fmt --all -- --check
