@@ -3,8 +3,9 @@
 //!
 //! A test that ran `cargo build` itself would compile a second copy of the workspace with other
 //! features while the first one links (and once per test binary), so both are built before the
-//! tests, by [`BUILD_COMMAND`] — `make test` runs it before `cargo test`, with the same features,
-//! so `cargo test` reuses every artifact it built. By hand:
+//! tests, by [`BUILD_COMMAND`] — `make test` runs it (with `--lib --bins --tests --examples`, so
+//! that dev-dependencies unify features as in `cargo test`) before `cargo test` with the same
+//! features, which then reuses every artifact it built. By hand:
 //!
 //! ```sh
 //! cargo build --workspace --features phpsess-ext/test-panic
