@@ -1,29 +1,9 @@
 //! Running this workspace's `phpsess` command from tests.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 
-/// The `phpsess` binary of this workspace, built first if this test run has not built it.
-pub fn phpsess_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    // <target>/<profile>/deps/<test> -> <target>/<profile>/phpsess
-    let profile_dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target profile dir");
-    let bin = profile_dir.join("phpsess");
-    if !bin.exists() {
-        let target = profile_dir.parent().expect("target dir");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-q", "-p", "phpsess-cli", "--target-dir"])
-            .arg(target)
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build -p phpsess-cli failed");
-    }
-    bin
-}
+pub use crate::artifacts::phpsess_bin;
 
 /// Run `phpsess ARGS…`: exit code, stdout, stderr.
 pub fn run_phpsess(args: &[&str]) -> (i32, String, String) {
@@ -36,4 +16,24 @@ pub fn run_phpsess(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Run `phpsess ARGS…` with `stdin` as its input; its whole output.
+pub fn phpsess_with_input(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(phpsess_bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run phpsess");
+    let mut pipe = child.stdin.take().expect("stdin was piped");
+    let input = stdin.to_vec();
+    // A separate writer so a large input cannot deadlock against a full stdout pipe.
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait for phpsess");
+    writer.join().expect("stdin writer thread");
+    out
 }

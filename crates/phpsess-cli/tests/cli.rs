@@ -1,6 +1,7 @@
 //! The `phpsess` binary end to end: decode/encode round trips of bytes real PHP wrote (the
-//! committed fixtures, and sessions made by `php -n` here), exact error lines and exit codes,
-//! stdin, and a reader that goes away mid-output.
+//! committed fixtures), exact error lines and exit codes, stdin, and a reader that goes away
+//! mid-output. Nothing here runs PHP: what needs it is in the compat suite
+//! (`tests/tests/format/cli_sessions_php.rs`).
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -113,74 +114,6 @@ fn every_session_php_wrote_round_trips() {
         }
     }
     assert!(checked >= 30, "only {checked} fixture sessions");
-}
-
-/// Run `php -n` with session settings and `code`, feeding `stdin`; return stdout.
-fn php(extra_ini: &[&str], code: &str, stdin: &[u8]) -> Vec<u8> {
-    let mut cmd = Command::new("php");
-    cmd.args([
-        "-n",
-        "-d",
-        "display_errors=stderr",
-        "-d",
-        "session.use_cookies=0",
-    ]);
-    for ini in extra_ini {
-        cmd.args(["-d", ini]);
-    }
-    let mut child = cmd
-        .args(["-r", code])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("php -n (PHP 8.2 CLI) must be installed: make deps");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success() && out.stderr.is_empty(),
-        "php failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-#[test]
-fn converted_sessions_read_back_in_php() {
-    // PHP writes a session in `php` format; we convert it to the other two; PHP reads those and
-    // must see the same $_SESSION (compared as serialize($_SESSION), references included).
-    let written = php(
-        &[],
-        r#"session_start();
-        class User { public $name = "ann"; protected $role = "admin"; private $pw = "x"; }
-        $o = new User; $x = 5;
-        $_SESSION = ["user" => $o, "again" => $o, "n" => &$x, "m" => &$x, "f" => [1.5, -0.0, "caf\xe9"]];
-        echo base64_encode(session_encode()), "\n", base64_encode(serialize($_SESSION));"#,
-        b"",
-    );
-    let written = String::from_utf8(written).unwrap();
-    let (stored, serialized) = written.split_once('\n').unwrap();
-    let (stored, serialized) = (
-        BASE64.decode(stored).unwrap(),
-        BASE64.decode(serialized).unwrap(),
-    );
-    let doc = ok(&["decode", "--lossless"], &stored);
-    assert!(String::from_utf8_lossy(&doc).contains(r#""$session": "php""#));
-    for format in ["php_serialize", "php_binary"] {
-        let bytes = ok(&["encode", "--format", format], &doc);
-        let read = php(
-            &[&format!("session.serialize_handler={format}")],
-            r#"session_start();
-            if (!session_decode(stream_get_contents(STDIN))) { fwrite(STDERR, "decode failed"); }
-            echo serialize($_SESSION);"#,
-            &bytes,
-        );
-        assert!(
-            read == serialized,
-            "PHP read our {format} as {:?}",
-            String::from_utf8_lossy(&read)
-        );
-    }
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Real-server test harness: Drop-guarded redis-server processes (standalone, cluster, sentinel) on
 //! free loopback ports, and a userspace TCP proxy that delays replies and counts round trips.
 //!
-//! Every guard kills its process(es) on drop, waits for them, removes its temporary directory, and
+//! Every guard kills its process(es) on drop (each server is a process group of its own, see
+//! [`crate::process_group`]), waits for them, removes its temporary directory, and
 //! prints the server logs to stderr when the test is failing (`std::thread::panicking()`); the test
 //! harness shows that output beside the failure. No server ever uses 127.0.0.1:6379: ports come from
 //! binding port 0 (see [`ports`]).
@@ -17,16 +18,7 @@ pub mod sentinel;
 
 pub use cluster::{RedisCluster, RedisClusterBuilder};
 
-/// Sends `signal` (`STOP`, `CONT`, …) to process `pid` and panics if that fails. std has no safe
-/// way to send one and the house rules keep `unsafe` out of the tests, so kill(1) does it.
-pub fn signal(pid: u32, signal: &str) {
-    let status = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -{signal} {pid}: {status}");
-}
+pub use crate::process_group::signal;
 pub use proxy::{Proxy, ProxyBuilder};
 pub use redis_server::{RedisServer, RedisServerBuilder};
 pub use sentinel::{SentinelSetup, SentinelSetupBuilder};
@@ -39,6 +31,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+use crate::process_group::{in_own_group, kill_group, stop};
 
 /// How long a server may take from spawn to answering PING.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -185,7 +179,7 @@ impl ServerProcess {
             .create(true)
             .append(true)
             .open(self.dir.path().join(Self::STDIO_FILE))?;
-        let child = Command::new(redis_server_bin())
+        let child = in_own_group(&mut Command::new(redis_server_bin()))
             .arg(&self.conf)
             .args(&self.extra_args)
             .current_dir(self.dir.path())
@@ -229,37 +223,20 @@ impl ServerProcess {
         self.child.is_some() && self.exit_status().is_none()
     }
 
-    /// SIGKILL and reap. Does nothing if the process is already gone.
+    /// SIGKILL to its process group (a BGSAVE child too) and reap. Does nothing if the process is
+    /// already gone.
     pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            // Fails only if the process has already exited; `wait` then just reaps it.
-            let _ = child.kill();
-            let _ = child.wait();
+            kill_group(&mut child);
         }
     }
 
     /// SIGTERM (Redis then shuts down cleanly: flushes the AOF, closes listeners) and reap; SIGKILL
-    /// if it has not exited within `timeout`.
+    /// to the group if it has not exited within `timeout`.
     pub(crate) fn terminate(&mut self, timeout: Duration) {
-        let Some(child) = self.child.as_mut() else {
-            return;
-        };
-        // std has no safe SIGTERM and the house rules forbid `unsafe`, so ask kill(1).
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if matches!(child.try_wait(), Ok(Some(_)) | Err(_)) {
-                self.child = None;
-                return;
-            }
-            thread::sleep(POLL_INTERVAL);
+        if let Some(mut child) = self.child.take() {
+            stop(&mut child, timeout);
         }
-        self.kill();
     }
 
     /// The server log and the stdout/stderr capture, with headers, for failure messages.

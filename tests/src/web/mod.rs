@@ -3,8 +3,8 @@
 //!
 //! A "web server" of the fleet is an [`FpmPool`]; [`Nginx`] balances requests over several of
 //! them round-robin. Every PHP process runs with `-n` (no php.ini) and loads igbinary, phpredis
-//! and, unless a test asks for phpredis alone, our `phpsess.so` ([`ext::phpsess_extension`]
-//! builds it once per test process). Which save handler a process uses is then only a matter
+//! and, unless a test asks for phpredis alone, our `phpsess.so` ([`ext::phpsess_extension`],
+//! built before the tests). Which save handler a process uses is then only a matter
 //! of INI settings, as in a fleet migrating from phpredis to phpsess.
 //!
 //! Binaries: `php`, `php-fpm8.2` and `nginx` from `PATH` (nginx also from /usr/sbin), or the

@@ -13,7 +13,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::ext::Extensions;
-use crate::php::{php_binary, php_script};
+use crate::php::{cannot_run, php_binary, php_script};
+use crate::process_group::{in_own_group, kill_group};
 
 /// Default time limit for one script.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -123,7 +124,9 @@ impl PhpCli {
     /// Starts the script without waiting for it.
     pub fn spawn(&self) -> PhpProcess {
         let mut command = Command::new(php_binary());
-        command.arg("-n").args(self.extensions.args());
+        in_own_group(&mut command)
+            .arg("-n")
+            .args(self.extensions.args());
         for (k, v) in &self.ini {
             command.arg("-d").arg(ini_define(k, v));
         }
@@ -133,12 +136,9 @@ impl PhpCli {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = command.spawn().unwrap_or_else(|e| {
-            panic!(
-                "cannot run {} (PHP 8.2 CLI needed): {e}",
-                php_binary().display()
-            )
-        });
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}", cannot_run(&php_binary(), &e)));
         let stdout = child.stdout.take().map(drain);
         let stderr = child.stderr.take().map(drain);
         PhpProcess {
@@ -189,7 +189,8 @@ fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
     })
 }
 
-/// A running PHP script; killed on drop if still running.
+/// A running PHP script (a process group of its own); killed with the group on drop if still
+/// running.
 #[derive(Debug)]
 pub struct PhpProcess {
     child: Option<Child>,
@@ -223,7 +224,7 @@ impl PhpProcess {
                     Ok(Some(status)) => break Some(status),
                     Ok(None) if self.started.elapsed() >= self.timeout => {
                         timed_out = true;
-                        let _ = child.kill();
+                        kill_group(&mut child);
                         break child.wait().ok();
                     }
                     Ok(None) => thread::sleep(POLL_INTERVAL),
@@ -251,8 +252,7 @@ impl PhpProcess {
 impl Drop for PhpProcess {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+            kill_group(&mut child);
         }
     }
 }

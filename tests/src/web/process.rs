@@ -2,24 +2,24 @@
 //! directory and log files, stopped with its whole process tree on drop.
 //!
 //! Both masters fork workers. Killing only the master is not enough (php-fpm workers outlive a
-//! SIGKILLed master and keep serving the inherited socket), so the guard asks the master to shut
-//! down with SIGTERM, which both programs answer by stopping their workers first, and SIGKILLs the
-//! tree it recorded if that takes too long.
+//! SIGKILLed master and keep serving the inherited socket), so each master runs in a process
+//! group of its own and the guard asks it to shut down with SIGTERM, which both programs answer
+//! by stopping their workers first, then SIGKILLs whatever is left of the group
+//! ([`crate::process_group::stop`]).
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
 
+use crate::process_group::{in_own_group, stop};
+
 /// How long a master may take to stop its workers after SIGTERM before the tree is SIGKILLed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Pause between two polls of a process state.
-const POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 /// At most this many bytes of each log file are shown in a failure message (the end of the file).
 const LOG_TAIL_BYTES: usize = 32 * 1024;
@@ -88,7 +88,7 @@ impl Daemon {
             self.log_files.push("stdio.log".to_owned());
         }
         let program = command.get_program().to_string_lossy().into_owned();
-        let child = command
+        let child = in_own_group(&mut command)
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::from(stdio.try_clone()?))
@@ -123,38 +123,18 @@ impl Daemon {
         }
     }
 
-    /// The direct children of the master (its workers), from `/proc`.
+    /// The direct children of the master (its workers), from `/proc` (to measure them; stopping
+    /// them goes by process group).
     pub fn worker_pids(&self) -> Vec<u32> {
         self.pid().map(children_of).unwrap_or_default()
     }
 
-    /// Stops the master and its workers: SIGTERM, then SIGKILL for whatever is left after
-    /// `STOP_TIMEOUT` (5 s). Does nothing if nothing runs.
+    /// Stops the master and its workers: SIGTERM, then SIGKILL to the process group for whatever
+    /// is left after `STOP_TIMEOUT` (5 s) or once the master has exited. Does nothing if nothing
+    /// runs.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let master = child.id();
-        // Recorded before the signal: once the master is gone its orphans are no longer listed.
-        let tree = descendants_of(master);
-        signal("TERM", master);
-        let start = Instant::now();
-        loop {
-            if matches!(child.try_wait(), Ok(Some(_)) | Err(_)) {
-                break;
-            }
-            if start.elapsed() >= STOP_TIMEOUT {
-                let _ = child.kill();
-                let _ = child.wait();
-                break;
-            }
-            thread::sleep(POLL_INTERVAL);
-        }
-        // Workers normally exit before their master; any that did not are killed by their id.
-        for pid in tree {
-            if is_alive(pid) {
-                signal("KILL", pid);
-            }
+        if let Some(mut child) = self.child.take() {
+            stop(&mut child, STOP_TIMEOUT);
         }
     }
 
@@ -218,29 +198,6 @@ pub fn tail_of(path: &Path) -> String {
     }
 }
 
-/// Sends `SIG<name>` to one process id. std has no safe way to send signals other than SIGKILL
-/// to a child, and the house rules forbid `unsafe`, so this asks kill(1).
-fn signal(name: &str, pid: u32) {
-    let _ = Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(pid.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-}
-
-/// True if `pid` exists and is not a zombie.
-fn is_alive(pid: u32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state is the first field after the parenthesised command name.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .map(|(_, rest)| !rest.trim_start().starts_with('Z'))
-            .unwrap_or(false),
-        Err(_) => false,
-    }
-}
-
 /// Direct children of `pid`, from `/proc/<pid>/task/*/children`.
 fn children_of(pid: u32) -> Vec<u32> {
     let mut pids = Vec::new();
@@ -256,17 +213,4 @@ fn children_of(pid: u32) -> Vec<u32> {
         }
     }
     pids
-}
-
-/// Every descendant of `pid` (not `pid` itself).
-fn descendants_of(pid: u32) -> Vec<u32> {
-    let mut all = Vec::new();
-    let mut queue = children_of(pid);
-    while let Some(p) = queue.pop() {
-        if !all.contains(&p) {
-            all.push(p);
-            queue.extend(children_of(p));
-        }
-    }
-    all
 }

@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 
 use crate::support::extension;
 use phpsess_compat::php::php_script;
+use phpsess_compat::process_group::{in_own_group, stop};
 use phpsess_compat::servers::{info_field, RedisServer};
 
 const WORKERS: usize = 2;
 
-/// A php-fpm master (`-F`, private config and prefix) with the extension loaded; stopped with
-/// SIGTERM (the master then stops its workers) on drop.
+/// A php-fpm master (`-F`, private config and prefix, a process group of its own) with the
+/// extension loaded; stopped with SIGTERM (the master then stops its workers), then SIGKILL to
+/// its group, on drop.
 struct Fpm {
     child: Child,
     socket: PathBuf,
@@ -49,7 +51,7 @@ impl Fpm {
             sock = socket.display(),
         );
         std::fs::write(&conf, text).unwrap();
-        let child = Command::new("php-fpm8.2")
+        let child = in_own_group(&mut Command::new("php-fpm8.2"))
             .args(["-n", "-F", "-R", "-p"])
             .arg(dir.path())
             .arg("-y")
@@ -103,18 +105,7 @@ impl Fpm {
 
 impl Drop for Fpm {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child, Duration::from_secs(10));
         if std::thread::panicking() {
             eprintln!("php-fpm log:\n{}", self.log());
         }

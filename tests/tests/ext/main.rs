@@ -1,8 +1,10 @@
 //! Test target `ext`: the phpsess extension in the real PHP CLI and php-fpm, against real
 //! redis-servers and next to phpredis, plus PHP's own `ext/session` test suite. [`support`] finds
-//! (or builds) the extension and runs `tests/php/ext_*.php` with it loaded.
+//! the extension and runs `tests/php/ext_*.php` with it loaded.
 //!
-//! Run one module with `cargo test -p phpsess-compat --test ext session::`.
+//! Run one module with `cargo build --workspace --features phpsess-ext/test-panic` (the extension
+//! these tests load, see `phpsess_compat::artifacts`), then
+//! `cargo test -p phpsess-compat --test ext session::`.
 
 mod auth;
 mod cluster;

@@ -363,7 +363,7 @@ fn a_panic_in_a_callback_becomes_a_warning_and_the_script_goes_on() {
         if v["ok"] == json!(true) && std::env::var_os("PHPSESS_EXT").is_some() {
             eprintln!(
                 "skipped: $PHPSESS_EXT was built without the test-panic feature (make ext leaves \
-                 the injection out); unset it to let the suite build its own"
+                 the injection out); unset it to load the test build of `make test`"
             );
             return;
         }

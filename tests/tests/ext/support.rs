@@ -1,90 +1,17 @@
 //! Shared by the modules of this test target: the extension under test, and running `tests/php/ext_*.php`
 //! through the real PHP CLI with it loaded (`php -n -d extension=<abs path>`).
 //!
-//! The extension is `$PHPSESS_EXT` when set (e.g. `target/php/phpsess.so` from `make ext`);
-//! otherwise these tests build it themselves in the profile and target directory they run from
-//! (`cargo build -p phpsess-ext --features test-panic`, which reuses what `cargo test` just built;
-//! the feature lets `PHPSESS_TEST_PANIC` inject a panic, see `php-ext/src/boundary.rs`).
+//! The extension is `$PHPSESS_EXT` when set (e.g. `target/php/phpsess.so` from `make ext`), else
+//! the one built with the `test-panic` feature in the target directory these tests run from (see
+//! `phpsess_compat::artifacts`).
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use phpsess_compat::fixtures::workspace_root;
-use phpsess_compat::php::{php_binary, php_script};
+use phpsess_compat::php::{cannot_run, php_binary, php_script};
 
-/// Absolute path of the extension to load.
-pub fn extension() -> &'static Path {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        if let Some(p) = std::env::var_os("PHPSESS_EXT") {
-            let p = PathBuf::from(p);
-            let p = if p.is_relative() {
-                workspace_root().join(p)
-            } else {
-                p
-            };
-            assert!(p.exists(), "PHPSESS_EXT={} does not exist", p.display());
-            return p;
-        }
-        build_extension()
-    })
-}
-
-/// `cargo build -p phpsess-ext` into the profile directory this test binary lives in
-/// (`<target>/<profile>/deps/<test>` → `<target>/<profile>/libphpsess_ext.so`).
-fn build_extension() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test executable in <target>/<profile>/deps")
-        .to_path_buf();
-    let target_dir = profile_dir
-        .parent()
-        .expect("<target>/<profile>")
-        .to_path_buf();
-    let profile = profile_dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .expect("profile directory name")
-        .to_owned();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut cmd = Command::new(&cargo);
-    cmd.current_dir(workspace_root())
-        // test-panic: PHPSESS_TEST_PANIC, for the panic-boundary test; never in `make ext`.
-        .args([
-            "build",
-            "-p",
-            "phpsess-ext",
-            "--features",
-            "test-panic",
-            "--target-dir",
-        ])
-        .arg(&target_dir);
-    match profile.as_str() {
-        "debug" => {}
-        "release" => {
-            cmd.arg("--release");
-        }
-        other => {
-            cmd.args(["--profile", other]);
-        }
-    }
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cargo} to build the extension: {e}"));
-    assert!(
-        out.status.success(),
-        "building the extension failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let so = profile_dir.join("libphpsess_ext.so");
-    assert!(so.exists(), "{} missing after the build", so.display());
-    so
-}
+pub use phpsess_compat::artifacts::phpsess_extension as extension;
 
 /// A PHP CLI run with the extension loaded and the CLI settings sessions need
 /// (`session.use_cookies=0`, no cache limiter, assertions that throw).
@@ -144,7 +71,7 @@ impl Php {
     pub fn output(&self, extra: &[&str]) -> Output {
         self.command(extra)
             .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", php_binary().display()))
+            .unwrap_or_else(|e| panic!("{}", cannot_run(&php_binary(), &e)))
     }
 
     /// Runs `tests/php/<script> <args>`; panics with PHP's output unless it exits 0 (a failed
@@ -181,7 +108,7 @@ impl Php {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", php_binary().display()))
+            .unwrap_or_else(|e| panic!("{}", cannot_run(&php_binary(), &e)))
     }
 }
 

@@ -2,7 +2,9 @@
 //! fleets, locks, session semantics, faults, the end-to-end benchmark's machinery), and Laravel
 //! 8.83 driven for real next to the Rust reader (and ending its users' sessions).
 //!
-//! Run one module with `cargo test -p phpsess-compat --test fleet locks::`.
+//! Run one module with `cargo build --workspace --features phpsess-ext/test-panic` (the extension
+//! and the `phpsess` command, see `phpsess_compat::artifacts`), then
+//! `cargo test -p phpsess-compat --test fleet locks::`.
 
 mod bench;
 mod faults;

@@ -4,8 +4,8 @@
 //! The corpus: every fixture input (`fixtures/values.json`, the `php_serialize` session
 //! fixtures), hand-picked inputs for every grammar corner (valid and invalid), depth 4095–4097,
 //! huge declared counts, every truncation of every valid seed, two single-byte mutations per
-//! offset of every valid seed, and a few thousand random grammar-shaped values (from a seeded
-//! xorshift, so runs are reproducible), most of them mutated.
+//! offset of every valid seed, and a few thousand random grammar-shaped values (from the harness's
+//! seeded generator, so runs are reproducible), most of them mutated.
 //!
 //! For each input PHP says whether `unserialize()` succeeded and re-serializes the result. We
 //! compare against [`phpsess::unserialize_prefix`], because PHP 8.2 ignores bytes after the
@@ -80,6 +80,7 @@ use phpsess::{
 };
 use phpsess_compat::fixtures::{b64, escape_bytes, session_fixtures, value_fixtures};
 use phpsess_compat::php::{php_script, run_php_batch};
+use phpsess_compat::rng::{Rng, SeedReport};
 
 // ---------------------------------------------------------------------------------------------
 // The corpus.
@@ -98,30 +99,6 @@ enum Origin {
 struct Case {
     origin: Origin,
     input: Vec<u8>,
-}
-
-/// A seeded xorshift64* generator: reproducible corpora without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
 }
 
 const SEED: u64 = 0x5EED_0FFA_1120_24AB;
@@ -457,7 +434,7 @@ impl Gen<'_> {
             4 => i64::MIN,
             5 => self.rng.below(100) as i64,
             6 => -(self.rng.below(100) as i64),
-            _ => self.rng.next() as i64,
+            _ => self.rng.next_u64() as i64,
         };
         match self.rng.below(20) {
             0 => format!("+{}", n.unsigned_abs()),
@@ -487,7 +464,7 @@ impl Gen<'_> {
             return self.rng.pick(SPELLINGS).to_vec();
         }
         let f = match self.rng.below(4) {
-            0 => f64::from_bits(self.rng.next()),
+            0 => f64::from_bits(self.rng.next_u64()),
             1 => (self.rng.below(2000) as f64 - 1000.0) / 8.0,
             2 => *self.rng.pick(&[
                 0.1,
@@ -500,7 +477,7 @@ impl Gen<'_> {
                 f64::MAX,
                 f64::MIN_POSITIVE,
             ]),
-            _ => self.rng.next() as f64 / 7.0,
+            _ => self.rng.next_u64() as f64 / 7.0,
         };
         // Our serializer spells it as PHP would; strip the `d:` and `;`.
         let s = serialize(&Value::Float(f));
@@ -774,13 +751,8 @@ fn corpus() -> Vec<Case> {
             add(&mut cases, Origin::Truncated, seed[..len].to_vec());
         }
     }
-    // PHPSESS_DIFF_SEED=<u64> explores another corpus (the default keeps runs reproducible).
-    let seed = std::env::var("PHPSESS_DIFF_SEED")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .filter(|&s| s != 0) // xorshift stays at 0 forever
-        .unwrap_or(SEED);
-    let mut rng = Rng(seed);
+    // PHPSESS_TEST_SEED=<u64> explores another corpus (phpsess_compat::rng).
+    let mut rng = Rng::new(SEED);
     for seed in &seeds {
         for at in 0..seed.len() {
             for _ in 0..2 {
@@ -788,7 +760,7 @@ fn corpus() -> Vec<Case> {
                 m[at] = if rng.chance(80) {
                     *rng.pick(GRAMMAR_BYTES)
                 } else {
-                    rng.next() as u8
+                    rng.next_u64() as u8
                 };
                 add(&mut cases, Origin::Mutated, m);
             }
@@ -1488,6 +1460,7 @@ fn report(
 
 #[test]
 fn decoder_agrees_with_php_unserialize() {
+    let _seed = SeedReport;
     on_big_stack(decoder_agrees_with_php_unserialize_body);
 }
 
@@ -1560,6 +1533,7 @@ fn decoder_agrees_with_php_unserialize_body() {
 
 #[test]
 fn strict_unserialize_is_prefix_decoding_without_trailing_bytes() {
+    let _seed = SeedReport;
     on_big_stack(strict_unserialize_is_prefix_decoding_without_trailing_bytes_body);
 }
 
@@ -1604,6 +1578,7 @@ fn strict_unserialize_is_prefix_decoding_without_trailing_bytes_body() {
 /// tree decoder alone is [`unserialize_prefix`] (the strict decoders try the tape first).
 #[test]
 fn document_agrees_with_the_tree_decoder() {
+    let _seed = SeedReport;
     on_big_stack(document_agrees_with_the_tree_decoder_body);
 }
 

@@ -2,7 +2,9 @@
 //! cluster), the server harness those tests rely on, `phpsess show` from the CLI, and the ops
 //! commands (`stats`, `top`, `ls`, `doctor`, `redis-conf`, `exporter`).
 //!
-//! Run one module with `cargo test -p phpsess-compat --test store standalone::`.
+//! Run one module with `cargo test -p phpsess-compat --test store standalone::`, after
+//! `cargo build --workspace --features phpsess-ext/test-panic` for `cli_show` (the `phpsess`
+//! command, see `phpsess_compat::artifacts`).
 
 mod cli_show;
 mod cli_users;

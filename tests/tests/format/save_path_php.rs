@@ -2,19 +2,11 @@
 //! (`tests/php/parse_str_oracle.php`): `parse_str()`, `parse_url()` and `is_numeric()` on a corpus
 //! of tricky inputs plus thousands of random ones. PHP's result and ours are compared as
 //! `serialize()` bytes, so key types (int or string), order and every byte must agree.
-//!
-//! Skips, saying so, when `php` is not installed (`make test` installs it).
-
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use phpsess::save_path::php::{parse_number, parse_str, parse_url, PhpNumber, PhpUrl};
 use phpsess::{serialize, Array, Value};
-
-fn oracle() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/php/parse_str_oracle.php")
-}
+use phpsess_compat::php::{php_script, run_php};
+use phpsess_compat::rng::{Rng, SeedReport};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -40,26 +32,10 @@ fn show(bytes: &[u8]) -> String {
     }
 }
 
-/// A fixed-seed xorshift, so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    /// 1 to `max` pieces picked from `alphabet`, joined.
-    fn string(&mut self, alphabet: &[&[u8]], max: usize) -> Vec<u8> {
-        let n = 1 + self.below(max);
-        (0..n)
-            .flat_map(|_| alphabet[self.below(alphabet.len())].to_vec())
-            .collect()
-    }
+/// 1 to `max` pieces picked from `alphabet`, joined.
+fn random_string(rng: &mut Rng, alphabet: &[&[u8]], max: usize) -> Vec<u8> {
+    let n = 1 + rng.below(max);
+    (0..n).flat_map(|_| rng.pick(alphabet).to_vec()).collect()
 }
 
 fn query_corpus() -> Vec<Vec<u8>> {
@@ -151,9 +127,9 @@ fn query_corpus() -> Vec<Vec<u8>> {
         b"[ ]",
         b"][",
     ];
-    let mut rng = Rng(0x5eed_0f5e_5510_1100);
+    let mut rng = Rng::new(0x5eed_0f5e_5510_1100);
     for _ in 0..4000 {
-        corpus.push(rng.string(alphabet, 14));
+        corpus.push(random_string(&mut rng, alphabet, 14));
     }
     corpus
 }
@@ -288,9 +264,9 @@ fn url_corpus() -> Vec<Vec<u8>> {
         b"\xff",
         b"x",
     ];
-    let mut rng = Rng(0x0123_4567_89ab_cdef);
+    let mut rng = Rng::new(0x0123_4567_89ab_cdef);
     for _ in 0..4000 {
-        corpus.push(rng.string(alphabet, 10));
+        corpus.push(random_string(&mut rng, alphabet, 10));
     }
     corpus
 }
@@ -383,9 +359,9 @@ fn numeric_corpus() -> Vec<Vec<u8>> {
         b"9223372036854775807",
         b"1e400",
     ];
-    let mut rng = Rng(0x0fed_cba9_8765_4321);
+    let mut rng = Rng::new(0x0fed_cba9_8765_4321);
     for _ in 0..4000 {
-        corpus.push(rng.string(alphabet, 7));
+        corpus.push(random_string(&mut rng, alphabet, 7));
     }
     corpus
 }
@@ -428,11 +404,7 @@ fn number_value(n: Option<PhpNumber>) -> Value {
 
 #[test]
 fn decoders_agree_with_php() {
-    let php = std::env::var("PHP").unwrap_or_else(|_| "php".into());
-    if Command::new(&php).arg("-v").output().is_err() {
-        eprintln!("SKIPPED save_path_php: `{php}` is not installed (make test installs PHP 8.2)");
-        return;
-    }
+    let _seed = SeedReport;
     let queries = query_corpus();
     let urls = url_corpus();
     let numbers = numeric_corpus();
@@ -442,30 +414,9 @@ fn decoders_agree_with_php() {
         "numeric": numbers.iter().map(|n| hex(n)).collect::<Vec<_>>(),
     });
 
-    let mut child = Command::new(&php)
-        .arg("-n")
-        .arg(oracle())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("php starts");
-    let mut stdin = child.stdin.take().expect("stdin was piped");
-    let payload = request.to_string();
-    // Feed PHP from another thread so neither side blocks on a full pipe.
-    let writer = std::thread::spawn(move || stdin.write_all(payload.as_bytes()));
-    let out = child.wait_with_output().expect("php runs");
-    writer
-        .join()
-        .expect("writer thread")
-        .expect("php reads its input");
-    assert!(
-        out.status.success(),
-        "oracle failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answer: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("oracle prints JSON");
+    let oracle = php_script("parse_str_oracle.php");
+    let stdout = run_php(&[&oracle.to_string_lossy()], request.to_string().as_bytes());
+    let answer: serde_json::Value = serde_json::from_slice(&stdout).expect("oracle prints JSON");
     let php_results = |key: &str| -> Vec<Vec<u8>> {
         answer[key]
             .as_array()

@@ -1,16 +1,13 @@
 //! The serde layer against real PHP 8.2 (`php -n`, one process): bytes our `Serializer` writes are
 //! unserialized by PHP and PHP's view of them checked (class, property visibility, key and value
 //! types), and values PHP serializes are read into typed structs.
-//!
-//! PHP is `$PHP` or `php` on `PATH`; a missing PHP fails the test rather than skipping it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use phpsess::php_serde::{from_bytes, to_bytes, PhpEnum, PhpObject};
+use phpsess_compat::php::run_php;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 
@@ -86,27 +83,9 @@ struct PhpRun {
     values: HashMap<String, (Vec<u8>, Option<Json>)>,
 }
 
-fn run_php(inputs: &[Vec<u8>]) -> PhpRun {
-    let php = std::env::var_os("PHP").unwrap_or_else(|| "php".into());
-    let mut child = Command::new(&php)
-        .args(["-n", "-r", PHP_SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {php:?} (PHP 8.2 CLI needed): {e}"));
+fn ask_php(inputs: &[Vec<u8>]) -> PhpRun {
     let payload: String = inputs.iter().map(|i| B64.encode(i) + "\n").collect();
-    let mut stdin = child.stdin.take().unwrap();
-    // Feed from another thread: PHP answers while it reads, and both pipes are finite.
-    let writer = std::thread::spawn(move || stdin.write_all(payload.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(
-        out.status.success(),
-        "php failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = String::from_utf8(run_php(&["-r", PHP_SCRIPT], payload.as_bytes())).unwrap();
     let mut lines = text.lines();
     let answers = (&mut lines)
         .take(inputs.len())
@@ -275,7 +254,7 @@ fn php_reads_what_we_write_and_we_read_what_php_writes() {
         .unwrap(),
         to_bytes(&BTreeMap::from([("5", 1), ("05", 2), ("a", 3)])).unwrap(),
     ];
-    let run = run_php(&inputs);
+    let run = ask_php(&inputs);
 
     let expected_views = [
         arr(vec![

@@ -5,14 +5,13 @@
 //! friendly form shows them differently on purpose (class and every property; see `phpsess::json`);
 //! they are checked to carry their `$class` / `$enum` instead.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use phpsess::json::{to_friendly_json, write_json};
 use phpsess::{serialize, unserialize, Array, Value};
+use phpsess_compat::fixtures::fixtures_dir;
+use phpsess_compat::php::run_php;
+use phpsess_compat::rng::{Rng, SeedReport};
 
 /// Reads base64 serialized values, one a line; answers one JSON line each:
 /// `{"json": "<json_encode output>"}` or `{"error": "<json_last_error_msg>"}`.
@@ -29,7 +28,7 @@ while (($line = fgets(STDIN)) !== false) {
 "#;
 
 fn fixture_values() -> Vec<(String, Vec<u8>)> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/values.json");
+    let path = fixtures_dir().join("values.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (regenerate with `make fixtures`)", path.display()));
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -76,17 +75,11 @@ fn edge_cases() -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// Deterministic pseudo-random floats over the whole bit range (NaN and infinities included,
+/// Seeded pseudo-random floats over the whole bit range (NaN and infinities included,
 /// which json_encode refuses), plus ints and floats near the fixed/exponent switch.
 fn random_numbers() -> Vec<(String, Vec<u8>)> {
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        // xorshift64*: enough spread for a format test, same sequence every run.
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    };
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || rng.next_u64();
     let mut out = Vec::new();
     for i in 0..3000 {
         let bits = next();
@@ -135,28 +128,21 @@ fn friendly_text(json: &serde_json::Value) -> String {
 
 #[test]
 fn friendly_json_equals_php_json_encode() {
+    let _seed = SeedReport;
     let mut batch = fixture_values();
     batch.extend(edge_cases());
     batch.extend(random_numbers());
 
-    let mut php = Command::new("php")
-        .args(["-n", "-d", "display_errors=stderr", "-r", PHP_SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("php -n (PHP 8.2 CLI) must be installed: make deps");
     let mut input = String::new();
     for (_, bytes) in &batch {
         input.push_str(&BASE64.encode(bytes));
         input.push('\n');
     }
-    let mut stdin = php.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()).unwrap());
-    let out = php.wait_with_output().unwrap();
-    writer.join().unwrap();
-    assert!(out.status.success(), "php failed");
-    let answers: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+    let stdout = run_php(
+        &["-d", "display_errors=stderr", "-r", PHP_SCRIPT],
+        input.as_bytes(),
+    );
+    let answers: Vec<serde_json::Value> = String::from_utf8(stdout)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

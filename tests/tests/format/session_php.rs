@@ -7,21 +7,12 @@
 //!   reads each with `session_start()` and writes it back; we must accept exactly what PHP
 //!   accepts (except the documented stricter cases), decode the same structure, and write the
 //!   same bytes back.
-//!
-//! Skips, saying so, when `php` is not installed.
-
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use phpsess::session::{decode, encode, Format};
 use phpsess::{serialize, unserialize, Array, CustomObject, EnumCase, Error, Key, Object, Value};
+use phpsess_compat::php::{php_script, run_php};
 
 const FORMATS: [Format; 3] = [Format::Php, Format::PhpSerialize, Format::PhpBinary];
-
-fn oracle() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/php/session_oracle.php")
-}
 
 fn hex(bytes: &[u8]) -> String {
     if bytes.is_empty() {
@@ -215,42 +206,25 @@ struct Run {
     dec: Vec<Vec<String>>,
 }
 
-fn run_php(requests: &[(Format, Vec<u8>, Expect)]) -> Option<Run> {
-    let mut child = match Command::new("php")
-        .args([
-            "-n",
+fn ask_php(requests: &[(Format, Vec<u8>, Expect)]) -> Run {
+    let mut input = String::new();
+    for (format, bytes, _) in requests {
+        input.push_str(&format!("{format} {}\n", hex(bytes)));
+    }
+    let oracle = php_script("session_oracle.php");
+    let stdout = run_php(
+        &[
             "-d",
             "zend.assertions=1",
             "-d",
             "assert.exception=1",
             "-d",
             "display_errors=stderr",
-        ])
-        .arg(oracle())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => panic!("cannot run php: {e}"),
-    };
-    let mut input = String::new();
-    for (format, bytes, _) in requests {
-        input.push_str(&format!("{format} {}\n", hex(bytes)));
-    }
-    // The oracle reads all of stdin before it writes anything, so this cannot deadlock.
-    child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(input.as_bytes())
-        .expect("write to php");
-    let out = child.wait_with_output().expect("php runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "session_oracle.php failed:\n{stderr}");
-    let stdout = String::from_utf8(out.stdout).expect("oracle prints ASCII");
+            &oracle.to_string_lossy(),
+        ],
+        input.as_bytes(),
+    );
+    let stdout = String::from_utf8(stdout).expect("oracle prints ASCII");
     let mut run = Run {
         gen: Vec::new(),
         dec: Vec::new(),
@@ -263,16 +237,13 @@ fn run_php(requests: &[(Format, Vec<u8>, Expect)]) -> Option<Run> {
             other => panic!("unexpected oracle line {other:?}"),
         }
     }
-    Some(run)
+    run
 }
 
 #[test]
 fn sessions_agree_with_php() {
     let requests = corpus();
-    let Some(run) = run_php(&requests) else {
-        eprintln!("skipped: `php` is not installed, so there is nothing to compare against");
-        return;
-    };
+    let run = ask_php(&requests);
     let mut problems: Vec<String> = Vec::new();
     check_generated(&run.gen, &mut problems);
     assert_eq!(run.dec.len(), requests.len(), "one answer per request");
