@@ -19,7 +19,7 @@ const BIND_EXISTING: &str = concat!(
     r#"
 local ttl = redis.call('TTL', KEYS[1])
 if ttl < 0 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('SETEX', KEYS[2], ttl, ARGV[1])
+redis.call('SETEX', KEYS[2], ttl + math.floor(ttl / 24), ARGV[1])
 local ikey, id, max = KEYS[3], ARGV[2], tonumber(ARGV[3])
 local dropped = 0
 "#,
@@ -32,7 +32,7 @@ local dropped = 0
 const BIND_EXISTING_SLOT: &str = r#"
 local ttl = redis.call('TTL', KEYS[1])
 if ttl < 0 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('SETEX', KEYS[2], ttl, ARGV[1])
+redis.call('SETEX', KEYS[2], ttl + math.floor(ttl / 24), ARGV[1])
 return ttl
 "#;
 

@@ -68,5 +68,5 @@ pub use stats::StoreStats;
 pub use topology::{HostSpec, ServerRef, Topology};
 pub use user_index::{
     binding_key, index_key, invalid_user_reason, Binding, UserSession, DEFAULT_USER_INDEX_MAX,
-    MAX_USER_LEN,
+    MAX_USER_LEN, SLACK_DIVISOR,
 };

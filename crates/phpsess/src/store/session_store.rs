@@ -200,6 +200,9 @@ pub struct SessionStore {
     options: StoreOptions,
     /// The binding read with the session (user index on): `(id, binding)`.
     read_binding: Option<(String, Option<Binding>)>,
+    /// The id whose binding was refreshed less than a slack ago ([`super::user_index::SLACK_DIVISOR`]):
+    /// unchanged, it needs no bookkeeping this time.
+    fresh_binding: Option<String>,
     /// The binding the next write or refresh of this id stores ([`SessionStore::bind`]).
     next_binding: Option<(String, Option<Binding>)>,
     held: Option<HeldLock>,
@@ -217,6 +220,7 @@ impl SessionStore {
             raw: RawKeys::new(topology),
             options,
             read_binding: None,
+            fresh_binding: None,
             next_binding: None,
             held: None,
             orphans: Vec::new(),
@@ -443,6 +447,11 @@ impl SessionStore {
                 Some(Value::BulkString(b)) => Binding::decode(b),
                 _ => None,
             };
+            // Set to ttl + slack at its last refresh: more than ttl left means less than a
+            // slack ago.
+            let fresh = matches!(replies.get(at + 2), Some(Value::Int(ms))
+                if binding.is_some() && *ms > 0 && (*ms as u64) > self.options.ttl_secs() * 1000);
+            self.fresh_binding = fresh.then(|| id.to_owned());
             self.read_binding = Some((id.to_owned(), binding));
         }
         Ok(ReadOutcome {
@@ -544,6 +553,11 @@ impl SessionStore {
             Some((next, b)) if next == id => b.clone(),
             _ => old.clone(),
         };
+        if old == new && self.fresh_binding.as_deref() == Some(id) {
+            // Unchanged and refreshed less than a slack ago: binding and entry outlive the
+            // session's new expiry already.
+            return None;
+        }
         let prefix = self.raw.topology.prefix_of(id.as_bytes());
         BindChange::between(old.as_ref(), new.as_ref(), &prefix).map(|c| (c, new))
     }
@@ -632,6 +646,7 @@ impl SessionStore {
             self.next_binding = None;
         }
         self.read_binding = Some((id.to_owned(), new));
+        self.fresh_binding = Some(id.to_owned());
         Ok(())
     }
 
@@ -1303,6 +1318,7 @@ fn push_read(p: &mut Pipeline, key: &SessionKey, ttl: u64, getex: bool, binding:
     }
     if let Some(b) = binding {
         p.cmd("GET").arg(b);
+        p.cmd("PTTL").arg(b);
     }
 }
 

@@ -33,6 +33,13 @@ use super::session_store::{pipeline, SessionStore};
 use super::topology::Place;
 use crate::error::Result;
 
+/// The binding and the index entry of a session live this much longer than the session (its TTL
+/// divided by this: a minute at PHP's default 1440 s), so that requests within that time of the
+/// last refresh need not refresh them again: an active session costs the index's bookkeeping once
+/// a minute, not on every request. An entry outlives its session by at most that much, then goes
+/// at the user's next write; listings skip sessions that are gone at once.
+pub const SLACK_DIVISOR: u64 = 24;
+
 /// The most sessions the index keeps per user by default (`phpsess.user_index_max`).
 pub const DEFAULT_USER_INDEX_MAX: usize = 100;
 
@@ -150,8 +157,9 @@ if string.find(flags, 'e', 1, true) and redis.call('EXISTS', KEYS[1]) == 0 then
   -- A TTL refresh of a session that is gone (ended by someone else): nothing to bind.
   flags = string.gsub(flags, '[bn]', '')
 end
+local slack = math.floor(ttl / 24)
 if string.find(flags, 'u', 1, true) then redis.call('DEL', KEYS[3]) end
-if string.find(flags, 'b', 1, true) then redis.call('SETEX', KEYS[3], ttl, bind) end
+if string.find(flags, 'b', 1, true) then redis.call('SETEX', KEYS[3], ttl + slack, bind) end
 if string.find(flags, 'o', 1, true) then redis.call('ZREM', KEYS[5], id) end
 local dropped = 0
 if string.find(flags, 'n', 1, true) then
@@ -166,16 +174,17 @@ return {1, dropped}
     };
 }
 
-// Re-score `id` in index `ikey` (expiry = server time + ttl), drop expired entries, keep at most
-// `max` (the ones expiring first go, counted in `dropped`), and keep the key alive as long as its
-// longest-lived entry: a minute beyond, so that EXPIRE is sent once a minute per user, not on
-// every write.
+// Re-score `id` in index `ikey` (expiry = server time + ttl + slack), drop expired entries, keep
+// at most `max` (the ones expiring first go, counted in `dropped`), and keep the key alive as long
+// as its longest-lived entry, with room to spare so that EXPIRE is not sent on every write. The
+// slack (ttl / 24: a minute at PHP's default 1440 s) lets a request skip the whole bookkeeping
+// when its session's binding was refreshed less than a slack ago (see `SessionStore::read`).
 macro_rules! index_add_body {
     () => {
         r#"
-  local now = tonumber(redis.call('TIME')[1])
+  local now, slack = tonumber(redis.call('TIME')[1]), math.floor(ttl / 24)
   redis.call('ZREMRANGEBYSCORE', ikey, '-inf', now)
-  if redis.call('ZADD', ikey, now + ttl, id) == 1 then
+  if redis.call('ZADD', ikey, now + ttl + slack, id) == 1 then
     -- Only a new entry can take the set over its bound.
     local size = redis.call('ZCARD', ikey)
     if size > max then
@@ -183,7 +192,7 @@ macro_rules! index_add_body {
       redis.call('ZPOPMIN', ikey, dropped)
     end
   end
-  if redis.call('TTL', ikey) < ttl then redis.call('EXPIRE', ikey, ttl + 60) end
+  if redis.call('TTL', ikey) < ttl + slack then redis.call('EXPIRE', ikey, ttl + 2 * slack + 60) end
 "#
     };
 }
