@@ -3,12 +3,14 @@
 //!
 //! Two kinds of keys, both beside phpredis's:
 //! - the **binding** `<prefix><id>_USER` (`{<prefix><id>}_USER` on a cluster, in the session's
-//!   slot): which user session `id` belongs to, with the session's TTL. A request reads it in the
-//!   same pipeline as the session, so it learns the old user without decoding anything.
-//! - the **index** `<prefix>_user:<user>`: a sorted set of session ids scored by their expiry
-//!   (unix seconds). Every write or TTL refresh of a bound session re-scores its entry and drops
-//!   expired ones, so no entry outlives its session by more than one later write of the same
-//!   user, and the key itself expires with the user's last session. At most
+//!   slot): which user session `id` belongs to, with the session's TTL plus a slack
+//!   ([`SLACK_DIVISOR`]). A request reads it (and its PTTL) in the same pipeline as the session,
+//!   so it learns the old user without decoding anything, and whether it was refreshed recently.
+//! - the **index** `<prefix>_user:<user>`: a sorted set of session ids scored by their expiry plus
+//!   the slack (unix seconds). A write or TTL refresh of a bound session re-scores its entry and
+//!   drops expired ones, unless the binding is unchanged and was refreshed less than a slack ago;
+//!   so an entry outlives its session by at most a slack and goes at the user's next
+//!   bookkeeping write, and the key itself expires with the user's last session. At most
 //!   [`DEFAULT_USER_INDEX_MAX`] entries (settable) per user: the ones that expire first are dropped
 //!   and counted ([`super::StoreStats::index_dropped`]).
 //!
