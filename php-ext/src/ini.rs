@@ -22,7 +22,7 @@ pub struct Setting {
 }
 
 /// Every `phpsess.*` setting, in the order phpinfo lists them.
-pub const SETTINGS: [Setting; 12] = [
+pub const SETTINGS: [Setting; 13] = [
     // Take the session lock on read (phpredis: redis.session.locking_enabled, default 0).
     Setting {
         name: c"phpsess.locking_enabled",
@@ -86,6 +86,12 @@ pub const SETTINGS: [Setting; 12] = [
         name: c"phpsess.stats_interval",
         default: c"0",
     },
+    // Waiters for a held lock queue in arrival order and are handed the lock by the request
+    // that releases it, instead of polling every lock_retry_interval.
+    Setting {
+        name: c"phpsess.lock_queue",
+        default: c"1",
+    },
 ];
 
 const fn def(i: usize) -> IniEntryDef {
@@ -104,7 +110,7 @@ const fn def(i: usize) -> IniEntryDef {
 pub const AUTH: &CStr = c"phpsess.auth";
 
 /// The table PHP keeps for the life of the process.
-pub static INI_ENTRIES: IniEntryDefs<14> = IniEntryDefs::new([
+pub static INI_ENTRIES: IniEntryDefs<15> = IniEntryDefs::new([
     def(0),
     def(1),
     def(2),
@@ -117,6 +123,7 @@ pub static INI_ENTRIES: IniEntryDefs<14> = IniEntryDefs::new([
     def(9),
     def(10),
     def(11),
+    def(12),
     IniEntryDef::new(AUTH, c"", IniEntryPermission::System),
     IniEntryDef::end(),
 ]);
@@ -212,6 +219,8 @@ pub struct Settings {
     pub user_index_max: i64,
     /// `phpsess.stats_interval` (seconds; 0 = off).
     pub stats_interval: i64,
+    /// `phpsess.lock_queue`.
+    pub lock_queue: bool,
 }
 
 impl Settings {
@@ -233,6 +242,7 @@ impl Settings {
             user_index: flag(9),
             user_index_max: ini.long(SETTINGS[10].name),
             stats_interval: ini.long(SETTINGS[11].name),
+            lock_queue: flag(12),
         }
     }
 
@@ -302,7 +312,8 @@ impl Settings {
             .with_enabled(self.locking_enabled)
             .with_expire(self.lock_expire().0)
             .with_wait(millis(self.lock_wait_timeout.max(0)))
-            .with_retry_interval(millis(self.lock_retry_interval.max(1)));
+            .with_retry_interval(millis(self.lock_retry_interval.max(1)))
+            .with_queue(self.lock_queue);
         let options = StoreOptions::default()
             .with_ttl(ttl(ttl_secs))
             .with_lock(lock)

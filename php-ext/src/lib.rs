@@ -185,9 +185,14 @@ fn info_tables() -> Vec<InfoTable> {
     let (expire, expire_from) = s.lock_expire();
     let locking = if s.locking_enabled {
         format!(
-            "on: expire {} s ({expire_from}), wait up to {} ms, retry every {} ms",
+            "on: expire {} s ({expire_from}), wait up to {} ms {}, retry every {} ms",
             expire.as_secs(),
             s.lock_wait_timeout.max(0),
+            if s.lock_queue {
+                "in a queue"
+            } else {
+                "polling"
+            },
             s.lock_retry_interval.max(1)
         )
     } else {
@@ -236,6 +241,16 @@ fn info_tables() -> Vec<InfoTable> {
                 "Time waited for locks (ms)",
                 r.store.lock_wait_ms.to_string(),
             ),
+            (
+                "Lock waits ended by a hand-off",
+                r.store.lock_handoffs.to_string(),
+            ),
+            (
+                "Lock waits that polled (holder does not hand off)",
+                r.store.lock_fallbacks.to_string(),
+            ),
+            ("Lock wait timeouts", r.store.lock_timeouts.to_string()),
+            ("Lock waits by duration (ms)", wait_histogram(&r.store)),
             ("Lock losses", r.store.lock_losses.to_string()),
             (
                 "User index entries dropped (over phpsess.user_index_max)",
@@ -248,4 +263,20 @@ fn info_tables() -> Vec<InfoTable> {
         ],
     );
     vec![about, counters]
+}
+
+/// The lock wait histogram in one cell: `<=2:5 <=10:1 … >5000:0`.
+fn wait_histogram(s: &phpsess::store::StoreStats) -> String {
+    let bounds = phpsess::store::LOCK_WAIT_BUCKETS_MS;
+    let mut parts: Vec<String> = bounds
+        .iter()
+        .zip(s.lock_wait_buckets)
+        .map(|(b, n)| format!("<={b}:{n}"))
+        .collect();
+    parts.push(format!(
+        ">{}:{}",
+        bounds[bounds.len() - 1],
+        s.lock_wait_buckets[bounds.len()]
+    ));
+    parts.join(" ")
 }

@@ -233,6 +233,12 @@ fn add(total: &mut StoreStats, s: &StoreStats) {
     total.connects += s.connects;
     total.lock_waits += s.lock_waits;
     total.lock_wait_ms += s.lock_wait_ms;
+    for (t, b) in total.lock_wait_buckets.iter_mut().zip(s.lock_wait_buckets) {
+        *t += b;
+    }
+    total.lock_handoffs += s.lock_handoffs;
+    total.lock_fallbacks += s.lock_fallbacks;
+    total.lock_timeouts += s.lock_timeouts;
     total.lock_losses += s.lock_losses;
     total.errors += s.errors;
     total.index_dropped += s.index_dropped;

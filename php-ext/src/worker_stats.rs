@@ -19,7 +19,7 @@ pub fn all() -> Vec<FunctionBuilder<'static>> {
 /// This worker's counters by name, in a stable order.
 fn counters() -> Vec<(&'static str, u64)> {
     let r = crate::worker::report();
-    vec![
+    let mut counters = vec![
         ("pid", u64::from(r.pid)),
         ("requests", r.requests),
         ("errors", r.errors),
@@ -30,9 +30,18 @@ fn counters() -> Vec<(&'static str, u64)> {
         ("connects", r.store.connects),
         ("lock_waits", r.store.lock_waits),
         ("lock_wait_ms", r.store.lock_wait_ms),
-        ("lock_losses", r.store.lock_losses),
-        ("store_errors", r.store.errors),
-    ]
+        ("lock_handoffs", r.store.lock_handoffs),
+        ("lock_fallbacks", r.store.lock_fallbacks),
+        ("lock_timeouts", r.store.lock_timeouts),
+    ];
+    counters.extend(
+        phpsess::store::WAIT_BUCKET_NAMES
+            .into_iter()
+            .zip(r.store.lock_wait_buckets),
+    );
+    counters.push(("lock_losses", r.store.lock_losses));
+    counters.push(("store_errors", r.store.errors));
+    counters
 }
 
 /// `phpsess_stats(): array`: `["pid" => …, "requests" => …, "round_trips" => …, …]`.

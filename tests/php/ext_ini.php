@@ -21,6 +21,7 @@ const DEFAULTS = [
     'phpsess.user_index' => '0',
     'phpsess.user_index_max' => '100',
     'phpsess.stats_interval' => '0',
+    'phpsess.lock_queue' => '1',
 ];
 
 switch ($mode) {

@@ -146,7 +146,7 @@ fn workers_connect_lazily_and_keep_one_connection_each() {
         assert_eq!(info["Errors"], "0", "{info}");
         assert_eq!(
             info["Effective locking"],
-            "on: expire 90 s (max_execution_time), wait up to 1234 ms, retry every 20 ms",
+            "on: expire 90 s (max_execution_time), wait up to 1234 ms in a queue, retry every 20 ms",
             "pool php_value applies, the lock lives as long as the request may: {info}"
         );
         assert_eq!(

@@ -50,6 +50,7 @@ fn reflection_shows_the_session_dependency_and_every_setting() {
         ("phpsess.user_index", "0"),
         ("phpsess.user_index_max", "100"),
         ("phpsess.stats_interval", "0"),
+        ("phpsess.lock_queue", "1"),
     ] {
         let entry = format!("Entry [ {name} <ALL> ]\n      Current = '{default}'");
         assert!(re.contains(&entry), "{entry} in:\n{re}");
@@ -64,7 +65,7 @@ fn php_ri_shows_version_effective_settings_and_counters() {
         "phpsess support => enabled",
         version.as_str(),
         "Save handlers => phpsess phpsess_cluster",
-        "Effective locking => on: expire 60 s (default: max_execution_time counts CPU time, not wall clock), wait up to 5000 ms, retry every 20 ms",
+        "Effective locking => on: expire 60 s (default: max_execution_time counts CPU time, not wall clock), wait up to 5000 ms in a queue, retry every 20 ms",
         "Effective early refresh => off",
         "Effective compression => none",
         "Effective session TTL => 1440 s (session.gc_maxlifetime)",
@@ -79,6 +80,7 @@ fn php_ri_shows_version_effective_settings_and_counters() {
         "phpsess.max_session_bytes => 16M => 16M",
         "phpsess.user_index => 0 => 0",
         "phpsess.user_index_max => 100 => 100",
+        "phpsess.lock_queue => 1 => 1",
         "Effective per-user index => off",
         "Requests => 0",
         "Round trips => 0",
@@ -101,7 +103,7 @@ fn php_ri_shows_version_effective_settings_and_counters() {
         .output(&["--ri", "phpsess"]);
     let ri = String::from_utf8_lossy(&out.stdout);
     for line in [
-        "Effective locking => on: expire 12 s (phpsess.lock_expire), wait up to 5000 ms, retry every 20 ms",
+        "Effective locking => on: expire 12 s (phpsess.lock_expire), wait up to 5000 ms in a queue, retry every 20 ms",
         "Effective early refresh => on",
         "Effective compression => zstd (level 9)",
     ] {

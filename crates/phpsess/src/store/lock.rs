@@ -1,6 +1,17 @@
 //! Session locks that interoperate with phpredis (`SET <key>_LOCK <secret> NX PX <ms>`) but are
 //! safer: a token unique to each request, a bounded expiry always, and writes that happen only
 //! while the token still holds the lock (one atomic script).
+//!
+//! Waiters queue in arrival order instead of polling ([`LockOptions::queue`]): a request that finds
+//! the lock held appends its token to the session's queue `<lock>_Q` (atomically with one more
+//! try of the lock, [`QUEUE_WAIT`]) and blocks on its own wake key `<lock>_W:<token>` (BLPOP). The
+//! script that unlocks pops the next live waiter, sets the lock to that waiter's token (hand-off,
+//! so no newcomer can slip in) and pushes the session data just written onto its wake key, so the
+//! woken request needs no read. A waiter is live while its marker `<lock>_A:<token>` exists (it
+//! renews it on every wake-up, [`QUEUE_SLICE`]); a crashed waiter is skipped once it lapses. All
+//! of these names extend the lock key, so on a cluster they share its hash tag and slot; all
+//! expire on their own. phpredis holders never hand off: waiters behind them poll (BLPOP with the
+//! retry interval as timeout), and phpredis waiters get the lock whenever the queue is empty.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -29,8 +40,13 @@ pub struct LockOptions {
     pub expire: Duration,
     /// Total time to wait for a lock held by someone else (phpredis 6: 100 x 20 ms = 2 s).
     pub wait: Duration,
-    /// Pause between attempts while waiting.
+    /// Pause between attempts while waiting for a holder that will not hand the lock over
+    /// (phpredis, or every attempt when [`queue`](Self::queue) is off).
     pub retry_interval: Duration,
+    /// Wait in a FIFO queue and be handed the lock by the unlocking request, instead of polling
+    /// every `retry_interval` (`phpsess.lock_queue`, default on). Unlocks hand over to queued
+    /// waiters whatever this says, so stores with and without it share sessions safely.
+    pub queue: bool,
 }
 
 impl Default for LockOptions {
@@ -40,6 +56,7 @@ impl Default for LockOptions {
             expire: Duration::from_secs(60),
             wait: Duration::from_secs(5),
             retry_interval: Duration::from_millis(20),
+            queue: true,
         }
     }
 }
@@ -78,6 +95,13 @@ impl LockOptions {
     #[must_use]
     pub fn with_retry_interval(mut self, retry_interval: Duration) -> Self {
         self.retry_interval = retry_interval;
+        self
+    }
+
+    /// Queueing for the lock on or off ([`queue`](Self::queue)).
+    #[must_use]
+    pub fn with_queue(mut self, queue: bool) -> Self {
+        self.queue = queue;
         self
     }
 
@@ -150,16 +174,61 @@ fn random_seed() -> u64 {
 // The scripts' bodies are macros so that each exists once as text: the plain scripts below end
 // them with `return 1`, the user-index variants (`user_index.rs`) with the index's bookkeeping.
 
+/// Release lock `$lock` (a Lua expression) held by us: hand it to the first live waiter of its
+/// queue, or delete it when none waits. `$msg` is a Lua expression for what the waiter is woken
+/// with: `'+' .. data` (the session as stored now), `'-'` (no session), `'?'` (read it yourself).
+/// It is evaluated only on a hand-off, so an uncontended unlock costs one LPOP more than a DEL.
+/// The waiter's live marker holds the lock expiry it asked for.
+macro_rules! hand_off {
+    ($lock:literal, $msg:expr) => {
+        concat!(
+            "do\nlocal lock_key = ",
+            $lock,
+            "\nlocal function wake_msg() return ",
+            $msg,
+            " end\n",
+            r#"local handed = false
+while true do
+  local t = redis.call('LPOP', lock_key .. '_Q')
+  if not t then break end
+  local alive = lock_key .. '_A:' .. t
+  local px = redis.call('GET', alive)
+  if px then
+    redis.call('DEL', alive)
+    redis.call('SET', lock_key, t, 'PX', px)
+    local wake = lock_key .. '_W:' .. t
+    redis.call('RPUSH', wake, wake_msg())
+    redis.call('PEXPIRE', wake, px)
+    handed = true
+    break
+  end
+end
+if not handed then redis.call('DEL', lock_key) end
+end
+"#
+        )
+    };
+}
+
+/// The session as a wake message, read inside the script (for scripts that did not write it).
+macro_rules! stored_msg {
+    () => {
+        "(function() local v = redis.call('GET', KEYS[1]) if v then return '+' .. v end return '-' end)()"
+    };
+}
+
 /// Check the lock is ours, then SETEX and unlock. KEYS[1] data, KEYS[2] lock; ARGV[1] token,
 /// ARGV[2] ttl seconds, ARGV[3] data.
 macro_rules! write_and_unlock_body {
     () => {
-        r#"
+        concat!(
+            r#"
 local holder = redis.call('GET', KEYS[2])
 if holder ~= ARGV[1] then return holder end
 redis.call('SETEX', KEYS[1], ARGV[2], ARGV[3])
-redis.call('DEL', KEYS[2])
-"#
+"#,
+            hand_off!("KEYS[2]", "'+' .. ARGV[3]")
+        )
     };
 }
 
@@ -167,12 +236,27 @@ redis.call('DEL', KEYS[2])
 /// ARGV[2] ttl seconds.
 macro_rules! touch_and_unlock_body {
     () => {
-        r#"
+        concat!(
+            r#"
 local holder = redis.call('GET', KEYS[2])
 if holder ~= ARGV[1] then return holder end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-redis.call('DEL', KEYS[2])
-"#
+"#,
+            hand_off!("KEYS[2]", stored_msg!())
+        )
+    };
+}
+
+/// Check the lock is ours, then unlock. KEYS[1] data, KEYS[2] lock; ARGV[1] token.
+macro_rules! unlock_body {
+    () => {
+        concat!(
+            r#"
+local holder = redis.call('GET', KEYS[2])
+if holder ~= ARGV[1] then return holder end
+"#,
+            hand_off!("KEYS[2]", stored_msg!())
+        )
     };
 }
 
@@ -199,7 +283,8 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 }
 
 pub(crate) use {
-    touch_and_unlock_body, touch_if_unlocked_body, write_and_unlock_body, write_if_unlocked_body,
+    hand_off, stored_msg, touch_and_unlock_body, touch_if_unlocked_body, unlock_body,
+    write_and_unlock_body, write_if_unlocked_body,
 };
 
 /// KEYS[1] data, KEYS[2] lock; ARGV[1] token, ARGV[2] ttl seconds, ARGV[3] data.
@@ -220,20 +305,86 @@ pub(crate) const WRITE_IF_UNLOCKED: &str = concat!(write_if_unlocked_body!(), "r
 /// KEYS[1] data, KEYS[2] lock; ARGV[1] ttl seconds. As WRITE_IF_UNLOCKED, for a TTL refresh.
 pub(crate) const TOUCH_IF_UNLOCKED: &str = concat!(touch_if_unlocked_body!(), "return 1\n");
 
-/// KEYS[1] lock; ARGV[1] token. Deletes the lock only if it is ours (same contract as phpredis's
-/// release script, so either side can release what it took).
-pub(crate) const UNLOCK: &str = r#"
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+/// KEYS[1] lock; ARGV[1] token. Releases the lock only if it is ours (same contract as
+/// phpredis's release script, so either side can release what it took), handing it to the next
+/// queued waiter, who reads the session itself. 1 = released, 0 = not ours.
+pub(crate) const UNLOCK: &str = concat!(
+    r#"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+"#,
+    hand_off!("KEYS[1]", "'?'"),
+    "return 1\n"
+);
+
+/// KEYS[1] lock; ARGV[1] token, ARGV[2] lock expiry (ms), ARGV[3] how long our live marker lasts
+/// (ms). A waiter's try: the lock is ours when it was handed to us or is free (then taken, and we
+/// leave the queue); else we are queued (once: the live marker says we are) and our marker
+/// renewed. 1 = ours; else who holds it. A waiter that was skipped because its marker lapsed
+/// queues again at the tail.
+pub(crate) const QUEUE_WAIT: &str = r#"
+local lock_key, token = KEYS[1], ARGV[1]
+local q = lock_key .. '_Q'
+local alive = lock_key .. '_A:' .. token
+local holder = redis.call('GET', lock_key)
+if holder == token or not holder then
+  if not holder then redis.call('SET', lock_key, token, 'PX', ARGV[2]) end
+  redis.call('LREM', q, 0, token)
+  redis.call('DEL', alive, lock_key .. '_W:' .. token)
+  return 1
+end
+if redis.call('EXISTS', alive) == 0 then redis.call('RPUSH', q, token) end
+redis.call('SET', alive, ARGV[2], 'PX', ARGV[3])
+redis.call('PEXPIRE', q, ARGV[3])
+return holder
 "#;
 
+/// KEYS[1] lock; ARGV[1] token, ARGV[2] lock expiry (ms). A waiter out of time leaves the queue;
+/// if the lock was handed to it meanwhile, or is free, it is ours after all (1), else the holder.
+pub(crate) const QUEUE_LEAVE: &str = r#"
+local lock_key, token = KEYS[1], ARGV[1]
+local holder = redis.call('GET', lock_key)
+redis.call('LREM', lock_key .. '_Q', 0, token)
+redis.call('DEL', lock_key .. '_A:' .. token, lock_key .. '_W:' .. token)
+if holder == token then return 1 end
+if not holder then
+  redis.call('SET', lock_key, token, 'PX', ARGV[2])
+  return 1
+end
+return holder
+"#;
+
+/// How long a queued waiter blocks before it renews its live marker and looks again (for a
+/// holder that crashed, whose lock only expires). Its marker lasts [`QUEUE_ALIVE`]: a waiter
+/// killed while queued is skipped by hand-offs after at most that long.
+pub const QUEUE_SLICE: Duration = Duration::from_millis(250);
+
+/// How long a waiter's live marker lasts after each renewal: a slice plus room for a slow
+/// round trip on a loaded machine.
+pub const QUEUE_ALIVE: Duration = Duration::from_millis(1250);
+
+/// The wake key of waiter `token` on lock `lock`.
+pub(crate) fn wake_key(lock: &[u8], token: &LockToken) -> Vec<u8> {
+    let mut k = lock.to_vec();
+    k.extend_from_slice(b"_W:");
+    k.extend_from_slice(token.as_str().as_bytes());
+    k
+}
+
+/// Does a lock value read like one of ours (`host|pid|unique`), i.e. will its holder hand the
+/// lock over on release? phpredis's secret is `host|pid`.
+pub(crate) fn hands_off(holder: &[u8]) -> bool {
+    holder.iter().filter(|&&b| b == b'|').count() == 2
+}
+
 /// Every script the store sends, for the cluster pipeline (which sends EVAL, not EVALSHA).
-pub(crate) const SCRIPTS: [&str; 5] = [
+pub(crate) const SCRIPTS: [&str; 7] = [
     WRITE_AND_UNLOCK,
     TOUCH_AND_UNLOCK,
     WRITE_IF_UNLOCKED,
     TOUCH_IF_UNLOCKED,
     UNLOCK,
+    QUEUE_WAIT,
+    QUEUE_LEAVE,
 ];
 
 #[cfg(test)]

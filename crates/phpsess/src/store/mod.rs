@@ -55,7 +55,7 @@ pub use keys::{
     hash_tag, invalid_id_reason, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX,
     LOCK_SUFFIX, MAX_ID_LEN,
 };
-pub use lock::{host_name, LockOptions, LockToken, MAX_LOCK_EXPIRE};
+pub use lock::{host_name, LockOptions, LockToken, MAX_LOCK_EXPIRE, QUEUE_ALIVE, QUEUE_SLICE};
 pub use pool::{StoreManager, StorePool};
 pub use published::{stats_key, STATS_INFIX, STATS_TTL_SECS};
 pub use raw_keys::{RawKeys, ValueAndTtl};
@@ -64,7 +64,7 @@ pub use sentinel::SentinelSpec;
 pub use server_facts::ServerFacts;
 pub use session_store::{ReadOutcome, SessionInfo, SessionStore, StoreOptions};
 pub use shards::pick_host;
-pub use stats::StoreStats;
+pub use stats::{StoreStats, LOCK_WAIT_BUCKETS_MS, WAIT_BUCKET_NAMES};
 pub use topology::{HostSpec, ServerRef, Topology};
 pub use user_index::{
     binding_key, index_key, invalid_user_reason, Binding, UserSession, DEFAULT_USER_INDEX_MAX,

@@ -14,8 +14,8 @@ use redis::{Pipeline, Value};
 use super::codec::{Compression, DEFAULT_MAX_SESSION_BYTES};
 use super::keys::{invalid_id_reason, SessionKey};
 use super::lock::{
-    LockOptions, LockToken, TOUCH_AND_UNLOCK, TOUCH_IF_UNLOCKED, UNLOCK, WRITE_AND_UNLOCK,
-    WRITE_IF_UNLOCKED,
+    hands_off, wake_key, LockOptions, LockToken, QUEUE_ALIVE, QUEUE_LEAVE, QUEUE_SLICE, QUEUE_WAIT,
+    TOUCH_AND_UNLOCK, TOUCH_IF_UNLOCKED, UNLOCK, WRITE_AND_UNLOCK, WRITE_IF_UNLOCKED,
 };
 use super::node::Op;
 use super::published::{stats_key, Publisher};
@@ -370,10 +370,11 @@ impl SessionStore {
             let acquired = matches!(replies.first(), Some(Value::Okay))
                 || bulk(replies.get(1)).as_deref() == Some(token.as_str().as_bytes());
             if acquired {
-                let waited = started.elapsed();
                 if !first {
-                    self.raw.stats.lock_waits += 1;
-                    self.raw.stats.lock_wait_ms += waited.as_millis() as u64;
+                    self.raw
+                        .stats
+                        .lock_waited(started.elapsed().as_millis() as u64);
+                    self.raw.stats.lock_fallbacks += 1;
                 }
                 self.held = Some(HeldLock {
                     id: id.to_owned(),
@@ -383,19 +384,19 @@ impl SessionStore {
                 if first {
                     return self.finish_read(id, &key, replies, 2, getex);
                 }
-                let mut p = pipeline();
-                push_read(&mut p, &key, ttl, getex, bind_key);
-                let replies = self.run(id, &p, true, "read", &key.data)?;
-                return self.finish_read(id, &key, replies, 0, getex);
+                return self.read_after_wait(id, &key, getex, None);
             }
             if let Some(Value::ServerError(e)) = replies.first() {
                 return Err(self.redis_error(id, "lock", &key.lock, server_error_text(e), true));
             }
+            if lock.queue {
+                return self.wait_in_queue(id, &key, token, started, getex);
+            }
             first = false;
             let waited = started.elapsed();
             if waited >= lock.wait {
-                self.raw.stats.lock_waits += 1;
-                self.raw.stats.lock_wait_ms += waited.as_millis() as u64;
+                self.raw.stats.lock_waited(waited.as_millis() as u64);
+                self.raw.stats.lock_timeouts += 1;
                 let holder = bulk(replies.get(1)).map(|h| String::from_utf8_lossy(&h).into_owned());
                 return Err(Error::LockTimeout {
                     host: self.host_of(id),
@@ -406,6 +407,218 @@ impl SessionStore {
             }
             std::thread::sleep(lock.retry_interval.min(lock.wait - waited));
         }
+    }
+
+    /// The lock is ours after a wait: the session as the hand-off brought it (`+data`, `-` for
+    /// none), or read now (`?`, no message, or when the read must also fetch the binding).
+    fn read_after_wait(
+        &mut self,
+        id: &str,
+        key: &SessionKey,
+        getex: bool,
+        message: Option<&[u8]>,
+    ) -> Result<ReadOutcome> {
+        if !self.options.user_index {
+            // The hand-off was written with the full TTL a moment ago: as good as a refresh
+            // for the data, but `refreshed` stays false so the request's end refreshes it as
+            // a plain read would.
+            match message {
+                Some([b'+', stored @ ..]) => {
+                    let data = self.decode_stored(id, &key.data, stored)?;
+                    return Ok(ReadOutcome {
+                        data: Some(data),
+                        refreshed: false,
+                    });
+                }
+                Some(b"-") => {
+                    return Ok(ReadOutcome {
+                        data: None,
+                        refreshed: false,
+                    })
+                }
+                _ => {}
+            }
+        }
+        let bind_key = self.options.user_index.then(|| binding_key(key));
+        let mut p = pipeline();
+        push_read(
+            &mut p,
+            key,
+            self.options.ttl_secs(),
+            getex,
+            bind_key.as_deref(),
+        );
+        let replies = self.run(id, &p, true, "read", &key.data)?;
+        self.finish_read(id, key, replies, 0, getex)
+    }
+
+    /// Wait for a lock held by someone else in the session's FIFO queue (see [`super::lock`]):
+    /// queue (one script with another try of the lock), then block on our wake key until the
+    /// holder hands the lock over, looking again every [`QUEUE_SLICE`] (a crashed holder's lock
+    /// only expires), or every retry interval while the holder is one that never hands over.
+    fn wait_in_queue(
+        &mut self,
+        id: &str,
+        key: &SessionKey,
+        token: LockToken,
+        started: Instant,
+        getex: bool,
+    ) -> Result<ReadOutcome> {
+        let lock = self.options.lock.clone();
+        let expire_ms = lock.expire_ms().to_string();
+        let alive_ms = (QUEUE_ALIVE.as_millis() as u64).to_string();
+        let wake = wake_key(&key.lock, &token);
+        // A blocking pop must end before the connection's read timeout, or the reply would be
+        // taken for a silent server.
+        let read_timeout = self.raw.topology.read_timeout(id.as_bytes());
+        let mut polled = false;
+        loop {
+            let waited = started.elapsed();
+            if waited >= lock.wait {
+                return self.leave_queue(id, key, token, started, getex, polled);
+            }
+            let sp = push_script(
+                pipeline(),
+                QUEUE_WAIT,
+                &[&key.lock],
+                &[
+                    token.as_str().as_bytes(),
+                    expire_ms.as_bytes(),
+                    alive_ms.as_bytes(),
+                ],
+            );
+            let replies = match self.run_script(id, sp, "lock", &key.lock) {
+                Ok(r) => r,
+                Err(e) => {
+                    // The lock may have been handed to us, or taken, before the reply was lost.
+                    self.orphan(id, &key.lock, token);
+                    return Err(e);
+                }
+            };
+            let holder = match replies.last() {
+                Some(Value::Int(1)) => {
+                    return self.queued_lock_taken(id, key, token, started, getex, polled, None);
+                }
+                Some(Value::BulkString(h)) => h.clone(),
+                other => {
+                    let detail = reply_text(other);
+                    self.orphan(id, &key.lock, token);
+                    return Err(self.redis_error(id, "lock", &key.lock, detail, false));
+                }
+            };
+            let slice = if hands_off(&holder) {
+                QUEUE_SLICE
+            } else {
+                polled = true;
+                lock.retry_interval
+            };
+            let slice = slice
+                .min(lock.wait.saturating_sub(started.elapsed()))
+                .min(read_timeout / 2)
+                .max(Duration::from_millis(1));
+            let mut p = pipeline();
+            p.cmd("BLPOP")
+                .arg(&wake)
+                .arg(format!("{:.3}", slice.as_secs_f64()));
+            let replies = match self.run(id, &p, false, "lock", &key.lock) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.orphan(id, &key.lock, token);
+                    return Err(e);
+                }
+            };
+            match replies.first() {
+                Some(Value::Array(popped)) => {
+                    let message = bulk(popped.get(1));
+                    self.raw.stats.lock_handoffs += 1;
+                    return self.queued_lock_taken(
+                        id,
+                        key,
+                        token,
+                        started,
+                        getex,
+                        polled,
+                        Some(message.unwrap_or_default()),
+                    );
+                }
+                Some(Value::Nil) => {}
+                other => {
+                    let detail = reply_text(other);
+                    self.orphan(id, &key.lock, token);
+                    return Err(self.redis_error(id, "lock", &key.lock, detail, false));
+                }
+            }
+        }
+    }
+
+    /// The lock came to us after a wait in the queue: count it, hold it, read (or take the
+    /// session the hand-off brought).
+    #[allow(clippy::too_many_arguments)]
+    fn queued_lock_taken(
+        &mut self,
+        id: &str,
+        key: &SessionKey,
+        token: LockToken,
+        started: Instant,
+        getex: bool,
+        polled: bool,
+        message: Option<Vec<u8>>,
+    ) -> Result<ReadOutcome> {
+        self.raw
+            .stats
+            .lock_waited(started.elapsed().as_millis() as u64);
+        if polled {
+            self.raw.stats.lock_fallbacks += 1;
+        }
+        self.held = Some(HeldLock {
+            id: id.to_owned(),
+            key: key.clone(),
+            token,
+        });
+        self.read_after_wait(id, key, getex, message.as_deref())
+    }
+
+    /// Out of time in the queue: leave it. The lock may have come to us at the last moment
+    /// (then it is ours after all); else a [`Error::LockTimeout`] naming the holder.
+    fn leave_queue(
+        &mut self,
+        id: &str,
+        key: &SessionKey,
+        token: LockToken,
+        started: Instant,
+        getex: bool,
+        polled: bool,
+    ) -> Result<ReadOutcome> {
+        let expire_ms = self.options.lock.expire_ms().to_string();
+        let sp = push_script(
+            pipeline(),
+            QUEUE_LEAVE,
+            &[&key.lock],
+            &[token.as_str().as_bytes(), expire_ms.as_bytes()],
+        );
+        let replies = match self.run_script(id, sp, "lock", &key.lock) {
+            Ok(r) => r,
+            Err(e) => {
+                self.orphan(id, &key.lock, token);
+                return Err(e);
+            }
+        };
+        if matches!(replies.first(), Some(Value::Int(1))) {
+            return self.queued_lock_taken(id, key, token, started, getex, polled, None);
+        }
+        let waited = started.elapsed().as_millis() as u64;
+        self.raw.stats.lock_waited(waited);
+        self.raw.stats.lock_timeouts += 1;
+        if polled {
+            self.raw.stats.lock_fallbacks += 1;
+        }
+        let holder = bulk(replies.first()).map(|h| String::from_utf8_lossy(&h).into_owned());
+        Err(Error::LockTimeout {
+            host: self.host_of(id),
+            key: redact_key(&key.lock, id),
+            holder: holder.unwrap_or_else(|| "unknown".into()),
+            waited_ms: waited,
+        })
     }
 
     fn finish_read(

@@ -2,6 +2,8 @@
 //! or a master found through Sentinel. Each answers "which keys, which server" for an id and runs
 //! pipelines there.
 
+use std::time::Duration;
+
 use redis::{Pipeline, Value};
 
 use super::cluster::{ClusterSpec, ClusterTarget};
@@ -287,6 +289,18 @@ impl Topology {
                 server.label.clone(),
                 "this server is not part of the topology".into(),
             )),
+        }
+    }
+
+    /// How long a reply for `id` may take before the connection gives up on it (a blocking
+    /// command must block for less).
+    pub(crate) fn read_timeout(&self, id: &[u8]) -> Duration {
+        match &self.inner {
+            Inner::Hosts { nodes, weights, .. } => {
+                nodes[Self::index(weights, id)].endpoint.read_timeout
+            }
+            Inner::Cluster(c) => c.spec.read_timeout,
+            Inner::Sentinel(s) => s.spec.master.read_timeout,
         }
     }
 

@@ -28,7 +28,8 @@ use redis::{Pipeline, Value};
 
 use super::keys::{SessionKey, LOCK_SUFFIX};
 use super::lock::{
-    touch_and_unlock_body, touch_if_unlocked_body, write_and_unlock_body, write_if_unlocked_body,
+    hand_off, stored_msg, touch_and_unlock_body, touch_if_unlocked_body, unlock_body,
+    write_and_unlock_body, write_if_unlocked_body,
 };
 use super::node::Op;
 use super::session_store::{pipeline, SessionStore};
@@ -219,14 +220,7 @@ pub(crate) const TOUCH_BOUND: &str =
     concat!("redis.call('EXPIRE', KEYS[1], ARGV[1])\n", bind_tail!());
 /// Unlock (ARGV[1] token, refused with the holder when it is not ours), then the bookkeeping:
 /// an unchanged session whose TTL the read already refreshed.
-pub(crate) const UNLOCK_BOUND: &str = concat!(
-    r#"
-local holder = redis.call('GET', KEYS[2])
-if holder ~= ARGV[1] then return holder end
-redis.call('DEL', KEYS[2])
-"#,
-    bind_tail!()
-);
+pub(crate) const UNLOCK_BOUND: &str = concat!(unlock_body!(), bind_tail!());
 /// The bookkeeping alone (an unlocked, unchanged session whose TTL the read already refreshed).
 pub(crate) const BIND_ONLY: &str = bind_tail!();
 
