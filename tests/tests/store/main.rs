@@ -11,6 +11,7 @@ mod cli_users;
 mod cluster;
 mod exporter;
 mod harness;
+mod lock_queue;
 mod login;
 mod ops_doctor;
 mod ops_stats;
