@@ -6,12 +6,14 @@
 //! BENCH_WORKERS (php-fpm workers, 4), BENCH_CONNECTIONS (load-generator connections, 8),
 //! BENCH_DELAY_MS (the remote Redis's reply delay, 1), BENCH_COUNT (requests of the counting
 //! pass, 200), BENCH_ROUNDS (speed runs per configuration, median reported, 3),
-//! BENCH_RUNNERS (`cli,fpm`).
+//! BENCH_RUNNERS (`cli,fpm`), BENCH_SHARED (the shared-session rows of issue 13: `1` after the
+//! main table, `0` none, `only` just those).
 
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use phpsess_compat::web::bench::{self, BenchOptions, Runner};
+use phpsess_compat::web::bench_shared;
 use phpsess_compat::web::phpsess_extension;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
@@ -84,37 +86,64 @@ fn main() -> ExitCode {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let load_before = load_average();
     let started = Instant::now();
-    let rows = bench::run(&opts, |line| eprintln!("bench-e2e: {line}"));
-    let phpredis = first_line(
-        "php",
-        &[
-            "-n",
-            "-d",
-            "extension=igbinary",
-            "-d",
-            "extension=redis",
-            "-r",
-            "echo phpversion('redis');",
-        ],
-    );
-    println!("### End-to-end: phpsess vs phpredis {phpredis}");
-    println!();
-    println!(
-        "`make bench-e2e` — median of {} runs of {} s per configuration, each after {} s warm-up, phpredis and phpsess alternating; php-fpm: {} workers (opcache on), {} load-generator connections with a session each; one redis-server 7; 1 KiB session; \"+{} ms\" = every Redis reply (and each new connection's first) delayed by a proxy. {}; {} CPUs; load average {} before, {} after; {:.0} s in all; {}.",
-        opts.rounds,
-        opts.seconds,
-        opts.warmup_seconds,
-        opts.workers,
-        opts.connections,
-        opts.delay.as_secs_f64() * 1000.0,
-        first_line("php", &["-n", "-v"]),
-        cpus,
-        load_before,
-        load_average(),
-        started.elapsed().as_secs_f64(),
-        so.display()
-    );
-    println!();
-    print!("{}", bench::markdown(&rows, &opts));
+    let shared = std::env::var("BENCH_SHARED").unwrap_or_else(|_| "1".into());
+    if !matches!(shared.as_str(), "0" | "1" | "only") {
+        eprintln!("bench-e2e: BENCH_SHARED={shared:?} is not 0, 1 or only");
+        return ExitCode::from(2);
+    }
+    if shared != "only" {
+        let rows = bench::run(&opts, |line| eprintln!("bench-e2e: {line}"));
+        let phpredis = first_line(
+            "php",
+            &[
+                "-n",
+                "-d",
+                "extension=igbinary",
+                "-d",
+                "extension=redis",
+                "-r",
+                "echo phpversion('redis');",
+            ],
+        );
+        println!("### End-to-end: phpsess vs phpredis {phpredis}");
+        println!();
+        println!(
+            "`make bench-e2e` — median of {} runs of {} s per configuration, each after {} s warm-up, phpredis and phpsess alternating; php-fpm: {} workers (opcache on), {} load-generator connections with a session each; one redis-server 7; 1 KiB session; \"+{} ms\" = every Redis reply (and each new connection's first) delayed by a proxy. {}; {} CPUs; load average {} before, {} after; {:.0} s in all; {}.",
+            opts.rounds,
+            opts.seconds,
+            opts.warmup_seconds,
+            opts.workers,
+            opts.connections,
+            opts.delay.as_secs_f64() * 1000.0,
+            first_line("php", &["-n", "-v"]),
+            cpus,
+            load_before,
+            load_average(),
+            started.elapsed().as_secs_f64(),
+            so.display()
+        );
+        println!();
+        print!("{}", bench::markdown(&rows, &opts));
+    }
+    if shared != "0" {
+        let started = Instant::now();
+        let load_before = load_average();
+        let (rows, handoffs) = bench_shared::run(&opts, |line| eprintln!("bench-e2e: {line}"));
+        println!();
+        println!("### Parallel requests on one session (issue 13)");
+        println!();
+        println!(
+            "`make bench-e2e` (`BENCH_SHARED=only` for these rows alone) — php-fpm: {} workers (opcache on) behind nginx, every load-generator connection with the SAME session cookie; each request counts in the session and holds it 2 ms; {} s per row after {} s warm-up, one run each; phpredis with locking on and `lock_retries=-1` (waits forever); phpsess defaults (lock queue on). \"of serial limit\" = req/s × hold. {} CPUs; load average {} before, {} after; {:.0} s.",
+            bench_shared::SHARED_WORKERS,
+            opts.seconds,
+            opts.warmup_seconds,
+            cpus,
+            load_before,
+            load_average(),
+            started.elapsed().as_secs_f64(),
+        );
+        println!();
+        print!("{}", bench_shared::markdown(&rows, &handoffs, &opts));
+    }
     ExitCode::SUCCESS
 }

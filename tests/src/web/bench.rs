@@ -226,6 +226,7 @@ fn fpm_speed(opts: &BenchOptions, handler: Flavor, locking: bool, redis_addr: &s
         warmup: Duration::from_secs_f64(opts.warmup_seconds),
         duration: Duration::from_secs_f64(opts.seconds),
         expect_prefix: "ok ".into(),
+        shared_cookie: None,
     });
     if report.errors > 0 {
         panic!(

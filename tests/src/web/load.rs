@@ -1,5 +1,6 @@
-//! A closed-loop HTTP load generator: N connections, each a browser with its own session cookie,
-//! sending requests back to back for a fixed time; reports requests/s and latency percentiles.
+//! A closed-loop HTTP load generator: N connections, each a browser with its own session cookie
+//! (or all with one, [`LoadSpec::shared_cookie`]: the parallel requests of one page), sending
+//! requests back to back for a fixed time; reports requests/s and latency percentiles.
 //!
 //! Written here rather than using wrk or ab because each connection needs its own session (one
 //! shared cookie would make every locked request wait for the previous one) and the benchmark
@@ -26,6 +27,9 @@ pub struct LoadSpec {
     pub duration: Duration,
     /// The text every successful response body starts with.
     pub expect_prefix: String,
+    /// Every connection sends this cookie (`(name, value)`: one session for all) instead of
+    /// keeping its own.
+    pub shared_cookie: Option<(String, String)>,
 }
 
 /// What a run measured.
@@ -41,6 +45,9 @@ pub struct LoadReport {
     pub elapsed: Duration,
     /// Latencies of the successful requests, sorted.
     pub latencies: Vec<Duration>,
+    /// Successful requests in all, warm-up and stragglers after the window included (what a
+    /// shared counter must have reached).
+    pub all_ok: u64,
 }
 
 impl LoadReport {
@@ -70,6 +77,7 @@ struct Tally {
     errors: u64,
     first_error: Option<String>,
     latencies: Vec<Duration>,
+    all_ok: u64,
 }
 
 fn check(result: std::io::Result<Response>, prefix: &str) -> Result<(), String> {
@@ -99,6 +107,9 @@ pub fn run(spec: &LoadSpec) -> LoadReport {
             .name(format!("load-{i}"))
             .spawn(move || {
                 let mut client = HttpClient::new(spec.addr.clone());
+                if let Some((name, value)) = &spec.shared_cookie {
+                    client.set_cookie(name, value);
+                }
                 let mut local = Tally::default();
                 start_line.wait();
                 let (from, until) = window
@@ -115,6 +126,9 @@ pub fn run(spec: &LoadSpec) -> LoadReport {
                     }
                     let result = check(client.get(&spec.path), &spec.expect_prefix);
                     let done = Instant::now();
+                    if result.is_ok() {
+                        local.all_ok += 1;
+                    }
                     if sent < from {
                         // Warm-up; a failure here is still a failure.
                         if let Err(e) = result {
@@ -144,6 +158,7 @@ pub fn run(spec: &LoadSpec) -> LoadReport {
                     t.first_error = local.first_error;
                 }
                 t.latencies.extend(local.latencies);
+                t.all_ok += local.all_ok;
             })
             .unwrap_or_else(|e| panic!("cannot start a load thread: {e}"));
         workers.push(handle);
@@ -164,6 +179,7 @@ pub fn run(spec: &LoadSpec) -> LoadReport {
         first_error: t.first_error,
         elapsed: spec.duration,
         latencies: t.latencies,
+        all_ok: t.all_ok,
     }
 }
 

@@ -11,6 +11,7 @@
 //! paths in `$PHP`, `$PHP_FPM` and `$NGINX`.
 
 pub mod bench;
+pub mod bench_shared;
 pub mod ext;
 pub mod fleet;
 pub mod fpm;
