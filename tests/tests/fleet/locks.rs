@@ -40,12 +40,15 @@ fn locking_request(handler: Handler, save_path: &str) -> PhpCli {
     }
 }
 
+/// Lock attempts so far: phpredis's `SET NX` retries, and phpsess's first `SET NX` then its
+/// blocking waits on its wake key (the lock queue), which end every 250 ms (every retry
+/// interval behind phpredis) while nobody hands the lock over.
 fn set_calls(redis: &RedisServer) -> u64 {
-    redis
-        .info_commandstats()
-        .get("set")
-        .copied()
-        .unwrap_or_default()
+    let stats = redis.info_commandstats();
+    ["set", "blpop"]
+        .iter()
+        .map(|c| stats.get(*c).copied().unwrap_or_default())
+        .sum()
 }
 
 fn wait_for_file(path: &Path, process: &mut PhpProcess) {

@@ -10,6 +10,7 @@ mod bench;
 mod faults;
 mod laravel_compat;
 mod laravel_users;
+mod lock_queue;
 mod locks;
 mod mixed;
 mod semantics;
