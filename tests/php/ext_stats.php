@@ -5,7 +5,10 @@
 declare(strict_types=1);
 
 $names = ['pid', 'requests', 'errors', 'panics', 'stores', 'round_trips', 'commands', 'connects',
-    'lock_waits', 'lock_wait_ms', 'lock_losses', 'store_errors'];
+    'lock_waits', 'lock_wait_ms', 'lock_handoffs', 'lock_fallbacks', 'lock_timeouts',
+    'lock_wait_le_2ms', 'lock_wait_le_10ms', 'lock_wait_le_50ms', 'lock_wait_le_200ms',
+    'lock_wait_le_1000ms', 'lock_wait_le_5000ms', 'lock_wait_gt_5000ms', 'lock_losses',
+    'store_errors'];
 $before = phpsess_stats();
 assert(array_keys($before) === $names, 'the counters, by name, in a stable order');
 assert($before['pid'] === getmypid());

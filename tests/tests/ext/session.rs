@@ -437,6 +437,13 @@ fn phpinfo_shows_effective_settings_and_this_workers_counters() {
         ("Connections opened", "1"),
         ("Lock waits", "0"),
         ("Time waited for locks (ms)", "0"),
+        ("Lock waits ended by a hand-off", "0"),
+        ("Lock waits that polled (holder does not hand off)", "0"),
+        ("Lock wait timeouts", "0"),
+        (
+            "Lock waits by duration (ms)",
+            "<=2:0 <=10:0 <=50:0 <=200:0 <=1000:0 <=5000:0 >5000:0",
+        ),
         ("Lock losses", "0"),
         ("Errors", "0"),
         ("Panics caught", "0"),

@@ -402,6 +402,22 @@ mod tests {
     }
 
     #[test]
+    fn only_our_three_field_tokens_promise_a_hand_off() {
+        assert!(hands_off(LockToken::new().as_str().as_bytes()));
+        assert!(!hands_off(b"web01|4242"), "phpredis's secret");
+        assert!(!hands_off(b"anything"));
+    }
+
+    #[test]
+    fn wake_keys_extend_the_lock_key_so_they_share_its_slot() {
+        let lock = b"{PHPREDIS_CLUSTER_SESSION:abc}_LOCK";
+        let token = LockToken::new();
+        let wake = wake_key(lock, &token);
+        assert!(wake.starts_with(lock));
+        assert_eq!(crate::store::slot(&wake), crate::store::slot(lock));
+    }
+
+    #[test]
     fn expiry_is_never_zero() {
         let o = LockOptions {
             expire: Duration::ZERO,
