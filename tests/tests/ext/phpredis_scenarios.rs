@@ -311,10 +311,12 @@ fn lock_wait_timeout_and_retry_interval_are_honoured() {
         lock_value(&server, &id).is_some()
     });
 
-    // Give up after lock_wait_timeout, trying every lock_retry_interval.
+    // Give up after lock_wait_timeout, trying every lock_retry_interval (polling as phpredis
+    // does: with the lock queue on, a waiter behind a phpsess holder blocks until handed over).
     let mut commands = Vec::new();
     for interval in ["250", "25"] {
         let waiter = Php::standalone(&server.addr())
+            .ini("phpsess.lock_queue", "0")
             .ini("phpsess.lock_wait_timeout", "1000")
             .ini("phpsess.lock_retry_interval", interval);
         let before = server.total_commands_processed();
