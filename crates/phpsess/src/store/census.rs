@@ -93,6 +93,8 @@ pub struct Tally {
     pub locks: Vec<HeldLock>,
     /// Per-user index keys (`<prefix>_user:<user>`) and session-to-user bindings (`<prefix><id>_USER`).
     pub user_index_keys: u64,
+    /// Keys of lock queues (waiters of contended sessions, short-lived).
+    pub lock_queue_keys: u64,
     /// Counter hashes the extension's workers published (`<prefix>_stats:<source>`).
     pub worker_stats_keys: u64,
     /// Those hashes: (server index, key, source), read after the scan.
@@ -158,6 +160,10 @@ impl Tally {
                 self.keys_under_prefix += 1;
                 self.user_index_keys += 1;
             }
+            KeyKind::LockQueue => {
+                self.keys_under_prefix += 1;
+                self.lock_queue_keys += 1;
+            }
             KeyKind::WorkerStats => {
                 self.keys_under_prefix += 1;
                 self.worker_stats_keys += 1;
@@ -203,6 +209,7 @@ impl Tally {
         self.locks.truncate(MAX_LISTED);
         self.user_index_keys += other.user_index_keys;
         self.worker_stats_keys += other.worker_stats_keys;
+        self.lock_queue_keys += other.lock_queue_keys;
         self.worker_stats.extend(other.worker_stats.iter().cloned());
         self.foreign_keys += other.foreign_keys;
         for e in &other.foreign_examples {

@@ -85,6 +85,9 @@ pub enum KeyKind {
     /// The per-user index: a user's sorted set (`<prefix>_user:<user>`) or a session's binding
     /// to its user (`<prefix><id>_USER`).
     UserIndex,
+    /// The lock queue of a session (`<lock>_Q`, `<lock>_A:<token>`, `<lock>_W:<token>`): waiters
+    /// of a contended session, short-lived.
+    LockQueue,
     /// Counters a web server's workers published (`<prefix>_stats:<source>`; the id is the
     /// source's name).
     WorkerStats,
@@ -472,8 +475,25 @@ pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
         if let Some(source) = rest.strip_prefix(super::published::STATS_INFIX) {
             return (KeyKind::WorkerStats, id_of(source));
         }
+        if let Some(id) = lock_queue_id(rest) {
+            return (KeyKind::LockQueue, id_of(id));
+        }
         let reason = invalid_id_reason(rest).unwrap_or("not a session id");
         return (KeyKind::Foreign(reason), String::new());
+    }
+    // A cluster lock queue key `{<prefix><id>}_LOCK_Q` (…_A:<token>, …_W:<token>).
+    if let Some(inner) = key.strip_prefix(b"{").and_then(|k| {
+        let close = k.iter().position(|&b| b == b'}')?;
+        let tail = &k[close + 1..];
+        let queue = tail.strip_prefix(LOCK_SUFFIX)?;
+        (queue == b"_Q" || queue.starts_with(b"_A:") || queue.starts_with(b"_W:"))
+            .then(|| &k[..close])
+    }) {
+        if let Some(id) = inner.strip_prefix(prefix) {
+            if invalid_id_reason(id).is_none() {
+                return (KeyKind::LockQueue, id_of(id));
+            }
+        }
     }
     // A cluster lock `{<prefix><id>}_LOCK`, or binding `{<prefix><id>}_USER`.
     for (suffix, kind) in [
@@ -495,6 +515,15 @@ pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
         KeyKind::Foreign("it does not start with the prefix"),
         String::new(),
     )
+}
+
+/// The session id of a lock queue key's rest after the prefix (`<id>_LOCK_Q`, `<id>_LOCK_A:…`,
+/// `<id>_LOCK_W:…`).
+fn lock_queue_id(rest: &[u8]) -> Option<&[u8]> {
+    let at = rest.windows(6).position(|w| w == b"_LOCK_")?;
+    let (id, tail) = (&rest[..at], &rest[at + 6..]);
+    let queue = tail == b"Q" || tail.starts_with(b"A:") || tail.starts_with(b"W:");
+    (queue && invalid_id_reason(id).is_none()).then_some(id)
 }
 
 fn add_lookups(p: &mut Pipeline, k: &ScannedKey, options: &ScanOptions) {
@@ -590,7 +619,7 @@ mod tests {
     #[test]
     fn keys_are_told_apart_by_name() {
         let s = server("PHPREDIS_SESSION:", false);
-        let table: [(&str, KeyKind, &str); 10] = [
+        let table: [(&str, KeyKind, &str); 13] = [
             ("PHPREDIS_SESSION:abc123", KeyKind::Session, "abc123"),
             ("PHPREDIS_SESSION:abc123_LOCK", KeyKind::Lock, "abc123"),
             ("PHPREDIS_SESSION:_user:alice", KeyKind::UserIndex, ""),
@@ -603,6 +632,17 @@ mod tests {
             ("PHPREDIS_SESSION:", KeyKind::Foreign("it is empty"), ""),
             ("{PHPREDIS_SESSION:abc}_LOCK", KeyKind::Lock, "abc"),
             ("{PHPREDIS_SESSION:abc}_USER", KeyKind::UserIndex, "abc"),
+            ("PHPREDIS_SESSION:abc_LOCK_Q", KeyKind::LockQueue, "abc"),
+            (
+                "PHPREDIS_SESSION:abc_LOCK_W:h|1|2",
+                KeyKind::LockQueue,
+                "abc",
+            ),
+            (
+                "{PHPREDIS_SESSION:abc}_LOCK_A:h|1|2",
+                KeyKind::LockQueue,
+                "abc",
+            ),
             ("PHPREDIS_SESSION:_stats:web1", KeyKind::WorkerStats, "web1"),
             (
                 "other:abc",
