@@ -13,7 +13,7 @@
 mod build;
 mod flatten;
 mod full;
-mod scan;
+pub(crate) mod scan;
 mod tape;
 mod tree;
 

@@ -9,7 +9,7 @@ use crate::reader::{exact_short_float, HT_MAX_SIZE};
 
 /// Up to `max` decimal digits at `pos`: their value and the position after them.
 #[inline]
-pub(super) fn digits(input: &[u8], mut pos: usize, max: usize) -> Option<(u64, usize)> {
+pub(crate) fn digits(input: &[u8], mut pos: usize, max: usize) -> Option<(u64, usize)> {
     let start = pos;
     let mut n: u64 = 0;
     while let Some(&b) = input.get(pos) {
@@ -26,9 +26,9 @@ pub(super) fn digits(input: &[u8], mut pos: usize, max: usize) -> Option<(u64, u
     (pos > start).then_some((n, pos))
 }
 
-/// `i:[-]digits;` at `pos` (the `i`), up to 18 digits so the value cannot overflow.
+/// `i:[-]digits;` at `pos` (the `i`, which the caller has checked), up to 18 digits so the value cannot overflow.
 #[inline]
-pub(super) fn int(input: &[u8], pos: usize) -> Option<(i64, usize)> {
+pub(crate) fn int(input: &[u8], pos: usize) -> Option<(i64, usize)> {
     if input.get(pos + 1) != Some(&b':') {
         return None;
     }
@@ -44,7 +44,7 @@ pub(super) fn int(input: &[u8], pos: usize) -> Option<(i64, usize)> {
 /// `d:[-]digits[.digits];` at `pos` (the `d`) with at most 15 significant digits, which
 /// [`exact_short_float`] values exactly; longer ones, exponents, `INF` and `NAN` are `Reader`'s.
 #[inline]
-pub(super) fn float(input: &[u8], pos: usize) -> Option<(f64, usize)> {
+pub(crate) fn float(input: &[u8], pos: usize) -> Option<(f64, usize)> {
     if input.get(pos + 1) != Some(&b':') {
         return None;
     }
@@ -60,7 +60,7 @@ pub(super) fn float(input: &[u8], pos: usize) -> Option<(f64, usize)> {
 
 /// `s:len:"bytes";` at `pos` (the `s`): where the bytes start, their length, and the position after.
 #[inline]
-pub(super) fn string(input: &[u8], pos: usize) -> Option<(usize, usize, usize)> {
+pub(crate) fn string(input: &[u8], pos: usize) -> Option<(usize, usize, usize)> {
     if input.get(pos + 1) != Some(&b':') {
         return None;
     }
@@ -78,7 +78,7 @@ pub(super) fn string(input: &[u8], pos: usize) -> Option<(usize, usize, usize)> 
 
 /// `a:count:{` at `pos` (the `a`), with the count checked against the input as `Reader` checks it.
 #[inline]
-pub(super) fn array(input: &[u8], pos: usize) -> Option<(usize, usize)> {
+pub(crate) fn array(input: &[u8], pos: usize) -> Option<(usize, usize)> {
     if input.get(pos + 1) != Some(&b':') {
         return None;
     }
@@ -96,7 +96,7 @@ pub(super) fn array(input: &[u8], pos: usize) -> Option<(usize, usize)> {
 
 /// `N;` or `b:0;`/`b:1;` at `pos`: the cell's payload (0/1 for bools) and the position after.
 #[inline]
-pub(super) fn boolean(input: &[u8], pos: usize) -> Option<(bool, usize)> {
+pub(crate) fn boolean(input: &[u8], pos: usize) -> Option<(bool, usize)> {
     match input.get(pos..pos + 4)? {
         b"b:0;" => Some((false, pos + 4)),
         b"b:1;" => Some((true, pos + 4)),
