@@ -305,3 +305,38 @@ fn phpserz_from_bytes<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, p
 }
 
 typed_from_bytes!(typed_phpserz, phpserz_from_bytes);
+
+#[cfg(test)]
+mod tests {
+    //! What the README says of the peers' validation, checked: inputs PHP 8.2's `unserialize()`
+    //! refuses (false with a notice), and which crates take them anyway.
+
+    /// Inputs PHP refuses, each with why.
+    const PHP_REFUSES: [(&str, &[u8]); 3] = [
+        ("string longer than declared", br#"a:1:{i:0;s:2:"abc";}"#),
+        ("bytes after the value", b"i:1;i:2;"),
+        ("R: naming no earlier value", b"a:1:{i:0;R:7;}"),
+    ];
+
+    #[test]
+    fn phpsess_refuses_what_php_refuses() {
+        for (why, input) in PHP_REFUSES {
+            assert!(phpsess::unserialize(input).is_err(), "{why}");
+            assert!(phpsess::Document::parse(input).is_err(), "{why}");
+        }
+    }
+
+    /// Printed, not asserted: a newer peer version that refuses more must not fail this crate.
+    #[test]
+    fn which_peers_take_what_php_refuses() {
+        for (why, input) in PHP_REFUSES {
+            let muesli = muesli::unserialize(input).is_ok();
+            let core = php_deserialize_core::from_bytes(input).is_ok();
+            let phpserz = {
+                let mut de = phpserz::PhpDeserializer::new(input);
+                <serde::de::IgnoredAny as serde::Deserialize>::deserialize(&mut de).is_ok()
+            };
+            println!("{why}: muesli takes it: {muesli}, php-deserialize-core: {core}, phpserz: {phpserz}");
+        }
+    }
+}
