@@ -229,7 +229,12 @@ pub enum Prepared<'a> {
 
 /// Get ready to run `krate`'s `path` on `payload`'s bytes; `None` if the crate has no such path
 /// or cannot read this payload (checked once here, so a benchmark never times an error).
-pub fn prepare<'a>(krate: &str, path: Path, payload: &str, bytes: &'a [u8]) -> Option<Prepared<'a>> {
+pub fn prepare<'a>(
+    krate: &str,
+    path: Path,
+    payload: &str,
+    bytes: &'a [u8],
+) -> Option<Prepared<'a>> {
     let prepared = match (krate, path) {
         ("phpsess", Path::Encode) => Prepared::PhpsessValue(phpsess::unserialize(bytes).ok()?),
         ("muesli", Path::Encode) => Prepared::MuesliValue(muesli::unserialize(bytes).ok()?),
@@ -246,7 +251,6 @@ pub fn run(krate: &str, path: Path, payload: &str, input: &Prepared<'_>) -> Opti
         Prepared::MuesliValue(v) => {
             let mut out = Vec::new();
             muesli::serialize(&mut out, v).ok()?;
-            // muesli writes floats its own way; say so where it differs from PHP's bytes.
             Some(out.len())
         }
         Prepared::Bytes(bytes) => decode(krate, path, payload, bytes),
@@ -263,16 +267,22 @@ fn decode(krate: &str, path: Path, payload: &str, bytes: &[u8]) -> Option<usize>
         ("php_serde", Path::TypedBorrowed) => typed_php_serde::<&str>(payload, bytes),
         ("serde_php", Path::TypedOwned) => typed_serde_php::<String>(payload, bytes),
         ("serde_php", Path::TypedBorrowed) => typed_serde_php::<&str>(payload, bytes),
-        ("phpsess", Path::Tree) => phpsess::unserialize(bytes).ok().map(|v| v.as_array().map_or(1, |a| a.len())),
+        ("phpsess", Path::Tree) => phpsess::unserialize(bytes)
+            .ok()
+            .map(|v| v.as_array().map_or(1, |a| a.len())),
         ("phpsess", Path::Document) => phpsess::Document::parse(bytes)
             .ok()
             .map(|d| d.root().entries().map_or(1, |e| e.len())),
-        ("muesli", Path::Tree | Path::Document) => muesli::unserialize(bytes).ok().map(|v| match v {
-            muesli::Value::Array(a) => a.len(),
-            _ => 1,
-        }),
+        ("muesli", Path::Tree | Path::Document) => {
+            muesli::unserialize(bytes).ok().map(|v| match v {
+                muesli::Value::Array(a) => a.len(),
+                _ => 1,
+            })
+        }
         ("php-deserialize-core", Path::Tree | Path::Document) => {
-            php_deserialize_core::from_bytes(bytes).ok().map(|v| std::mem::size_of_val(&v))
+            php_deserialize_core::from_bytes(bytes)
+                .ok()
+                .map(|v| std::mem::size_of_val(&v))
         }
         _ => None,
     }
