@@ -730,12 +730,10 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        // Not `N;` and not a reference: the value itself, which positions its own errors.
-        if !matches!(
-            self.input.get(self.reader.pos()),
-            Some(b'N' | b'r' | b'R') | None
-        ) {
-            return visitor.visit_some(self);
+        // Not `N;` and not a reference: the value itself, without the closure of `positioned`.
+        let start = self.reader.pos();
+        if !matches!(self.input.get(start), Some(b'N' | b'r' | b'R') | None) {
+            return visitor.visit_some(&mut *self).map_err(|e| at(e, start));
         }
         self.positioned(|de| {
             if de.reader.peek_is(b'N') {
