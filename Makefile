@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: deps build-deps build test lint unit fixtures bench bench-e2e bench-callgrind bench-stats fuzz soak demo clean php-session-tests
+.PHONY: deps build-deps build test lint unit fixtures bench bench-e2e bench-callgrind bench-peers bench-stats fuzz soak demo clean php-session-tests
 
 ## Install missing system packages (a no-op when everything is there): `deps` everything the tests,
 ## the demo and the benchmarks run (redis-server, php-fpm, nginx, Laravel, ...); `build-deps` only
@@ -50,12 +50,20 @@ fixtures: deps
 	php -n fixtures/generate.php fixtures
 
 ## Criterion benchmarks side by side with PHP's own unserialize()/serialize(), the same
-## operations' instruction counts (bench-callgrind), then bench-e2e.
+## operations' instruction counts (bench-callgrind), phpsess against the other Rust crates for
+## PHP's format (bench-peers), then bench-e2e.
 bench: deps
 	scripts/bench-format.sh
 	scripts/install-deps.sh test valgrind
 	scripts/bench-callgrind.sh
+	scripts/bench-peers.sh
 	scripts/bench-e2e.sh
+
+## phpsess beside phpserz, php_serde, serde_php, muesli, php-deserialize-core (bench/peers, its own
+## workspace, versions pinned): serde into structs, trees, Document, encode; callgrind + criterion.
+bench-peers: deps
+	scripts/install-deps.sh test valgrind
+	scripts/bench-peers.sh
 
 ## Instructions per format operation, PHP against phpsess, under callgrind (load-independent).
 bench-callgrind: deps

@@ -3,6 +3,8 @@
 //   laravel.ser  ~300 B  a Laravel-style session array (what SessionManager stores)
 //   cart.ser     ~10 KB  a nested shopping cart: ints, floats, strings, nested options, objects
 //   large.ser    ~1 MB   a big session: many entries of mixed types, nested arrays, objects
+//   objects.ser  ~12 KB  saved cart items: objects with public, protected and private properties
+//   refs.ser     ~600 B  a session with object handles (r:) and PHP references (R:)
 // Deterministic: fixed mt_srand seed, no clock, no environment; the same PHP gives the same bytes.
 //
 // Usage: php -n bench/payloads.php <dir>
@@ -198,6 +200,44 @@ function large_session(): array
     return $s;
 }
 
+function objects(): array
+{
+    $saved = [];
+    for ($i = 0; $i < 60; $i++) {
+        $saved[] = new CartItem(
+            mt_rand(10000, 99999),
+            strtoupper(token(3)) . '-' . mt_rand(1000, 9999),
+            ucfirst(word(4, 10)),
+            mt_rand(1, 3),
+            new Money(mt_rand(100, 99999), 'EUR'),
+            ['color' => word(3, 6), 'size' => 'M'],
+        );
+    }
+    return ['_token' => token(40), 'saved_items' => $saved];
+}
+
+function references(): array
+{
+    // The same Money object in several places is written once, then as r:N; handles; the `&`
+    // references (a form field bound to the cart's, a shared flash list) are R:N;.
+    $price = new Money(1299, 'EUR');
+    $s = laravel_session();
+    $s['cart'] = [
+        'items' => [
+            ['sku' => 'TEA-1001', 'qty' => 2, 'price' => $price],
+            ['sku' => 'SCN-2002', 'qty' => 6, 'price' => new Money(350, 'EUR')],
+            ['sku' => 'TEA-1001', 'qty' => 1, 'price' => $price],
+        ],
+        'last_price' => $price,
+        'note' => 'leave at the door',
+    ];
+    $s['form'] = ['note' => ''];
+    $s['form']['note'] = &$s['cart']['note'];
+    $s['recent'] = ['tea', 'scones', 'jam'];
+    $s['recent_copy'] = &$s['recent'];
+    return $s;
+}
+
 function random_bytes_seeded(int $n): string
 {
     $s = '';
@@ -211,6 +251,8 @@ $payloads = [
     'laravel' => laravel_session(),
     'cart' => cart(),
     'large' => large_session(),
+    'objects' => objects(),
+    'refs' => references(),
 ];
 foreach ($payloads as $name => $value) {
     $bytes = serialize($value);

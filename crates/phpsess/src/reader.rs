@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 
+use crate::decode::scan;
 use crate::error::{DecodeReason, Error, Result};
 
 /// PHP's default `unserialize_max_depth`: nested non-empty arrays and objects allowed.
@@ -139,7 +140,30 @@ impl<'a> Reader<'a> {
     }
 
     /// Read the next value's header.
+    #[inline]
     pub(crate) fn header(&mut self) -> Result<Header<'a>> {
+        // The tokens PHP writes most, by the scanner the tape builder uses: it recognises only
+        // what the grammar below accepts, with the same value, so verdicts and errors stay here.
+        let pos = self.pos;
+        let fast = match self.input.get(pos) {
+            Some(b's') => scan::string(self.input, pos)
+                .map(|(at, len, end)| (Header::Str(Cow::Borrowed(&self.input[at..at + len])), end)),
+            Some(b'i') => scan::int(self.input, pos).map(|(v, end)| (Header::Int(v), end)),
+            Some(b'a') => scan::array(self.input, pos).map(|(n, end)| (Header::Array(n), end)),
+            Some(b'd') => scan::float(self.input, pos).map(|(v, end)| (Header::Float(v), end)),
+            Some(b'b') => scan::boolean(self.input, pos).map(|(v, end)| (Header::Bool(v), end)),
+            Some(b'N') if self.input.get(pos + 1) == Some(&b';') => Some((Header::Null, pos + 2)),
+            _ => None,
+        };
+        if let Some((header, end)) = fast {
+            self.pos = end;
+            return Ok(header);
+        }
+        self.header_slow()
+    }
+
+    /// [`Self::header`] for everything the scanner leaves: the whole grammar and every error.
+    fn header_slow(&mut self) -> Result<Header<'a>> {
         let start = self.pos;
         let Some(tag) = self.peek() else {
             return Err(self.error(DecodeReason::UnexpectedEnd { reading: "value" }));
@@ -238,6 +262,16 @@ impl<'a> Reader<'a> {
     pub(crate) fn key(&mut self) -> Result<KeyRef<'a>> {
         let start = self.pos;
         // The two common key shapes are read directly; `S:` goes through `header`.
+        let fast = match self.input.get(start) {
+            Some(b's') => scan::string(self.input, start)
+                .map(|(at, len, end)| (KeyRef::Str(Cow::Borrowed(&self.input[at..at + len])), end)),
+            Some(b'i') => scan::int(self.input, start).map(|(v, end)| (KeyRef::Int(v), end)),
+            _ => None,
+        };
+        if let Some((key, end)) = fast {
+            self.pos = end;
+            return Ok(key);
+        }
         match (self.input.get(start), self.input.get(start + 1)) {
             (Some(b's'), Some(b':')) => {
                 self.pos += 2;

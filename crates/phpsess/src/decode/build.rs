@@ -1,9 +1,10 @@
 //! The fast way onto a tape: one pass over the input pushing a cell per token, the common tokens
 //! read by [`scan`], the rest by [`Reader`].
 //!
-//! It handles what PHP writes — every type, any nesting — and gives up (returns `None`) on what
-//! needs the full decoder's bookkeeping: `r:`/`R:` references, repeated keys, property names that
-//! are numeric strings, and every error. The caller then runs the full decoder, which either
+//! It handles what PHP writes — every type, any nesting, `r:`/`R:` references — and gives up
+//! (returns `None`) on what needs the full decoder's bookkeeping: repeated keys (which move PHP's
+//! value slots, so references into them need the full slot table), property names that are
+//! numeric strings, and every error. The caller then runs the full decoder, which either
 //! reports the error or builds the value, so the two can never disagree on a verdict.
 
 use std::borrow::Cow;
@@ -23,6 +24,8 @@ pub(super) fn build(input: &[u8]) -> Option<Tape> {
         owned: Vec::new(),
     };
     let mut stack: Vec<Open> = Vec::new();
+    // PHP's value slots, counted only once a reference needs them.
+    let mut slots = Slots::default();
     // Fetched once for every container's key set.
     let seeds = seeds();
     let mut pos = 0;
@@ -113,8 +116,26 @@ pub(super) fn build(input: &[u8]) -> Option<Tape> {
                         tape.cells.push(span(Tag::Enum, input, class));
                         span(Tag::Name, input, case)
                     }
+                    Header::ObjectRef(n) => {
+                        // An earlier object's slot, never its own (the next one).
+                        slots.catch_up(&tape);
+                        let own = slots.objects.len();
+                        let target = usize::try_from(n).ok()?.checked_sub(1)?;
+                        if target >= own || !slots.objects[target] {
+                            return None;
+                        }
+                        Cell::new(Tag::ObjectRef, 0, n)
+                    }
+                    Header::Ref(n) => {
+                        // Any slot so far; `R:` takes none of its own.
+                        slots.catch_up(&tape);
+                        if n == 0 || usize::try_from(n).ok()? > slots.objects.len() {
+                            return None;
+                        }
+                        Cell::new(Tag::Ref, 0, n)
+                    }
                     // The scanner reads the canonical forms of the rest; what it left is unusual
-                    // (`i:+1;`, long digits) or a reference: the full decoder's business.
+                    // (`i:+1;`, long digits): the full decoder's business.
                     _ => return None,
                 }
             }
@@ -126,6 +147,31 @@ pub(super) fn build(input: &[u8]) -> Option<Tape> {
         }
     }
     (pos == input.len()).then_some(tape)
+}
+
+/// PHP's value slots (its `var_hash` numbering, which `r:N;`/`R:N;` name): every value but an
+/// `R:` takes the next slot when it starts, keys take none. Rebuilt from the tape cells written
+/// since the last reference, so inputs without references never pay for it. Without repeated
+/// keys (which send the input to the full decoder) a slot is simply the value it started.
+#[derive(Default)]
+struct Slots {
+    /// Per slot: does it hold an object (`O:`, `C:`, `E:`, or an `r:` to one)?
+    objects: Vec<bool>,
+    /// Tape cells already counted.
+    counted: usize,
+}
+
+impl Slots {
+    fn catch_up(&mut self, tape: &Tape) {
+        for cell in &tape.cells[self.counted..] {
+            match cell.tag {
+                Tag::Ref | Tag::KeyInt | Tag::KeyStr | Tag::KeyStrOwned | Tag::Name => {}
+                Tag::Object | Tag::Custom | Tag::Enum | Tag::ObjectRef => self.objects.push(true),
+                _ => self.objects.push(false),
+            }
+        }
+        self.counted = tape.cells.len();
+    }
 }
 
 /// The `}` closing a container at `pos`.

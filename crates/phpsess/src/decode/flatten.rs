@@ -1,5 +1,5 @@
 //! The slow way onto a tape: copy a tree the full decoder built. Used for the inputs the fast
-//! builder leaves to it (references, repeated keys), so that a [`crate::Document`] holds exactly
+//! builder leaves to it (repeated keys, unusual spellings), so that a [`crate::Document`] holds exactly
 //! what [`crate::unserialize`] would return.
 
 use std::borrow::Cow;

@@ -3,7 +3,8 @@
 //! are built on it and never call each other.
 //!
 //! - `build` (with `scan` for the common tokens): the fast path, one pass onto a [`Tape`]. It
-//!   takes what PHP writes and gives up on references, repeated keys and every error.
+//!   takes what PHP writes, references included, and gives up on repeated keys and every error.
+//!   `scan` also serves [`crate::reader::Reader`] and the serde deserializer.
 //! - `full`: the full decoder over [`crate::reader`]'s tokens, with PHP's slot numbering for
 //!   `r:`/`R:` and repeated keys. It decides whatever the fast path gives up on, so the two never
 //!   disagree on a verdict or an error message.
@@ -13,7 +14,7 @@
 mod build;
 mod flatten;
 mod full;
-mod scan;
+pub(crate) mod scan;
 mod tape;
 mod tree;
 
@@ -27,8 +28,8 @@ use crate::value::BorrowedValue;
 /// The largest input a tape holds: spans on the tape are 32-bit.
 pub(crate) const MAX_INPUT: usize = u32::MAX as usize;
 
-/// The fast path alone: `None` when the full decoder must decide (references, repeated keys,
-/// errors, or an input over [`MAX_INPUT`]).
+/// The fast path alone: `None` when the full decoder must decide (repeated keys, errors, or an
+/// input over [`MAX_INPUT`]).
 #[inline]
 pub(crate) fn fast_tape(input: &[u8]) -> Option<Tape> {
     if input.len() > MAX_INPUT {

@@ -9,7 +9,7 @@ use crate::reader::{exact_short_float, HT_MAX_SIZE};
 
 /// Up to `max` decimal digits at `pos`: their value and the position after them.
 #[inline]
-pub(super) fn digits(input: &[u8], mut pos: usize, max: usize) -> Option<(u64, usize)> {
+pub(crate) fn digits(input: &[u8], mut pos: usize, max: usize) -> Option<(u64, usize)> {
     let start = pos;
     let mut n: u64 = 0;
     while let Some(&b) = input.get(pos) {
@@ -26,9 +26,9 @@ pub(super) fn digits(input: &[u8], mut pos: usize, max: usize) -> Option<(u64, u
     (pos > start).then_some((n, pos))
 }
 
-/// `i:[-]digits;` at `pos` (the `i`), up to 18 digits so the value cannot overflow.
+/// `i:[-]digits;` at `pos` (the `i`, which the caller has checked), up to 18 digits so the value cannot overflow.
 #[inline]
-pub(super) fn int(input: &[u8], pos: usize) -> Option<(i64, usize)> {
+pub(crate) fn int(input: &[u8], pos: usize) -> Option<(i64, usize)> {
     if input.get(pos + 1) != Some(&b':') {
         return None;
     }
@@ -41,10 +41,12 @@ pub(super) fn int(input: &[u8], pos: usize) -> Option<(i64, usize)> {
     Some((if negative { -n } else { n }, end + 1))
 }
 
-/// `d:[-]digits[.digits];` at `pos` (the `d`) with at most 15 significant digits, which
-/// [`exact_short_float`] values exactly; longer ones, exponents, `INF` and `NAN` are `Reader`'s.
+/// `d:[-]digits[.digits];` at `pos` (the `d`): up to 15 significant digits by
+/// [`exact_short_float`], longer ones (PHP writes up to 17, `d:472.40299999999996;`) by Rust's
+/// parser, which rounds correctly as PHP's `zend_strtod` does. Exponents, `INF`, `NAN` and every
+/// other shape are `Reader`'s.
 #[inline]
-pub(super) fn float(input: &[u8], pos: usize) -> Option<(f64, usize)> {
+pub(crate) fn float(input: &[u8], pos: usize) -> Option<(f64, usize)> {
     if input.get(pos + 1) != Some(&b':') {
         return None;
     }
@@ -52,15 +54,40 @@ pub(super) fn float(input: &[u8], pos: usize) -> Option<(f64, usize)> {
     let len = input
         .get(start..)?
         .iter()
-        .take(18)
+        .take(LONG_FLOAT + 1)
         .position(|&b| b == b';')?;
-    let value = exact_short_float(&input[start..start + len])?;
+    let text = &input[start..start + len];
+    let value = match exact_short_float(text) {
+        Some(v) => v,
+        None => long_decimal(text)?,
+    };
     Some((value, start + len + 1))
+}
+
+/// The longest float text [`float`] reads: 17 significant digits, a sign, a point and room for
+/// leading zeros (`0.00012345678901234567`).
+const LONG_FLOAT: usize = 24;
+
+/// `[-]digits[.digits]` (digits on both sides of a point) by `str::parse`; `None` for any other
+/// shape, so `Reader` keeps every form that needs its grammar (`1.`, `.5`, `+1`, `1e5`).
+#[cold]
+fn long_decimal(text: &[u8]) -> Option<f64> {
+    let body = text.strip_prefix(b"-").unwrap_or(text);
+    let (int, frac) = match body.iter().position(|&b| b == b'.') {
+        Some(dot) => (&body[..dot], Some(&body[dot + 1..])),
+        None => (body, None),
+    };
+    let digits = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit);
+    if !digits(int) || !frac.is_none_or(digits) {
+        return None;
+    }
+    // All ASCII digits, '-' and '.': UTF-8 by construction.
+    std::str::from_utf8(text).ok()?.parse().ok()
 }
 
 /// `s:len:"bytes";` at `pos` (the `s`): where the bytes start, their length, and the position after.
 #[inline]
-pub(super) fn string(input: &[u8], pos: usize) -> Option<(usize, usize, usize)> {
+pub(crate) fn string(input: &[u8], pos: usize) -> Option<(usize, usize, usize)> {
     if input.get(pos + 1) != Some(&b':') {
         return None;
     }
@@ -78,7 +105,7 @@ pub(super) fn string(input: &[u8], pos: usize) -> Option<(usize, usize, usize)> 
 
 /// `a:count:{` at `pos` (the `a`), with the count checked against the input as `Reader` checks it.
 #[inline]
-pub(super) fn array(input: &[u8], pos: usize) -> Option<(usize, usize)> {
+pub(crate) fn array(input: &[u8], pos: usize) -> Option<(usize, usize)> {
     if input.get(pos + 1) != Some(&b':') {
         return None;
     }
@@ -96,7 +123,7 @@ pub(super) fn array(input: &[u8], pos: usize) -> Option<(usize, usize)> {
 
 /// `N;` or `b:0;`/`b:1;` at `pos`: the cell's payload (0/1 for bools) and the position after.
 #[inline]
-pub(super) fn boolean(input: &[u8], pos: usize) -> Option<(bool, usize)> {
+pub(crate) fn boolean(input: &[u8], pos: usize) -> Option<(bool, usize)> {
     match input.get(pos..pos + 4)? {
         b"b:0;" => Some((false, pos + 4)),
         b"b:1;" => Some((true, pos + 4)),
@@ -129,8 +156,21 @@ mod tests {
         assert_eq!(float(b"d:-;", 0), None);
         assert_eq!(
             float(b"d:472.40299999999996;", 0),
+            Some((472.40299999999996, 21)),
+            "17 digits, as PHP writes them"
+        );
+        assert_eq!(
+            float(b"d:-0.00012345678901234567;", 0).map(|f| f.0),
+            Some(-0.00012345678901234567)
+        );
+        assert_eq!(float(b"d:1.;", 0), None, "Reader's");
+        assert_eq!(float(b"d:.5;", 0), None, "Reader's");
+        assert_eq!(float(b"d:1.2.3;", 0), None);
+        assert_eq!(float(b"d:--1;", 0), None);
+        assert_eq!(
+            float(b"d:0.1234567890123456789012345;", 0),
             None,
-            "17 digits: Reader"
+            "past LONG_FLOAT: Reader"
         );
         assert_eq!(boolean(b"b:2;", 0), None);
         assert_eq!(digits(b"12345", 0, 4), None);

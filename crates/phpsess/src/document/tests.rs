@@ -39,6 +39,17 @@ fn agrees_with_unserialize_on_values_and_errors() {
         br#"E:11:"Suit:Hearts";"#,
         br#"a:2:{i:0;O:8:"stdClass":0:{}i:1;r:2;}"#,
         br#"a:2:{i:0;i:1;i:1;R:2;}"#,
+        // References on the fast path: valid, and each way of being invalid.
+        br#"a:3:{i:0;O:8:"stdClass":1:{s:1:"a";a:1:{i:0;i:5;}}i:1;r:2;i:2;R:4;}"#,
+        br#"a:2:{i:0;i:1;i:1;r:2;}"#,
+        br#"a:2:{i:0;i:1;i:1;R:3;}"#,
+        br#"a:2:{i:0;i:1;i:1;R:0;}"#,
+        br#"a:1:{i:0;r:2;}"#,
+        br#"a:2:{i:0;E:11:"Suit:Hearts";i:1;r:2;}"#,
+        br#"a:3:{i:0;O:8:"stdClass":0:{}i:1;r:2;i:2;r:3;}"#,
+        br#"a:3:{i:0;i:1;i:1;R:2;i:2;R:3;}"#,
+        br#"O:8:"stdClass":1:{s:4:"self";r:1;}"#,
+        br#"a:2:{i:0;a:1:{i:0;i:1;}i:1;R:3;}"#,
         // Repeated keys: first position, last value.
         b"a:3:{i:0;i:1;i:1;i:2;i:0;i:3;}",
         br#"a:3:{s:1:"a";i:1;s:1:"b";i:2;s:1:"a";i:3;}"#,
@@ -149,8 +160,10 @@ fn the_fast_builder_takes_what_php_writes() {
             String::from_utf8_lossy(input)
         );
     }
+    let references: &[u8] = br#"a:2:{i:0;O:8:"stdClass":0:{}i:1;r:2;}"#;
+    assert!(crate::decode::fast_path_takes(references));
     let full: &[&[u8]] = &[
-        br#"a:2:{i:0;O:8:"stdClass":0:{}i:1;r:2;}"#,
+        br#"a:2:{i:0;i:1;i:1;r:2;}"#,
         b"a:2:{i:0;i:1;i:0;i:2;}",
         br#"O:3:"Foo":1:{s:1:"0";i:1;}"#,
         b"N;N;",

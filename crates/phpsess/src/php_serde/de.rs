@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{
     self, DeserializeSeed, EnumAccess, Expected, MapAccess, SeqAccess, VariantAccess, Visitor,
 };
@@ -171,6 +172,7 @@ impl<'de> Deserializer<'de> {
         start: usize,
         len: usize,
         kind: EntriesKind,
+        fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value> {
         self.enter(start)?;
@@ -179,6 +181,8 @@ impl<'de> Deserializer<'de> {
             len,
             left: len,
             kind,
+            fields,
+            next_field: 0,
         };
         let value = match kind {
             EntriesKind::List => visitor.visit_seq(&mut access)?,
@@ -211,10 +215,7 @@ impl<'de> Deserializer<'de> {
                 Err(e) => {
                     // The reader is just past `"bytes";`.
                     let data_start = self.reader.pos() - 2 - b.len();
-                    Err(Error::SerdeAt {
-                        offset: data_start + e.valid_up_to(),
-                        message: "invalid UTF-8 in string".to_owned(),
-                    })
+                    Err(invalid_utf8(data_start + e.valid_up_to()))
                 }
             },
             Cow::Owned(v) => match String::from_utf8(v) {
@@ -329,6 +330,52 @@ impl<'de> SlotIndex<'de> {
     }
 }
 
+/// The decode core's scanners for the tokens PHP writes most, each behind a check of its tag
+/// byte (the scanners start after it). `None` sends the caller to the reader, which knows the whole
+/// grammar and every error, so a fast path never changes a verdict.
+mod fast {
+    use crate::decode::scan;
+
+    #[inline]
+    fn tag(input: &[u8], pos: usize, tag: u8) -> Option<()> {
+        (input.get(pos) == Some(&tag)).then_some(())
+    }
+
+    #[inline]
+    pub(super) fn int(input: &[u8], pos: usize) -> Option<(i64, usize)> {
+        tag(input, pos, b'i')?;
+        scan::int(input, pos)
+    }
+
+    #[inline]
+    pub(super) fn float(input: &[u8], pos: usize) -> Option<(f64, usize)> {
+        tag(input, pos, b'd')?;
+        scan::float(input, pos)
+    }
+
+    #[inline]
+    pub(super) fn string(input: &[u8], pos: usize) -> Option<(usize, usize, usize)> {
+        tag(input, pos, b's')?;
+        scan::string(input, pos)
+    }
+
+    #[inline]
+    pub(super) fn array(input: &[u8], pos: usize) -> Option<(usize, usize)> {
+        tag(input, pos, b'a')?;
+        scan::array(input, pos)
+    }
+
+    pub(super) use scan::boolean;
+}
+
+/// A string that is not UTF-8 where `&str`/`String` was asked for, at its first bad byte.
+fn invalid_utf8(offset: usize) -> Error {
+    Error::SerdeAt {
+        offset,
+        message: "invalid UTF-8 in string".to_owned(),
+    }
+}
+
 /// Give an error without a position the offset `offset`.
 fn at(err: Error, offset: usize) -> Error {
     match err {
@@ -424,6 +471,26 @@ struct Entries<'a, 'de> {
     len: usize,
     left: usize,
     kind: EntriesKind,
+    /// The field names of the struct being read (empty for maps): a key equal to one is handed
+    /// to the visitor as that `&'static str`, which needs no UTF-8 check.
+    fields: &'static [&'static str],
+    /// Where to look first: the field after the last one found, since arrays written from the
+    /// same PHP code keep their keys in one order.
+    next_field: usize,
+}
+
+impl Entries<'_, '_> {
+    /// The struct field whose name is `name`'s bytes, if any.
+    #[inline]
+    fn field(&mut self, name: &[u8]) -> Option<&'static str> {
+        let fields = self.fields;
+        let found = match fields.get(self.next_field) {
+            Some(f) if f.as_bytes() == name => self.next_field,
+            _ => fields.iter().position(|f| f.as_bytes() == name)?,
+        };
+        self.next_field = found + 1;
+        Some(fields[found])
+    }
 }
 
 impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
@@ -435,6 +502,13 @@ impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
         }
         let index = self.len - self.left;
         let key_at = self.de.reader.pos();
+        if let Some((k, end)) = fast::int(self.de.input, key_at) {
+            if k as u64 == index as u64 {
+                self.de.reader.skip_to(end);
+                self.left -= 1;
+                return seed.deserialize(&mut *self.de).map(Some);
+            }
+        }
         match self.de.reader.key()? {
             KeyRef::Int(k) if k >= 0 && k as u64 == index as u64 => {}
             KeyRef::Int(k) => {
@@ -470,6 +544,22 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
         }
         self.left -= 1;
         let key_at = self.de.reader.pos();
+        if !self.fields.is_empty() {
+            if let Some((data, len, end)) = fast::string(self.de.input, key_at) {
+                let raw = &self.de.input[data..data + len];
+                let name = match self.kind {
+                    EntriesKind::Object => PropertyName::parse(raw).name,
+                    _ => raw,
+                };
+                if let Some(field) = self.field(name) {
+                    self.de.reader.skip_to(end);
+                    return seed
+                        .deserialize(BorrowedStrDeserializer::new(field))
+                        .map(Some)
+                        .map_err(|e| at(e, key_at));
+                }
+            }
+        }
         let key = self.de.reader.key()?;
         seed.deserialize(KeyDeserializer {
             key,
@@ -491,6 +581,18 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
 macro_rules! deserialize_int {
     ($($method:ident => $ty:ty, $visit:ident;)*) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+            let start = self.reader.pos();
+            if let Some((i, end)) = fast::int(self.input, start) {
+                self.reader.skip_to(end);
+                let v = match <$ty>::try_from(i) {
+                    Ok(v) => visitor.$visit(v),
+                    Err(_) => Err(Error::Serde(format!(
+                        "integer {i} is out of range for {}",
+                        stringify!($ty)
+                    ))),
+                };
+                return v.map_err(|e| at(e, start));
+            }
             self.positioned(|de| match de.header()? {
                 Header::Int(i) => match <$ty>::try_from(i) {
                     Ok(v) => visitor.$visit(v),
@@ -530,9 +632,11 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
                     } else {
                         EntriesKind::Array
                     };
-                    de.entries(start, len, kind, visitor)
+                    de.entries(start, len, kind, &[], visitor)
                 }
-                Header::Object { len, .. } => de.entries(start, len, EntriesKind::Object, visitor),
+                Header::Object { len, .. } => {
+                    de.entries(start, len, EntriesKind::Object, &[], visitor)
+                }
                 Header::Enum { class, case } => {
                     let text = de.enum_text(class, case);
                     match std::str::from_utf8(text) {
@@ -546,6 +650,11 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let start = self.reader.pos();
+        if let Some((b, end)) = fast::boolean(self.input, start) {
+            self.reader.skip_to(end);
+            return visitor.visit_bool(b).map_err(|e| at(e, start));
+        }
         self.positioned(|de| match de.header()? {
             Header::Bool(b) => visitor.visit_bool(b),
             h => Err(mismatch(&h, &visitor)),
@@ -570,6 +679,11 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     }
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let start = self.reader.pos();
+        if let Some((f, end)) = fast::float(self.input, start) {
+            self.reader.skip_to(end);
+            return visitor.visit_f64(f).map_err(|e| at(e, start));
+        }
         self.positioned(|de| match de.header()? {
             Header::Float(f) => visitor.visit_f64(f),
             // PHP writes a float with an integral value as `d:1;`, but a PHP int in a float slot is
@@ -584,6 +698,15 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let start = self.reader.pos();
+        if let Some((data, len, end)) = fast::string(self.input, start) {
+            self.reader.skip_to(end);
+            let bytes = &self.input[data..data + len];
+            return match std::str::from_utf8(bytes) {
+                Ok(s) => visitor.visit_borrowed_str(s).map_err(|e| at(e, start)),
+                Err(e) => Err(invalid_utf8(data + e.valid_up_to())),
+            };
+        }
         self.positioned(|de| match de.header()? {
             Header::Str(s) => de.visit_string(s, visitor),
             h => Err(mismatch(&h, &visitor)),
@@ -607,6 +730,11 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        // Not `N;` and not a reference: the value itself, without the closure of `positioned`.
+        let start = self.reader.pos();
+        if !matches!(self.input.get(start), Some(b'N' | b'r' | b'R') | None) {
+            return visitor.visit_some(&mut *self).map_err(|e| at(e, start));
+        }
         self.positioned(|de| {
             if de.reader.peek_is(b'N') {
                 de.header()?;
@@ -641,10 +769,17 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let start = self.reader.pos();
+        if let Some((len, body)) = fast::array(self.input, start) {
+            self.reader.skip_to(body);
+            return self
+                .entries(start, len, EntriesKind::List, &[], visitor)
+                .map_err(|e| at(e, start));
+        }
         self.positioned(|de| {
             let start = de.reader.pos();
             match de.header()? {
-                Header::Array(len) => de.entries(start, len, EntriesKind::List, visitor),
+                Header::Array(len) => de.entries(start, len, EntriesKind::List, &[], visitor),
                 h => Err(mismatch(&h, &visitor)),
             }
         })
@@ -667,23 +802,16 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.positioned(|de| {
-            let start = de.reader.pos();
-            match de.header()? {
-                Header::Array(len) => de.entries(start, len, EntriesKind::Array, visitor),
-                Header::Object { len, .. } => de.entries(start, len, EntriesKind::Object, visitor),
-                h => Err(mismatch(&h, &visitor)),
-            }
-        })
+        self.map(&[], visitor)
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
-        _fields: &'static [&'static str],
+        fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value> {
-        self.deserialize_map(visitor)
+        self.map(fields, visitor)
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -729,6 +857,31 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
 }
 
 impl<'de> Deserializer<'de> {
+    /// An array or object as a map, or as a struct with these `fields` (empty for a map).
+    fn map<V: Visitor<'de>>(
+        &mut self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        let start = self.reader.pos();
+        if let Some((len, body)) = fast::array(self.input, start) {
+            self.reader.skip_to(body);
+            return self
+                .entries(start, len, EntriesKind::Array, fields, visitor)
+                .map_err(|e| at(e, start));
+        }
+        self.positioned(|de| {
+            let start = de.reader.pos();
+            match de.header()? {
+                Header::Array(len) => de.entries(start, len, EntriesKind::Array, fields, visitor),
+                Header::Object { len, .. } => {
+                    de.entries(start, len, EntriesKind::Object, fields, visitor)
+                }
+                h => Err(mismatch(&h, &visitor)),
+            }
+        })
+    }
+
     /// `PhpObject<T>` and `PhpEnum<T>`: a two-element sequence of the class name and the content
     /// (the object's properties, or the enum's case name).
     fn php_wrapper<V: Visitor<'de>>(
@@ -803,9 +956,13 @@ impl<'de> SeqAccess<'de> for WrapperParts<'_, 'de> {
                     property: false,
                 })
                 .map(Some),
-            Some(WrapperContent::Object { de, len }) => {
-                seed.deserialize(ObjectBody { de, len }).map(Some)
-            }
+            Some(WrapperContent::Object { de, len }) => seed
+                .deserialize(ObjectBody {
+                    de,
+                    len,
+                    fields: &[],
+                })
+                .map(Some),
         }
     }
 }
@@ -815,6 +972,8 @@ impl<'de> SeqAccess<'de> for WrapperParts<'_, 'de> {
 struct ObjectBody<'a, 'de> {
     de: &'a mut Deserializer<'de>,
     len: usize,
+    /// A struct's field names, as in [`Entries`].
+    fields: &'static [&'static str],
 }
 
 impl<'de> ObjectBody<'_, 'de> {
@@ -824,6 +983,8 @@ impl<'de> ObjectBody<'_, 'de> {
             len: self.len,
             left: self.len,
             kind: EntriesKind::Object,
+            fields: self.fields,
+            next_field: 0,
         };
         let value = visitor.visit_map(&mut access)?;
         if access.left > 0 {
@@ -855,6 +1016,15 @@ impl<'de> de::Deserializer<'de> for ObjectBody<'_, 'de> {
         visitor.visit_some(self)
     }
 
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        ObjectBody { fields, ..self }.visit_properties(visitor)
+    }
+
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.visit_properties(de::IgnoredAny)?;
         visitor.visit_unit()
@@ -862,7 +1032,7 @@ impl<'de> de::Deserializer<'de> for ObjectBody<'_, 'de> {
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        unit unit_struct seq tuple tuple_struct map struct enum identifier
+        unit unit_struct seq tuple tuple_struct map enum identifier
     }
 }
 

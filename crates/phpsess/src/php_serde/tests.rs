@@ -635,3 +635,29 @@ fn deep_nesting_past_the_limit_is_an_error() {
         )
     );
 }
+
+#[test]
+fn escaped_strings_and_references_leave_the_fast_paths() {
+    // The fast paths recognise `s:`, `i:`, `a:` by their tag byte: an `S:` key or value (escaped
+    // bytes) and an `R:` in an int slot must reach the reader, not be read as their lookalikes.
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Pair {
+        a: String,
+        n: i64,
+        m: i64,
+    }
+    let v: Pair = from_bytes(br#"a:3:{S:1:"\61";S:2:"\41b";S:1:"n";i:3;s:1:"m";R:3;}"#).unwrap();
+    assert_eq!(
+        v,
+        Pair {
+            a: "Ab".into(),
+            n: 3,
+            m: 3
+        }
+    );
+    let err = from_bytes::<Pair>(br#"a:3:{s:1:"a";s:2:"x";s:1:"n";i:3;s:1:"m";i:4;}"#).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "expected '\"' after the string's declared length in string at byte 20"
+    );
+}
