@@ -25,6 +25,8 @@ mod codec;
 mod config;
 mod doctor;
 mod endpoint;
+#[cfg(feature = "encryption")]
+mod envelope;
 mod index_rebuild;
 mod keys;
 mod lock;
@@ -50,6 +52,11 @@ pub use codec::{Compression, TooLarge, DEFAULT_MAX_SESSION_BYTES};
 pub use config::SENTINEL_SCHEME;
 pub use doctor::{human_bytes, redis_checks, Check, Verdict};
 pub use endpoint::{Endpoint, TlsFiles};
+#[cfg(feature = "encryption")]
+pub use envelope::{
+    envelope_key_id, is_envelope, AtRestKey, Encryption, EncryptionMode, KeyError, KeyId, Opened,
+    Rejection, SealError, KEY_LEN, OVERHEAD,
+};
 pub use index_rebuild::{user_from_value, user_in_session};
 pub use keys::{
     hash_tag, invalid_id_reason, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX,
