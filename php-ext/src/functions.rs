@@ -68,6 +68,7 @@ fn configured_store(function: &str, need_index: bool) -> Result<SharedStore, Str
         ));
     }
     let (options, _) = settings.store_options(settings.gc_maxlifetime);
+    let options = options.with_encryption(settings.encryption()?);
     let save_path = PhpIni.text(c"session.save_path").unwrap_or_default();
     let store = worker::store_for(kind, &save_path, options.clone())
         .map_err(|e| format!("{function}(): phpsess: {e}"))?;

@@ -55,6 +55,13 @@ pub fn open(kind: HandlerKind, save_path: &[u8], msgs: &mut Messages) -> Option<
     if let Some(n) = notice {
         msgs.notice(n);
     }
+    let options = match settings.encryption() {
+        Ok(encryption) => options.with_encryption(encryption),
+        Err(message) => {
+            msgs.warn(message);
+            return None;
+        }
+    };
     let store = match worker::store_for(kind, save_path, options.clone()) {
         Ok(store) => {
             // A warning, not an error: phpredis ignores unknown parameters, and a fleet sharing
@@ -186,6 +193,12 @@ impl Request {
             Ok(outcome) => {
                 if self.failed_read.as_deref() == Some(id) {
                     self.failed_read = None;
+                }
+                if let Some(why) = outcome.unreadable {
+                    // Treated as absent, not as a failed read: the user gets a new session (a
+                    // failed read would end session_start()), and the store keeps the stored
+                    // value until the application writes data for this id.
+                    msgs.warn(why);
                 }
                 Some(outcome.data.unwrap_or_default())
             }

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use ext_php_rs::flags::IniEntryPermission;
 use ext_php_rs::zend::{IniEntryDef, IniEntryDefs};
+use std::sync::Mutex;
+
 use phpsess::store::{
-    Compression, LockOptions, StoreOptions, DEFAULT_MAX_SESSION_BYTES, MAX_LOCK_EXPIRE,
+    AtRestKey, Compression, Encryption, EncryptionMode, LockOptions, StoreOptions, DEFAULT_MAX_SESSION_BYTES, MAX_LOCK_EXPIRE,
 };
 
 use crate::ffi;
@@ -109,8 +111,37 @@ const fn def(i: usize) -> IniEntryDef {
 /// or a pool's `php_admin_value` only, never `ini_set()` from a script.
 pub const AUTH: &CStr = c"phpsess.auth";
 
+/// `phpsess.encryption`: `off` (default), `migrate` (read plaintext and encrypted, write
+/// encrypted) or `on` (plaintext is treated as absent). `PHP_INI_SYSTEM|PHP_INI_PERDIR`, as the keys.
+pub const ENCRYPTION: &CStr = c"phpsess.encryption";
+/// `phpsess.encryption_key`: `base64:<32 bytes>` or `file:/path`. Never shown: phpinfo prints
+/// "(hidden)" and the key id.
+pub const ENCRYPTION_KEY: &CStr = c"phpsess.encryption_key";
+/// `phpsess.previous_keys`: comma-separated keys, same forms, accepted on read only (rotation).
+pub const PREVIOUS_KEYS: &CStr = c"phpsess.previous_keys";
+
+/// Where the encryption settings may be set: php.ini, a pool's `php_admin_value`/`php_value`,
+/// .htaccess, never `ini_set()`: a script must not be able to swap the key or turn encryption off.
+const KEY_PERMISSION: IniEntryPermission =
+    IniEntryPermission::System.union(IniEntryPermission::PerDir);
+
+/// phpinfo's displayer for the key settings: `display_ini_entries` would print their value, the
+/// key itself in the `base64:` form. It only prints a constant, so it cannot panic or fail.
+unsafe extern "C" fn display_hidden(_entry: *mut ext_php_rs::ffi::zend_ini_entry, _type: c_int) {
+    // SAFETY: php_printf with a NUL-terminated format without conversions, called by phpinfo.
+    unsafe {
+        ext_php_rs::ffi::php_printf(c"(hidden; see Effective encryption)".as_ptr());
+    }
+}
+
+const fn hidden(name: &'static CStr) -> IniEntryDef {
+    let mut def = IniEntryDef::new(name, c"", KEY_PERMISSION);
+    def.displayer = Some(display_hidden);
+    def
+}
+
 /// The table PHP keeps for the life of the process.
-pub static INI_ENTRIES: IniEntryDefs<15> = IniEntryDefs::new([
+pub static INI_ENTRIES: IniEntryDefs<18> = IniEntryDefs::new([
     def(0),
     def(1),
     def(2),
@@ -125,6 +156,9 @@ pub static INI_ENTRIES: IniEntryDefs<15> = IniEntryDefs::new([
     def(11),
     def(12),
     IniEntryDef::new(AUTH, c"", IniEntryPermission::System),
+    IniEntryDef::new(ENCRYPTION, c"off", KEY_PERMISSION),
+    hidden(ENCRYPTION_KEY),
+    hidden(PREVIOUS_KEYS),
     IniEntryDef::end(),
 ]);
 
@@ -221,6 +255,12 @@ pub struct Settings {
     pub stats_interval: i64,
     /// `phpsess.lock_queue`.
     pub lock_queue: bool,
+    /// `phpsess.encryption`.
+    pub encryption: String,
+    /// `phpsess.encryption_key` (secret: never printed).
+    encryption_key: String,
+    /// `phpsess.previous_keys` (secret: never printed).
+    previous_keys: String,
 }
 
 impl Settings {
@@ -243,6 +283,9 @@ impl Settings {
             user_index_max: ini.long(SETTINGS[10].name),
             stats_interval: ini.long(SETTINGS[11].name),
             lock_queue: flag(12),
+            encryption: ini.text(ENCRYPTION).unwrap_or_default(),
+            encryption_key: ini.text(ENCRYPTION_KEY).unwrap_or_default(),
+            previous_keys: ini.text(PREVIOUS_KEYS).unwrap_or_default(),
         }
     }
 
@@ -294,6 +337,13 @@ impl Settings {
             })
     }
 
+    /// Encryption at rest as configured: `Ok(None)` when off. `Err` says which setting is wrong
+    /// (never with key material); the session must not open then, so that a typo never stores
+    /// plaintext where encryption was asked for.
+    pub fn encryption(&self) -> Result<Option<Encryption>, String> {
+        at_rest(&self.encryption, &self.encryption_key, &self.previous_keys)
+    }
+
     /// The store options these settings mean, with the session lifetime `ttl_secs` (PHP's
     /// `maxlifetime` argument or `session.gc_maxlifetime`), plus notices about refused values.
     pub fn store_options(&self, ttl_secs: i64) -> (StoreOptions, Option<String>) {
@@ -324,6 +374,53 @@ impl Settings {
             .with_user_index_max(usize::try_from(self.user_index_max).unwrap_or(1));
         (options, notice)
     }
+}
+
+/// The parsed keys of the last settings seen: a `file:` key is read once per worker, not per
+/// request. The settings are `PHP_INI_SYSTEM|PHP_INI_PERDIR`, so they change with a reload or a
+/// directory, which the text comparison catches.
+type KeyCache = Option<((String, String, String), Result<Option<Encryption>, String>)>;
+static KEY_CACHE: Mutex<KeyCache> = Mutex::new(None);
+
+fn at_rest(mode: &str, key: &str, previous: &str) -> Result<Option<Encryption>, String> {
+    let mode = match mode.trim().to_ascii_lowercase().as_str() {
+        "" | "off" | "0" => return Ok(None),
+        "migrate" => EncryptionMode::Migrate,
+        "on" | "1" => EncryptionMode::On,
+        _ => {
+            return Err(format!(
+                "phpsess: phpsess.encryption '{}' is not one of off, migrate, on; sessions are not opened",
+                mode.escape_default()
+            ))
+        }
+    };
+    let texts = (format!("{mode:?}"), key.to_owned(), previous.to_owned());
+    // A poisoned lock only means a panic elsewhere while holding it; the cache is still whole.
+    let mut cache = KEY_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((seen, parsed)) = cache.as_ref() {
+        if *seen == texts {
+            return parsed.clone();
+        }
+    }
+    let parsed = parse_keys(mode, key, previous);
+    *cache = Some((texts, parsed.clone()));
+    parsed
+}
+
+fn parse_keys(mode: EncryptionMode, key: &str, previous: &str) -> Result<Option<Encryption>, String> {
+    if key.trim().is_empty() {
+        return Err(
+            "phpsess: phpsess.encryption is on but phpsess.encryption_key is empty; sessions are not opened"
+                .to_owned(),
+        );
+    }
+    let current = AtRestKey::parse(key).map_err(|e| {
+        format!("phpsess: phpsess.encryption_key refused: {e}; sessions are not opened")
+    })?;
+    let previous = AtRestKey::parse_list(previous).map_err(|e| {
+        format!("phpsess: phpsess.previous_keys refused: {e}; sessions are not opened")
+    })?;
+    Ok(Some(Encryption::new(mode, current).with_previous(previous)))
 }
 
 /// PHP's INI boolean (`zend_ini_parse_bool`): `true`, `yes`, `on` in any case, otherwise `atoi() != 0`.

@@ -180,6 +180,30 @@ fn user_index(s: &ini::Settings) -> String {
     }
 }
 
+/// The encryption row: mode and key ids, never a key (the INI table shows the keys as hidden).
+fn encryption(s: &ini::Settings) -> String {
+    match s.encryption() {
+        Ok(None) => "off".to_owned(),
+        Ok(Some(e)) => {
+            let mode = match e.mode() {
+                phpsess::store::EncryptionMode::Migrate => "migrate (reads plaintext too)",
+                _ => "on",
+            };
+            let previous: Vec<String> = e.previous_ids().iter().map(|k| k.to_string()).collect();
+            let previous = if previous.is_empty() {
+                "none".to_owned()
+            } else {
+                previous.join(", ")
+            };
+            format!(
+                "{mode}: key set, key id {}; previous key ids: {previous}",
+                e.key_id()
+            )
+        }
+        Err(message) => format!("refused, sessions do not open: {message}"),
+    }
+}
+
 fn info_tables() -> Vec<InfoTable> {
     let s = ini::Settings::read(&ini::PhpIni);
     let (expire, expire_from) = s.lock_expire();
@@ -222,6 +246,7 @@ fn info_tables() -> Vec<InfoTable> {
             ),
             ("Effective compression", compression),
             ("Effective per-user index", user_index(&s)),
+            ("Effective encryption", encryption(&s)),
             (
                 "Effective session TTL",
                 format!("{} s ({ttl_from})", ini::ttl(s.gc_maxlifetime).as_secs()),

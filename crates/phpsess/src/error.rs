@@ -154,6 +154,19 @@ pub enum Error {
         reason: crate::store::TooLarge,
     },
 
+    /// A stored session that encryption at rest refuses (`phpsess.encryption`): not
+    /// authentic, under an unknown key, or plaintext under `on`. Says which key id, never the key.
+    #[cfg(feature = "store")]
+    #[error("session {key} on {host} is unreadable: {reason}")]
+    Unreadable {
+        /// The host the session lives on.
+        host: String,
+        /// The data key (the id in it shortened).
+        key: String,
+        /// Why, with the key id.
+        reason: String,
+    },
+
     /// A session id the store will not use.
     #[error("invalid session id {id:?}: {reason}")]
     InvalidId {

@@ -63,6 +63,9 @@ pub struct StoreOptions {
     pub user_index: bool,
     /// The most sessions the index keeps per user ([`DEFAULT_USER_INDEX_MAX`]).
     pub user_index_max: usize,
+    /// Encryption at rest (`phpsess.encryption`): `None` stores and reads plaintext, as phpredis.
+    #[cfg(feature = "encryption")]
+    pub encryption: Option<super::envelope::Encryption>,
 }
 
 impl Default for StoreOptions {
@@ -75,6 +78,8 @@ impl Default for StoreOptions {
             max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
             user_index: false,
             user_index_max: DEFAULT_USER_INDEX_MAX,
+            #[cfg(feature = "encryption")]
+            encryption: None,
         }
     }
 }
@@ -129,6 +134,14 @@ impl StoreOptions {
         self
     }
 
+    /// With values encrypted at rest ([`encryption`](Self::encryption)).
+    #[cfg(feature = "encryption")]
+    #[must_use]
+    pub fn with_encryption(mut self, encryption: Option<super::envelope::Encryption>) -> Self {
+        self.encryption = encryption;
+        self
+    }
+
     fn ttl_secs(&self) -> u64 {
         self.ttl.as_secs().max(1)
     }
@@ -141,6 +154,10 @@ pub struct ReadOutcome {
     pub data: Option<Vec<u8>>,
     /// True when the read already refreshed the TTL (early refresh).
     pub refreshed: bool,
+    /// Why a stored value was treated as absent (`data` is then `None`): encryption at rest
+    /// refused it. Names the key id and the shortened session id, never key material; the caller
+    /// warns with it. The stored value stays until the session is written with data.
+    pub unreadable: Option<String>,
 }
 
 /// What [`SessionStore::inspect`] found.
@@ -152,12 +169,26 @@ pub struct SessionInfo {
     pub key: String,
     /// Size of the stored value (compressed, if compression is on).
     pub stored_bytes: usize,
-    /// The session bytes (decompressed).
+    /// The session bytes (decrypted, decompressed).
     pub data: Vec<u8>,
+    /// The id of the key the value is encrypted under, as hex (`None`: stored unencrypted).
+    pub key_id: Option<String>,
     /// Seconds to live; -1 without expiry.
     pub ttl: i64,
     /// The lock's value (`host|pid|…`) when someone holds it.
     pub lock_holder: Option<String>,
+}
+
+/// What a stored value decodes to.
+enum Decoded {
+    /// The session bytes, and the id of the key they were encrypted under.
+    Session {
+        data: Vec<u8>,
+        key_id: Option<String>,
+    },
+    /// Refused by encryption at rest; the message for the warning.
+    #[cfg_attr(not(feature = "encryption"), allow(dead_code))]
+    Unreadable(String),
 }
 
 struct HeldLock {
@@ -208,6 +239,10 @@ pub struct SessionStore {
     held: Option<HeldLock>,
     orphans: Vec<Orphan>,
     failed_read: Option<String>,
+    /// The id whose stored value the last read refused (encryption at rest): an empty write for
+    /// it only refreshes the TTL, so an unreadable value (a key left out of
+    /// `phpsess.previous_keys` by mistake) survives until the application stores data anew.
+    unreadable_read: Option<String>,
     refreshed: Option<String>,
     /// Counters published to Redis ([`SessionStore::publish_stats`]).
     publisher: Option<Publisher>,
@@ -225,6 +260,7 @@ impl SessionStore {
             held: None,
             orphans: Vec::new(),
             failed_read: None,
+            unreadable_read: None,
             refreshed: None,
             publisher: None,
         }
@@ -629,9 +665,16 @@ impl SessionStore {
         at: usize,
         getex: bool,
     ) -> Result<ReadOutcome> {
+        let mut unreadable = None;
         let data = match replies.get(at) {
             Some(Value::Nil) => None,
-            Some(Value::BulkString(b)) => Some(self.decode_stored(id, &key.data, b)?),
+            Some(Value::BulkString(b)) => match self.decode_stored(id, &key.data, b)? {
+                Decoded::Session { data, .. } => Some(data),
+                Decoded::Unreadable(why) => {
+                    unreadable = Some(why);
+                    None
+                }
+            },
             Some(Value::ServerError(e)) if getex && is_unknown_command(e) => {
                 // Redis < 6.2: remember, and read again the old way.
                 self.raw.topology.no_getex(id.as_bytes());
@@ -667,9 +710,11 @@ impl SessionStore {
             self.fresh_binding = fresh.then(|| id.to_owned());
             self.read_binding = Some((id.to_owned(), binding));
         }
+        self.unreadable_read = unreadable.is_some().then(|| id.to_owned());
         Ok(ReadOutcome {
             data,
             refreshed: getex,
+            unreadable,
         })
     }
 
@@ -691,9 +736,16 @@ impl SessionStore {
                 reason: "reading it failed in this request",
             });
         }
+        if data.is_empty() && self.unreadable_read.as_deref() == Some(id) {
+            // PHP writes the empty session it was handed for a value we could not read: keep the
+            // value (its TTL refreshed, the lock released) rather than erase what a configuration
+            // fix could make readable again.
+            return self.touch(id);
+        }
         let ttl = self.options.ttl_secs();
         let compression = self.options.compression;
-        let data: &[u8] = &compression.compress(data);
+        let data = compression.compress(data);
+        let data: &[u8] = &self.seal(id, &data)?;
         let ttl_text = ttl.to_string();
         let change = self.bind_change(id);
         if let Some(held) = self.take_held(id) {
@@ -1151,31 +1203,93 @@ impl SessionStore {
             _ => -1,
         };
         let lock_holder = bulk(replies.get(2)).map(|h| String::from_utf8_lossy(&h).into_owned());
-        let data = self.decode_stored(id, &key.data, &stored)?;
+        let (data, key_id) = match self.decode_stored(id, &key.data, &stored)? {
+            Decoded::Session { data, key_id } => (data, key_id),
+            Decoded::Unreadable(reason) => {
+                return Err(Error::Unreadable {
+                    host: self.host_of(id),
+                    key: redact_key(&key.data, id),
+                    reason,
+                })
+            }
+        };
         Ok(Some(SessionInfo {
             host: self.host_of(id),
             key: key.display(),
             stored_bytes: stored.len(),
             data,
+            key_id,
             ttl,
             lock_holder,
         }))
     }
 
-    /// The session bytes of a stored value: decompressed, within `max_session_bytes`.
-    fn decode_stored(&self, id: &str, key: &[u8], stored: &[u8]) -> Result<Vec<u8>> {
+    /// The value to store for `id`: `data` (already compressed) sealed under the current key
+    /// when encryption is on, else as it is.
+    fn seal<'a>(&self, id: &str, data: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>> {
+        #[cfg(feature = "encryption")]
+        if let Some(enc) = &self.options.encryption {
+            let key = self.key(id);
+            return enc
+                .seal(&key.data, data)
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| Error::Encode(e.to_string()));
+        }
+        let _ = id;
+        Ok(std::borrow::Cow::Borrowed(data))
+    }
+
+    /// The session bytes of a stored value: decrypted, decompressed, within `max_session_bytes`
+    /// (checked on the stored bytes before decrypting and on the decompressed ones).
+    fn decode_stored(&self, id: &str, key: &[u8], stored: &[u8]) -> Result<Decoded> {
         let options = &self.options;
+        let too_large = |reason| Error::SessionTooLarge {
+            host: self.host_of(id),
+            key: redact_key(key, id),
+            id: short_id(id),
+            reason,
+        };
+        if stored.len() > options.max_session_bytes {
+            return Err(too_large(super::codec::TooLarge::Stored {
+                stored: stored.len(),
+                limit: options.max_session_bytes,
+            }));
+        }
+        #[allow(unused_mut)]
+        let mut key_id = None;
+        #[cfg(feature = "encryption")]
+        let opened;
+        #[cfg(feature = "encryption")]
+        let stored: &[u8] = match &options.encryption {
+            None => stored,
+            Some(enc) => {
+                use super::envelope::Opened;
+                opened = enc.open(key, stored);
+                match &opened {
+                    Opened::Plain => stored,
+                    Opened::Decrypted { data, key_id: k, .. } => {
+                        key_id = Some(k.to_string());
+                        data
+                    }
+                    Opened::Rejected(why) => {
+                        return Ok(Decoded::Unreadable(format!(
+                            "phpsess: session {} is treated as absent (a new, empty session): \
+                             {why}; the stored value is kept until the session is written",
+                            short_id(id)
+                        )))
+                    }
+                }
+            }
+        };
         match options
             .compression
             .decompress(stored, options.max_session_bytes)
         {
-            Ok(data) => Ok(data.into_owned()),
-            Err(reason) => Err(Error::SessionTooLarge {
-                host: self.host_of(id),
-                key: redact_key(key, id),
-                id: short_id(id),
-                reason,
+            Ok(data) => Ok(Decoded::Session {
+                data: data.into_owned(),
+                key_id,
             }),
+            Err(reason) => Err(too_large(reason)),
         }
     }
 
