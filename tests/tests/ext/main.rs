@@ -8,6 +8,7 @@
 
 mod auth;
 mod cluster;
+mod encryption;
 mod fpm;
 mod php_session_suite;
 mod phpredis;
