@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use phpsess::save_path::Auth;
+use phpsess::store::{AtRestKey, Encryption, EncryptionMode};
 
 /// The environment variable holding `PASSWORD`, `USER:PASSWORD` or `:PASSWORD`.
 pub const AUTH_ENV: &str = "PHPSESS_AUTH";
@@ -37,5 +38,45 @@ impl Credentials {
                 .map_err(|e| anyhow::anyhow!("{AUTH_ENV}: {e}")),
             _ => Ok(None),
         }
+    }
+}
+
+/// The environment variable holding at-rest keys: `base64:…` or `file:/path`, comma-separated.
+pub const KEY_ENV: &str = "PHPSESS_KEY";
+
+/// `--key-file`, and `PHPSESS_KEY` when it is not given: the keys of `phpsess.encryption_key` and
+/// `phpsess.previous_keys`, to read encrypted sessions. Never a key on the command line.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AtRestKeys {
+    /// Read encrypted sessions with the key in FILE (`base64:…` as in `phpsess.encryption_key`, or
+    /// the 32 raw bytes); repeat it for previous keys. Without it, the PHPSESS_KEY environment
+    /// variable (`base64:…` or `file:/path`, comma-separated) is used when set.
+    #[arg(long, value_name = "FILE")]
+    key_file: Vec<PathBuf>,
+}
+
+impl AtRestKeys {
+    /// The keys given, as a reading configuration that also accepts plaintext. Errors name the
+    /// source, never the key.
+    pub fn encryption(&self) -> Result<Option<Encryption>> {
+        let mut keys = Vec::new();
+        for path in &self.key_file {
+            let key = AtRestKey::parse(&format!("file:{}", path.display()))
+                .map_err(|e| anyhow::anyhow!("--key-file {}: {e}", path.display()))?;
+            keys.push(key);
+        }
+        if keys.is_empty() {
+            if let Ok(v) = std::env::var(KEY_ENV) {
+                keys = AtRestKey::parse_list(&v).map_err(|e| anyhow::anyhow!("{KEY_ENV}: {e}"))?;
+            }
+        }
+        let mut keys = keys.into_iter();
+        let Some(current) = keys.next() else {
+            return Ok(None);
+        };
+        // Reading only: `migrate` also shows sessions still stored in plaintext.
+        Ok(Some(
+            Encryption::new(EncryptionMode::Migrate, current).with_previous(keys.collect()),
+        ))
     }
 }

@@ -9,6 +9,7 @@
 mod cli_show;
 mod cli_users;
 mod cluster;
+mod encryption;
 mod exporter;
 mod harness;
 mod lock_queue;

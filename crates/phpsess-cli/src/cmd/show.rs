@@ -20,6 +20,8 @@ pub struct Args {
     cluster: bool,
     #[command(flatten)]
     credentials: crate::credentials::Credentials,
+    #[command(flatten)]
+    keys: crate::credentials::AtRestKeys,
     /// How the handler compresses sessions (`phpsess.compression` or phpredis's
     /// `redis.session.compression`); stored bytes that are not of this algorithm are shown as
     /// they are, as the handler reads them.
@@ -31,7 +33,8 @@ pub struct Args {
     /// Print the session bytes as PHP's serialize handler gets them (decompressed, not decoded).
     #[arg(long, conflicts_with = "json")]
     raw: bool,
-    /// Print one JSON object: id, key, host, ttl, bytes (stored), compression, lock, format, data.
+    /// Print one JSON object: id, key, host, ttl, bytes (stored), compression, lock, key_id
+    /// (encrypted sessions), format, data.
     #[arg(long)]
     json: bool,
     /// The session id (the PHPSESSID cookie value).
@@ -84,7 +87,11 @@ pub fn run(args: Args) -> Result<()> {
     };
     // Only reads: no lock is taken and the TTL is left alone.
     let compression = args.compression.compression();
-    let options = StoreOptions::default().with_compression(compression);
+    let encryption = args.keys.encryption()?;
+    let keyed = encryption.is_some();
+    let options = StoreOptions::default()
+        .with_compression(compression)
+        .with_encryption(encryption);
     let mut store = SessionStore::new(topology, options);
     let Some(info) = store.inspect(&args.id)? else {
         bail!(
@@ -94,6 +101,14 @@ pub fn run(args: Args) -> Result<()> {
             store.key(&args.id).display()
         );
     };
+    if !keyed {
+        if let Some(id) = phpsess::store::envelope_key_id(&info.data) {
+            bail!(
+                "session {} is encrypted (phpsess.encryption) under key id {id}; give --key-file or PHPSESS_KEY",
+                args.id
+            );
+        }
+    }
     if args.raw {
         return output::bytes(&info.data);
     }
@@ -131,6 +146,7 @@ pub fn run(args: Args) -> Result<()> {
                 "bytes": info.stored_bytes,
                 "compression": compression.name(),
                 "lock": info.lock_holder,
+                "key_id": info.key_id,
                 "format": format.to_string(),
                 "data": data,
             }),
@@ -139,7 +155,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let lock = info.lock_holder.as_deref().unwrap_or("none");
     let header = format!(
-        "id:     {}\nkey:    {}\nhost:   {}\nttl:    {} s\nbytes:  {}{}\nformat: {format}\nlock:   {lock}\n",
+        "id:     {}\nkey:    {}\nhost:   {}\nttl:    {} s\nbytes:  {}{}\nformat: {format}\nlock:   {lock}\n{}",
         args.id,
         info.key,
         info.host,
@@ -148,6 +164,11 @@ pub fn run(args: Args) -> Result<()> {
         match compression {
             Compression::None => String::new(),
             c => format!(" ({c}, {} decompressed)", info.data.len()),
+        },
+        match &info.key_id {
+            Some(id) => format!("key id: {id} (encrypted)\n"),
+            None if keyed => "key id: none (stored unencrypted)\n".to_owned(),
+            None => String::new(),
         }
     );
     output::bytes(header.as_bytes())?;

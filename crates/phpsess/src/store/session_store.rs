@@ -186,7 +186,7 @@ enum Decoded {
         data: Vec<u8>,
         key_id: Option<String>,
     },
-    /// Refused by encryption at rest; the message for the warning.
+    /// Refused by encryption at rest; why, naming the key id.
     #[cfg_attr(not(feature = "encryption"), allow(dead_code))]
     Unreadable(String),
 }
@@ -460,17 +460,21 @@ impl SessionStore {
             // a plain read would.
             match message {
                 Some([b'+', stored @ ..]) => {
-                    let data = self.decode_stored(id, &key.data, stored)?;
+                    let (data, unreadable) = self.open_stored(id, &key.data, stored)?;
+                    self.unreadable_read = unreadable.is_some().then(|| id.to_owned());
                     return Ok(ReadOutcome {
-                        data: Some(data),
+                        data,
                         refreshed: false,
+                        unreadable,
                     });
                 }
                 Some(b"-") => {
+                    self.unreadable_read = None;
                     return Ok(ReadOutcome {
                         data: None,
                         refreshed: false,
-                    })
+                        unreadable: None,
+                    });
                 }
                 _ => {}
             }
@@ -668,13 +672,11 @@ impl SessionStore {
         let mut unreadable = None;
         let data = match replies.get(at) {
             Some(Value::Nil) => None,
-            Some(Value::BulkString(b)) => match self.decode_stored(id, &key.data, b)? {
-                Decoded::Session { data, .. } => Some(data),
-                Decoded::Unreadable(why) => {
-                    unreadable = Some(why);
-                    None
-                }
-            },
+            Some(Value::BulkString(b)) => {
+                let (data, why) = self.open_stored(id, &key.data, b)?;
+                unreadable = why;
+                data
+            }
             Some(Value::ServerError(e)) if getex && is_unknown_command(e) => {
                 // Redis < 6.2: remember, and read again the old way.
                 self.raw.topology.no_getex(id.as_bytes());
@@ -1224,6 +1226,27 @@ impl SessionStore {
         }))
     }
 
+    /// A stored value as a read returns it: the session bytes, or none and the warning saying why
+    /// encryption at rest refused it.
+    fn open_stored(
+        &self,
+        id: &str,
+        key: &[u8],
+        stored: &[u8],
+    ) -> Result<(Option<Vec<u8>>, Option<String>)> {
+        Ok(match self.decode_stored(id, key, stored)? {
+            Decoded::Session { data, .. } => (Some(data), None),
+            Decoded::Unreadable(why) => (
+                None,
+                Some(format!(
+                    "phpsess: session {} is treated as absent (a new, empty session): {why}; \
+                     the stored value is kept until the session is written",
+                    short_id(id)
+                )),
+            ),
+        })
+    }
+
     /// The value to store for `id`: `data` (already compressed) sealed under the current key
     /// when encryption is on, else as it is.
     fn seal<'a>(&self, id: &str, data: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>> {
@@ -1271,13 +1294,7 @@ impl SessionStore {
                         key_id = Some(k.to_string());
                         data
                     }
-                    Opened::Rejected(why) => {
-                        return Ok(Decoded::Unreadable(format!(
-                            "phpsess: session {} is treated as absent (a new, empty session): \
-                             {why}; the stored value is kept until the session is written",
-                            short_id(id)
-                        )))
-                    }
+                    Opened::Rejected(why) => return Ok(Decoded::Unreadable(why.to_string())),
                 }
             }
         };

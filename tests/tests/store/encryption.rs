@@ -1,0 +1,136 @@
+//! Encryption at rest through the Rust store (`StoreOptions::with_encryption`) and `phpsess show`
+//! against a real redis-server: what the store writes holds no plaintext and reads back, rotation
+//! re-encrypts on write, an unreadable value reads as absent and is kept by an empty write, and
+//! `show` reads encrypted sessions with `--key-file` or `PHPSESS_KEY` (never a key on argv).
+
+use base64::Engine;
+use phpsess::store::{
+    envelope_key_id, AtRestKey, Encryption, EncryptionMode, SessionStore, StoreOptions, Topology,
+};
+use phpsess_compat::servers::RedisServer;
+use redis::Commands;
+
+const MARKER: &str = "STORE-MARKER-77a0";
+
+fn key(b: u8) -> AtRestKey {
+    AtRestKey::from_bytes([b; 32])
+}
+
+fn key_text(b: u8) -> String {
+    format!(
+        "base64:{}",
+        base64::engine::general_purpose::STANDARD.encode([b; 32])
+    )
+}
+
+fn store(server: &RedisServer, encryption: Option<Encryption>) -> SessionStore {
+    let topology = Topology::from_save_path(&format!("tcp://{}", server.addr())).unwrap();
+    SessionStore::new(
+        topology,
+        StoreOptions::default().with_encryption(encryption),
+    )
+}
+
+fn raw(server: &RedisServer, id: &str) -> Vec<u8> {
+    server
+        .connection()
+        .get(format!("PHPREDIS_SESSION:{id}"))
+        .unwrap()
+}
+
+#[test]
+fn store_encrypts_rotates_and_keeps_unreadable_values() {
+    let server = RedisServer::start();
+    let id = "storeenc00000000000000000";
+    let on = |k: u8| Some(Encryption::new(EncryptionMode::On, key(k)));
+    let mut a = store(&server, on(1));
+    a.read(id).unwrap();
+    let data = format!("m|s:{}:\"{MARKER}\";", MARKER.len());
+    a.write(id, data.as_bytes()).unwrap();
+    let stored = raw(&server, id);
+    assert!(!stored.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()));
+    assert_eq!(envelope_key_id(&stored), Some(key(1).id()));
+
+    // Rotation: key 2 current, key 1 previous: readable, re-encrypted under 2 on write.
+    let mut b = store(
+        &server,
+        on(2).map(|e| e.with_previous(vec![key(1)])),
+    );
+    let read = b.read(id).unwrap();
+    assert_eq!(read.data.as_deref(), Some(data.as_bytes()));
+    assert_eq!(read.unreadable, None);
+    b.write(id, data.as_bytes()).unwrap();
+    assert_eq!(envelope_key_id(&raw(&server, id)), Some(key(2).id()));
+
+    // Without key 2: absent, a reason naming the key id, and an empty write keeps the value.
+    let before = raw(&server, id);
+    let mut c = store(&server, on(3));
+    let read = c.read(id).unwrap();
+    assert_eq!(read.data, None);
+    let why = read.unreadable.unwrap();
+    assert!(why.contains(&key(2).id().to_string()), "{why}");
+    assert!(why.contains("storee…"), "{why}");
+    c.write(id, b"").unwrap();
+    assert_eq!(raw(&server, id), before, "an empty write after an unreadable read keeps it");
+    // With data: written anew under key 3.
+    c.read(id).unwrap();
+    c.write(id, b"n|i:1;").unwrap();
+    assert_eq!(envelope_key_id(&raw(&server, id)), Some(key(3).id()));
+
+    // `inspect` (what `show` uses) says why, not a garbled session.
+    let e = store(&server, on(1)).inspect(id).unwrap_err().to_string();
+    assert!(e.contains("is unreadable: it is encrypted under key id"), "{e}");
+    assert!(!e.contains(&key_text(1)[7..]), "{e}");
+}
+
+#[test]
+fn show_reads_encrypted_sessions_with_key_file_or_env() {
+    let server = RedisServer::start();
+    let id = "showenc000000000000000000";
+    let mut s = store(&server, Some(Encryption::new(EncryptionMode::On, key(5))));
+    s.read(id).unwrap();
+    s.write(id, b"n|i:3;").unwrap();
+    let save_path = format!("tcp://{}", server.addr());
+    let run = |extra: &[&str], env: Option<&str>| {
+        let mut cmd = std::process::Command::new(phpsess_compat::cli::phpsess_bin());
+        cmd.args(["show", "--save-path", &save_path])
+            .args(extra)
+            .arg(id)
+            .env_remove("PHPSESS_KEY")
+            .env_remove("PHPSESS_AUTH");
+        if let Some(v) = env {
+            cmd.env("PHPSESS_KEY", v);
+        }
+        let out = cmd.output().expect("run phpsess");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let kid = key(5).id().to_string();
+    let (code, _, err) = run(&[], None);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        format!("phpsess: session {id} is encrypted (phpsess.encryption) under key id {kid}; give --key-file or PHPSESS_KEY\n")
+    );
+    let (code, out, err) = run(&["--json"], Some(&format!("{},{}", key_text(9), key_text(5))));
+    assert_eq!(code, 0, "PHPSESS_KEY: {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["data"], serde_json::json!({"n": 3}));
+    assert_eq!(v["key_id"], serde_json::json!(kid));
+
+    let file = server.dir().join("key");
+    std::fs::write(&file, format!("{}\n", key_text(5))).unwrap();
+    let file = file.display().to_string();
+    let (code, out, err) = run(&["--key-file", &file], Some(&key_text(9)));
+    assert_eq!(code, 0, "--key-file wins over PHPSESS_KEY: {err}");
+    assert!(out.contains(&format!("key id: {kid} (encrypted)")), "{out}");
+
+    // The wrong key: the reason names key ids, never a key.
+    let (code, _, err) = run(&[], Some(&key_text(9)));
+    assert_eq!(code, 1);
+    assert!(err.contains(&format!("encrypted under key id {kid}")), "{err}");
+    assert!(!err.contains(&key_text(9)[7..]) && !err.contains(&key_text(5)[7..]), "{err}");
+}
