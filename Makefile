@@ -39,6 +39,7 @@ lint:
 	$(CARGO) clippy -p phpsess --no-default-features --lib --tests -- -D warnings
 	$(CARGO) clippy -p phpsess --no-default-features --features laravel --lib --tests -- -D warnings
 	$(CARGO) clippy -p phpsess --no-default-features --features store --lib --tests -- -D warnings
+	$(CARGO) clippy -p phpsess --no-default-features --features encryption --lib --tests -- -D warnings
 
 ## PHP's own ext/session tests with the files handler and with phpsess (also part of `make test`,
 ## as tests/tests/ext/php_session_suite.rs); the tests are fetched from Debian's php8.2 source package.

@@ -10,7 +10,8 @@ use ext_php_rs::zend::{IniEntryDef, IniEntryDefs};
 use std::sync::Mutex;
 
 use phpsess::store::{
-    AtRestKey, Compression, Encryption, EncryptionMode, LockOptions, StoreOptions, DEFAULT_MAX_SESSION_BYTES, MAX_LOCK_EXPIRE,
+    AtRestKey, Compression, Encryption, EncryptionMode, LockOptions, StoreOptions,
+    DEFAULT_MAX_SESSION_BYTES, MAX_LOCK_EXPIRE,
 };
 
 use crate::ffi;
@@ -407,7 +408,11 @@ fn at_rest(mode: &str, key: &str, previous: &str) -> Result<Option<Encryption>, 
     parsed
 }
 
-fn parse_keys(mode: EncryptionMode, key: &str, previous: &str) -> Result<Option<Encryption>, String> {
+fn parse_keys(
+    mode: EncryptionMode,
+    key: &str,
+    previous: &str,
+) -> Result<Option<Encryption>, String> {
     if key.trim().is_empty() {
         return Err(
             "phpsess: phpsess.encryption is on but phpsess.encryption_key is empty; sessions are not opened"

@@ -48,7 +48,9 @@ fn set_raw(server: &RedisServer, id: &str, value: &[u8]) {
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 /// Reads `ids` in one PHP process; returns (sessions, warnings).
@@ -70,17 +72,21 @@ fn stored_bytes_hold_no_plaintext_and_read_back() {
         assert_eq!(v["ok"], json!(true), "{v}");
         assert_eq!(warnings(&v), Vec::<String>::new());
         let stored = raw(&server, &id);
-        assert!(stored.starts_with(b"\xFFPSE\x01"), "{compression}: {stored:?}");
+        assert!(
+            stored.starts_with(b"\xFFPSE\x01"),
+            "{compression}: {stored:?}"
+        );
         assert!(!contains(&stored, MARKER), "{compression}: marker in Redis");
         assert!(!contains(&stored, "secret"), "{compression}: name in Redis");
         // Compressed before sealing: 20 repeats shrink below their length under a real codec.
         if compression != "none" {
-            assert!(stored.len() < MARKER.len() * 20, "{compression}: {}", stored.len());
+            assert!(
+                stored.len() < MARKER.len() * 20,
+                "{compression}: {}",
+                stored.len()
+            );
         }
-        assert_eq!(
-            envelope_key_id(&stored).unwrap().to_string(),
-            key_id(1)
-        );
+        assert_eq!(envelope_key_id(&stored).unwrap().to_string(), key_id(1));
         let (sessions, warns) = read(&p, &[&id]);
         assert_eq!(sessions[0]["session"], json!({"secret": MARKER.repeat(20)}));
         assert_eq!(warns, Vec::<String>::new());
@@ -108,7 +114,11 @@ fn a_value_moved_to_another_key_is_absent_warned_and_kept() {
             key_id(1)
         )]
     );
-    assert_eq!(raw(&server, to), stolen, "an unchanged session does not erase it");
+    assert_eq!(
+        raw(&server, to),
+        stolen,
+        "an unchanged session does not erase it"
+    );
     // Written with data by the application: replaced by a value of its own.
     let v = p.json(SCRIPT, &["write", to, "user", "mallory"]);
     assert_eq!(v["before"], json!([]));
@@ -137,7 +147,10 @@ fn one_flipped_bit_anywhere_fails_cleanly() {
     );
     for (i, flipped) in ids.iter().enumerate() {
         let mut good = p_seal
-            .seal(format!("PHPREDIS_SESSION:{flipped}").as_bytes(), b"a|s:1:\"1\";")
+            .seal(
+                format!("PHPREDIS_SESSION:{flipped}").as_bytes(),
+                b"a|s:1:\"1\";",
+            )
             .unwrap();
         good[i] ^= 1 << (i % 8);
         set_raw(&server, flipped, &good);
@@ -166,17 +179,26 @@ fn rotation_keeps_sessions_and_re_encrypts_on_write() {
     php(&server, "on", 1).json(SCRIPT, &["write", untouched, "user", "bob"]);
     let rotated = php(&server, "on", 2).ini("phpsess.previous_keys", &key_text(1));
     let v = rotated.json(SCRIPT, &["write", id, "seen", "yes"]);
-    assert_eq!(v["before"], json!({"user": "alice"}), "still logged in: {v}");
+    assert_eq!(
+        v["before"],
+        json!({"user": "alice"}),
+        "still logged in: {v}"
+    );
     assert_eq!(warnings(&v), Vec::<String>::new());
     let stored = raw(&server, id);
     assert_eq!(envelope_key_id(&stored).unwrap().to_string(), key_id(2));
     let (sessions, warns) = rotated.read_pair(id, untouched);
-    assert_eq!(sessions[0]["session"], json!({"user": "alice", "seen": "yes"}));
+    assert_eq!(
+        sessions[0]["session"],
+        json!({"user": "alice", "seen": "yes"})
+    );
     assert_eq!(sessions[1]["session"], json!({"user": "bob"}));
     assert_eq!(warns, Vec::<String>::new());
     // Read unchanged, not written: still under the old key.
     assert_eq!(
-        envelope_key_id(&raw(&server, untouched)).unwrap().to_string(),
+        envelope_key_id(&raw(&server, untouched))
+            .unwrap()
+            .to_string(),
         key_id(1)
     );
     // Key 1 dropped: the session under it is absent, with its key id in the warning.
@@ -184,7 +206,10 @@ fn rotation_keeps_sessions_and_re_encrypts_on_write() {
     assert_eq!(sessions[0]["session"], json!([]));
     assert_eq!(warns.len(), 1);
     assert!(
-        warns[0].contains(&format!("encrypted under key id {}, which is neither", key_id(1))),
+        warns[0].contains(&format!(
+            "encrypted under key id {}, which is neither",
+            key_id(1)
+        )),
         "{warns:?}"
     );
 }
@@ -213,10 +238,12 @@ fn migrate_reads_plaintext_and_writes_encrypted_on_refuses_plaintext() {
     assert_eq!(sessions[0]["session"], json!([]));
     assert_eq!(
         warns,
-        vec!["session_start(): phpsess: session plain0… is treated as absent (a new, empty \
+        vec![
+            "session_start(): phpsess: session plain0… is treated as absent (a new, empty \
               session): it is stored unencrypted and phpsess.encryption=on; the stored value is \
               kept until the session is written"
-            .to_owned()]
+                .to_owned()
+        ]
     );
     assert_eq!(raw(&server, plain), b"user|s:5:\"alice\";");
 
@@ -231,7 +258,10 @@ fn migrate_reads_plaintext_and_writes_encrypted_on_refuses_plaintext() {
     let stored = raw(&server, plain);
     assert!(stored.starts_with(b"\xFFPSE"), "{stored:?}");
     assert!(!contains(&stored, "alice"));
-    let (sessions, _) = read(&php(&server, "on", 1).ini("phpsess.compression", "zstd"), &[plain]);
+    let (sessions, _) = read(
+        &php(&server, "on", 1).ini("phpsess.compression", "zstd"),
+        &[plain],
+    );
     assert_eq!(sessions[0]["session"], json!({"user": "alice", "n": "1"}));
 }
 

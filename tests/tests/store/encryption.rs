@@ -52,10 +52,7 @@ fn store_encrypts_rotates_and_keeps_unreadable_values() {
     assert_eq!(envelope_key_id(&stored), Some(key(1).id()));
 
     // Rotation: key 2 current, key 1 previous: readable, re-encrypted under 2 on write.
-    let mut b = store(
-        &server,
-        on(2).map(|e| e.with_previous(vec![key(1)])),
-    );
+    let mut b = store(&server, on(2).map(|e| e.with_previous(vec![key(1)])));
     let read = b.read(id).unwrap();
     assert_eq!(read.data.as_deref(), Some(data.as_bytes()));
     assert_eq!(read.unreadable, None);
@@ -71,7 +68,11 @@ fn store_encrypts_rotates_and_keeps_unreadable_values() {
     assert!(why.contains(&key(2).id().to_string()), "{why}");
     assert!(why.contains("storee…"), "{why}");
     c.write(id, b"").unwrap();
-    assert_eq!(raw(&server, id), before, "an empty write after an unreadable read keeps it");
+    assert_eq!(
+        raw(&server, id),
+        before,
+        "an empty write after an unreadable read keeps it"
+    );
     // With data: written anew under key 3.
     c.read(id).unwrap();
     c.write(id, b"n|i:1;").unwrap();
@@ -79,7 +80,10 @@ fn store_encrypts_rotates_and_keeps_unreadable_values() {
 
     // `inspect` (what `show` uses) says why, not a garbled session.
     let e = store(&server, on(1)).inspect(id).unwrap_err().to_string();
-    assert!(e.contains("is unreadable: it is encrypted under key id"), "{e}");
+    assert!(
+        e.contains("is unreadable: it is encrypted under key id"),
+        "{e}"
+    );
     assert!(!e.contains(&key_text(1)[7..]), "{e}");
 }
 
@@ -115,7 +119,10 @@ fn show_reads_encrypted_sessions_with_key_file_or_env() {
         err,
         format!("phpsess: session {id} is encrypted (phpsess.encryption) under key id {kid}; give --key-file or PHPSESS_KEY\n")
     );
-    let (code, out, err) = run(&["--json"], Some(&format!("{},{}", key_text(9), key_text(5))));
+    let (code, out, err) = run(
+        &["--json"],
+        Some(&format!("{},{}", key_text(9), key_text(5))),
+    );
     assert_eq!(code, 0, "PHPSESS_KEY: {err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["data"], serde_json::json!({"n": 3}));
@@ -131,6 +138,12 @@ fn show_reads_encrypted_sessions_with_key_file_or_env() {
     // The wrong key: the reason names key ids, never a key.
     let (code, _, err) = run(&[], Some(&key_text(9)));
     assert_eq!(code, 1);
-    assert!(err.contains(&format!("encrypted under key id {kid}")), "{err}");
-    assert!(!err.contains(&key_text(9)[7..]) && !err.contains(&key_text(5)[7..]), "{err}");
+    assert!(
+        err.contains(&format!("encrypted under key id {kid}")),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&key_text(9)[7..]) && !err.contains(&key_text(5)[7..]),
+        "{err}"
+    );
 }

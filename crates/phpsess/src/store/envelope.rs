@@ -115,10 +115,7 @@ impl AtRestKey {
         let digest = h.finalize();
         let mut id = [0u8; KEY_ID_LEN];
         id.copy_from_slice(&digest[..KEY_ID_LEN]);
-        AtRestKey {
-            key,
-            id: KeyId(id),
-        }
+        AtRestKey { key, id: KeyId(id) }
     }
 
     /// A key from a setting: `base64:<base64 of 32 bytes>` (Laravel's APP_KEY form) or
@@ -206,7 +203,9 @@ pub enum Rejection {
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Rejection::Plaintext => f.write_str("it is stored unencrypted and phpsess.encryption=on"),
+            Rejection::Plaintext => {
+                f.write_str("it is stored unencrypted and phpsess.encryption=on")
+            }
             Rejection::UnknownKey(id) => write!(
                 f,
                 "it is encrypted under key id {id}, which is neither phpsess.encryption_key nor in \
@@ -385,7 +384,9 @@ mod tests {
     #[test]
     fn round_trip_and_header() {
         let enc = Encryption::new(EncryptionMode::On, key(1));
-        let sealed = enc.seal(b"PHPREDIS_SESSION:abc", b"secret|s:3:\"xyz\";").unwrap();
+        let sealed = enc
+            .seal(b"PHPREDIS_SESSION:abc", b"secret|s:3:\"xyz\";")
+            .unwrap();
         assert!(sealed.starts_with(MAGIC));
         assert_eq!(sealed.len(), OVERHEAD + 17);
         assert_eq!(envelope_key_id(&sealed), Some(key(1).id()));
@@ -474,17 +475,28 @@ mod tests {
         assert!(!format!("{k:?}").contains(&b64));
         let dir = std::env::temp_dir().join(format!("phpsess-key-{}", std::process::id()));
         std::fs::write(&dir, format!("base64:{b64}\n")).unwrap();
-        assert_eq!(AtRestKey::parse(&format!("file:{}", dir.display())).unwrap(), key(7));
+        assert_eq!(
+            AtRestKey::parse(&format!("file:{}", dir.display())).unwrap(),
+            key(7)
+        );
         std::fs::write(&dir, [7u8; 32]).unwrap();
-        assert_eq!(AtRestKey::parse(&format!("file:{}", dir.display())).unwrap(), key(7));
+        assert_eq!(
+            AtRestKey::parse(&format!("file:{}", dir.display())).unwrap(),
+            key(7)
+        );
         std::fs::remove_file(&dir).unwrap();
         let short = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
         let e = AtRestKey::parse(&format!("base64:{short}")).unwrap_err();
-        assert_eq!(e.to_string(), "the key has 16 bytes; AES-256 needs exactly 32");
+        assert_eq!(
+            e.to_string(),
+            "the key has 16 bytes; AES-256 needs exactly 32"
+        );
         assert!(!e.to_string().contains(&short));
         assert_eq!(AtRestKey::parse(&b64).unwrap_err(), KeyError::UnknownForm);
         assert_eq!(
-            AtRestKey::parse_list(&format!(" base64:{b64} ,, base64:{b64}")).unwrap().len(),
+            AtRestKey::parse_list(&format!(" base64:{b64} ,, base64:{b64}"))
+                .unwrap()
+                .len(),
             2
         );
     }

@@ -1290,7 +1290,9 @@ impl SessionStore {
                 opened = enc.open(key, stored);
                 match &opened {
                     Opened::Plain => stored,
-                    Opened::Decrypted { data, key_id: k, .. } => {
+                    Opened::Decrypted {
+                        data, key_id: k, ..
+                    } => {
                         key_id = Some(k.to_string());
                         data
                     }
