@@ -147,3 +147,33 @@ fn show_reads_encrypted_sessions_with_key_file_or_env() {
         "{err}"
     );
 }
+
+/// The lock queue hands the holder's written value to the waiter: sealed like any stored value,
+/// the waiter opens it with the keys it has (and warns without them), never sees ciphertext.
+#[test]
+fn a_lock_hand_off_carries_the_sealed_session() {
+    let server = RedisServer::start();
+    let id = "handoffenc000000000000000";
+    let on = |k: u8| Some(Encryption::new(EncryptionMode::On, key(k)));
+    for (waiter_key, expect) in [(1u8, Some(&b"n|i:1;"[..])), (2, None)] {
+        let mut first = store(&server, on(1));
+        first.read(id).unwrap();
+        let addr = server.addr();
+        let waiter = std::thread::spawn(move || {
+            let topology = Topology::from_save_path(&format!("tcp://{addr}")).unwrap();
+            let mut second = SessionStore::new(
+                topology,
+                StoreOptions::default().with_encryption(on(waiter_key)),
+            );
+            let read = second.read(id).unwrap();
+            second.close().unwrap();
+            (read, second.stats().lock_waits)
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        first.write(id, b"n|i:1;").unwrap();
+        let (read, waits) = waiter.join().unwrap();
+        assert_eq!(waits, 1, "the waiter waited");
+        assert_eq!(read.data.as_deref(), expect, "waiter with key {waiter_key}");
+        assert_eq!(read.unreadable.is_some(), expect.is_none(), "{read:?}");
+    }
+}
