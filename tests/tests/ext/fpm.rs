@@ -26,6 +26,11 @@ struct Fpm {
 
 impl Fpm {
     fn start(redis_addr: &str) -> Fpm {
+        Fpm::start_with(redis_addr, "")
+    }
+
+    /// As [`Fpm::start`], with more pool lines (`php_admin_value[...] = ...\n`).
+    fn start_with(redis_addr: &str, pool: &str) -> Fpm {
         let dir = tempfile::Builder::new()
             .prefix("phpsess-fpm-")
             .tempdir()
@@ -46,7 +51,8 @@ impl Fpm {
              php_value[phpsess.lock_wait_timeout] = 1234\n\
              php_admin_value[max_execution_time] = 90\n\
              php_admin_value[zend.assertions] = 1\n\
-             php_admin_value[assert.exception] = 1\n",
+             php_admin_value[assert.exception] = 1\n\
+             {pool}",
             log = dir.path().join("fpm.log").display(),
             sock = socket.display(),
         );
@@ -198,4 +204,44 @@ fn a_hostile_cookie_never_names_a_foreign_key() {
     assert_eq!(ttl, -1);
     let locks: Vec<String> = c.keys("*_LOCK").unwrap();
     assert_eq!(locks, Vec::<String>::new());
+}
+
+/// Encryption at rest set per pool (`php_admin_value`): a session written over FastCGI is stored
+/// sealed (no marker in the raw bytes) and read back by the next request with the cookie; a
+/// script's `ini_set()` cannot turn it off.
+#[test]
+fn pool_level_encryption_seals_sessions() {
+    use base64::Engine;
+    use redis::Commands;
+    let server = RedisServer::start();
+    let key = base64::engine::general_purpose::STANDARD.encode([0x5a; 32]);
+    let fpm = Fpm::start_with(
+        &server.addr(),
+        &format!(
+            "php_admin_value[phpsess.encryption] = on\n\
+             php_admin_value[phpsess.encryption_key] = \"base64:{key}\"\n"
+        ),
+    );
+    let script = php_script("ext_fpm_encryption.php");
+    let marker = "FPM-MARKER-93c2";
+    let v = fpm.get(&script, &format!("set={marker}&try_ini=1"));
+    assert_eq!(v["ok"], serde_json::json!(true), "{v}");
+    assert_eq!(
+        v["ini_set"],
+        serde_json::json!(false),
+        "ini_set refused: {v}"
+    );
+    // PHP's INI parser turns an unquoted `on` into "1"; phpsess.encryption reads both as on.
+    assert_eq!(v["mode"], serde_json::json!("1"), "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    let stored: Vec<u8> = server
+        .connection()
+        .get(format!("PHPREDIS_SESSION:{id}"))
+        .unwrap();
+    assert!(stored.starts_with(b"\xFFPSE"), "{stored:?}");
+    assert!(!stored.windows(marker.len()).any(|w| w == marker.as_bytes()));
+    let v = fpm.get_with_cookie(&script, "", &format!("PHPSESSID={id}"));
+    assert_eq!(v["session"], serde_json::json!({"marker": marker}), "{v}");
+    assert_eq!(v["warnings"], serde_json::json!([]), "{v}");
+    assert!(!fpm.log().contains(&key), "the key is not in php-fpm's log");
 }
