@@ -1,5 +1,6 @@
-//! The `phpsess.*` INI settings: their table (registered in MINIT, all `PHP_INI_ALL`, so a pool's
-//! `php_admin_value`/`php_value` or a script's `ini_set()` can change them), typed reads at the
+//! The `phpsess.*` INI settings: their table (registered in MINIT, `PHP_INI_ALL` so a pool's
+//! `php_admin_value`/`php_value` or a script's `ini_set()` can change them, except `phpsess.auth`
+//! and the encryption settings, which a script must not change), typed reads at the
 //! moment a session opens, and the mapping from settings to the core store's [`StoreOptions`].
 
 use std::ffi::{c_int, CStr};
