@@ -70,7 +70,9 @@ impl Fpm {
             .expect("php-fpm8.2 (make deps installs php8.2-fpm)");
         let fpm = Fpm { child, socket, dir };
         let start = Instant::now();
-        while !fpm.socket.exists() {
+        // The socket file appears at bind(), before listen(): a request in between is refused
+        // (seen once as an empty body), so wait until a connection is accepted.
+        while std::os::unix::net::UnixStream::connect(&fpm.socket).is_err() {
             assert!(
                 start.elapsed() < Duration::from_secs(10),
                 "php-fpm did not listen:\n{}",
