@@ -6,7 +6,8 @@
 # progress goes to stderr. Takes about 5 minutes with the defaults.
 #
 # Environment (see tests/src/bin/bench-e2e.rs): BENCH_SECONDS, BENCH_WARMUP, BENCH_ROUNDS,
-# BENCH_WORKERS, BENCH_CONNECTIONS, BENCH_DELAY_MS, BENCH_COUNT, BENCH_RUNNERS.
+# BENCH_WORKERS, BENCH_CONNECTIONS, BENCH_DELAY_MS, BENCH_COUNT, BENCH_RUNNERS, and
+# BENCH_PHPSESS_INI="name=value,..." for phpsess's rows (e.g. phpsess.lock_queue=0).
 # The machines are shared and noisy: compare the ratios of one run, not numbers across runs.
 set -euo pipefail
 
