@@ -157,7 +157,10 @@ fn session_inis(handler: Flavor, locking: bool, redis_addr: &str) -> Vec<(String
     if handler.0 == Handler::Phpsess {
         // BENCH_PHPSESS_INI="name=value,…": phpsess's rows with other settings (e.g.
         // phpsess.lock_queue=0, to compare a run with the queue against one without).
-        for kv in std::env::var("BENCH_PHPSESS_INI").unwrap_or_default().split(',') {
+        for kv in std::env::var("BENCH_PHPSESS_INI")
+            .unwrap_or_default()
+            .split(',')
+        {
             if let Some((k, v)) = kv.split_once('=') {
                 inis.push((k.trim().into(), v.trim().into()));
             }
