@@ -5,6 +5,7 @@
 
 use phpsess::save_path::php::{parse_number, parse_str, parse_url, PhpNumber, PhpUrl};
 use phpsess::{serialize, Array, Value};
+use phpsess_compat::fixtures::escape_bytes;
 use phpsess_compat::php::{php_script, run_php};
 use phpsess_compat::rng::{Rng, SeedReport};
 
@@ -20,16 +21,7 @@ fn unhex(s: &str) -> Vec<u8> {
 }
 
 fn show(bytes: &[u8]) -> String {
-    let s: String = bytes
-        .iter()
-        .flat_map(|&b| std::ascii::escape_default(b))
-        .map(char::from)
-        .collect();
-    if s.len() > 200 {
-        format!("{}... ({} bytes)", &s[..200], bytes.len())
-    } else {
-        s
-    }
+    escape_bytes(bytes, 200)
 }
 
 /// 1 to `max` pieces picked from `alphabet`, joined.

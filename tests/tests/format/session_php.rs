@@ -10,6 +10,7 @@
 
 use phpsess::session::{decode, encode, Format};
 use phpsess::{serialize, unserialize, Array, CustomObject, EnumCase, Error, Key, Object, Value};
+use phpsess_compat::fixtures::escape_bytes;
 use phpsess_compat::php::{php_script, run_php};
 
 const FORMATS: [Format; 3] = [Format::Php, Format::PhpSerialize, Format::PhpBinary];
@@ -32,16 +33,7 @@ fn unhex(s: &str) -> Vec<u8> {
 }
 
 fn show(bytes: &[u8]) -> String {
-    let s: String = bytes
-        .iter()
-        .flat_map(|&b| std::ascii::escape_default(b))
-        .map(char::from)
-        .collect();
-    if s.len() > 160 {
-        format!("{}... ({} bytes)", &s[..160], bytes.len())
-    } else {
-        s
-    }
+    escape_bytes(bytes, 160)
 }
 
 /// PHP's `serialize($_SESSION)` with its keys normalised as our `Array` keeps them (PHP reads
