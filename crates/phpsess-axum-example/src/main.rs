@@ -1,7 +1,7 @@
 //! `phpsess-axum-example`: a small axum service that shares a PHP or Laravel app's sessions
 //! through phpsess's extractors. `GET /me` answers `{"user_id": …}` for a logged-in session and
 //! 401 otherwise; `GET /baseline?key=K` does one plain `GET K` over the same Redis connection (the
-//! benchmark's anchor); `POST /touch` (native sessions) writes `$_SESSION['rust_seen']` back
+//! benchmark's anchor); `POST /touch` (native sessions) writes `$_SESSION['rust_count']` back
 //! under the lock. Thin on purpose: everything it does is in `phpsess::axum`.
 
 use std::net::SocketAddr;
@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use clap::Parser;
-use phpsess::axum::{LaravelSession, PhpSession, PhpSessionMut, SessionConfig};
+use phpsess::axum::{LaravelSession, LaravelSessionMut, PhpSession, PhpSessionMut, SessionConfig};
 use phpsess::laravel::{
     AppKey, AsyncLaravelStore, Cipher, Encrypter, KeyLayout, LaravelConfig, Skeleton,
 };
@@ -90,14 +90,14 @@ async fn run() -> Result<()> {
             "give --app-key (or APP_KEY) for Laravel sessions, or --php-user-key for native ones"
         );
     };
-    let me = if args.app_key.is_some() {
-        get(me_laravel)
+    let (me, touch) = if args.app_key.is_some() {
+        (get(me_laravel), post(touch_laravel))
     } else {
-        get(me_php)
+        (get(me_php), post(touch_php))
     };
     let app = Router::new()
         .route("/me", me)
-        .route("/touch", post(touch))
+        .route("/touch", touch)
         .layer(config.layer())
         .route("/baseline", get(baseline))
         .with_state(raw);
@@ -164,12 +164,21 @@ fn user_response(user: Option<phpsess::laravel::UserId>) -> Response {
 }
 
 /// Native sessions: count this service's visits in the session, written back under the lock.
-async fn touch(session: PhpSessionMut) -> Response {
-    let seen: i64 = session.get("rust_seen").ok().flatten().unwrap_or(0);
-    if session.insert("rust_seen", &(seen + 1)).is_err() {
+async fn touch_php(session: PhpSessionMut) -> Response {
+    let seen: i64 = session.get("rust_count").ok().flatten().unwrap_or(0);
+    if session.insert("rust_count", &(seen + 1)).is_err() {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
-    Json(json!({ "rust_seen": seen + 1 })).into_response()
+    Json(json!({ "rust_count": seen + 1 })).into_response()
+}
+
+/// Laravel sessions: the same counter, written back keeping the session's TTL.
+async fn touch_laravel(session: LaravelSessionMut) -> Response {
+    let seen: i64 = session.get("rust_count").ok().flatten().unwrap_or(0);
+    if session.insert("rust_count", &(seen + 1)).is_err() {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    Json(json!({ "rust_count": seen + 1 })).into_response()
 }
 
 #[derive(serde::Deserialize)]
