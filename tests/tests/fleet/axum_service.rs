@@ -269,7 +269,7 @@ fn laravel_sessions_are_read_and_written_back_through_the_service() {
     tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
     let tampered = cookie::url_encode(&String::from_utf8_lossy(&tampered));
     let other_key = Encrypter::new(
-        AppKey::parse("base64:BaBAJlO7ojpTgUyostkuJABaBAJlO7ojpTgUyostkuJA=").unwrap(),
+        AppKey::parse("base64:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=").unwrap(),
         Cipher::Aes256Cbc,
     )
     .unwrap();
@@ -302,4 +302,71 @@ fn laravel_sessions_are_read_and_written_back_through_the_service() {
     );
     // The real cookie still works after all that.
     assert_eq!(me(&service, "laravel_session", &wire).0, 200);
+}
+
+#[test]
+fn redis_down_paused_or_restarted_is_a_503_then_the_shared_connection_serves_again() {
+    let mut redis = RedisServer::start();
+    let id = "axumrestart00000000000001";
+    let _: () = redis::cmd("SET")
+        .arg(format!("PHPREDIS_SESSION:{id}"))
+        .arg("user|s:3:\"ann\";")
+        .query(&mut redis.connection())
+        .unwrap();
+    let mut service = AxumService::start(&[
+        "--save-path",
+        &format!("tcp://{}?timeout=1&read_timeout=1", redis.addr()),
+        "--php-user-key",
+        "user",
+    ]);
+    let ok = (200, "{\"user_id\":\"ann\"}".to_owned());
+    assert_eq!(me(&service, "PHPSESSID", id), ok);
+
+    // Paused: no reply within the read timeout. A 503 that names nothing internal.
+    redis.pause();
+    let asked = Instant::now();
+    let (status, body) = me(&service, "PHPSESSID", id);
+    redis.resume();
+    assert_eq!(
+        (status, body.as_str()),
+        (503, "session store unavailable\n")
+    );
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "bounded by the read timeout"
+    );
+
+    // Killed: refused connections are 503s too; restarted, the same process serves again.
+    redis.kill();
+    let (status, body) = me(&service, "PHPSESSID", id);
+    assert_eq!(
+        (status, body.as_str()),
+        (503, "session store unavailable\n")
+    );
+    redis.restart();
+    // SIGKILL may have beaten the AOF's fsync: store the session again (this is about the
+    // connection, not about persistence).
+    let _: () = redis::cmd("SET")
+        .arg(format!("PHPREDIS_SESSION:{id}"))
+        .arg("user|s:3:\"ann\";")
+        .query(&mut redis.connection())
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let answer = me(&service, "PHPSESSID", id);
+        if answer == ok {
+            break;
+        }
+        assert_eq!(answer.0, 503, "{answer:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "never recovered: {answer:?}\n{}",
+            service.logs()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    for _ in 0..20 {
+        assert_eq!(me(&service, "PHPSESSID", id), ok);
+    }
+    assert!(service.is_running());
 }
