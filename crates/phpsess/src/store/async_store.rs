@@ -276,12 +276,20 @@ impl AsyncHost {
 /// A session lock this task holds ([`AsyncSessionStore::read_locked`]): give it back to
 /// [`AsyncSessionStore::write`], [`AsyncSessionStore::touch`] or [`AsyncSessionStore::release`].
 /// Dropped without one of those, the lock is released from a spawned task, by token.
-#[derive(Debug)]
 pub struct HeldSessionLock {
     id: String,
     key: SessionKey,
     token: Option<LockToken>,
     store: Option<AsyncSessionStore>,
+}
+
+// Debug shows the id shortened and no token: either is enough to act on the session.
+impl std::fmt::Debug for HeldSessionLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldSessionLock")
+            .field("id", &short_id(&self.id))
+            .finish_non_exhaustive()
+    }
 }
 
 impl HeldSessionLock {
@@ -846,5 +854,30 @@ fn raw_key_text(key: &[u8]) -> String {
         format!("{}{head}…", &text[..start])
     } else {
         text.into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_messages_never_show_a_whole_id_or_token() {
+        let id = "k3vq5ctk0nb0gq3s6bqvkbmc4m";
+        let token = LockToken::new();
+        let shown_token = token.as_str().to_owned();
+        let lock = HeldSessionLock {
+            id: id.into(),
+            key: SessionKey::standalone(b"PHPREDIS_SESSION:", id.as_bytes()),
+            token: Some(token),
+            store: None,
+        };
+        let debug = format!("{lock:?}");
+        assert!(!debug.contains(id), "{debug}");
+        assert!(!debug.contains(&shown_token), "{debug}");
+        let key = format!("laravel_database_laravel_cache:{id}");
+        let text = raw_key_text(key.as_bytes());
+        assert_eq!(text, "laravel_database_laravel_cache:k3vq5c…");
+        assert_eq!(raw_key_text(b"short"), "short");
     }
 }
