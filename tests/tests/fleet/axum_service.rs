@@ -1,14 +1,15 @@
 //! The axum extractors over HTTP, in the real `phpsess-axum-example` binary next to real PHP:
 //! sessions logged in by php-fpm (phpsess and phpredis handlers) and by Laravel 8.83 are read by
 //! `GET /me`; `POST /touch` writes back under PHP's lock and PHP's next request sees it; a PHP
-//! request holding the lock makes the write-back wait its turn; hostile cookies get a 401 and
-//! the service lives on.
+//! request holding the lock makes the write-back wait its turn; weighted hosts and a cluster;
+//! Redis paused, killed and restarted under it; hostile cookies get a 401 and the service lives on.
 
 use std::thread;
 use std::time::{Duration, Instant};
 
 use phpsess::laravel::{cookie, AppKey, Cipher, Encrypter};
-use phpsess_compat::servers::RedisServer;
+use phpsess::store::{SessionStore, StoreOptions, Topology};
+use phpsess_compat::servers::{RedisCluster, RedisServer};
 use phpsess_compat::web::{AxumService, FpmPool, Handler, HttpClient, Site};
 use serde_json::{json, Value as Json};
 
@@ -369,4 +370,75 @@ fn redis_down_paused_or_restarted_is_a_503_then_the_shared_connection_serves_aga
         assert_eq!(me(&service, "PHPSESSID", id), ok);
     }
     assert!(service.is_running());
+}
+
+/// Sessions stored by the blocking store (as the extension stores them) on weighted hosts and on
+/// a cluster, read and written back through the service.
+fn serve_sessions_of(service: &AxumService, blocking: &mut SessionStore, ids: &[String]) {
+    for id in ids {
+        blocking.read(id).unwrap();
+        blocking
+            .write(id, format!("user|s:{}:\"{id}\";", id.len()).as_bytes())
+            .unwrap();
+        let (status, body) = me(service, "PHPSESSID", id);
+        assert_eq!(status, 200, "{id}: {body}");
+        assert_eq!(
+            serde_json::from_str::<Json>(&body).unwrap(),
+            json!({ "user_id": id })
+        );
+        assert_eq!(post_touch(service, "PHPSESSID", id).0, 200, "{id}");
+        let data = blocking.read(id).unwrap().data.unwrap();
+        blocking.close().unwrap();
+        assert_eq!(
+            data,
+            format!("user|s:{}:\"{id}\";rust_count|i:1;", id.len()).into_bytes()
+        );
+    }
+}
+
+#[test]
+fn weighted_hosts_and_a_cluster_are_served_through_the_service() {
+    let servers: Vec<RedisServer> = (0..3).map(|_| RedisServer::start()).collect();
+    let save_path = servers
+        .iter()
+        .zip([1, 2, 3])
+        .map(|(s, w)| format!("tcp://{}?weight={w}", s.addr()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let service = AxumService::start(&["--save-path", &save_path, "--php-user-key", "user"]);
+    let mut blocking = SessionStore::new(
+        Topology::from_save_path(&save_path).unwrap(),
+        StoreOptions::default(),
+    );
+    let ids: Vec<String> = "AbCdEfGhIjKl"
+        .chars()
+        .enumerate()
+        .map(|(i, c)| format!("{c}axumweighted{i:012}"))
+        .collect();
+    serve_sessions_of(&service, &mut blocking, &ids);
+    let used = servers
+        .iter()
+        .filter(|s| {
+            redis::cmd("DBSIZE")
+                .query::<i64>(&mut s.connection())
+                .unwrap()
+                > 0
+        })
+        .count();
+    assert_eq!(used, 3, "the ids spread over every host");
+
+    let cluster = RedisCluster::start();
+    let service = AxumService::start(&[
+        "--save-path",
+        &cluster.seed_query(),
+        "--cluster",
+        "--php-user-key",
+        "user",
+    ]);
+    let mut blocking = SessionStore::new(
+        Topology::from_cluster_save_path(&cluster.seed_query()).unwrap(),
+        StoreOptions::default(),
+    );
+    let ids: Vec<String> = (0..8).map(|i| format!("axumcluster{i:014}")).collect();
+    serve_sessions_of(&service, &mut blocking, &ids);
 }
