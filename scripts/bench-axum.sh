@@ -3,14 +3,16 @@
 # redis-server on loopback, a session logged in by real Laravel 8.83 (tests/laravel/app.php), and
 # the release `phpsess-axum-example` serving it; wrk then alternates, in one run, between
 #   baseline  GET /baseline?key=<the session's key>  one plain Redis GET over the same connection
-#   me        GET /me with the Laravel cookie         decrypt + one GET (+TTL) + decode + user id
-# BENCH_AXUM_ROUNDS rounds (default 3) of BENCH_AXUM_SECONDS (default 10) each, BENCH_AXUM_CONNECTIONS
+#   me        GET /me with the Laravel cookie         decrypt + one GET + decode + user id
+# BENCH_AXUM_ROUNDS rounds (default 5) of BENCH_AXUM_SECONDS (default 10) each, BENCH_AXUM_CONNECTIONS
 # (default 32) connections on one wrk thread. Prints a markdown table on stdout (progress on
-# stderr): requests/s (the rounds' median), p99 and max latency, and me/baseline, with `uptime`.
+# stderr): requests/s (the rounds' median), p99 and max latency, and me/baseline (the median of
+# the rounds' ratios), with `uptime`, and the service's CPU time per request (/proc/PID/stat),
+# which a busy machine disturbs less than requests/s.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-rounds="${BENCH_AXUM_ROUNDS:-3}"
+rounds="${BENCH_AXUM_ROUNDS:-5}"
 seconds="${BENCH_AXUM_SECONDS:-10}"
 connections="${BENCH_AXUM_CONNECTIONS:-32}"
 target="${CARGO_TARGET_DIR:-target}"
@@ -72,16 +74,23 @@ EOF
 to_ms() { # 1.23ms / 456.00us / 1.20s -> milliseconds
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
 }
+# CPU time (user + system, in clock ticks) the service has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$service_pid/stat"; }
 run() {
   local path=$1 lua=${2:-}
-  local out
+  local out before after
+  before="$(cpu_ticks)"
   out="$(wrk -t1 -c"$connections" -d"${seconds}s" --latency ${lua:+-s "$lua"} "http://127.0.0.1:$hport$path")"
+  after="$(cpu_ticks)"
   if echo "$out" | grep -q "Non-2xx"; then echo "bench-axum: non-2xx answers on $path:" >&2; echo "$out" >&2; exit 1; fi
   local rps p99 max
   rps="$(echo "$out" | awk '/^Requests\/sec/ { print $2 }')"
   p99="$(echo "$out" | awk '$1 == "99%" { print $2 }')"
   max="$(echo "$out" | awk '$1 == "Latency" { print $4; exit }')"
-  echo "$rps $(to_ms "$p99") $(to_ms "$max")"
+  local requests cpu_us
+  requests="$(echo "$out" | awk '/requests in/ { print $1 }')"
+  cpu_us="$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')"
+  echo "$rps $(to_ms "$p99") $(to_ms "$max") $cpu_us"
 }
 
 echo "bench-axum: warm-up" >&2
@@ -96,19 +105,31 @@ for r in $(seq "$rounds"); do
 done
 load="$(uptime | sed 's/.*load average: //')"
 
-# median of column 1 (req/s), max of p99 and max over the rounds.
+# median of req/s and of p99 over the rounds; the worst max.
 summary() {
-  printf '%s\n' "$@" | sort -n -k1 | awk '{ rps[NR] = $1; if ($2 > p99) p99 = $2; if ($3 > max) max = $3 }
-    END { printf "%.0f %.2f %.2f", rps[int((NR + 1) / 2)], p99, max }'
+  local rps p99 max
+  rps="$(printf '%s\n' "$@" | awk '{ print $1 }' | sort -n | awk '{ v[NR] = $1 } END { printf "%.0f", v[int((NR + 1) / 2)] }')"
+  p99="$(printf '%s\n' "$@" | awk '{ print $2 }' | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] }')"
+  max="$(printf '%s\n' "$@" | awk '$3 > m { m = $3 } END { printf "%.2f", m }')"
+  cpu="$(printf '%s\n' "$@" | awk '{ print $4 }' | sort -n | awk '{ v[NR] = $1 } END { printf "%.1f", v[int((NR + 1) / 2)] }')"
+  echo "$rps $p99 $max $cpu"
 }
-read -r b_rps b_p99 b_max <<<"$(summary "${base_rows[@]}")"
-read -r m_rps m_p99 m_max <<<"$(summary "${me_rows[@]}")"
-ratio="$(awk -v m="$m_rps" -v b="$b_rps" 'BEGIN { printf "%.0f%%", 100 * m / b }')"
+read -r b_rps b_p99 b_max b_cpu <<<"$(summary "${base_rows[@]}")"
+read -r m_rps m_p99 m_max m_cpu <<<"$(summary "${me_rows[@]}")"
+# The ratio per round (each /me round next to the baseline round just before it, so a load change
+# on this shared machine moves both), then the median of those.
+ratio="$(for i in "${!base_rows[@]}"; do
+  awk -v m="${me_rows[$i]%% *}" -v b="${base_rows[$i]%% *}" 'BEGIN { printf "%.4f\n", m / b }'
+done | sort -n | awk '{ r[NR] = $1 } END { printf "%.0f%%", 100 * r[int((NR + 1) / 2)] }')"
+per_round="$(for i in "${!base_rows[@]}"; do
+  awk -v m="${me_rows[$i]%% *}" -v b="${base_rows[$i]%% *}" 'BEGIN { printf "%.0f%% ", 100 * m / b }'
+done)"
 
-echo "| route | what it does | req/s (median of $rounds) | p99 ms (worst round) | max ms |"
-echo "|---|---|---:|---:|---:|"
-echo "| \`GET /baseline\` | one plain Redis \`GET\` of the session key, same connection | $b_rps | $b_p99 | $b_max |"
-echo "| \`GET /me\` (Laravel cookie) | \`LaravelSession\`: decrypt cookie, \`GET\`+\`TTL\`, decode, \`web_user_id()\` | $m_rps | $m_p99 | $m_max |"
+echo "| route | what it does | req/s (median of $rounds rounds) | p99 ms (median) | max ms (worst) | service CPU µs/request (median) |"
+echo "|---|---|---:|---:|---:|---:|"
+echo "| \`GET /baseline\` | one plain Redis \`GET\` of the session key, same connection | $b_rps | $b_p99 | $b_max | $b_cpu |"
+echo "| \`GET /me\` (Laravel cookie) | \`LaravelSession\`: decrypt cookie, one \`GET\`, decode, \`web_user_id()\` | $m_rps | $m_p99 | $m_max | $m_cpu |"
 echo
-echo "\`/me\` = $ratio of the baseline's requests/s. wrk 1 thread, $connections connections, $rounds x ${seconds}s per route, alternating; load average at the end: $load; $(nproc) cores."
-echo "Rounds (req/s p99 max): baseline ${base_rows[*]} | me ${me_rows[*]}" >&2
+echo "\`/me\` = $ratio of the baseline's requests/s (median of the rounds' ratios: $per_round)."
+echo "wrk 1 thread, $connections connections, $rounds x ${seconds}s per route, alternating; load average at the end: $load; $(nproc) cores."
+echo "Rounds (req/s p99 max cpu): baseline ${base_rows[*]} | me ${me_rows[*]}" >&2

@@ -154,6 +154,13 @@ pub(crate) enum Pending {
     },
 }
 
+/// What the layer puts in each request for the extractors.
+#[derive(Clone)]
+struct InRequest {
+    config: Arc<SessionConfig>,
+    slot: WriteBackSlot,
+}
+
 /// Where a write-back extractor leaves its session for the layer; one per request.
 #[derive(Clone, Default)]
 pub(crate) struct WriteBackSlot(pub(crate) Arc<Mutex<Option<Pending>>>);
@@ -203,8 +210,11 @@ where
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let slot = WriteBackSlot::default();
-        request.extensions_mut().insert(self.config.clone());
-        request.extensions_mut().insert(slot.clone());
+        // One extension for both (each insert is an allocation on every request).
+        request.extensions_mut().insert(InRequest {
+            config: self.config.clone(),
+            slot: slot.clone(),
+        });
         // The clone that was polled ready is the one to call (tower's usual swap).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -261,11 +271,8 @@ async fn write_back(pending: Pending) -> crate::Result<()> {
 pub(crate) fn from_parts(
     parts: &http::request::Parts,
 ) -> Result<(Arc<SessionConfig>, Option<WriteBackSlot>), SessionRejection> {
-    match parts.extensions.get::<Arc<SessionConfig>>() {
-        Some(config) => Ok((
-            config.clone(),
-            parts.extensions.get::<WriteBackSlot>().cloned(),
-        )),
+    match parts.extensions.get::<InRequest>() {
+        Some(r) => Ok((r.config.clone(), Some(r.slot.clone()))),
         None => Err(SessionRejection::new(
             RejectionKind::Misconfigured,
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -13,8 +13,8 @@ use super::rejection::{RejectionKind, SessionRejection};
 use crate::laravel::{AsyncLaravelStore, StoredSession, UserId};
 use crate::{Error, Value};
 
-/// The request's Laravel session, read-only: the cookie decrypted, the session read (no lock:
-/// Laravel takes none) and decoded. Rejected (401 by default) for a missing, tampered,
+/// The request's Laravel session, read-only: the cookie decrypted, the session read with one
+/// `GET` (no lock: Laravel takes none) and decoded. Rejected (401 by default) for a missing, tampered,
 /// wrongly-keyed or unknown cookie; 503 when Redis fails.
 #[derive(Clone)]
 pub struct LaravelSession {
@@ -25,7 +25,6 @@ impl std::fmt::Debug for LaravelSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LaravelSession")
             .field("id", &crate::store::short_session_id(&self.stored.id))
-            .field("ttl", &self.stored.ttl)
             .finish_non_exhaustive()
     }
 }
@@ -39,11 +38,6 @@ impl LaravelSession {
     /// The decoded session (attributes, flash data, CSRF token...).
     pub fn session(&self) -> &crate::laravel::LaravelSession {
         &self.stored.session
-    }
-
-    /// Seconds left before Redis expires it.
-    pub fn ttl(&self) -> Option<u64> {
-        self.stored.ttl
     }
 
     /// Attribute `key` as a `T` (through serde).
@@ -67,8 +61,7 @@ impl<S: Send + Sync> FromRequestParts<S> for LaravelSession {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let (config, _) = from_parts(parts)?;
-        let (store, stored) = load(&config, parts).await?;
-        let _ = store;
+        let (_, stored) = load(&config, parts, false).await?;
         Ok(LaravelSession { stored })
     }
 }
@@ -163,7 +156,7 @@ impl<S: Send + Sync> FromRequestParts<S> for LaravelSessionMut {
                 "a second write-back extractor in one request",
             ));
         }
-        let (store, stored) = load(&config, parts).await?;
+        let (store, stored) = load(&config, parts, true).await?;
         let id = stored.id.clone();
         if let Ok(mut pending) = slot.0.lock() {
             *pending = Some(Pending::Laravel {
@@ -176,10 +169,11 @@ impl<S: Send + Sync> FromRequestParts<S> for LaravelSessionMut {
     }
 }
 
-/// Cookie → id → stored session, every failure a rejection.
+/// Cookie → id → stored session (with its TTL when `with_ttl`), every failure a rejection.
 async fn load(
     config: &SessionConfig,
     parts: &Parts,
+    with_ttl: bool,
 ) -> Result<(AsyncLaravelStore, StoredSession), SessionRejection> {
     let Some(store) = config.laravel.clone() else {
         return Err(config.reject(
@@ -196,7 +190,12 @@ async fn load(
             format!("the session cookie does not open: {e}"),
         )
     })?;
-    match store.load(&id).await {
+    let found = if with_ttl {
+        store.load(&id).await
+    } else {
+        store.load_without_ttl(&id).await
+    };
+    match found {
         Ok(Some(stored)) => Ok((store, stored)),
         Ok(None) => Err(config.reject(RejectionKind::UnknownSession, "no such session")),
         Err(e @ Error::Laravel(_)) => Err(config.reject(

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | [`PhpSession`] | one `GET`, no lock | never |
 //! | [`PhpSessionMut`] | lock + `GET` (one round trip; waits in the lock queue like PHP) | when the handler returns: the fenced write (only while the lock is ours) or a TTL refresh, releasing the lock |
-//! | [`LaravelSession`] | cookie decrypted, `GET` + `TTL` | never |
+//! | [`LaravelSession`] | cookie decrypted, one `GET` | never |
 //! | [`LaravelSessionMut`] | as [`LaravelSession`] | when the handler returns, if changed: `SET … XX KEEPTTL` |
 //!
 //! A [`SessionLayer`] (from [`SessionConfig::layer`]) around the routes carries the stores and

@@ -94,6 +94,24 @@ impl AsyncLaravelStore {
         }))
     }
 
+    /// Read session `id` with one `GET` and no `TTL` (`ttl` is `None`): what a read-only look
+    /// needs, in the same single command as a plain `GET`.
+    pub async fn load_without_ttl(&self, id: &str) -> Result<Option<StoredSession>> {
+        cookie::check_session_id(id)?;
+        let key = self.config.keys.key(id);
+        let Some(value) = self.redis.get_raw(&key).await? else {
+            return Ok(None);
+        };
+        let session = LaravelSession::from_cache_value(&value, Some(&self.config.encrypter))?;
+        Ok(Some(StoredSession {
+            id: id.to_owned(),
+            key,
+            ttl: None,
+            size: value.len(),
+            session,
+        }))
+    }
+
     /// Read the session a cookie points at.
     pub async fn load_from_cookie(&self, cookie_value: &str) -> Result<Option<StoredSession>> {
         let id = self.session_id_from_cookie(cookie_value)?;
