@@ -12,10 +12,22 @@ use crate::store::{AsyncSessionStore, AsyncTopology, StoreOptions};
 
 /// Laravel sessions in one Redis (or a Redis Cluster), for async code. `Clone` shares the
 /// connection.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AsyncLaravelStore {
     redis: AsyncSessionStore,
     config: std::sync::Arc<LaravelConfig>,
+    /// The session cookie's value prefix under each key, computed once (not per cookie).
+    prefixes: std::sync::Arc<Vec<String>>,
+}
+
+// Not derived: the prefixes are MACs under the APP_KEY, which nothing prints.
+impl std::fmt::Debug for AsyncLaravelStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncLaravelStore")
+            .field("redis", &self.redis)
+            .field("cookie_name", &self.config.cookie_name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AsyncLaravelStore {
@@ -52,9 +64,15 @@ impl AsyncLaravelStore {
     /// Over the connections of an existing async store (its raw-key layer: the first host, or
     /// the key's cluster node).
     pub fn new(redis: AsyncSessionStore, config: LaravelConfig) -> Self {
+        let prefixes = config
+            .encrypter
+            .keys()
+            .map(|key| cookie::cookie_prefix(&config.cookie_name, key))
+            .collect();
         AsyncLaravelStore {
             redis,
             config: std::sync::Arc::new(config),
+            prefixes: std::sync::Arc::new(prefixes),
         }
     }
 
@@ -70,9 +88,10 @@ impl AsyncLaravelStore {
 
     /// The session id in a session cookie value (URL-encoded or not).
     pub fn session_id_from_cookie(&self, cookie_value: &str) -> Result<String> {
-        cookie::session_id_from_cookie(
+        cookie::session_id_from_cookie_with_prefixes(
             &self.config.encrypter,
             &self.config.cookie_name,
+            &self.prefixes,
             cookie_value,
         )
     }
