@@ -9,6 +9,7 @@
 mod bench;
 mod faults;
 mod laravel_compat;
+mod laravel_ops;
 mod laravel_users;
 mod lock_queue;
 mod locks;
