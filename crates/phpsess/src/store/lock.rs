@@ -332,17 +332,30 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 );
 
 /// KEYS[1] lock; ARGV[1] token, ARGV[2] lock expiry (ms), ARGV[3] how long our live marker lasts
-/// (ms). A waiter's try: the lock is ours when it was handed to us or is free (then taken, and we
-/// leave the queue); else we are queued (once: the live marker says we are) and our marker
-/// renewed. 1 = ours; else who holds it. A waiter that was skipped because its marker lapsed
-/// queues again at the tail.
-pub(crate) const QUEUE_WAIT: &str = r#"
+/// (ms). A waiter's try: the lock is ours when it was handed to us, or is free and nobody live is
+/// queued ahead of us (then taken, and we leave the queue); else we are queued (once: the live
+/// marker says we are) and our marker renewed. 1 = ours; else who holds it. A free lock with
+/// live waiters queued (its holder crashed and it expired, or a phpredis holder released it) is
+/// handed to the first of them, woken to read the session itself: after a crash the queue still
+/// moves in arrival order, not in the order the waiters happen to look. A waiter that was skipped
+/// because its marker lapsed queues again at the tail.
+pub(crate) const QUEUE_WAIT: &str = concat!(
+    r#"
 local lock_key, token = KEYS[1], ARGV[1]
 local q = lock_key .. '_Q'
 local alive = lock_key .. '_A:' .. token
 local holder = redis.call('GET', lock_key)
-if holder == token or not holder then
-  if not holder then redis.call('SET', lock_key, token, 'PX', ARGV[2]) end
+if not holder then
+"#,
+    hand_off!("KEYS[1]", "'?'"),
+    r#"
+  holder = redis.call('GET', lock_key)
+  if not holder then
+    redis.call('SET', lock_key, token, 'PX', ARGV[2])
+    holder = token
+  end
+end
+if holder == token then
   redis.call('LREM', q, 0, token)
   redis.call('DEL', alive, lock_key .. '_W:' .. token)
   return 1
@@ -351,7 +364,8 @@ if redis.call('EXISTS', alive) == 0 then redis.call('RPUSH', q, token) end
 redis.call('SET', alive, ARGV[2], 'PX', ARGV[3])
 redis.call('PEXPIRE', q, ARGV[3])
 return holder
-"#;
+"#
+);
 
 /// KEYS[1] lock; ARGV[1] token, ARGV[2] lock expiry (ms). A waiter out of time leaves the queue;
 /// if the lock was handed to it meanwhile, or is free, it is ours after all (1), else the holder.
