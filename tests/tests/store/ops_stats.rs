@@ -615,7 +615,10 @@ fn stats_shows_how_long_each_lock_has_been_held() {
     );
     let (code, out, err) = run_phpsess(&["stats", "--save-path", &save_path]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("held for ? (give --lock-expire)"), "{out}");
+    assert!(
+        out.contains("held ?") && out.contains("as if the others were set for --lock-expire"),
+        "{out}"
+    );
     assert!(
         out.lines()
             .any(|l| l.contains("~30000") && l.contains("held 0.")),

@@ -157,8 +157,8 @@ pub fn render(census: &Census, bars: bool) -> String {
             let secs = |ms: u64| format!("{:.1} s", ms as f64 / 1000.0);
             let age = match (l.age_ms, l.age_from) {
                 (Some(ms), Some("token")) => format!("held {}", secs(ms)),
-                (Some(ms), _) => format!("held ~{} (if set to --lock-expire)", secs(ms)),
-                _ => "held for ? (give --lock-expire)".to_owned(),
+                (Some(ms), _) => format!("held ~{}", secs(ms)),
+                _ => "held ?".to_owned(),
             };
             s += &format!(
                 "  {:<10} by {:<40} {age:<14} expires in {}\n",
@@ -166,6 +166,10 @@ pub fn render(census: &Census, bars: bool) -> String {
                 l.holder,
                 l.ttl_ms.map_or("never (no TTL!)".to_owned(), secs)
             );
+        }
+        if t.locks.iter().any(|l| l.age_from != Some("token")) {
+            s += "  (phpsess's locks record how long they were set for: their age is exact; \
+                  ~ is as if the others were set for --lock-expire, ? is without it)\n";
         }
     }
     s += "\nsession size\n";
