@@ -10,6 +10,7 @@ mod axum_service;
 mod bench;
 mod faults;
 mod laravel_compat;
+mod laravel_ops;
 mod laravel_users;
 mod lock_queue;
 mod locks;
