@@ -1674,7 +1674,7 @@ fn push_script(
     keys: &[&[u8]],
     args: &[&[u8]],
 ) -> ScriptPipeline {
-    let sha = redis::Script::new(source).get_hash().to_owned();
+    let sha = super::lock::script_sha(source);
     let c = p.cmd("EVALSHA").arg(sha).arg(keys.len());
     for k in keys {
         c.arg(*k);
