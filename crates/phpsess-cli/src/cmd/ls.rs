@@ -35,7 +35,8 @@ pub struct Args {
     #[arg(long, value_name = "KEY")]
     user_key: Option<String>,
     /// Only sessions of this user: from the per-user index (`phpsess.user_key`), or with
-    /// --user-key from that entry of each session.
+    /// --user-key from that entry of each session, or for Laravel's sessions the user logged in
+    /// with the `web` guard.
     #[arg(long, value_name = "U")]
     user: Option<String>,
     /// How the handler compresses sessions (to decode them for --user-key).
@@ -44,7 +45,8 @@ pub struct Args {
     /// Keys per SCAN step.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     count: usize,
-    /// One JSON object per line: `id`, `host`, `ttl_ms`, `bytes`, `user` (with --user-key).
+    /// One JSON object per line: `id`, `host`, `ttl_ms`, `bytes`, `user` (with --user-key, and
+    /// for Laravel's sessions) or `error`.
     #[arg(long)]
     json: bool,
 }
