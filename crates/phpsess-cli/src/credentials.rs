@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use phpsess::save_path::Auth;
-use phpsess::store::{AtRestKey, Encryption, EncryptionMode};
+use phpsess::store::{AtRestKey, Encryption, EncryptionMode, IdHasher};
 
 /// The environment variable holding `PASSWORD`, `USER:PASSWORD` or `:PASSWORD`.
 pub const AUTH_ENV: &str = "PHPSESS_AUTH";
@@ -45,12 +45,14 @@ impl Credentials {
 pub const KEY_ENV: &str = "PHPSESS_KEY";
 
 /// `--key-file`, and `PHPSESS_KEY` when it is not given: the keys of `phpsess.encryption_key` and
-/// `phpsess.previous_keys`, to read encrypted sessions. Never a key on the command line.
+/// `phpsess.previous_keys`, to read encrypted sessions and to find sessions by id under
+/// `phpsess.hash_ids`. Never a key on the command line.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AtRestKeys {
     /// Read encrypted sessions with the key in FILE (`base64:…` as in `phpsess.encryption_key`, or
     /// the 32 raw bytes); repeat it for previous keys. Without it, the PHPSESS_KEY environment
-    /// variable (`base64:…` or `file:/path`, comma-separated) is used when set.
+    /// variable (`base64:…` or `file:/path`, comma-separated) is used when set. Under
+    /// phpsess.hash_ids the first key also turns a session id into its stored name.
     #[arg(long, value_name = "FILE")]
     key_file: Vec<PathBuf>,
 }
@@ -59,6 +61,24 @@ impl AtRestKeys {
     /// The keys given, as a reading configuration that also accepts plaintext. Errors name the
     /// source, never the key.
     pub fn encryption(&self) -> Result<Option<Encryption>> {
+        let mut keys = self.keys()?.into_iter();
+        let Some(current) = keys.next() else {
+            return Ok(None);
+        };
+        // Reading only: `migrate` also shows sessions still stored in plaintext.
+        Ok(Some(
+            Encryption::new(EncryptionMode::Migrate, current).with_previous(keys.collect()),
+        ))
+    }
+
+    /// The id hash of `phpsess.hash_ids`, from the first (current) key given: the CLI turns a
+    /// session id into the name the fleet stores it under.
+    pub fn id_hasher(&self) -> Result<Option<IdHasher>> {
+        Ok(self.keys()?.first().map(IdHasher::new))
+    }
+
+    /// The keys given, current first.
+    fn keys(&self) -> Result<Vec<AtRestKey>> {
         let mut keys = Vec::new();
         for path in &self.key_file {
             let key = AtRestKey::parse(&format!("file:{}", path.display()))
@@ -70,13 +90,6 @@ impl AtRestKeys {
                 keys = AtRestKey::parse_list(&v).map_err(|e| anyhow::anyhow!("{KEY_ENV}: {e}"))?;
             }
         }
-        let mut keys = keys.into_iter();
-        let Some(current) = keys.next() else {
-            return Ok(None);
-        };
-        // Reading only: `migrate` also shows sessions still stored in plaintext.
-        Ok(Some(
-            Encryption::new(EncryptionMode::Migrate, current).with_previous(keys.collect()),
-        ))
+        Ok(keys)
     }
 }

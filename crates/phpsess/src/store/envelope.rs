@@ -164,6 +164,18 @@ impl AtRestKey {
     pub fn id(&self) -> KeyId {
         self.id
     }
+
+    /// A key for another use, derived from this one: HMAC-SHA256(this key, `label`), as HKDF's
+    /// expand step with one block. Different labels give independent keys, and none reveals this
+    /// one (the id hash of [`super::IdHasher`] uses it, so that it never hashes with the AES key).
+    pub fn derive(&self, label: &[u8]) -> [u8; KEY_LEN] {
+        use hmac::Mac;
+        // Invariant: HMAC accepts keys of any length.
+        let mut mac = <hmac::Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.key)
+            .expect("HMAC takes any key length");
+        mac.update(label);
+        mac.finalize().into_bytes().into()
+    }
 }
 
 /// What a store does with plaintext values once a key is configured.

@@ -59,9 +59,11 @@ pub use envelope::{
 };
 pub use index_rebuild::{user_from_value, user_in_session};
 pub use keys::{
-    hash_tag, invalid_id_reason, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX,
-    LOCK_SUFFIX, MAX_ID_LEN,
+    hash_tag, invalid_id_reason, invalid_stored_id_reason, is_hashed_id, slot, SessionKey,
+    DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX, HASHED_ID_HEX, HASHED_ID_MARK, LOCK_SUFFIX, MAX_ID_LEN,
 };
+#[cfg(feature = "encryption")]
+pub use keys::{IdHasher, ID_HASH_LABEL};
 pub use lock::{host_name, LockOptions, LockToken, MAX_LOCK_EXPIRE, QUEUE_ALIVE, QUEUE_SLICE};
 pub use pool::{StoreManager, StorePool};
 pub use published::{stats_key, STATS_INFIX, STATS_TTL_SECS};

@@ -7,13 +7,13 @@
 //! for 780,000 sessions, so there is none.)
 //!
 //! Keys are sorted by name before anything is asked of them: a session (`<prefix><id>` with a
-//! valid id, see [`invalid_id_reason`]), a lock (`<prefix><id>_LOCK`, on a cluster
+//! valid id or a hashed stored id, see [`invalid_stored_id_reason`]), a lock (`<prefix><id>_LOCK`, on a cluster
 //! `{<prefix><id>}_LOCK`), the per-user index (`<prefix>_user:<user>`, `<prefix><id>_USER`), or
 //! anything else that happens to live under the prefix, which is never counted as a session.
 
 use redis::{Pipeline, Value};
 
-use super::keys::{invalid_id_reason, LOCK_SUFFIX};
+use super::keys::{invalid_stored_id_reason, LOCK_SUFFIX};
 use super::node::Op;
 use super::stats::StoreStats;
 use super::topology::{ServerRef, Topology};
@@ -456,16 +456,16 @@ pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
     let prefix = server.prefix.as_slice();
     let id_of = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     if let Some(rest) = key.strip_prefix(prefix) {
-        if invalid_id_reason(rest).is_none() {
+        if invalid_stored_id_reason(rest).is_none() {
             return (KeyKind::Session, id_of(rest));
         }
         if let Some(id) = rest.strip_suffix(LOCK_SUFFIX) {
-            if invalid_id_reason(id).is_none() {
+            if invalid_stored_id_reason(id).is_none() {
                 return (KeyKind::Lock, id_of(id));
             }
         }
         if let Some(id) = rest.strip_suffix(BINDING_SUFFIX) {
-            if invalid_id_reason(id).is_none() {
+            if invalid_stored_id_reason(id).is_none() {
                 return (KeyKind::UserIndex, id_of(id));
             }
         }
@@ -478,7 +478,7 @@ pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
         if let Some(id) = lock_queue_id(rest) {
             return (KeyKind::LockQueue, id_of(id));
         }
-        let reason = invalid_id_reason(rest).unwrap_or("not a session id");
+        let reason = invalid_stored_id_reason(rest).unwrap_or("not a session id");
         return (KeyKind::Foreign(reason), String::new());
     }
     // A cluster lock queue key `{<prefix><id>}_LOCK_Q` (…_A:<token>, …_W:<token>).
@@ -490,7 +490,7 @@ pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
             .then(|| &k[..close])
     }) {
         if let Some(id) = inner.strip_prefix(prefix) {
-            if invalid_id_reason(id).is_none() {
+            if invalid_stored_id_reason(id).is_none() {
                 return (KeyKind::LockQueue, id_of(id));
             }
         }
@@ -506,7 +506,7 @@ pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
             .and_then(|k| k.strip_suffix(b"}"))
             .and_then(|k| k.strip_prefix(prefix))
         {
-            if invalid_id_reason(inner).is_none() {
+            if invalid_stored_id_reason(inner).is_none() {
                 return (kind, id_of(inner));
             }
         }
@@ -523,7 +523,7 @@ fn lock_queue_id(rest: &[u8]) -> Option<&[u8]> {
     let at = rest.windows(6).position(|w| w == b"_LOCK_")?;
     let (id, tail) = (&rest[..at], &rest[at + 6..]);
     let queue = tail == b"Q" || tail.starts_with(b"A:") || tail.starts_with(b"W:");
-    (queue && invalid_id_reason(id).is_none()).then_some(id)
+    (queue && invalid_stored_id_reason(id).is_none()).then_some(id)
 }
 
 fn add_lookups(p: &mut Pipeline, k: &ScannedKey, options: &ScanOptions) {
