@@ -325,3 +325,57 @@ fn the_key_is_never_shown() {
     }
     assert!(!format!("{:?}", AtRestKey::parse(&key).unwrap()).contains(secret));
 }
+
+#[test]
+fn hashed_ids_show_in_phpinfo_and_refuse_to_open_without_a_key() {
+    let server = RedisServer::start();
+    let key = key_text(7);
+    let secret = key.trim_start_matches("base64:");
+    let p = php(&server, "on", 7).ini("phpsess.hash_ids", "1");
+    let v = p.json(SCRIPT, &["info"]);
+    let phpinfo = v["phpinfo"].as_str().unwrap();
+    assert!(!phpinfo.contains(secret), "{phpinfo}");
+    assert_eq!(
+        v["info"]["Effective encryption"],
+        json!(format!(
+            "on: key set, key id {}; previous key ids: none; ids hashed (phpsess.hash_ids, a key derived from phpsess.encryption_key)",
+            key_id(7)
+        ))
+    );
+    // Written and read back under the stored name; nothing under the id itself.
+    let id = "hashedcli0000000000000000";
+    let v = p.json(SCRIPT, &["write", id, "n", "1"]);
+    assert_eq!(v["ok"], json!(true), "{v}");
+    let stored = phpsess::store::IdHasher::new(&AtRestKey::from_bytes([7; 32])).stored_id(id);
+    assert!(raw(&server, &stored).starts_with(b"\xFFPSE"));
+    assert!(raw(&server, id).is_empty());
+    let (sessions, warns) = read(&p, &[id]);
+    assert_eq!(sessions[0]["session"], json!({"n": "1"}), "{warns:?}");
+
+    // Without a usable key the session does not open: never stored under its plain id.
+    let short = format!(
+        "base64:{}",
+        base64::engine::general_purpose::STANDARD.encode([7u8; 31])
+    );
+    for (key, expect) in [
+        (
+            "",
+            "phpsess: phpsess.hash_ids is on but phpsess.encryption_key is empty (the id hash key is derived from it); sessions are not opened",
+        ),
+        (
+            short.as_str(),
+            "phpsess: phpsess.encryption_key refused: the key has 31 bytes; AES-256 needs exactly 32; sessions are not opened",
+        ),
+    ] {
+        let p = Php::standalone(&server.addr())
+            .ini("phpsess.hash_ids", "1")
+            .ini("phpsess.encryption_key", key);
+        let (sessions, warns) = read(&p, &["refusedhash0000000000000"]);
+        assert_eq!(sessions[0]["ok"], json!(false), "{key}");
+        assert!(warns.iter().any(|w| w.contains(expect)), "{warns:#?}");
+        for w in &warns {
+            assert!(!w.contains(&short[7..]), "{w}");
+        }
+    }
+    assert!(raw(&server, "refusedhash0000000000000").is_empty());
+}

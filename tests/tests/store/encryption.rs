@@ -177,3 +177,54 @@ fn a_lock_hand_off_carries_the_sealed_session() {
         assert_eq!(read.unreadable.is_some(), expect.is_none(), "{read:?}");
     }
 }
+
+/// Hashed ids on a 6-node Redis Cluster: every key of a session (data, lock, binding, lock queue)
+/// is named by its stored id and lives in one slot, so the lock and index scripts still run;
+/// the user index lists stored ids and ends them.
+#[test]
+fn hashed_ids_on_a_cluster_keep_a_session_in_one_slot() {
+    use phpsess::store::{slot, Binding, IdHasher, LockOptions};
+    use phpsess_compat::servers::RedisCluster;
+    let cluster = RedisCluster::start();
+    let hasher = IdHasher::new(&key(3));
+    let options = StoreOptions::default()
+        .with_encryption(Some(Encryption::new(EncryptionMode::On, key(3))))
+        .with_hash_ids(Some(hasher.clone()))
+        .with_user_index(true)
+        .with_lock(LockOptions::default());
+    let topology = Topology::from_cluster_save_path(&cluster.seed_query()).unwrap();
+    let mut s = SessionStore::new(topology, options.clone());
+    let id = "clusterhash000000000000000";
+    let stored = hasher.stored_id(id);
+    assert_eq!(s.stored_id(id).unwrap(), stored);
+    let keys = s.key(&stored);
+    assert_eq!(slot(&keys.data), slot(&keys.lock));
+    assert!(!keys.display().contains(id) && !keys.display_lock().contains(id));
+    s.read(id).unwrap();
+    s.bind(id, Some(Binding::explicit("dee")));
+    s.write(id, format!("m|s:{}:\"{MARKER}\";", MARKER.len()).as_bytes())
+        .unwrap();
+    // Another worker reads it back by id.
+    let mut t = SessionStore::new(
+        Topology::from_cluster_save_path(&cluster.seed_query()).unwrap(),
+        options,
+    );
+    let read = t.read(id).unwrap();
+    assert_eq!(
+        read.data.as_deref(),
+        Some(format!("m|s:{}:\"{MARKER}\";", MARKER.len()).as_bytes())
+    );
+    t.touch(id).unwrap();
+    let listed = t.user_sessions(b"dee").unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, stored);
+    assert!(!t.exists("clusterhash000000000000001").unwrap());
+    assert!(t.exists(id).unwrap());
+    // A stored name is never a session id: refused before any command.
+    assert!(t.read(&stored).is_err());
+    assert_eq!(
+        t.destroy_user_sessions(b"dee", None).unwrap(),
+        [stored.clone()]
+    );
+    assert!(!t.exists(id).unwrap());
+}
