@@ -228,3 +228,71 @@ fn hashed_ids_on_a_cluster_keep_a_session_in_one_slot() {
     );
     assert!(!t.exists(id).unwrap());
 }
+
+/// `phpsess stats --key-ids`: sessions per key id and unencrypted, counted exactly (locks, index
+/// keys and bindings are not sessions), in --json and in the text report.
+#[test]
+fn stats_counts_sessions_per_key_id() {
+    use phpsess::store::{Binding, IdHasher};
+    let server = RedisServer::start();
+    let on = |k: u8| Some(Encryption::new(EncryptionMode::On, key(k)));
+    let write = |s: &mut SessionStore, id: &str| {
+        s.read(id).unwrap();
+        s.write(id, b"n|i:1;").unwrap();
+    };
+    let mut old = store(&server, on(1));
+    for i in 0..7 {
+        write(&mut old, &format!("oldkey{i:020}"));
+    }
+    let mut new = store(&server, on(2).map(|e| e.with_previous(vec![key(1)])));
+    for i in 0..5 {
+        write(&mut new, &format!("newkey{i:020}"));
+    }
+    // One more under the new key with a hashed name and a user binding (not sessions: the
+    // binding and the index key).
+    let topology = Topology::from_save_path(&format!("tcp://{}", server.addr())).unwrap();
+    let mut hashed = SessionStore::new(
+        topology,
+        StoreOptions::default()
+            .with_encryption(on(2))
+            .with_hash_ids(Some(IdHasher::new(&key(2))))
+            .with_user_index(true),
+    );
+    hashed.read("hashedstats0000000000000").unwrap();
+    hashed.bind("hashedstats0000000000000", Some(Binding::explicit("eve")));
+    hashed.write("hashedstats0000000000000", b"n|i:1;").unwrap();
+    let mut plain = store(&server, None);
+    for i in 0..3 {
+        write(&mut plain, &format!("plain{i:020}"));
+    }
+    // A lock held now is not a session either.
+    plain.read("plain00000000000000000000").unwrap();
+
+    let save_path = format!("tcp://{}", server.addr());
+    let v = crate::ops_stats::json_of(&["stats", "--save-path", &save_path, "--json", "--key-ids"]);
+    assert_eq!(v["total"]["sessions"], serde_json::json!(16), "{v}");
+    assert_eq!(
+        v["total"]["at_rest"],
+        serde_json::json!({
+            "plaintext": 3,
+            "key_ids": {key(1).id().to_string(): 7, key(2).id().to_string(): 6},
+            "unknown_envelope": 0,
+        }),
+        "{v}"
+    );
+    assert_eq!(v["servers"][0]["at_rest"], v["total"]["at_rest"]);
+    let (code, out, err) =
+        phpsess_compat::cli::run_phpsess(&["stats", "--save-path", &save_path, "--key-ids"]);
+    assert_eq!(code, 0, "{err}");
+    let (k1, k2) = (key(1).id().to_string(), key(2).id().to_string());
+    let mut ids = [(k1, 7), (k2, 6)];
+    ids.sort();
+    let want = format!(
+        "at rest: 3 unencrypted, key id {}: {}, key id {}: {}\n",
+        ids[0].0, ids[0].1, ids[1].0, ids[1].1
+    );
+    assert!(out.contains(&want), "{out}");
+    // Without --key-ids nothing is read for it.
+    let v = crate::ops_stats::json_of(&["stats", "--save-path", &save_path, "--json"]);
+    assert_eq!(v["total"]["at_rest"], serde_json::Value::Null, "{v}");
+}

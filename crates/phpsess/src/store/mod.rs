@@ -45,7 +45,8 @@ mod topology;
 mod user_index;
 
 pub use census::{
-    Bucket, Census, HeldLock, ServerCensus, Sizes, Tally, MAX_LISTED, SIZE_BUCKETS, TTL_BUCKETS,
+    AtRestCounts, Bucket, Census, HeldLock, ServerCensus, Sizes, Tally, MAX_LISTED, SIZE_BUCKETS,
+    TTL_BUCKETS,
 };
 pub use cluster::{ClusterSpec, ReadFrom};
 pub use codec::{Compression, TooLarge, DEFAULT_MAX_SESSION_BYTES};

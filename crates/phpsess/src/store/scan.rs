@@ -35,6 +35,10 @@ pub struct ScanOptions {
     pub memory: bool,
     /// `GET` each session's value instead of `STRLEN` (for `ls --user-key`).
     pub values: bool,
+    /// Read the first bytes of each session too (`GETRANGE 0 8`, one more small command per
+    /// session; none with [`values`](Self::values)): the encryption envelope's header, so a
+    /// tally can count sessions per key id ([`super::AtRestCounts`]).
+    pub heads: bool,
 }
 
 impl Default for ScanOptions {
@@ -44,6 +48,7 @@ impl Default for ScanOptions {
             sample: None,
             memory: false,
             values: false,
+            heads: false,
         }
     }
 }
@@ -70,6 +75,12 @@ impl ScanOptions {
     /// `GET` values or not.
     pub fn with_values(mut self, values: bool) -> Self {
         self.values = values;
+        self
+    }
+
+    /// Read each session's first bytes (the envelope header) or not.
+    pub fn with_heads(mut self, heads: bool) -> Self {
+        self.heads = heads;
         self
     }
 }
@@ -116,6 +127,8 @@ pub struct ScannedKey {
     pub weight: u64,
     /// The value (locks always; sessions with [`ScanOptions::values`]).
     pub value: Option<Vec<u8>>,
+    /// The first bytes of a session's value ([`ScanOptions::heads`], or taken from the value).
+    pub head: Option<Vec<u8>>,
 }
 
 /// What a scan reports as it goes.
@@ -330,6 +343,7 @@ impl KeyScanner {
                             ttl_ms: None,
                             weight: 1,
                             value: None,
+                            head: None,
                         };
                         match k.kind {
                             KeyKind::Session => {
@@ -537,7 +551,13 @@ fn add_lookups(p: &mut Pipeline, k: &ScannedKey, options: &ScanOptions) {
     if k.kind == KeyKind::Session && options.memory {
         p.cmd("MEMORY").arg("USAGE").arg(key).arg("SAMPLES").arg(0);
     }
+    if k.kind == KeyKind::Session && options.heads && !options.values {
+        p.cmd("GETRANGE").arg(key).arg(0).arg(HEAD_LEN - 1);
+    }
 }
+
+/// Bytes of a session's head ([`ScanOptions::heads`]): an envelope's magic, version and key id.
+const HEAD_LEN: usize = 9;
 
 /// Fill `k` from its look-up replies; false when the key is gone by now.
 fn read_lookups(
@@ -552,6 +572,14 @@ fn read_lookups(
     } else {
         None
     };
+    let head = if k.kind == KeyKind::Session && options.heads && !options.values {
+        replies.next()
+    } else {
+        None
+    };
+    if let Some(Value::BulkString(h)) = head {
+        k.head = Some(h);
+    }
     match ttl {
         Some(Value::Int(-2)) => return false,
         Some(Value::Int(t)) if t >= 0 => k.ttl_ms = Some(t as u64),
@@ -561,6 +589,9 @@ fn read_lookups(
         Some(Value::Int(n)) => k.bytes = n.max(0) as u64,
         Some(Value::BulkString(b)) => {
             k.bytes = b.len() as u64;
+            if k.kind == KeyKind::Session && options.heads {
+                k.head = Some(b[..b.len().min(HEAD_LEN)].to_vec());
+            }
             k.value = Some(b);
         }
         Some(Value::Nil) => return false,
