@@ -93,3 +93,32 @@ impl AtRestKeys {
         Ok(keys)
     }
 }
+
+/// The stored bytes of a session as its handler sees them before decompressing: decrypted with
+/// `keys` when it is an envelope, as they are otherwise. `redis_key` is the key it is stored
+/// under (the envelope authenticates it). An envelope without keys, or one that does not open,
+/// is an error naming the key id, never key material.
+pub fn open_stored<'a>(
+    keys: Option<&Encryption>,
+    redis_key: &[u8],
+    stored: &'a [u8],
+) -> std::result::Result<std::borrow::Cow<'a, [u8]>, String> {
+    use phpsess::store::{envelope_key_id, is_envelope, Opened};
+    use std::borrow::Cow;
+    if !is_envelope(stored) {
+        return Ok(Cow::Borrowed(stored));
+    }
+    let Some(keys) = keys else {
+        return Err(match envelope_key_id(stored) {
+            Some(id) => format!(
+                "encrypted (phpsess.encryption) under key id {id}; give --key-file or {KEY_ENV}"
+            ),
+            None => "encrypted (phpsess.encryption), an envelope of another version".to_owned(),
+        });
+    };
+    match keys.open(redis_key, stored) {
+        Opened::Decrypted { data, .. } => Ok(Cow::Owned(data)),
+        Opened::Plain => Ok(Cow::Borrowed(stored)),
+        Opened::Rejected(why) => Err(format!("unreadable: {why}")),
+    }
+}

@@ -296,3 +296,165 @@ fn stats_counts_sessions_per_key_id() {
     let v = crate::ops_stats::json_of(&["stats", "--save-path", &save_path, "--json"]);
     assert_eq!(v["total"]["at_rest"], serde_json::Value::Null, "{v}");
 }
+
+/// `phpsess ls`, `top` and `decode` with `--key-file`: encrypted sessions are read decrypted
+/// (sizes as PHP reads them, the variables that make a session large); without a key each says
+/// the session is encrypted and under which key id.
+#[test]
+fn ls_top_and_decode_read_encrypted_sessions_with_a_key() {
+    let server = RedisServer::start();
+    let mut s = store(&server, Some(Encryption::new(EncryptionMode::On, key(6))));
+    let big = format!("cart|s:3000:\"{}\";n|i:1;", "x".repeat(3000));
+    s.read("topenc0000000000000000000").unwrap();
+    s.write("topenc0000000000000000000", big.as_bytes())
+        .unwrap();
+    let mut p = store(&server, None);
+    p.read("topplain00000000000000000").unwrap();
+    p.write("topplain00000000000000000", b"n|i:2;").unwrap();
+    let save_path = format!("tcp://{}", server.addr());
+    let file = server.dir().join("key");
+    std::fs::write(&file, key_text(6)).unwrap();
+    let file = file.display().to_string();
+    let kid = key(6).id().to_string();
+    let run = |args: &[&str], stdin: &[u8]| {
+        let out = std::process::Command::new(phpsess_compat::cli::phpsess_bin())
+            .args(args)
+            .env_remove("PHPSESS_KEY")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(stdin)?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let lines = |out: &str| -> Vec<serde_json::Value> {
+        out.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let by_id = |v: &[serde_json::Value], id: &str| {
+        v.iter()
+            .find(|s| s["id"] == serde_json::json!(id))
+            .cloned()
+            .unwrap()
+    };
+
+    // top: the cart is what makes it large, with the key; the key id without it.
+    let (code, out, err) = run(
+        &[
+            "top",
+            "--save-path",
+            &save_path,
+            "--json",
+            "--key-file",
+            &file,
+        ],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    let enc = by_id(&lines(&out), "topenc0000000000000000000");
+    assert_eq!(
+        enc["variables"][0]["name"],
+        serde_json::json!("cart"),
+        "{enc}"
+    );
+    let (code, out, err) = run(&["top", "--save-path", &save_path, "--json"], b"");
+    assert_eq!(code, 0, "{err}");
+    let enc = by_id(&lines(&out), "topenc0000000000000000000");
+    assert_eq!(
+        enc["error"],
+        serde_json::json!(format!(
+            "encrypted (phpsess.encryption) under key id {kid}; give --key-file or PHPSESS_KEY"
+        )),
+        "{enc}"
+    );
+    assert_eq!(
+        by_id(&lines(&out), "topplain00000000000000000")["variables"][0]["name"],
+        serde_json::json!("n")
+    );
+
+    // ls: stored size, key id, and with the key the size PHP reads.
+    let (code, out, err) = run(
+        &[
+            "ls",
+            "--save-path",
+            &save_path,
+            "--json",
+            "--key-file",
+            &file,
+        ],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    let enc = by_id(&lines(&out), "topenc0000000000000000000");
+    assert_eq!(enc["key_id"], serde_json::json!(kid));
+    assert_eq!(enc["plain_bytes"], serde_json::json!(big.len()));
+    assert_eq!(
+        enc["bytes"],
+        serde_json::json!(big.len() + phpsess::store::OVERHEAD)
+    );
+    let plain = by_id(&lines(&out), "topplain00000000000000000");
+    assert_eq!(plain["key_id"], serde_json::Value::Null);
+    assert_eq!(plain["plain_bytes"], serde_json::json!(6));
+    let (code, out, err) = run(&["ls", "--save-path", &save_path], b"");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!(
+            "encrypted (key id {kid}; give --key-file to read)"
+        )),
+        "{out}"
+    );
+
+    // decode: stdin holds the raw envelope; the Redis key it was stored under is needed.
+    let raw = raw(&server, "topenc0000000000000000000");
+    let (code, _, err) = run(&["decode"], &raw);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!(
+            "under key id {kid}; give --key-file or PHPSESS_KEY"
+        )),
+        "{err}"
+    );
+    let (code, _, err) = run(&["decode", "--key-file", &file], &raw);
+    assert_eq!(code, 1);
+    assert!(err.contains("--redis-key"), "{err}");
+    let (code, _, err) = run(
+        &[
+            "decode",
+            "--key-file",
+            &file,
+            "--redis-key",
+            "PHPREDIS_SESSION:other",
+        ],
+        &raw,
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("does not authenticate under key id {kid}")),
+        "{err}"
+    );
+    let (code, out, err) = run(
+        &[
+            "decode",
+            "--key-file",
+            &file,
+            "--redis-key",
+            "PHPREDIS_SESSION:topenc0000000000000000000",
+            "--compact",
+        ],
+        &raw,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["n"], serde_json::json!(1));
+    assert_eq!(v["cart"].as_str().unwrap().len(), 3000);
+}
