@@ -224,7 +224,7 @@ fn hashed_ids_on_a_cluster_keep_a_session_in_one_slot() {
     assert!(t.read(&stored).is_err());
     assert_eq!(
         t.destroy_user_sessions(b"dee", None).unwrap(),
-        [stored.clone()]
+        std::slice::from_ref(&stored)
     );
     assert!(!t.exists(id).unwrap());
 }
