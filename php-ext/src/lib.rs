@@ -186,7 +186,8 @@ fn encryption(s: &ini::Settings) -> String {
     match s.hash_ids() {
         Ok(None) => row,
         Ok(Some(_)) => format!(
-            "{row}; ids hashed (phpsess.hash_ids, a key derived from phpsess.encryption_key)"
+            "{row}; ids hashed (phpsess.hash_ids, {})",
+            s.id_key_source()
         ),
         Err(message) => format!("{row}; hashed ids refused, sessions do not open: {message}"),
     }

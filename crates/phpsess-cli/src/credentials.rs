@@ -44,6 +44,9 @@ impl Credentials {
 /// The environment variable holding at-rest keys: `base64:…` or `file:/path`, comma-separated.
 pub const KEY_ENV: &str = "PHPSESS_KEY";
 
+/// The environment variable holding `phpsess.id_key` (`base64:…` or `file:/path`).
+pub const ID_KEY_ENV: &str = "PHPSESS_ID_KEY";
+
 /// `--key-file`, and `PHPSESS_KEY` when it is not given: the keys of `phpsess.encryption_key` and
 /// `phpsess.previous_keys`, to read encrypted sessions and to find sessions by id under
 /// `phpsess.hash_ids`. Never a key on the command line.
@@ -55,6 +58,10 @@ pub struct AtRestKeys {
     /// phpsess.hash_ids the first key also turns a session id into its stored name.
     #[arg(long, value_name = "FILE")]
     key_file: Vec<PathBuf>,
+    /// Under phpsess.hash_ids with a `phpsess.id_key` of its own: that key, from FILE (same
+    /// forms). Without it, the PHPSESS_ID_KEY environment variable, else the first --key-file.
+    #[arg(long, value_name = "FILE")]
+    id_key_file: Option<PathBuf>,
 }
 
 impl AtRestKeys {
@@ -71,9 +78,21 @@ impl AtRestKeys {
         ))
     }
 
-    /// The id hash of `phpsess.hash_ids`, from the first (current) key given: the CLI turns a
-    /// session id into the name the fleet stores it under.
+    /// The id hash of `phpsess.hash_ids`: from `--id-key-file` or `PHPSESS_ID_KEY`
+    /// (`phpsess.id_key`), else from the first (current) key given. The CLI turns a session id
+    /// into the name the fleet stores it under with it.
     pub fn id_hasher(&self) -> Result<Option<IdHasher>> {
+        if let Some(path) = &self.id_key_file {
+            let key = AtRestKey::parse(&format!("file:{}", path.display()))
+                .map_err(|e| anyhow::anyhow!("--id-key-file {}: {e}", path.display()))?;
+            return Ok(Some(IdHasher::new(&key)));
+        }
+        if let Ok(v) = std::env::var(ID_KEY_ENV) {
+            if !v.trim().is_empty() {
+                let key = AtRestKey::parse(&v).map_err(|e| anyhow::anyhow!("{ID_KEY_ENV}: {e}"))?;
+                return Ok(Some(IdHasher::new(&key)));
+            }
+        }
         Ok(self.keys()?.first().map(IdHasher::new))
     }
 
