@@ -144,6 +144,7 @@ fn a_redis_dump_yields_no_cookie_and_every_session_feature_works() {
         thief.set_cookie("PHPSESSID", &cookie);
         let r = thief.get(&format!("{APP}?do=whoami")).unwrap().json();
         assert_eq!(r["session"], json!([]), "{cookie}: {r}");
+        assert_eq!(r["errors"], json!([]), "{cookie}: {r}");
         assert_ne!(r["id"], json!(cookie), "{cookie}: a new id is made");
     }
     assert_eq!(whoami(&site, &mut phone), json!(ann));
