@@ -544,3 +544,85 @@ fn stats_and_ls_read_laravel_sessions_under_their_prefix() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 15);
 }
+
+#[test]
+fn stats_shows_how_long_each_lock_has_been_held() {
+    use phpsess::store::{Endpoint, HostSpec, LockOptions, SessionStore, StoreOptions, Topology};
+    use std::time::{Duration, Instant};
+
+    let server = RedisServer::start();
+    let p = "PHPREDIS_SESSION:";
+    let mut c = server.connection();
+    let _: () = c.set_ex(format!("{p}held"), "a|i:1;", 1000).unwrap();
+    // A phpsess request holds `held` (lock lifetime 30 s), read through the store as PHP would.
+    let options = StoreOptions::default()
+        .with_lock(LockOptions::default().with_expire(Duration::from_secs(30)));
+    let hosts = vec![HostSpec::new(Endpoint::tcp("127.0.0.1", server.port()))];
+    let mut store = SessionStore::new(Topology::hosts(hosts).unwrap(), options);
+    let taken = Instant::now();
+    store.read("held").unwrap();
+    // A phpredis holder (`host|pid`, PX 60 s): its value does not say how long it was set for.
+    let _: () = c
+        .pset_ex(format!("{p}other_LOCK"), "web01|4242", 40_000)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let save_path = format!("tcp://{}", server.addr());
+    let before = taken.elapsed().as_millis() as u64;
+    let v = json_of(&[
+        "stats",
+        "--save-path",
+        &save_path,
+        "--json",
+        "--lock-expire",
+        "60",
+    ]);
+    let after = taken.elapsed().as_millis() as u64;
+    let locks = v["total"]["locks"].as_array().unwrap();
+    assert_eq!(locks.len(), 2, "{v}");
+    let ours = locks.iter().find(|l| l["id"] == "held").expect("our lock");
+    assert_eq!(ours["age_from"], "token", "{ours}");
+    let (age, ttl) = (
+        ours["age_ms"].as_u64().unwrap(),
+        ours["ttl_ms"].as_u64().unwrap(),
+    );
+    // Exact: the age is the lifetime in the token less PTTL, and the wall clock agrees.
+    assert_eq!(age + ttl, 30_000, "{ours}");
+    assert!(
+        (before.saturating_sub(50)..=after + 5).contains(&age),
+        "{age} not in {before}..{after}"
+    );
+    let theirs = locks
+        .iter()
+        .find(|l| l["id"] == "other")
+        .expect("phpredis lock");
+    assert_eq!(theirs["age_from"], "assumed_expire", "{theirs}");
+    assert_eq!(
+        theirs["age_ms"].as_u64().unwrap() + theirs["ttl_ms"].as_u64().unwrap(),
+        60_000
+    );
+    assert_eq!(
+        v["total"]["lock_age_max_ms"].as_u64().unwrap(),
+        theirs["age_ms"].as_u64().unwrap(),
+        "as if set for 60 s, the phpredis lock is the older"
+    );
+    // Without --lock-expire (and no PHP asked), the phpredis lock's age is unknown, ours is not.
+    let v = json_of(&["stats", "--save-path", &save_path, "--json"]);
+    let locks = v["total"]["locks"].as_array().unwrap();
+    let theirs = locks.iter().find(|l| l["id"] == "other").unwrap();
+    assert_eq!(
+        (&theirs["age_ms"], &theirs["age_from"]),
+        (&Value::Null, &Value::Null)
+    );
+    let (code, out, err) = run_phpsess(&["stats", "--save-path", &save_path]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("held ?") && out.contains("as if the others were set for --lock-expire"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains("~30000") && l.contains("held 0.")),
+        "{out}"
+    );
+    drop(store);
+}

@@ -1,10 +1,12 @@
 //! `phpsess ls`: one line per session (id, host, TTL, bytes, and the user when `--user-key`
 //! names the `$_SESSION` entry that holds it), streamed as the scan goes, with filters on size,
 //! remaining lifetime and user; `--user U` alone reads the per-user index instead of scanning.
+//! Laravel's sessions (`--laravel`, `--app-key`) show the user logged in with the `web` guard.
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
+use phpsess::laravel::{LaravelSession, UserId};
 use phpsess::session;
 use phpsess::store::{
     KeyKind, ScanEvent, ScanOptions, ScannedKey, SessionStore, StoreOptions,
@@ -15,7 +17,7 @@ use serde_json::json;
 use crate::cmd::show::ShowCompression;
 use crate::output;
 use crate::progress::ScanProgress;
-use crate::target::TargetArgs;
+use crate::target::{LaravelTarget, TargetArgs};
 
 /// `phpsess ls [--save-path SP] [--cluster] [--min-bytes N] [--max-ttl S] [--user-key K [--user U]] [--json]`
 #[derive(Debug, clap::Args)]
@@ -53,7 +55,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let target = args.target.resolve(false)?;
-    if let (Some(user), None) = (&args.user, &args.user_key) {
+    if target.laravel.is_some() && args.user_key.is_some() {
+        bail!("--user-key is for PHP's sessions: Laravel's user is the web guard's login entry");
+    }
+    if let (Some(user), None, None) = (&args.user, &args.user_key, &target.laravel) {
         return indexed(&args, &target, user);
     }
     let mut scanner = target.scanner()?;
@@ -63,7 +68,7 @@ pub fn run(args: Args) -> Result<()> {
     let options = ScanOptions::default()
         .with_count(args.count)
         .with_memory(false)
-        .with_values(args.user_key.is_some() || keys.is_some())
+        .with_values(args.user_key.is_some() || keys.is_some() || target.laravel.is_some())
         .with_heads(true);
     let compression = args.compression.compression();
     let mut progress = ScanProgress::new();
@@ -99,18 +104,26 @@ pub fn run(args: Args) -> Result<()> {
                     .map_err(|e| e.to_string())
             })
         });
-        let user = args.user_key.as_deref().map(|key| match &plain {
-            Some(Ok(data)) => user_in(data, key),
-            Some(Err(e)) => Err(e.clone()),
-            None => user_of(k, key, compression),
-        });
+        let user = match &target.laravel {
+            Some(laravel) => Some(laravel_user_of(k, laravel)),
+            None => args.user_key.as_deref().map(|key| match &plain {
+                Some(Ok(data)) => user_in(data, key),
+                Some(Err(e)) => Err(e.clone()),
+                None => user_of(k, key, compression),
+            }),
+        };
         if let Some(want) = &args.user {
-            if user
+            let found = user
                 .as_ref()
                 .and_then(|u| u.as_ref().ok())
-                .and_then(Option::as_ref)
-                != Some(want)
-            {
+                .and_then(Option::as_ref);
+            let same = match (&target.laravel, found) {
+                // 42 and "42" are the same user to Laravel's user provider.
+                (Some(_), Some(u)) => UserId::parse(u).same_user(&UserId::parse(want)),
+                (None, Some(u)) => u == want,
+                (_, None) => false,
+            };
+            if !same {
                 return;
             }
         }
@@ -211,6 +224,18 @@ fn indexed(args: &Args, target: &crate::target::Target, user: &str) -> Result<()
         );
     }
     Ok(())
+}
+
+/// The user logged in with Laravel's `web` guard (`login_web_…`) as text (`None`: nobody), or
+/// why the session cannot be read.
+fn laravel_user_of(
+    k: &ScannedKey,
+    laravel: &LaravelTarget,
+) -> std::result::Result<Option<String>, String> {
+    let stored = k.value.as_deref().unwrap_or_default();
+    let session = LaravelSession::from_cache_value(stored, laravel.encrypter.as_ref())
+        .map_err(|e| e.to_string())?;
+    Ok(session.user_id("web").map(|u| u.to_string()))
 }
 
 /// The value of `$_SESSION[key]` as text (`None`: no such entry), or why it cannot be read.

@@ -33,10 +33,30 @@ pub struct Args {
     /// each session's first 9 bytes, one more small command per session. Needs no key.
     #[arg(long)]
     key_ids: bool,
+    /// The lifetime (seconds) that locks not set by phpsess were given — phpredis's
+    /// `redis.session.lock_expire` (else `max_execution_time`), a Laravel route's `block()`
+    /// seconds — to estimate how long they have been held. Default: PHP's settings, when read.
+    /// (phpsess's own locks record their lifetime: their age is exact.)
+    #[arg(long, value_name = "S")]
+    lock_expire: Option<u64>,
     /// One JSON object: `estimated`, `servers` (each with `server`, `prefix`, the figures and
     /// `redis`), `total`.
     #[arg(long)]
     json: bool,
+}
+
+/// The lifetime to assume for locks that do not record theirs: `--lock-expire`, else phpredis's
+/// own rule on PHP's settings when they were read (`redis.session.lock_expire`, else
+/// `max_execution_time`; 0 is none).
+pub fn assumed_lock_expire_ms(flag: Option<u64>, target: &crate::target::Target) -> Option<u64> {
+    if let Some(s) = flag {
+        return Some(s * 1000);
+    }
+    let php = target.php.as_ref()?;
+    let secs = |name: &str| php.get(name).trim().parse::<u64>().ok().filter(|&s| s > 0);
+    secs("redis.session.lock_expire")
+        .or_else(|| secs("max_execution_time"))
+        .map(|s| s * 1000)
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -46,7 +66,8 @@ pub fn run(args: Args) -> Result<()> {
         .with_count(args.count)
         .with_sample(args.sample)
         .with_memory(args.memory)
-        .with_heads(args.key_ids);
+        .with_heads(args.key_ids)
+        .with_assumed_lock_expire_ms(assumed_lock_expire_ms(args.lock_expire, &target));
     let census = take_census(&mut scanner, &options)?;
     if args.json {
         return output::json(&census_json(&census), true);
@@ -141,15 +162,22 @@ pub fn render(census: &Census, bars: bool) -> String {
     if !t.locks.is_empty() {
         s += "\nlocks held:\n";
         for l in &t.locks {
+            let secs = |ms: u64| format!("{:.1} s", ms as f64 / 1000.0);
+            let age = match (l.age_ms, l.age_from) {
+                (Some(ms), Some("token")) => format!("held {}", secs(ms)),
+                (Some(ms), _) => format!("held ~{}", secs(ms)),
+                _ => "held ?".to_owned(),
+            };
             s += &format!(
-                "  {:<10} by {:<40} expires in {}\n",
+                "  {:<10} by {:<40} {age:<14} expires in {}\n",
                 l.id,
                 l.holder,
-                l.ttl_ms.map_or("never (no TTL!)".to_owned(), |ms| format!(
-                    "{:.1} s",
-                    ms as f64 / 1000.0
-                ))
+                l.ttl_ms.map_or("never (no TTL!)".to_owned(), secs)
             );
+        }
+        if t.locks.iter().any(|l| l.age_from != Some("token")) {
+            s += "  (phpsess's locks record how long they were set for: their age is exact; \
+                  ~ is as if the others were set for --lock-expire, ? is without it)\n";
         }
     }
     s += "\nsession size\n";

@@ -1,12 +1,14 @@
 //! `phpsess top`: the largest sessions, and in each the top-level `$_SESSION` variables that make
 //! it large (bytes per variable, from the decoder's own offsets) — the answer to "why is this
 //! session 400 KB". One SCAN with sizes keeps only the N largest in memory; only those N are
-//! then read and decoded.
+//! then read and decoded. Laravel's sessions (`--laravel`, `--app-key`) are unwrapped and
+//! decrypted first: the sizes are the attributes' in the serialized payload.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use anyhow::Result;
+use phpsess::laravel::LaravelSession;
 use phpsess::session::{self, VariableSize};
 use phpsess::store::{human_bytes, KeyKind, ScanEvent, ScanOptions, DEFAULT_MAX_SESSION_BYTES};
 use serde_json::json;
@@ -14,7 +16,7 @@ use serde_json::json;
 use crate::cmd::show::ShowCompression;
 use crate::output;
 use crate::progress::ScanProgress;
-use crate::target::TargetArgs;
+use crate::target::{LaravelTarget, TargetArgs};
 
 /// `phpsess top [--save-path SP] [--cluster] [-n 20] [--json]`
 #[derive(Debug, clap::Args)]
@@ -93,9 +95,10 @@ pub fn run(args: Args) -> Result<()> {
             .pop()
             .flatten();
         let host = labels.get(c.server).cloned().unwrap_or_default();
-        let decoded = match value {
-            None => Err("gone since the scan (expired or destroyed)".to_owned()),
-            Some(stored) => explain(&stored, &c.key, keys.as_ref(), compression),
+        let decoded = match (value, &target.laravel) {
+            (None, _) => Err("gone since the scan (expired or destroyed)".to_owned()),
+            (Some(stored), Some(laravel)) => explain_laravel(&stored, laravel),
+            (Some(stored), None) => explain(&stored, &c.key, keys.as_ref(), compression),
         };
         if args.json {
             let mut v = json!({
@@ -129,7 +132,7 @@ pub fn run(args: Args) -> Result<()> {
                 for v in vars.iter().take(5) {
                     text += &format!(
                         "       {:<24} {:>10} {:>4}%\n",
-                        v.name,
+                        short_name(&v.name),
                         human_bytes(v.bytes as u64),
                         v.bytes * 100 / total
                     );
@@ -148,6 +151,36 @@ pub fn run(args: Args) -> Result<()> {
         output::bytes(text.as_bytes())?;
     }
     Ok(())
+}
+
+/// A variable's name cut to 24 characters (Laravel's `login_web_<sha1>`), so the columns stay
+/// aligned; `--json` has the whole name.
+fn short_name(name: &str) -> String {
+    if name.chars().count() <= 24 {
+        return name.to_owned();
+    }
+    let mut short: String = name.chars().take(23).collect();
+    short.push('…');
+    short
+}
+
+/// A Laravel session's encoding (`laravel php`, `laravel json, encrypted`) and its attributes'
+/// sizes in the decrypted payload, or why it cannot be read.
+fn explain_laravel(
+    stored: &[u8],
+    laravel: &LaravelTarget,
+) -> std::result::Result<(String, Vec<VariableSize>), String> {
+    let (encoding, sizes) = LaravelSession::attribute_sizes(stored, laravel.encrypter.as_ref())
+        .map_err(|e| format!("not readable: {e}"))?;
+    let encrypted = if encoding.encrypted {
+        ", encrypted"
+    } else {
+        ""
+    };
+    Ok((
+        format!("laravel {}{encrypted}", encoding.serialization),
+        sizes,
+    ))
 }
 
 /// The session's format and its variables' sizes, or why it cannot be read.

@@ -65,11 +65,16 @@ pub use keys::{
 };
 #[cfg(feature = "encryption")]
 pub use keys::{IdHasher, ID_HASH_LABEL};
-pub use lock::{host_name, LockOptions, LockToken, MAX_LOCK_EXPIRE, QUEUE_ALIVE, QUEUE_SLICE};
+pub use lock::{
+    host_name, lock_age_ms, lock_expiry_ms, LockOptions, LockToken, MAX_LOCK_EXPIRE, QUEUE_ALIVE,
+    QUEUE_SLICE,
+};
 pub use pool::{StoreManager, StorePool};
 pub use published::{stats_key, STATS_INFIX, STATS_TTL_SECS};
 pub use raw_keys::{RawKeys, ValueAndTtl};
-pub use scan::{classify, KeyKind, KeyScanner, ScanEvent, ScanOptions, ScannedKey};
+pub use scan::{
+    classify, classify_as, KeyKind, KeyScanner, Naming, ScanEvent, ScanOptions, ScannedKey,
+};
 pub use sentinel::SentinelSpec;
 pub use server_facts::ServerFacts;
 pub use session_store::{ReadOutcome, SessionInfo, SessionStore, StoreOptions};

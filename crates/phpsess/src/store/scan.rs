@@ -39,6 +39,10 @@ pub struct ScanOptions {
     /// session; none with [`values`](Self::values)): the encryption envelope's header, so a
     /// tally can count sessions per key id ([`super::AtRestCounts`]).
     pub heads: bool,
+    /// The lifetime to assume for locks whose value does not record theirs (phpredis's
+    /// `host|pid`, Laravel's `->block()` owner), to estimate their age: `redis.session.lock_expire`
+    /// or `max_execution_time` for phpredis, the route's `block()` seconds for Laravel.
+    pub assumed_lock_expire_ms: Option<u64>,
 }
 
 impl Default for ScanOptions {
@@ -49,6 +53,7 @@ impl Default for ScanOptions {
             memory: false,
             values: false,
             heads: false,
+            assumed_lock_expire_ms: None,
         }
     }
 }
@@ -81,6 +86,13 @@ impl ScanOptions {
     /// Read each session's first bytes (the envelope header) or not.
     pub fn with_heads(mut self, heads: bool) -> Self {
         self.heads = heads;
+        self
+    }
+
+    /// Assume locks whose value does not record their lifetime were set to live `ms`
+    /// ([`assumed_lock_expire_ms`](Self::assumed_lock_expire_ms)).
+    pub fn with_assumed_lock_expire_ms(mut self, ms: Option<u64>) -> Self {
+        self.assumed_lock_expire_ms = ms;
         self
     }
 }
@@ -153,6 +165,28 @@ pub enum ScanEvent<'a> {
     },
 }
 
+/// Whose key names a scan reads: which keys under the prefix are sessions and which are locks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Naming {
+    /// phpredis's and phpsess's: `<prefix><id>` with a valid PHP session id, locks
+    /// `<prefix><id>_LOCK` (on a cluster `{<prefix><id>}_LOCK`), the per-user index and lock
+    /// queues beside them.
+    #[default]
+    Php,
+    /// Laravel's cache-store sessions: `<prefix><id>` with a 40-character `[A-Za-z0-9]` id
+    /// (`Str::random(40)`); the lock a `->block()` route takes is `<prefix>session:<id>`
+    /// (`RedisLock`, its value the owner's random string). The app's other cache entries share
+    /// the prefix and are "not a session".
+    Laravel,
+}
+
+/// Length of a Laravel session id (`Str::random(40)`).
+const LARAVEL_ID_LEN: usize = 40;
+
+/// The name of Laravel's `->block()` lock after the prefix: `session:<id>`.
+const LARAVEL_LOCK_INFIX: &[u8] = b"session:";
+
 /// Scans the keys of a store's servers. Not `Sync`: one per thread.
 pub struct KeyScanner {
     topology: Topology,
@@ -160,6 +194,8 @@ pub struct KeyScanner {
     servers: Option<Vec<ServerRef>>,
     /// A key prefix for every server instead of the save_path's ([`with_prefix`](Self::with_prefix)).
     prefix: Option<Vec<u8>>,
+    /// Whose key names these are ([`with_naming`](Self::with_naming)).
+    naming: Naming,
 }
 
 impl std::fmt::Debug for KeyScanner {
@@ -178,7 +214,20 @@ impl KeyScanner {
             stats: StoreStats::default(),
             servers: None,
             prefix: None,
+            naming: Naming::Php,
         }
+    }
+
+    /// Read the keys under the prefix as `naming` names them (Laravel's sessions are
+    /// `<prefix><40-character id>`, see [`Naming::Laravel`]); PHP's by default.
+    pub fn with_naming(mut self, naming: Naming) -> Self {
+        self.naming = naming;
+        self
+    }
+
+    /// Whose key names this scanner reads.
+    pub fn naming(&self) -> Naming {
+        self.naming
     }
 
     /// Scan the keys under `prefix` on every server instead of the save_path's session prefix:
@@ -288,7 +337,10 @@ impl KeyScanner {
             None => 1,
         };
         let mut patterns = vec![glob_prefix(&target.prefix, b"*")];
-        if target.cluster && super::keys::hash_tag(&target.prefix).is_none() {
+        if self.naming == Naming::Php
+            && target.cluster
+            && super::keys::hash_tag(&target.prefix).is_none()
+        {
             // Cluster locks are `{<prefix><id>}_LOCK`, outside `<prefix>*`.
             let mut lock = b"{".to_vec();
             lock.extend_from_slice(&glob_prefix(&target.prefix, b"*}_LOCK"));
@@ -315,6 +367,7 @@ impl KeyScanner {
                 }
                 p
             };
+            let naming = self.naming;
             let mut wire = Wire::new(self, &target);
             wire.send(&scan_step(0, &[]))?;
             // The round in flight: whether it holds a SCAN step, and the keys it looks up.
@@ -332,7 +385,7 @@ impl KeyScanner {
                     cursor = next;
                     scanned += found.len() as u64;
                     for key in found {
-                        let (kind, id) = classify(&key, &target);
+                        let (kind, id) = classify_as(&key, &target, naming);
                         let mut k = ScannedKey {
                             server,
                             key,
@@ -465,7 +518,37 @@ impl<'s> Wire<'s> {
     }
 }
 
-/// What `key` is on `server`, by its name alone, and the session id in it.
+/// What `key` is on `server`, by its name alone, and the session id in it, as `naming` names keys.
+pub fn classify_as(key: &[u8], server: &ServerRef, naming: Naming) -> (KeyKind, String) {
+    match naming {
+        Naming::Php => classify(key, server),
+        Naming::Laravel => classify_laravel(key, &server.prefix),
+    }
+}
+
+/// A Laravel key: a session, the lock of a `->block()` route, or another cache entry.
+fn classify_laravel(key: &[u8], prefix: &[u8]) -> (KeyKind, String) {
+    let is_id = |b: &[u8]| b.len() == LARAVEL_ID_LEN && b.iter().all(u8::is_ascii_alphanumeric);
+    let id_of = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let Some(rest) = key.strip_prefix(prefix) else {
+        return (
+            KeyKind::Foreign("it does not start with the prefix"),
+            String::new(),
+        );
+    };
+    if is_id(rest) {
+        return (KeyKind::Session, id_of(rest));
+    }
+    if let Some(id) = rest.strip_prefix(LARAVEL_LOCK_INFIX).filter(|id| is_id(id)) {
+        return (KeyKind::Lock, id_of(id));
+    }
+    (
+        KeyKind::Foreign("not a Laravel session id (40 letters and digits)"),
+        String::new(),
+    )
+}
+
+/// What `key` is on `server`, by its name alone, and the session id in it (PHP's naming).
 pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
     let prefix = server.prefix.as_slice();
     let id_of = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
@@ -683,6 +766,49 @@ mod tests {
         ];
         for (key, kind, id) in table {
             assert_eq!(classify(key.as_bytes(), &s), (kind, id.to_owned()), "{key}");
+        }
+    }
+
+    #[test]
+    fn laravel_keys_are_told_apart_by_name() {
+        let s = server("laravel_database_laravel_cache:", false);
+        let id = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCd";
+        let not_id = KeyKind::Foreign("not a Laravel session id (40 letters and digits)");
+        let table: [(String, KeyKind, &str); 6] = [
+            (
+                format!("laravel_database_laravel_cache:{id}"),
+                KeyKind::Session,
+                id,
+            ),
+            (
+                format!("laravel_database_laravel_cache:session:{id}"),
+                KeyKind::Lock,
+                id,
+            ),
+            (
+                "laravel_database_laravel_cache:greeting".into(),
+                not_id.clone(),
+                "",
+            ),
+            // 39 and 41 characters, and a PHP id that Laravel never makes.
+            (
+                format!("laravel_database_laravel_cache:{}", &id[1..]),
+                not_id.clone(),
+                "",
+            ),
+            (format!("laravel_database_laravel_cache:{id}x"), not_id, ""),
+            (
+                format!("PHPREDIS_SESSION:{id}"),
+                KeyKind::Foreign("it does not start with the prefix"),
+                "",
+            ),
+        ];
+        for (key, kind, want) in table {
+            assert_eq!(
+                classify_as(key.as_bytes(), &s, Naming::Laravel),
+                (kind, want.to_owned()),
+                "{key}"
+            );
         }
     }
 

@@ -432,8 +432,8 @@ impl SessionStore {
             return self.finish_read(id, &key, replies, 0, getex);
         }
 
-        let token = LockToken::new();
         let lock = self.options.lock.clone();
+        let token = LockToken::for_lock(lock.expire_ms());
         let started = Instant::now();
         let mut first = true;
         loop {
@@ -1200,7 +1200,7 @@ impl SessionStore {
             let key = self.key(&id);
             let mut p = pipeline();
             p.cmd("EXISTS").arg(&key.data);
-            let token = LockToken::new();
+            let token = LockToken::for_lock(self.options.lock.expire_ms());
             // With a session already held (session_create_id() inside an active session, PHP's
             // manual example and bug79413.phpt) the new id gets no lock: the held one must stay
             // ours until the current session is written, and the new id is locked when it is read.
