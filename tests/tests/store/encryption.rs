@@ -458,3 +458,63 @@ fn ls_top_and_decode_read_encrypted_sessions_with_a_key() {
     assert_eq!(v["n"], serde_json::json!(1));
     assert_eq!(v["cart"].as_str().unwrap().len(), 3000);
 }
+
+/// `phpsess index rebuild --key-file`: encrypted sessions under hashed ids are read with the key
+/// and indexed under their stored ids; without the key they count as unreadable.
+#[test]
+fn index_rebuild_reads_encrypted_sessions_with_a_key() {
+    use phpsess::store::IdHasher;
+    let server = RedisServer::start();
+    let options = StoreOptions::default()
+        .with_encryption(Some(Encryption::new(EncryptionMode::On, key(4))))
+        .with_hash_ids(Some(IdHasher::new(&key(4))));
+    let topology = Topology::from_save_path(&format!("tcp://{}", server.addr())).unwrap();
+    let mut s = SessionStore::new(topology, options);
+    for id in ["rebuildenc000000000000001", "rebuildenc000000000000002"] {
+        s.read(id).unwrap();
+        s.write(id, b"user_id|s:3:\"fay\";").unwrap();
+    }
+    let save_path = format!("tcp://{}", server.addr());
+    let file = server.dir().join("key");
+    std::fs::write(&file, key_text(4)).unwrap();
+    let file = file.display().to_string();
+    let rebuild = |extra: &[&str]| {
+        let mut args = vec![
+            "index",
+            "rebuild",
+            "--save-path",
+            &save_path,
+            "--user-key",
+            "user_id",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        crate::ops_stats::json_of(&args)
+    };
+    let v = rebuild(&[]);
+    assert_eq!(
+        (v["unreadable"].as_u64(), v["bound"].as_u64()),
+        (Some(2), Some(0)),
+        "{v}"
+    );
+    let v = rebuild(&["--key-file", &file]);
+    assert_eq!(
+        (v["unreadable"].as_u64(), v["bound"].as_u64()),
+        (Some(0), Some(2)),
+        "{v}"
+    );
+    let mut listed: Vec<String> = s
+        .user_sessions(b"fay")
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    listed.sort();
+    let h = IdHasher::new(&key(4));
+    let mut want = vec![
+        h.stored_id("rebuildenc000000000000001"),
+        h.stored_id("rebuildenc000000000000002"),
+    ];
+    want.sort();
+    assert_eq!(listed, want);
+}
