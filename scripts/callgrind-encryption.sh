@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instruction counts (valgrind --tool=callgrind) of encryption at rest in the PHP process: the
 # benchmark's CLI loop (bench/e2e/cli_loop.php, 1 KiB session, locking on) for 1 and for N
-# requests, phpsess plain and with phpsess.encryption=on, against a redis-server on a free port.
+# requests, phpsess plain, with phpsess.encryption=on, and with phpsess.hash_ids=1 too, against a redis-server on a free port.
 # Prints instructions per request (the N-request run minus the 1-request run, over N-1) and the
 # inclusive instructions per call of Encryption::seal and Encryption::open. Deterministic where
 # req/s on a shared machine is not. Needs `make ext` (target/php/phpsess.so) and valgrind.
@@ -21,12 +21,13 @@ KEY='base64:QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI='  # a benchmark's key, 
 common=(-n -d "extension=$SO" -d session.save_handler=phpsess
         -d "session.save_path=tcp://127.0.0.1:$PORT" -d phpsess.locking_enabled=1)
 total() { grep -m1 '^summary:' "$1" | awk '{print $2}'; }
-for mode in plain encrypted; do
+for mode in plain encrypted hashed_ids; do
   extra=()
-  [ "$mode" = encrypted ] && extra=(-d phpsess.encryption=on -d "phpsess.encryption_key=\"$KEY\"")
+  [ "$mode" != plain ] && extra=(-d phpsess.encryption=on -d "phpsess.encryption_key=\"$KEY\"")
+  [ "$mode" = hashed_ids ] && extra+=(-d phpsess.hash_ids=1)
   for n in 1 "$N"; do
     valgrind -q --tool=callgrind --callgrind-out-file="$OUT/$mode.$n" \
-      php "${common[@]}" "${extra[@]}" "$LOOP" "cg$mode" count "$n" >/dev/null
+      php "${common[@]}" "${extra[@]}" "$LOOP" "cg${mode//_/}" count "$n" >/dev/null
   done
   per=$(( ($(total "$OUT/$mode.$N") - $(total "$OUT/$mode.1")) / (N - 1) ))
   echo "$mode: $per instructions per request (PHP process)"
