@@ -8,6 +8,7 @@
 
 mod bench;
 mod faults;
+mod hashed_ids;
 mod laravel_compat;
 mod laravel_ops;
 mod laravel_users;
