@@ -3,12 +3,13 @@
 # cannot hide it: instructions (valgrind's callgrind) executed by redis-server and by PHP per
 # uncontended locked request (`bench/e2e/cli_loop.php`: session_start, count, write, close on one
 # session), the Redis commands per request (INFO commandstats, the scripts' inner commands
-# included), and an interleaved wall-clock A/B of requests/s — for a build from before the queue
-# and for this one with `phpsess.lock_queue=1` and `=0`.
+# included), and an interleaved A/B of requests/s and CPU time per request — for a build from
+# before the queue and for this one with `phpsess.lock_queue=1` and `=0`.
 #
 # usage: COST_BASE_EXT=/path/pre-queue/phpsess.so COST_EXT=/path/phpsess.so scripts/uncontended-cost.sh
 # Environment: COST_N (requests per instruction count, default 2000), COST_ROUNDS (A/B rounds,
-# default 7), COST_SECONDS (seconds per A/B round, default 3). Needs valgrind, redis-server, php, jq.
+# default 7), COST_AB_COUNT (requests per A/B round, default 20000), COST_OTHER_EXT and COST_OTHER_NAME
+# (one more build, with lock_queue=1). Needs valgrind, perf, redis-server, php, jq.
 # Prints markdown to stdout, progress to stderr.
 set -euo pipefail
 
@@ -17,7 +18,6 @@ base_ext=${COST_BASE_EXT:?the pre-queue build of the extension (.so)}
 ext=${COST_EXT:?this build of the extension (.so)}
 n=${COST_N:-2000}
 rounds=${COST_ROUNDS:-7}
-seconds=${COST_SECONDS:-3}
 loop="$PWD/bench/e2e/cli_loop.php"
 work=$(mktemp -d)
 pids=()
@@ -75,7 +75,11 @@ calls() {
         awk -F'[=,:]' '/^cmdstat_/ && !/^cmdstat_(config|info)/ { total += $3 } END { print total + 0 }'
 }
 
-configs=("pre-queue build|$base_ext|0" "this build, lock_queue=0|$ext|0" "this build, lock_queue=1|$ext|1")
+configs=("pre-queue build|$base_ext|0")
+if [ -n "${COST_OTHER_EXT:-}" ]; then
+    configs+=("${COST_OTHER_NAME:-other build}|$COST_OTHER_EXT|1")
+fi
+configs+=("this build, lock_queue=0|$ext|0" "this build, lock_queue=1|$ext|1")
 
 # Redis's side: one redis-server under callgrind; counters zeroed after a warm-up, dumped after
 # N requests, so the figure is those N requests' work and nothing else.
@@ -130,33 +134,56 @@ for cfg in "${configs[@]}"; do
     echo "| $name | $r | $rv | $p | $pv | $c |"
 done
 
-# Wall clock: the builds take turns, ROUNDS times, on one plain redis-server.
-echo >&2 "interleaved A/B: $rounds rounds of ${seconds} s each"
-declare -A rps
+# Wall clock and CPU time: the builds take turns, ROUNDS times, on one plain redis-server, each
+# running COST_AB_COUNT requests. Requests/s moves with whatever else the machine runs; the CPU
+# time each request costs (the PHP process's task-clock from `perf stat`, redis-server's user+sys
+# from INFO cpu) moves much less, because waiting for a CPU is not counted.
+ab_count=${COST_AB_COUNT:-20000}
+redis_cpu() {
+    redis-cli -p "$1" info cpu | tr -d '\r' |
+        awk -F: '/^used_cpu_(user|sys):/ { t += $2 } END { printf "%.6f", t }'
+}
+echo >&2 "interleaved A/B: $rounds rounds of $ab_count requests"
+declare -A rps php_us redis_us
 for r in $(seq 1 "$rounds"); do
     for cfg in "${configs[@]}"; do
         IFS='|' read -r name so queue <<<"$cfg"
-        out=$(php -n -d "extension=$so" -d session.save_handler=phpsess \
-            -d "session.save_path=tcp://127.0.0.1:$pport" -d "phpsess.lock_queue=$queue" \
-            "$loop" "ab$r$RANDOM" time "$seconds" 0.5)
+        id="ab$r$RANDOM"
+        php_loop "$so" "$queue" "$pport" "$id" 50
+        r0=$(redis_cpu "$pport")
+        out=$(perf stat -x, -e task-clock -o "$work/time" php -n -d "extension=$so" \
+            -d session.save_handler=phpsess -d "session.save_path=tcp://127.0.0.1:$pport" \
+            -d "phpsess.lock_queue=$queue" "$loop" "$id" count "$ab_count")
+        r1=$(redis_cpu "$pport")
         v=$(jq -r '.requests / .seconds' <<<"$out")
+        p=$(awk -F, -v n="$ab_count" '/task-clock/ { printf "%.3f", $1 * 1e3 / n }' "$work/time")
+        q=$(awk -v a="$r0" -v b="$r1" -v n="$ab_count" 'BEGIN { printf "%.3f", (b - a) * 1e6 / n }')
         rps[$name]="${rps[$name]:-} $v"
-        echo "round $r $name: $v req/s" >&2
+        php_us[$name]="${php_us[$name]:-} $p"
+        redis_us[$name]="${redis_us[$name]:-} $q"
+        echo "round $r $name: $v req/s, PHP $p us/req, redis $q us/req" >&2
     done
 done
 load=$(cut -d' ' -f1-3 /proc/loadavg)
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 echo
-echo "### Requests/s, php-cli loop, loopback, $rounds interleaved rounds of ${seconds} s (load average $load)"
+echo "### php-cli loop, loopback, $rounds interleaved rounds of $ab_count requests (load average at the end $load)"
 echo
-echo "| build | median req/s | min | max | spread (max/min) | median vs pre-queue |"
-echo "|---|---:|---:|---:|---:|---:|"
-base_median=$(tr ' ' '\n' <<<"${rps["pre-queue build"]}" | grep . | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+echo "| build | median req/s | min–max | vs pre-queue | median CPU µs/req, PHP | vs pre-queue | median CPU µs/req, redis-server | vs pre-queue |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+base_rps=$(median "${rps["pre-queue build"]}")
+base_php=$(median "${php_us["pre-queue build"]}")
+base_redis=$(median "${redis_us["pre-queue build"]}")
 for cfg in "${configs[@]}"; do
     IFS='|' read -r name _ _ <<<"$cfg"
-    tr ' ' '\n' <<<"${rps[$name]}" | grep . | sort -g | awk -v name="$name" -v base="$base_median" '
-        { a[NR] = $1 }
-        END {
-            m = a[int((NR + 1) / 2)]
-            printf "| %s | %.0f | %.0f | %.0f | %.1f%% | %+.1f%% |\n", name, m, a[1], a[NR], (a[NR] / a[1] - 1) * 100, (m / base - 1) * 100
+    m=$(median "${rps[$name]}")
+    lo=$(tr ' ' '\n' <<<"${rps[$name]}" | grep . | sort -g | head -1)
+    hi=$(tr ' ' '\n' <<<"${rps[$name]}" | grep . | sort -g | tail -1)
+    p=$(median "${php_us[$name]}")
+    q=$(median "${redis_us[$name]}")
+    awk -v name="$name" -v m="$m" -v lo="$lo" -v hi="$hi" -v b="$base_rps" -v p="$p" -v bp="$base_php" \
+        -v q="$q" -v bq="$base_redis" 'BEGIN {
+            printf "| %s | %.0f | %.0f–%.0f | %+.1f%% | %.2f | %+.1f%% | %.2f | %+.1f%% |\n",
+                name, m, lo, hi, (m / b - 1) * 100, p, (p / bp - 1) * 100, q, (q / bq - 1) * 100
         }'
 done

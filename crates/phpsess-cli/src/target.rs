@@ -44,9 +44,9 @@ pub struct TargetArgs {
     /// The sessions are Laravel's (its Redis session store): keys by Laravel's layout
     /// (`--laravel-version` with `--app-name`, or `--prefix`), 40-character ids, payloads
     /// decrypted with `--app-key`. Implied by `--app-key` and `--laravel-version`.
-    #[arg(long, help_heading = "Laravel sessions")]
+    #[arg(long)]
     laravel: bool,
-    #[command(flatten, next_help_heading = "Laravel sessions")]
+    #[command(flatten)]
     laravel_app: crate::cmd::laravel::LaravelArgs,
 }
 

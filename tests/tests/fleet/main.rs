@@ -9,6 +9,7 @@
 mod axum_service;
 mod bench;
 mod faults;
+mod hashed_ids;
 mod laravel_compat;
 mod laravel_ops;
 mod laravel_users;

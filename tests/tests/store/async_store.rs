@@ -357,3 +357,37 @@ fn sentinel_and_the_user_index_are_refused_with_a_reason() {
         assert!(err.to_string().contains("index"), "{err}");
     });
 }
+
+#[test]
+fn hashed_ids_name_the_same_keys_in_both_stores() {
+    use phpsess::store::{AtRestKey, IdHasher};
+    let server = RedisServer::start();
+    let rt = runtime();
+    let save_path = format!("tcp://{}", server.addr());
+    let hasher = IdHasher::new(&AtRestKey::from_bytes([7; 32]));
+    let hashed = options().with_hash_ids(Some(hasher.clone()));
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(&save_path, hashed.clone()) })
+        .unwrap();
+    let mut blocking = SessionStore::new(Topology::from_save_path(&save_path).unwrap(), hashed);
+    let id = "hashedsession0000000001";
+    blocking.read(id).unwrap();
+    blocking.write(id, b"n|i:1;").unwrap();
+    rt.block_on(async {
+        let read = store.read_locked(id).await.unwrap();
+        assert_eq!(read.data.as_deref(), Some(&b"n|i:1;"[..]));
+        assert_eq!(
+            read.lock.id(),
+            hasher.stored_id(id),
+            "named by the stored id"
+        );
+        store.write(read.lock, b"n|i:2;").await.unwrap();
+    });
+    let keys: Vec<String> = server.connection().keys("*").unwrap();
+    assert_eq!(
+        keys,
+        vec![format!("PHPREDIS_SESSION:{}", hasher.stored_id(id))]
+    );
+    assert_eq!(blocking.read(id).unwrap().data.unwrap(), b"n|i:2;");
+    blocking.close().unwrap();
+}

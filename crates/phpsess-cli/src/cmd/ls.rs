@@ -35,16 +35,21 @@ pub struct Args {
     #[arg(long, value_name = "KEY")]
     user_key: Option<String>,
     /// Only sessions of this user: from the per-user index (`phpsess.user_key`), or with
-    /// --user-key from that entry of each session.
+    /// --user-key from that entry of each session, or for Laravel's sessions the user logged in
+    /// with the `web` guard.
     #[arg(long, value_name = "U")]
     user: Option<String>,
     /// How the handler compresses sessions (to decode them for --user-key).
     #[arg(long, value_enum, default_value = "none")]
     compression: ShowCompression,
+    #[command(flatten)]
+    keys: crate::credentials::AtRestKeys,
     /// Keys per SCAN step.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     count: usize,
-    /// One JSON object per line: `id`, `host`, `ttl_ms`, `bytes`, `user` (with --user-key).
+    /// One JSON object per line: `id`, `host`, `ttl_ms`, `bytes`, `key_id` (encrypted sessions,
+    /// else null), `plain_bytes` (with a key: decrypted and decompressed), `user` (with
+    /// --user-key, and for Laravel's sessions), `error` (a session that cannot be read).
     #[arg(long)]
     json: bool,
 }
@@ -59,10 +64,13 @@ pub fn run(args: Args) -> Result<()> {
     }
     let mut scanner = target.scanner()?;
     let labels: Vec<String> = scanner.servers()?.iter().map(|s| s.label.clone()).collect();
+    let keys = args.keys.encryption()?;
+    // With a key every session is read (its size decrypted); else only its head (the key id).
     let options = ScanOptions::default()
         .with_count(args.count)
         .with_memory(false)
-        .with_values(args.user_key.is_some() || target.laravel.is_some());
+        .with_values(args.user_key.is_some() || keys.is_some() || target.laravel.is_some())
+        .with_heads(true);
     let compression = args.compression.compression();
     let mut progress = ScanProgress::new();
     let mut failure: Option<anyhow::Error> = None;
@@ -82,12 +90,28 @@ pub fn run(args: Args) -> Result<()> {
                 return;
             }
         }
+        let key_id = k.head.as_deref().and_then(phpsess::store::envelope_key_id);
+        // Decrypted (with a key) and decompressed: the session as PHP gets it.
+        let plain = keys.as_ref().map(|keys| {
+            crate::credentials::open_stored(
+                Some(keys),
+                &k.key,
+                k.value.as_deref().unwrap_or_default(),
+            )
+            .and_then(|s| {
+                compression
+                    .decompress(&s, DEFAULT_MAX_SESSION_BYTES)
+                    .map(|d| d.into_owned())
+                    .map_err(|e| e.to_string())
+            })
+        });
         let user = match &target.laravel {
             Some(laravel) => Some(laravel_user_of(k, laravel)),
-            None => args
-                .user_key
-                .as_deref()
-                .map(|key| user_of(k, key, compression)),
+            None => args.user_key.as_deref().map(|key| match &plain {
+                Some(Ok(data)) => user_in(data, key),
+                Some(Err(e)) => Err(e.clone()),
+                None => user_of(k, key, compression),
+            }),
         };
         if let Some(want) = &args.user {
             let found = user
@@ -107,7 +131,15 @@ pub fn run(args: Args) -> Result<()> {
         shown += 1;
         let host = labels.get(k.server).map_or("", String::as_str);
         let line = if args.json {
-            let mut v = json!({"id": k.id, "host": host, "ttl_ms": k.ttl_ms, "bytes": k.bytes});
+            let mut v = json!({
+                "id": k.id, "host": host, "ttl_ms": k.ttl_ms, "bytes": k.bytes,
+                "key_id": key_id.map(|id| id.to_string()),
+            });
+            match &plain {
+                Some(Ok(data)) => v["plain_bytes"] = json!(data.len()),
+                Some(Err(e)) => v["error"] = json!(e),
+                None => {}
+            }
             match &user {
                 Some(Ok(u)) => v["user"] = json!(u),
                 Some(Err(e)) => v["error"] = json!(e),
@@ -124,7 +156,20 @@ pub fn run(args: Args) -> Result<()> {
                 Some(Err(e)) => format!("  unreadable: {e}"),
                 None => String::new(),
             };
-            format!("{}  {host}  ttl {ttl:>7}  {:>9} B{user}", k.id, k.bytes)
+            let at_rest = match (&plain, key_id) {
+                (Some(Ok(data)), _)
+                    if key_id.is_some() || compression != phpsess::store::Compression::None =>
+                {
+                    format!("  ({} B as PHP reads it)", data.len())
+                }
+                (Some(Err(e)), _) => format!("  {e}"),
+                (None, Some(id)) => format!("  encrypted (key id {id}; give --key-file to read)"),
+                _ => String::new(),
+            };
+            format!(
+                "{}  {host}  ttl {ttl:>7}  {:>9} B{at_rest}{user}",
+                k.id, k.bytes
+            )
         };
         // Print as we go: a large store shows its sessions without waiting for the end.
         if let Err(e) = output::bytes(format!("{line}\n").as_bytes()) {
@@ -201,11 +246,18 @@ fn user_of(
     compression: phpsess::store::Compression,
 ) -> std::result::Result<Option<String>, String> {
     let stored = k.value.as_deref().unwrap_or_default();
+    // No key given: an envelope is named by its key id, not decoded as garbage.
+    let stored = crate::credentials::open_stored(None, &k.key, stored)?;
     let data = compression
-        .decompress(stored, DEFAULT_MAX_SESSION_BYTES)
+        .decompress(&stored, DEFAULT_MAX_SESSION_BYTES)
         .map_err(|e| e.to_string())?;
-    let format = session::detect(&data).ok_or("not a PHP session (compressed?)")?;
-    let vars = session::decode(&data, format).map_err(|e| e.to_string())?;
+    user_in(&data, key)
+}
+
+/// The value of `$_SESSION[key]` in session bytes as PHP reads them.
+fn user_in(data: &[u8], key: &str) -> std::result::Result<Option<String>, String> {
+    let format = session::detect(data).ok_or("not a PHP session (compressed?)")?;
+    let vars = session::decode(data, format).map_err(|e| e.to_string())?;
     Ok(vars.get(key).map(|v| match v {
         phpsess::Value::String(s) => String::from_utf8_lossy(s).into_owned(),
         other => phpsess::json::to_friendly_json(other).to_string(),

@@ -6,14 +6,14 @@
 use std::io::IsTerminal;
 
 use anyhow::Result;
-use phpsess::store::{human_bytes, Bucket, Census, ScanOptions, ServerCensus, Tally};
+use phpsess::store::{human_bytes, AtRestCounts, Bucket, Census, ScanOptions, ServerCensus, Tally};
 use serde_json::json;
 
 use crate::output;
 use crate::progress::ScanProgress;
 use crate::target::TargetArgs;
 
-/// `phpsess stats [--save-path SP] [--cluster] [--json] [--sample N]`
+/// `phpsess stats [--save-path SP] [--cluster] [--json] [--sample N] [--memory] [--key-ids]`
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -29,6 +29,10 @@ pub struct Args {
     /// command per session, about a third more time.
     #[arg(long)]
     memory: bool,
+    /// Also count sessions per encryption key id and unencrypted (`at_rest` in --json): reads
+    /// each session's first 9 bytes, one more small command per session. Needs no key.
+    #[arg(long)]
+    key_ids: bool,
     /// The lifetime (seconds) that locks not set by phpsess were given — phpredis's
     /// `redis.session.lock_expire` (else `max_execution_time`), a Laravel route's `block()`
     /// seconds — to estimate how long they have been held. Default: PHP's settings, when read.
@@ -62,6 +66,7 @@ pub fn run(args: Args) -> Result<()> {
         .with_count(args.count)
         .with_sample(args.sample)
         .with_memory(args.memory)
+        .with_heads(args.key_ids)
         .with_assumed_lock_expire_ms(assumed_lock_expire_ms(args.lock_expire, &target));
     let census = take_census(&mut scanner, &options)?;
     if args.json {
@@ -151,6 +156,9 @@ pub fn render(census: &Census, bars: bool) -> String {
                 .map_or(String::new(), |e| format!(" (e.g. {e})"))
         );
     }
+    if let Some(a) = &t.at_rest {
+        s += &at_rest_line(a);
+    }
     if !t.locks.is_empty() {
         s += "\nlocks held:\n";
         for l in &t.locks {
@@ -182,6 +190,22 @@ pub fn render(census: &Census, bars: bool) -> String {
         s += &format!("  {:>12}  {}\n", "no TTL", group(t.sessions_without_ttl));
     }
     s
+}
+
+/// `at rest: 3 unencrypted, key id 3c4b1a2f: 120, key id 9e01aa7c: 4`: an old key id can be
+/// dropped from `phpsess.previous_keys` once no session is left under it.
+fn at_rest_line(a: &AtRestCounts) -> String {
+    let mut parts = vec![format!("{} unencrypted", group(a.plaintext))];
+    for (id, n) in &a.key_ids {
+        parts.push(format!("key id {id}: {}", group(*n)));
+    }
+    if a.unknown_envelope > 0 {
+        parts.push(format!(
+            "{} of an unknown envelope version",
+            group(a.unknown_envelope)
+        ));
+    }
+    format!("\nat rest: {}\n", parts.join(", "))
 }
 
 fn redis_line(srv: &ServerCensus) -> String {

@@ -29,6 +29,8 @@ pub struct Args {
     /// How the handler compresses sessions (to decode them).
     #[arg(long, value_enum, default_value = "none")]
     compression: ShowCompression,
+    #[command(flatten)]
+    keys: crate::credentials::AtRestKeys,
     /// Keys per SCAN step.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     count: usize,
@@ -85,6 +87,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut top: Vec<Candidate> = heap.into_iter().map(|Reverse(c)| c).collect();
     top.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.id.cmp(&b.id)));
     let compression = args.compression.compression();
+    let keys = args.keys.encryption()?;
     let mut text = String::new();
     for (rank, c) in top.iter().enumerate() {
         let value = scanner
@@ -95,7 +98,7 @@ pub fn run(args: Args) -> Result<()> {
         let decoded = match (value, &target.laravel) {
             (None, _) => Err("gone since the scan (expired or destroyed)".to_owned()),
             (Some(stored), Some(laravel)) => explain_laravel(&stored, laravel),
-            (Some(stored), None) => explain(&stored, compression),
+            (Some(stored), None) => explain(&stored, &c.key, keys.as_ref(), compression),
         };
         if args.json {
             let mut v = json!({
@@ -183,10 +186,13 @@ fn explain_laravel(
 /// The session's format and its variables' sizes, or why it cannot be read.
 fn explain(
     stored: &[u8],
+    redis_key: &[u8],
+    keys: Option<&phpsess::store::Encryption>,
     compression: phpsess::store::Compression,
 ) -> std::result::Result<(String, Vec<VariableSize>), String> {
+    let stored = crate::credentials::open_stored(keys, redis_key, stored)?;
     let data = compression
-        .decompress(stored, DEFAULT_MAX_SESSION_BYTES)
+        .decompress(&stored, DEFAULT_MAX_SESSION_BYTES)
         .map_err(|e| format!("not readable: {e}"))?;
     let format = session::detect(&data).ok_or_else(|| {
         "not in any PHP session format (compressed? give --compression)".to_owned()

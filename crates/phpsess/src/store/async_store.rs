@@ -39,13 +39,14 @@ use super::keys::SessionKey;
 use super::lock::{
     LockToken, QUEUE_ALIVE, QUEUE_LEAVE, TOUCH_AND_UNLOCK, UNLOCK, WRITE_AND_UNLOCK,
 };
+use super::protocol::stored_id;
 use super::protocol::{
     attempt_holder, decode_stored, encode_for_store, lock_acquired, pipeline, push_lock_attempt,
     push_read, push_script, queue_reply, queue_try, reply_text, script_reply, server_error_text,
     Decoded, QueueReply, ScriptPipeline, ScriptReply, NO_HOLDER,
 };
 use super::redact::{redact_key, short_id};
-use super::session_store::{check_id, StoreOptions};
+use super::session_store::StoreOptions;
 use super::shards::pick_host;
 use super::topology::HostSpec;
 use crate::error::{Error, Result};
@@ -293,7 +294,7 @@ impl std::fmt::Debug for HeldSessionLock {
 }
 
 impl HeldSessionLock {
-    /// The session id.
+    /// The session's id as named in Redis (its stored id when ids are hashed at rest).
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -383,12 +384,13 @@ impl AsyncSessionStore {
         &self.inner.options
     }
 
-    /// The keys `id` lives under (the same as the blocking store's and phpredis's).
+    /// The keys stored id `id` lives under (the same as the blocking store's and phpredis's; the
+    /// session id itself unless ids are hashed at rest, see [`super::SessionStore::stored_id`]).
     pub fn key(&self, id: &str) -> SessionKey {
         self.inner.topology.key(id.as_bytes())
     }
 
-    /// Where `id` lives, for messages (`tcp://10.0.0.5:6379`).
+    /// Where stored id `id` lives, for messages (`tcp://10.0.0.5:6379`).
     pub fn host_of(&self, id: &str) -> String {
         self.inner.topology.label(id.as_bytes())
     }
@@ -396,7 +398,8 @@ impl AsyncSessionStore {
     /// Read session `id` without locking it and without refreshing its TTL: one `GET`.
     /// `Ok(None)` when it does not exist, or when encryption at rest refused the stored value.
     pub async fn read(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        check_id(id)?;
+        let stored = stored_id(&self.inner.options, id)?;
+        let id: &str = &stored;
         let key = self.key(id);
         let mut p = pipeline();
         push_read(&mut p, &key, self.ttl_secs(), false, None);
@@ -411,7 +414,8 @@ impl AsyncSessionStore {
     /// With locking disabled in the options, the lock is taken all the same: a caller asking for
     /// a locked read means it.
     pub async fn read_locked(&self, id: &str) -> Result<LockedRead> {
-        check_id(id)?;
+        let stored = stored_id(&self.inner.options, id)?;
+        let id: &str = &stored;
         let key = self.key(id);
         let lock = self.inner.options.lock.clone();
         let token = LockToken::new();

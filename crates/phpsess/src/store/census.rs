@@ -57,6 +57,39 @@ pub struct Sizes {
     pub histogram: Vec<Bucket>,
 }
 
+/// Sessions by how they are stored at rest (`phpsess stats --key-ids`): so an operator rotating
+/// keys sees when no session is left under an old key id, and after `migrate` when no plaintext
+/// is left.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AtRestCounts {
+    /// Sessions stored unencrypted.
+    pub plaintext: u64,
+    /// Encrypted sessions per key id (8 hex digits, as phpinfo and `phpsess show` name keys).
+    pub key_ids: BTreeMap<String, u64>,
+    /// Values that start like an envelope of another version, or are cut short.
+    pub unknown_envelope: u64,
+}
+
+impl AtRestCounts {
+    #[cfg(feature = "encryption")]
+    fn add(&mut self, head: &[u8], weight: u64) {
+        use super::envelope::{envelope_key_id, is_envelope};
+        match envelope_key_id(head) {
+            Some(id) => *self.key_ids.entry(id.to_string()).or_default() += weight,
+            None if is_envelope(head) => self.unknown_envelope += weight,
+            None => self.plaintext += weight,
+        }
+    }
+
+    fn merge(&mut self, other: &AtRestCounts) {
+        self.plaintext += other.plaintext;
+        self.unknown_envelope += other.unknown_envelope;
+        for (id, n) in &other.key_ids {
+            *self.key_ids.entry(id.clone()).or_default() += n;
+        }
+    }
+}
+
 /// A lock held at scan time.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct HeldLock {
@@ -144,6 +177,8 @@ pub struct Tally {
     pub foreign_keys: u64,
     /// Up to [`MAX_LISTED`] of them, with why each is not a session.
     pub foreign_examples: Vec<String>,
+    /// Sessions per key id and unencrypted ([`ScanOptions::heads`]); `None` when not asked.
+    pub at_rest: Option<AtRestCounts>,
     #[serde(skip)]
     size_counts: BTreeMap<u64, u64>,
     #[serde(skip)]
@@ -161,6 +196,12 @@ impl Tally {
                 self.keys_under_prefix += k.weight;
                 self.sessions += k.weight;
                 *self.size_counts.entry(k.bytes).or_default() += k.weight;
+                #[cfg(feature = "encryption")]
+                if let Some(head) = &k.head {
+                    self.at_rest
+                        .get_or_insert_with(AtRestCounts::default)
+                        .add(head, k.weight);
+                }
                 if let Some(m) = k.memory {
                     *self.memory_bytes.get_or_insert(0) += m * k.weight;
                 }
@@ -253,6 +294,11 @@ impl Tally {
         self.worker_stats_keys += other.worker_stats_keys;
         self.lock_queue_keys += other.lock_queue_keys;
         self.worker_stats.extend(other.worker_stats.iter().cloned());
+        if let Some(a) = &other.at_rest {
+            self.at_rest
+                .get_or_insert_with(AtRestCounts::default)
+                .merge(a);
+        }
         self.foreign_keys += other.foreign_keys;
         for e in &other.foreign_examples {
             if self.foreign_examples.len() < MAX_LISTED {
@@ -443,6 +489,7 @@ mod tests {
             ttl_ms,
             weight: 1,
             value: None,
+            head: None,
         }
     }
 

@@ -429,6 +429,26 @@ pub(crate) fn hands_off(holder: &[u8]) -> bool {
     holder.iter().filter(|&&b| b == b'|').count() == 2
 }
 
+/// The SHA1 that `EVALSHA` names script `source` by, hashed once per script and thread.
+/// Hashing on every request cost a locked request about 17,000 instructions once the unlock
+/// scripts carried the queue's hand-off (about 1.5 KB of Lua each), a fifth of all the PHP
+/// process did per request (`scripts/uncontended-cost.sh`); a look-up by the text's address
+/// costs a few dozen.
+pub(crate) fn script_sha(source: &'static str) -> String {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        // Keyed by the text's address and length: the same &'static str is the same script.
+        static SHAS: RefCell<HashMap<(usize, usize), String>> = RefCell::new(HashMap::new());
+    }
+    SHAS.with(|shas| {
+        shas.borrow_mut()
+            .entry((source.as_ptr() as usize, source.len()))
+            .or_insert_with(|| redis::Script::new(source).get_hash().to_owned())
+            .clone()
+    })
+}
+
 /// Every script the store sends, for the cluster pipeline (which sends EVAL, not EVALSHA).
 pub(crate) const SCRIPTS: [&str; 7] = [
     WRITE_AND_UNLOCK,
@@ -494,6 +514,16 @@ mod tests {
         let wake = wake_key(lock, &token);
         assert!(wake.starts_with(lock));
         assert_eq!(crate::store::slot(&wake), crate::store::slot(lock));
+    }
+
+    #[test]
+    fn script_shas_are_redis_s_and_cached() {
+        for source in SCRIPTS {
+            let want = redis::Script::new(source).get_hash().to_owned();
+            assert_eq!(script_sha(source), want);
+            assert_eq!(script_sha(source), want, "from the cache");
+        }
+        assert_ne!(script_sha(UNLOCK), script_sha(QUEUE_WAIT));
     }
 
     #[test]

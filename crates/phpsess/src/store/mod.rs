@@ -50,7 +50,8 @@ mod user_index;
 #[cfg(feature = "tokio")]
 pub use async_store::{AsyncSessionStore, AsyncTopology, HeldSessionLock, LockedRead};
 pub use census::{
-    Bucket, Census, HeldLock, ServerCensus, Sizes, Tally, MAX_LISTED, SIZE_BUCKETS, TTL_BUCKETS,
+    AtRestCounts, Bucket, Census, HeldLock, ServerCensus, Sizes, Tally, MAX_LISTED, SIZE_BUCKETS,
+    TTL_BUCKETS,
 };
 pub use cluster::{ClusterSpec, ReadFrom};
 pub use codec::{Compression, TooLarge, DEFAULT_MAX_SESSION_BYTES};
@@ -64,9 +65,11 @@ pub use envelope::{
 };
 pub use index_rebuild::{user_from_value, user_in_session};
 pub use keys::{
-    hash_tag, invalid_id_reason, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX,
-    LOCK_SUFFIX, MAX_ID_LEN,
+    hash_tag, invalid_id_reason, invalid_stored_id_reason, is_hashed_id, slot, SessionKey,
+    DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX, HASHED_ID_HEX, HASHED_ID_MARK, LOCK_SUFFIX, MAX_ID_LEN,
 };
+#[cfg(feature = "encryption")]
+pub use keys::{IdHasher, ID_HASH_LABEL};
 pub use lock::{
     host_name, lock_age_ms, lock_expiry_ms, LockOptions, LockToken, MAX_LOCK_EXPIRE, QUEUE_ALIVE,
     QUEUE_SLICE,

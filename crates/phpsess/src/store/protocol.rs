@@ -104,7 +104,7 @@ pub(crate) fn push_script(
     keys: &[&[u8]],
     args: &[&[u8]],
 ) -> ScriptPipeline {
-    let sha = redis::Script::new(source).get_hash().to_owned();
+    let sha = super::lock::script_sha(source);
     let c = p.cmd("EVALSHA").arg(sha).arg(keys.len());
     for k in keys {
         c.arg(*k);
@@ -283,6 +283,24 @@ pub(crate) fn seal<'a>(
     }
     let _ = (options, key);
     Ok(data)
+}
+
+/// The name session `id` has in Redis: `id` itself, or its stored id with hashed ids
+/// ([`StoreOptions::hash_ids`](super::StoreOptions)). Refuses an id that is not a session id
+/// ([`super::invalid_id_reason`]) before any command, a stored id too.
+pub(crate) fn stored_id<'a>(options: &StoreOptions, id: &'a str) -> crate::Result<Cow<'a, str>> {
+    if let Some(reason) = super::keys::invalid_id_reason(id.as_bytes()) {
+        return Err(crate::Error::InvalidId {
+            id: super::session_store::printable_head(id),
+            reason,
+        });
+    }
+    #[cfg(feature = "encryption")]
+    if let Some(hasher) = &options.hash_ids {
+        return Ok(Cow::Owned(hasher.stored_id(id)));
+    }
+    let _ = options;
+    Ok(Cow::Borrowed(id))
 }
 
 /// A bulk string reply's bytes.

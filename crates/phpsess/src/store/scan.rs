@@ -7,13 +7,13 @@
 //! for 780,000 sessions, so there is none.)
 //!
 //! Keys are sorted by name before anything is asked of them: a session (`<prefix><id>` with a
-//! valid id, see [`invalid_id_reason`]), a lock (`<prefix><id>_LOCK`, on a cluster
+//! valid id or a hashed stored id, see [`invalid_stored_id_reason`]), a lock (`<prefix><id>_LOCK`, on a cluster
 //! `{<prefix><id>}_LOCK`), the per-user index (`<prefix>_user:<user>`, `<prefix><id>_USER`), or
 //! anything else that happens to live under the prefix, which is never counted as a session.
 
 use redis::{Pipeline, Value};
 
-use super::keys::{invalid_id_reason, LOCK_SUFFIX};
+use super::keys::{invalid_stored_id_reason, LOCK_SUFFIX};
 use super::node::Op;
 use super::stats::StoreStats;
 use super::topology::{ServerRef, Topology};
@@ -35,6 +35,10 @@ pub struct ScanOptions {
     pub memory: bool,
     /// `GET` each session's value instead of `STRLEN` (for `ls --user-key`).
     pub values: bool,
+    /// Read the first bytes of each session too (`GETRANGE 0 8`, one more small command per
+    /// session; none with [`values`](Self::values)): the encryption envelope's header, so a
+    /// tally can count sessions per key id ([`super::AtRestCounts`]).
+    pub heads: bool,
     /// The lifetime to assume for locks whose value does not record theirs (phpredis's
     /// `host|pid`, Laravel's `->block()` owner), to estimate their age: `redis.session.lock_expire`
     /// or `max_execution_time` for phpredis, the route's `block()` seconds for Laravel.
@@ -48,6 +52,7 @@ impl Default for ScanOptions {
             sample: None,
             memory: false,
             values: false,
+            heads: false,
             assumed_lock_expire_ms: None,
         }
     }
@@ -75,6 +80,12 @@ impl ScanOptions {
     /// `GET` values or not.
     pub fn with_values(mut self, values: bool) -> Self {
         self.values = values;
+        self
+    }
+
+    /// Read each session's first bytes (the envelope header) or not.
+    pub fn with_heads(mut self, heads: bool) -> Self {
+        self.heads = heads;
         self
     }
 
@@ -128,6 +139,8 @@ pub struct ScannedKey {
     pub weight: u64,
     /// The value (locks always; sessions with [`ScanOptions::values`]).
     pub value: Option<Vec<u8>>,
+    /// The first bytes of a session's value ([`ScanOptions::heads`], or taken from the value).
+    pub head: Option<Vec<u8>>,
 }
 
 /// What a scan reports as it goes.
@@ -383,6 +396,7 @@ impl KeyScanner {
                             ttl_ms: None,
                             weight: 1,
                             value: None,
+                            head: None,
                         };
                         match k.kind {
                             KeyKind::Session => {
@@ -539,16 +553,16 @@ pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
     let prefix = server.prefix.as_slice();
     let id_of = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     if let Some(rest) = key.strip_prefix(prefix) {
-        if invalid_id_reason(rest).is_none() {
+        if invalid_stored_id_reason(rest).is_none() {
             return (KeyKind::Session, id_of(rest));
         }
         if let Some(id) = rest.strip_suffix(LOCK_SUFFIX) {
-            if invalid_id_reason(id).is_none() {
+            if invalid_stored_id_reason(id).is_none() {
                 return (KeyKind::Lock, id_of(id));
             }
         }
         if let Some(id) = rest.strip_suffix(BINDING_SUFFIX) {
-            if invalid_id_reason(id).is_none() {
+            if invalid_stored_id_reason(id).is_none() {
                 return (KeyKind::UserIndex, id_of(id));
             }
         }
@@ -561,7 +575,7 @@ pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
         if let Some(id) = lock_queue_id(rest) {
             return (KeyKind::LockQueue, id_of(id));
         }
-        let reason = invalid_id_reason(rest).unwrap_or("not a session id");
+        let reason = invalid_stored_id_reason(rest).unwrap_or("not a session id");
         return (KeyKind::Foreign(reason), String::new());
     }
     // A cluster lock queue key `{<prefix><id>}_LOCK_Q` (…_A:<token>, …_W:<token>).
@@ -573,7 +587,7 @@ pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
             .then(|| &k[..close])
     }) {
         if let Some(id) = inner.strip_prefix(prefix) {
-            if invalid_id_reason(id).is_none() {
+            if invalid_stored_id_reason(id).is_none() {
                 return (KeyKind::LockQueue, id_of(id));
             }
         }
@@ -589,7 +603,7 @@ pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
             .and_then(|k| k.strip_suffix(b"}"))
             .and_then(|k| k.strip_prefix(prefix))
         {
-            if invalid_id_reason(inner).is_none() {
+            if invalid_stored_id_reason(inner).is_none() {
                 return (kind, id_of(inner));
             }
         }
@@ -606,7 +620,7 @@ fn lock_queue_id(rest: &[u8]) -> Option<&[u8]> {
     let at = rest.windows(6).position(|w| w == b"_LOCK_")?;
     let (id, tail) = (&rest[..at], &rest[at + 6..]);
     let queue = tail == b"Q" || tail.starts_with(b"A:") || tail.starts_with(b"W:");
-    (queue && invalid_id_reason(id).is_none()).then_some(id)
+    (queue && invalid_stored_id_reason(id).is_none()).then_some(id)
 }
 
 fn add_lookups(p: &mut Pipeline, k: &ScannedKey, options: &ScanOptions) {
@@ -620,7 +634,13 @@ fn add_lookups(p: &mut Pipeline, k: &ScannedKey, options: &ScanOptions) {
     if k.kind == KeyKind::Session && options.memory {
         p.cmd("MEMORY").arg("USAGE").arg(key).arg("SAMPLES").arg(0);
     }
+    if k.kind == KeyKind::Session && options.heads && !options.values {
+        p.cmd("GETRANGE").arg(key).arg(0).arg(HEAD_LEN - 1);
+    }
 }
+
+/// Bytes of a session's head ([`ScanOptions::heads`]): an envelope's magic, version and key id.
+const HEAD_LEN: usize = 9;
 
 /// Fill `k` from its look-up replies; false when the key is gone by now.
 fn read_lookups(
@@ -635,6 +655,14 @@ fn read_lookups(
     } else {
         None
     };
+    let head = if k.kind == KeyKind::Session && options.heads && !options.values {
+        replies.next()
+    } else {
+        None
+    };
+    if let Some(Value::BulkString(h)) = head {
+        k.head = Some(h);
+    }
     match ttl {
         Some(Value::Int(-2)) => return false,
         Some(Value::Int(t)) if t >= 0 => k.ttl_ms = Some(t as u64),
@@ -644,6 +672,9 @@ fn read_lookups(
         Some(Value::Int(n)) => k.bytes = n.max(0) as u64,
         Some(Value::BulkString(b)) => {
             k.bytes = b.len() as u64;
+            if k.kind == KeyKind::Session && options.heads {
+                k.head = Some(b[..b.len().min(HEAD_LEN)].to_vec());
+            }
             k.value = Some(b);
         }
         Some(Value::Nil) => return false,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use redis::{Pipeline, Value};
 
 use super::codec::{Compression, DEFAULT_MAX_SESSION_BYTES};
-use super::keys::{invalid_id_reason, SessionKey};
+use super::keys::{invalid_stored_id_reason, is_hashed_id, SessionKey};
 use super::lock::{
     hands_off, LockOptions, LockToken, QUEUE_ALIVE, QUEUE_LEAVE, QUEUE_SLICE, TOUCH_AND_UNLOCK,
     TOUCH_IF_UNLOCKED, UNLOCK, WRITE_AND_UNLOCK, WRITE_IF_UNLOCKED,
@@ -72,6 +72,10 @@ pub struct StoreOptions {
     /// Encryption at rest (`phpsess.encryption`): `None` stores and reads plaintext, as phpredis.
     #[cfg(feature = "encryption")]
     pub encryption: Option<super::envelope::Encryption>,
+    /// Hashed ids at rest (`phpsess.hash_ids`): every key is named by the session's stored id
+    /// ([`super::IdHasher::stored_id`]), not the id itself. `None`: phpredis's key names.
+    #[cfg(feature = "encryption")]
+    pub hash_ids: Option<super::keys::IdHasher>,
 }
 
 impl Default for StoreOptions {
@@ -86,6 +90,8 @@ impl Default for StoreOptions {
             user_index_max: DEFAULT_USER_INDEX_MAX,
             #[cfg(feature = "encryption")]
             encryption: None,
+            #[cfg(feature = "encryption")]
+            hash_ids: None,
         }
     }
 }
@@ -145,6 +151,14 @@ impl StoreOptions {
     #[must_use]
     pub fn with_encryption(mut self, encryption: Option<super::envelope::Encryption>) -> Self {
         self.encryption = encryption;
+        self
+    }
+
+    /// With keys named by hashed ids ([`hash_ids`](Self::hash_ids)).
+    #[cfg(feature = "encryption")]
+    #[must_use]
+    pub fn with_hash_ids(mut self, hash_ids: Option<super::keys::IdHasher>) -> Self {
+        self.hash_ids = hash_ids;
         self
     }
 
@@ -281,12 +295,13 @@ impl SessionStore {
         &mut self.raw
     }
 
-    /// The keys `id` lives under.
+    /// The keys stored id `id` lives under (the session id itself unless ids are hashed; see
+    /// [`stored_id`](Self::stored_id)).
     pub fn key(&self, id: &str) -> SessionKey {
         self.raw.topology.key(id.as_bytes())
     }
 
-    /// Where `id` lives, for messages and the CLI (`tcp://10.0.0.5:6379`).
+    /// Where stored id `id` lives, for messages and the CLI (`tcp://10.0.0.5:6379`).
     pub fn host_of(&self, id: &str) -> String {
         self.raw.topology.label(id.as_bytes())
     }
@@ -309,17 +324,41 @@ impl SessionStore {
     /// The binding read with session `id` in this request: `None` when `id` was not read with
     /// the user index on, `Some(None)` when it is bound to nobody.
     pub fn binding(&self, id: &str) -> Option<Option<&Binding>> {
+        let id = self.stored_id(id).ok()?;
+        self.binding_stored(&id)
+    }
+
+    fn binding_stored(&self, id: &str) -> Option<Option<&Binding>> {
         match &self.read_binding {
             Some((read, b)) if read == id => Some(b.as_ref()),
             _ => None,
         }
     }
 
+    /// The name session `id` has in Redis: `id` itself, or with hashed ids
+    /// ([`StoreOptions::hash_ids`]) its stored id. Refuses an id that is not a session id
+    /// ([`invalid_id_reason`]), a stored id too: a cookie holding a name from a Redis dump must
+    /// not open that session.
+    pub fn stored_id<'a>(&self, id: &'a str) -> Result<std::borrow::Cow<'a, str>> {
+        super::protocol::stored_id(&self.options, id)
+    }
+
+    /// For admin operations (inspect, kill, the user index's `except`): a stored id as listed by
+    /// the index or a scan is taken as it is, a session id as [`stored_id`](Self::stored_id).
+    pub(crate) fn admin_id<'a>(&self, id: &'a str) -> Result<std::borrow::Cow<'a, str>> {
+        if is_hashed_id(id.as_bytes()) {
+            return Ok(std::borrow::Cow::Borrowed(id));
+        }
+        self.stored_id(id)
+    }
+
     /// What the next write or TTL refresh of `id` stores as its binding (user index on): bound to
     /// `binding`'s user, or unbound with `None`. Without a call the binding read stays as it is
     /// (and its TTL and index entry are refreshed with the session).
     pub fn bind(&mut self, id: &str, binding: Option<Binding>) {
-        self.next_binding = Some((id.to_owned(), binding));
+        if let Ok(id) = self.stored_id(id) {
+            self.next_binding = Some((id.into_owned(), binding));
+        }
     }
 
     /// The id whose lock this store holds, if any.
@@ -331,6 +370,15 @@ impl SessionStore {
     /// round trip). A read that fails marks the id so that a later [`write`](Self::write) for it is refused.
     pub fn read(&mut self, id: &str) -> Result<ReadOutcome> {
         self.raw.stats.reads += 1;
+        let stored = match self.stored_id(id) {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.raw.stats.errors += 1;
+                self.failed_read = Some(id.to_owned());
+                return Err(e);
+            }
+        };
+        let id: &str = &stored;
         let result = self.read_inner(id);
         match &result {
             Ok(_) => {
@@ -701,7 +749,9 @@ impl SessionStore {
     /// Store `data` for `id` with the configured TTL. Under locking, the write and the unlock are
     /// one script that writes only while our lock token is still in place; otherwise `SETEX`.
     pub fn write(&mut self, id: &str, data: &[u8]) -> Result<()> {
-        let r = self.write_inner(id, data);
+        let r = self
+            .stored_id(id)
+            .and_then(|stored| self.write_inner(&stored, data));
         if r.is_err() {
             self.raw.stats.errors += 1;
         }
@@ -720,7 +770,7 @@ impl SessionStore {
             // PHP writes the empty session it was handed for a value we could not read: keep the
             // value (its TTL refreshed, the lock released) rather than erase what a configuration
             // fix could make readable again.
-            return self.touch(id);
+            return self.touch_stored(id);
         }
         let ttl = self.options.ttl_secs();
         let data: &[u8] = &self.seal(id, data)?;
@@ -791,7 +841,7 @@ impl SessionStore {
         if !self.options.user_index {
             return None;
         }
-        let old = self.binding(id).flatten().cloned();
+        let old = self.binding_stored(id).flatten().cloned();
         let new = match &self.next_binding {
             Some((next, b)) if next == id => b.clone(),
             _ => old.clone(),
@@ -896,6 +946,11 @@ impl SessionStore {
     /// Keep an unchanged session alive (PHP's lazy write): EXPIRE, or nothing when the read already
     /// refreshed the TTL; under locking, in the same script as the unlock.
     pub fn touch(&mut self, id: &str) -> Result<()> {
+        let stored = self.stored_id(id)?;
+        self.touch_stored(&stored)
+    }
+
+    fn touch_stored(&mut self, id: &str) -> Result<()> {
         check_id(id)?;
         let ttl = self.options.ttl_secs().to_string();
         let refreshed = self.refreshed.as_deref() == Some(id);
@@ -969,6 +1024,8 @@ impl SessionStore {
 
     /// Delete a session (and release our lock on it, if we hold it) in one round trip.
     pub fn destroy(&mut self, id: &str) -> Result<()> {
+        let stored = self.stored_id(id)?;
+        let id: &str = &stored;
         check_id(id)?;
         let key = self.key(id);
         let mut p = pipeline();
@@ -979,7 +1036,7 @@ impl SessionStore {
             // session destroyed without being read is left to the index's own expiry check:
             // listings skip entries whose session is gone).
             p.cmd("DEL").arg(binding_key(&key));
-            if let Some(Some(b)) = self.binding(id) {
+            if let Some(Some(b)) = self.binding_stored(id) {
                 let prefix = self.raw.topology.prefix_of(id.as_bytes());
                 unindex = Some(super::user_index::index_key(&prefix, &b.user));
             }
@@ -1088,7 +1145,8 @@ impl SessionStore {
 
     /// Does a session exist (PHP's strict mode validate_sid)? One EXISTS.
     pub fn exists(&mut self, id: &str) -> Result<bool> {
-        check_id(id)?;
+        let stored = self.stored_id(id)?;
+        let id: &str = &stored;
         let key = self.key(id);
         let mut p = pipeline();
         p.cmd("EXISTS").arg(&key.data);
@@ -1102,8 +1160,9 @@ impl SessionStore {
         const ATTEMPTS: usize = 3;
         let mut last = String::new();
         for _ in 0..ATTEMPTS {
-            let id = generate();
-            check_id(&id)?;
+            let clear = generate();
+            // The collision check, lock and held lock are on the stored id; PHP gets the id.
+            let id = self.stored_id(&clear)?.into_owned();
             let key = self.key(&id);
             let mut p = pipeline();
             p.cmd("EXISTS").arg(&key.data);
@@ -1148,9 +1207,9 @@ impl SessionStore {
                         token,
                     });
                 }
-                return Ok(id);
+                return Ok(clear);
             }
-            last = id;
+            last = clear;
         }
         Err(Error::InvalidId {
             id: short_id(&last),
@@ -1161,6 +1220,8 @@ impl SessionStore {
     /// Look at a session without touching it (no lock, no TTL refresh): the stored bytes, their
     /// TTL and who holds the lock, in one round trip. `None` when the session does not exist.
     pub fn inspect(&mut self, id: &str) -> Result<Option<SessionInfo>> {
+        let stored = self.admin_id(id)?;
+        let id: &str = &stored;
         check_id(id)?;
         let key = self.key(id);
         let mut p = pipeline();
@@ -1574,8 +1635,11 @@ fn expect_ok(
 /// Session ids are checked before any Redis command (see [`invalid_id_reason`]): an id from a
 /// cookie must not name a key outside the session's own, nor reach phpredis's bare-prefix bug
 /// (issues #531, #1625) with an empty id.
+///
+/// Past the public entry points ids are stored ids ([`SessionStore::stored_id`]), so this accepts
+/// hashed ones too; the entry points check a cookie's id with the strict rule first.
 pub(crate) fn check_id(id: &str) -> Result<()> {
-    match invalid_id_reason(id.as_bytes()) {
+    match invalid_stored_id_reason(id.as_bytes()) {
         None => Ok(()),
         Some(reason) => Err(Error::InvalidId {
             id: printable_head(id),
@@ -1586,7 +1650,7 @@ pub(crate) fn check_id(id: &str) -> Result<()> {
 
 /// The first few characters of a refused id, for a message: enough to recognise it, not enough
 /// to use it, and never splitting a character.
-fn printable_head(id: &str) -> String {
+pub(crate) fn printable_head(id: &str) -> String {
     let mut head: String = id.chars().take(6).collect();
     if head.len() < id.len() {
         head.push('…');
