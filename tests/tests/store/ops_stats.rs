@@ -731,3 +731,62 @@ fn top_and_ls_report_a_value_that_is_not_a_session_on_its_own_line() {
     assert_eq!(code, 0);
     assert_eq!(out.lines().count(), 1, "{out}");
 }
+
+/// Anyone who can write to the Redis can write a lock value or a key name under the prefix: a
+/// newline in one would forge a line in PHP's error log, an escape sequence would drive the
+/// operator's terminal. Every path that prints them shows control characters as `\xNN`.
+#[test]
+fn hostile_lock_values_and_key_names_print_no_control_characters() {
+    use phpsess::store::{Endpoint, HostSpec, LockOptions, SessionStore, StoreOptions, Topology};
+    use std::time::Duration;
+
+    let server = RedisServer::start();
+    let p = "PHPREDIS_SESSION:";
+    let mut c = server.connection();
+    let hostile = b"web01|1|x\nPHP Warning:  FORGED\x1b[2J\x1b]0;owned\x07";
+    let _: () = c.set_ex(format!("{p}victim"), "a|i:1;", 600).unwrap();
+    let _: () = c.set_ex(format!("{p}victim_LOCK"), &hostile[..], 600).unwrap();
+    let _: () = c
+        .set_ex(&b"PHPREDIS_SESSION:e\x1b[31mred\n"[..], "a|i:1;", 600)
+        .unwrap();
+    let save_path = format!("tcp://{}", server.addr());
+    let clean = |what: &str, text: &str| {
+        assert!(
+            !text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' || c == '\u{1b}'),
+            "{what} printed a control character: {text:?}"
+        );
+        // The newline inside the value must not have become a line of its own.
+        assert!(
+            !text.lines().any(|l| l.starts_with("PHP Warning:  FORGED")),
+            "{what} split a line at the value's newline: {text}"
+        );
+    };
+
+    let (code, out, err) = run_phpsess(&["stats", "--save-path", &save_path]);
+    assert_eq!(code, 0, "{err}");
+    clean("stats", &out);
+    assert!(out.contains("\\x0aPHP Warning:  FORGED\\x1b[2J"), "{out}");
+    assert!(out.contains("e\\x1b[31mred\\x0a"), "{out}");
+    let (code, out, err) = run_phpsess(&["stats", "--save-path", &save_path, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let holder = v["total"]["locks"][0]["holder"].as_str().unwrap();
+    clean("stats --json", holder);
+    let (code, out, err) = run_phpsess(&["show", "--save-path", &save_path, "victim"]);
+    assert_eq!(code, 0, "{err}");
+    clean("show", &out);
+
+    // The PHP extension's lock warning is the store's error text.
+    let options = StoreOptions::default().with_lock(
+        LockOptions::default()
+            .with_wait(Duration::from_millis(50))
+            .with_queue(false),
+    );
+    let hosts = vec![HostSpec::new(Endpoint::tcp("127.0.0.1", server.port()))];
+    let mut store = SessionStore::new(Topology::hosts(hosts).unwrap(), options);
+    let e = store.read("victim").expect_err("the lock is held");
+    clean("the lock timeout error", &e.to_string());
+    assert!(e.to_string().contains("FORGED"), "{e}");
+}
