@@ -745,7 +745,9 @@ fn hostile_lock_values_and_key_names_print_no_control_characters() {
     let mut c = server.connection();
     let hostile = b"web01|1|x\nPHP Warning:  FORGED\x1b[2J\x1b]0;owned\x07";
     let _: () = c.set_ex(format!("{p}victim"), "a|i:1;", 600).unwrap();
-    let _: () = c.set_ex(format!("{p}victim_LOCK"), &hostile[..], 600).unwrap();
+    let _: () = c
+        .set_ex(format!("{p}victim_LOCK"), &hostile[..], 600)
+        .unwrap();
     let _: () = c
         .set_ex(&b"PHPREDIS_SESSION:e\x1b[31mred\n"[..], "a|i:1;", 600)
         .unwrap();

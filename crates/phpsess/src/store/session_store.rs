@@ -20,7 +20,7 @@ use super::lock::{
 use super::node::Op;
 use super::published::{stats_key, Publisher};
 use super::raw_keys::RawKeys;
-use super::redact::{redact_key, short_id};
+use super::redact::{printable, redact_key, short_id};
 use super::stats::StoreStats;
 use super::topology::Place;
 use super::topology::Topology;
@@ -491,7 +491,7 @@ impl SessionStore {
             if waited >= lock.wait {
                 self.raw.stats.lock_waited(waited.as_millis() as u64);
                 self.raw.stats.lock_timeouts += 1;
-                let holder = bulk(replies.get(1)).map(|h| String::from_utf8_lossy(&h).into_owned());
+                let holder = bulk(replies.get(1)).map(|h| printable(&h));
                 return Err(Error::LockTimeout {
                     host: self.host_of(id),
                     key: redact_key(&key.lock, id),
@@ -710,7 +710,7 @@ impl SessionStore {
         if polled {
             self.raw.stats.lock_fallbacks += 1;
         }
-        let holder = bulk(replies.first()).map(|h| String::from_utf8_lossy(&h).into_owned());
+        let holder = bulk(replies.first()).map(|h| printable(&h));
         Err(Error::LockTimeout {
             host: self.host_of(id),
             key: redact_key(&key.lock, id),
@@ -1275,7 +1275,7 @@ impl SessionStore {
             Some(Value::Int(t)) => *t,
             _ => -1,
         };
-        let lock_holder = bulk(replies.get(2)).map(|h| String::from_utf8_lossy(&h).into_owned());
+        let lock_holder = bulk(replies.get(2)).map(|h| printable(&h));
         let (data, key_id) = match self.decode_stored(id, &key.data, &stored)? {
             Decoded::Session { data, key_id } => (data, key_id),
             Decoded::Unreadable(reason) => {
@@ -1404,7 +1404,7 @@ impl SessionStore {
                 Err(Error::LockLost {
                     host: self.host_of(id),
                     key: redact_key(&held.key.lock, id),
-                    holder: String::from_utf8_lossy(holder).into_owned(),
+                    holder: printable(holder),
                 })
             }
             Some(Value::Nil) | Some(Value::Int(0)) => {
@@ -1448,7 +1448,7 @@ impl SessionStore {
             Some(Value::BulkString(holder)) => Err(Error::LockHeld {
                 host: self.host_of(id),
                 key: redact_key(&key.lock, id),
-                holder: String::from_utf8_lossy(holder).into_owned(),
+                holder: printable(holder),
             }),
             other => {
                 let detail = reply_text(other);

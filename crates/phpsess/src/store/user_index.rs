@@ -414,7 +414,7 @@ impl SessionStore {
                     _ => 0,
                 };
                 let lock_holder = match replies.get(i * 3 + 2) {
-                    Some(Value::BulkString(h)) => Some(String::from_utf8_lossy(h).into_owned()),
+                    Some(Value::BulkString(h)) => Some(super::redact::printable(h)),
                     _ => None,
                 };
                 out.push(UserSession {
