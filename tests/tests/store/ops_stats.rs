@@ -792,3 +792,98 @@ fn hostile_lock_values_and_key_names_print_no_control_characters() {
     clean("the lock timeout error", &e.to_string());
     assert!(e.to_string().contains("FORGED"), "{e}");
 }
+
+/// `argv` is visible to every local user (`ps`, `/proc/<pid>/cmdline`) for as long as the command
+/// runs, the exporter's whole life: Laravel's APP_KEY, which decrypts every session and forges
+/// cookies, is read from a file (`--app-key-file`) or `PHPSESS_APP_KEY`, as phpsess's own keys
+/// and the Redis password are, never only from the command line.
+#[test]
+fn laravel_app_key_comes_from_a_file_or_the_environment_not_argv() {
+    use phpsess::laravel::{AppKey, Cipher, Encrypter};
+
+    let server = RedisServer::start();
+    let mut c = server.connection();
+    let prefix = "laravel_database_laravel_cache:";
+    let key_text = format!("base64:{}", base64_of(&[7u8; 32]));
+    let encrypter = Encrypter::new(AppKey::parse(&key_text).unwrap(), Cipher::Aes256Cbc).unwrap();
+    let attributes = r#"a:1:{s:7:"user_id";i:42;}"#;
+    let payload = format!("s:{}:\"{attributes}\";", attributes.len());
+    let id = "a".repeat(40);
+    let sealed = encrypter.encrypt_string(payload.as_bytes()).unwrap();
+    let stored = format!("s:{}:\"{sealed}\";", sealed.len());
+    let _: () = c.set_ex(format!("{prefix}{id}"), stored, 7200).unwrap();
+    let save_path = format!("tcp://{}", server.addr());
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("app_key");
+    std::fs::write(&key_file, format!("{key_text}\n")).unwrap();
+    let key_file = key_file.to_str().unwrap();
+
+    let (code, out, err) = run_phpsess(&[
+        "laravel",
+        "show",
+        "--save-path",
+        &save_path,
+        "--prefix",
+        prefix,
+        "--app-key-file",
+        key_file,
+        "--id",
+        &id,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"user_id\""), "{out}");
+    let (code, out, err) = run_phpsess(&[
+        "ls",
+        "--save-path",
+        &save_path,
+        "--prefix",
+        prefix,
+        "--app-key-file",
+        key_file,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("user 42"), "{out}");
+
+    let out = std::process::Command::new(phpsess_bin())
+        .args([
+            "ls",
+            "--save-path",
+            &save_path,
+            "--prefix",
+            prefix,
+            "--laravel",
+        ])
+        .env("PHPSESS_APP_KEY", &key_text)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("user 42"), "{text}");
+
+    // A wrong key file is named, its content never shown.
+    std::fs::write(dir.path().join("bad"), "base64:U0VDUkVUU0VDUkVU\n").unwrap();
+    let (code, _, err) = run_phpsess(&[
+        "stats",
+        "--save-path",
+        &save_path,
+        "--prefix",
+        prefix,
+        "--app-key-file",
+        dir.path().join("bad").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--app-key-file") && !err.contains("U0VDUkVU"),
+        "{err}"
+    );
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
