@@ -806,7 +806,8 @@ fn laravel_app_key_comes_from_a_file_or_the_environment_not_argv() {
     let prefix = "laravel_database_laravel_cache:";
     let key_text = format!("base64:{}", base64_of(&[7u8; 32]));
     let encrypter = Encrypter::new(AppKey::parse(&key_text).unwrap(), Cipher::Aes256Cbc).unwrap();
-    let attributes = r#"a:1:{s:7:"user_id";i:42;}"#;
+    // Laravel's `web` guard keeps the user under `login_web_<sha1 of the guard class>`.
+    let attributes = r#"a:1:{s:50:"login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d";i:42;}"#;
     let payload = format!("s:{}:\"{attributes}\";", attributes.len());
     let id = "a".repeat(40);
     let sealed = encrypter.encrypt_string(payload.as_bytes()).unwrap();
@@ -832,7 +833,7 @@ fn laravel_app_key_comes_from_a_file_or_the_environment_not_argv() {
         "--json",
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("\"user_id\""), "{out}");
+    assert!(out.contains("login_web_"), "{out}");
     let (code, out, err) = run_phpsess(&[
         "ls",
         "--save-path",
