@@ -90,5 +90,5 @@ fn phpsess_auth_is_never_shown_by_phpinfo() {
     );
     // Still logs in with it.
     let v = p.json(SCRIPT, &["new", "dora"]);
-    assert_eq!(v["ok"], json!(true), "{v}");
+    assert!(v["id"].is_string() && warnings(&v).is_empty(), "{v}");
 }
