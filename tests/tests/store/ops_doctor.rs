@@ -243,7 +243,11 @@ fn doctor_warns_of_a_password_in_the_save_path() {
     let pass = dir.path().join("redis.pass");
     std::fs::write(&pass, "pw-9Xq\n").unwrap();
     for (save_path, extra, verdict) in [
-        (format!("tcp://{}?auth=pw-9Xq", server.addr()), String::new(), "warn"),
+        (
+            format!("tcp://{}?auth=pw-9Xq", server.addr()),
+            String::new(),
+            "warn",
+        ),
         (
             format!("tcp://{}?auth[]=default&auth[]=pw-9Xq", server.addr()),
             String::new(),
@@ -268,7 +272,10 @@ fn doctor_warns_of_a_password_in_the_save_path() {
         assert_eq!(verdict_of(&verdicts, "save-path-auth"), verdict, "{v:#}");
         assert!(!v.to_string().contains("pw-9Xq"), "{v:#}");
         let (_, out, err) = run_phpsess(&["doctor", "--php-ini", ini.to_str().unwrap()]);
-        assert!(!out.contains("pw-9Xq") && !err.contains("pw-9Xq"), "{out}{err}");
+        assert!(
+            !out.contains("pw-9Xq") && !err.contains("pw-9Xq"),
+            "{out}{err}"
+        );
         if verdict == "warn" {
             assert!(out.contains("phpsess.auth = file:"), "{out}");
         }
