@@ -850,6 +850,20 @@ fn errors_never_show_passwords() {
             "sentinel://h/m?sentinel_auth=s3cret",
             "invalid save_path entry sentinel://h/m?sentinel_auth=*** at offset 0: sentinel 'h' is not HOST:PORT",
         ),
+        // A URL's user:password@ is not part of the sentinel form: refused without echoing it
+        // (the address text used to be shown whole, twice).
+        (
+            "sentinel://:s3cret@h:1/m",
+            "invalid save_path entry sentinel://:***@h:1/m at offset 0: sentinel '***@h:1' has a user or password: give sentinel_auth= (and auth= for the master) in the query",
+        ),
+        (
+            "sentinel://h0:1,u:s3cret@h:1/m",
+            "invalid save_path entry sentinel://h0:1,u:***@h:1/m at offset 0: sentinel '***@h:1' has a user or password: give sentinel_auth= (and auth= for the master) in the query",
+        ),
+        (
+            "sentinel://u:s3cret@h/m",
+            "invalid save_path entry sentinel://u:***@h/m at offset 0: sentinel '***@h' has a user or password: give sentinel_auth= (and auth= for the master) in the query",
+        ),
         (
             "tcp://h?xauth=s3cret&weight=0",
             "invalid save_path entry tcp://h?xauth=***&weight=0 at offset 0: weight must be a positive integer, got '0'",
