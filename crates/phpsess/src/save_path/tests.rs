@@ -858,7 +858,7 @@ fn errors_never_show_passwords() {
         ),
         (
             "sentinel://h0:1,u:s3cret@h:1/m",
-            "invalid save_path entry sentinel://h0:1,u:***@h:1/m at offset 0: sentinel '***@h:1' has a user or password: give sentinel_auth= (and auth= for the master) in the query",
+            "invalid save_path entry sentinel://h0:***@h:1/m at offset 0: sentinel '***@h:1' has a user or password: give sentinel_auth= (and auth= for the master) in the query",
         ),
         (
             "sentinel://u:s3cret@h/m",
