@@ -827,6 +827,14 @@ fn errors_never_show_passwords() {
         .expect_err("refused")
         .to_string();
     assert!(!e.contains("s3cret"), "{e}");
+    // A seed with a URL's user:password@ (not a cluster seed form) used to be echoed whole.
+    let e = ClusterSavePath::parse("seed[]=u:s3cret@h:1&timeout=1")
+        .expect_err("refused")
+        .to_string();
+    assert_eq!(
+        e,
+        "invalid save_path entry seed[]=***@h:1 at offset 0: seed '***@h:1' has a user or password: give auth= in the save_path"
+    );
     // Exact texts for the forms that used to print the password.
     let cases: &[(&str, &str)] = &[
         // A lone user info is as often the password (redis://PASSWORD@host) as a user.
