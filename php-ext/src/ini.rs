@@ -145,6 +145,24 @@ unsafe extern "C" fn display_hidden(_entry: *mut ext_php_rs::ffi::zend_ini_entry
     }
 }
 
+/// phpinfo's displayer for `phpsess.auth`: its value is the Redis password (or a `file:` path),
+/// and phpinfo pages are often left reachable. A constant, as [`display_hidden`].
+unsafe extern "C" fn display_hidden_auth(
+    _entry: *mut ext_php_rs::ffi::zend_ini_entry,
+    _type: c_int,
+) {
+    // SAFETY: php_printf with a NUL-terminated format without conversions, called by phpinfo.
+    unsafe {
+        ext_php_rs::ffi::php_printf(c"(hidden)".as_ptr());
+    }
+}
+
+const fn hidden_auth() -> IniEntryDef {
+    let mut def = IniEntryDef::new(AUTH, c"", IniEntryPermission::System);
+    def.displayer = Some(display_hidden_auth);
+    def
+}
+
 const fn hidden(name: &'static CStr) -> IniEntryDef {
     let mut def = IniEntryDef::new(name, c"", KEY_PERMISSION);
     def.displayer = Some(display_hidden);
@@ -166,7 +184,7 @@ pub static INI_ENTRIES: IniEntryDefs<20> = IniEntryDefs::new([
     def(10),
     def(11),
     def(12),
-    IniEntryDef::new(AUTH, c"", IniEntryPermission::System),
+    hidden_auth(),
     IniEntryDef::new(ENCRYPTION, c"off", KEY_PERMISSION),
     hidden(ENCRYPTION_KEY),
     hidden(PREVIOUS_KEYS),

@@ -341,15 +341,18 @@ fn redact_entry(entry: &str) -> String {
 }
 
 /// A query string with the value of every parameter whose name holds `auth` (`auth`, `auth[]`,
-/// `sentinel_auth`, typos such as `xauth`) replaced by `***`.
+/// `sentinel_auth`, typos such as `xauth`) replaced by `***`, and in any other value the user
+/// info before an `@` (a cluster seed written as a URL, `seed[]=user:password@host:port`).
 fn redact_query(query: &str) -> String {
     query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((name, _)) => {
+            Some((name, value)) => {
                 let decoded = query::url_decode(name.as_bytes()).to_ascii_lowercase();
                 if decoded.windows(4).any(|w| w == b"auth") {
                     format!("{name}=***")
+                } else if let Some((_, host)) = value.rsplit_once('@') {
+                    format!("{name}=***@{host}")
                 } else {
                     pair.to_string()
                 }

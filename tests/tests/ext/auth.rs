@@ -66,3 +66,29 @@ fn short(warning: &str) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// `phpsess.auth` holds the Redis password: phpinfo() (often left reachable on a status page)
+/// and `php --ri phpsess` show that it is set, never the password; a `file:` path is no secret
+/// but is hidden the same way, so the displayer need not read the value.
+#[test]
+fn phpsess_auth_is_never_shown_by_phpinfo() {
+    let server = RedisServer::builder().password("pw-Zq81xK").start();
+    let p = Php::standalone(&server.addr()).ini("phpsess.auth", "default:pw-Zq81xK");
+    let v = p.json("ext_encryption.php", &["info"]);
+    let phpinfo = v["phpinfo"].as_str().unwrap();
+    assert!(!phpinfo.contains("pw-Zq81xK"), "{phpinfo}");
+    assert_eq!(
+        v["info"]["phpsess.auth"],
+        json!("(hidden) => (hidden)"),
+        "{phpinfo}"
+    );
+    let ri = p.output(&["--ri", "phpsess"]);
+    let ri = String::from_utf8_lossy(&ri.stdout);
+    assert!(
+        !ri.contains("pw-Zq81xK") && ri.contains("phpsess.auth"),
+        "{ri}"
+    );
+    // Still logs in with it.
+    let v = p.json(SCRIPT, &["new", "dora"]);
+    assert!(v["id"].is_string() && warnings(&v).is_empty(), "{v}");
+}

@@ -257,3 +257,39 @@ fn index_rebuild_covers_every_weighted_host_and_every_cluster_master() {
     ]));
     assert_eq!(listed.as_array().unwrap().len(), 10);
 }
+
+/// The index is a sorted set anyone with Redis access can add to: an entry that is no session
+/// id (`x_LOCK`, another session's lock key; `y_USER`, a binding) must not be listed, nor
+/// deleted by `kill --user` (which would free a lock another request holds).
+#[test]
+fn forged_index_entries_are_neither_listed_nor_killed() {
+    let server = RedisServer::start();
+    let mut c = server.connection();
+    let p = "PHPREDIS_SESSION:";
+    let far = 9_999_999_999i64;
+    let _: () = c.set(format!("{p}good"), "user_id|i:42;").unwrap();
+    let _: () = c.set(format!("{p}x_LOCK"), "web01|1|held~60000").unwrap();
+    let _: () = c.set(format!("{p}y_USER"), "42").unwrap();
+    for entry in ["good", "x_LOCK", "y_USER", "a:b"] {
+        let _: () = c.zadd(format!("{p}_user:42"), entry, far).unwrap();
+    }
+    let save_path = format!("tcp://{}", server.addr());
+    let (code, out, err) = run_phpsess(&["sessions", "--save-path", &save_path, "--user", "42"]);
+    assert_eq!(code, 0, "{err}");
+    let ids: Vec<&str> = out.lines().filter_map(|l| l.split('\t').next()).collect();
+    assert_eq!(ids, ["good"], "{out}");
+    let (code, out, err) = run_phpsess(&["kill", "--save-path", &save_path, "--user", "42"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("ended good") && !out.contains("_LOCK"),
+        "{out}"
+    );
+    let held: Option<String> = c.get(format!("{p}x_LOCK")).unwrap();
+    assert_eq!(
+        held.as_deref(),
+        Some("web01|1|held~60000"),
+        "a lock was deleted"
+    );
+    let binding: Option<String> = c.get(format!("{p}y_USER")).unwrap();
+    assert_eq!(binding.as_deref(), Some("42"));
+}

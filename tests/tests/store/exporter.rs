@@ -367,3 +367,59 @@ fn promtool_accepts(body: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Whoever reaches the port must not be able to stall the scrape: connections that send nothing,
+/// a request line that never ends, headers trickled a byte at a time. Prometheus' default scrape
+/// timeout is 10 s; each of these held the only serving loop for 5 s or, trickling, for ever.
+#[test]
+fn idle_or_trickling_clients_do_not_stall_a_scrape() {
+    let server = RedisServer::start();
+    let (_exporter, port) = start_exporter(&format!("tcp://{}", server.addr()), "1");
+    metrics_when(port, "up", |b| b.contains("phpsess_up 1\n"));
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(TcpStream::connect(("127.0.0.1", port)).unwrap());
+    }
+    let mut trickle = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    trickle.write_all(b"GET /metrics HTTP/1.1\r\n").unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trickler = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if trickle.write_all(b"X").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    for round in 0..3 {
+        let started = Instant::now();
+        let (status, body) = get(port, "/metrics").expect("a reply");
+        let took = started.elapsed();
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert!(body.contains("phpsess_up 1\n"), "{body}");
+        assert!(
+            took < Duration::from_secs(2),
+            "scrape {round} took {took:?}"
+        );
+    }
+    // An endless request line is cut off, not buffered without limit.
+    let mut huge = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    huge.set_write_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let chunk = vec![b'A'; 64 * 1024];
+    let mut sent = 0usize;
+    while sent < 64 * 1024 * 1024 && huge.write_all(&chunk).is_ok() {
+        sent += chunk.len();
+    }
+    assert!(
+        sent < 64 * 1024 * 1024,
+        "the exporter read 64 MiB of one request line"
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    trickler.join().unwrap();
+    drop(held);
+}

@@ -231,3 +231,53 @@ fn redis_conf_refuses_what_redis_would_misread() {
     assert_eq!(code, 1);
     assert!(err.contains("--maxmemory \"lots\""), "{err}");
 }
+
+/// PHP itself prints `session.save_path` in its warnings (`Failed to read session data: phpsess
+/// (path: tcp://h:6379?auth=…)`) and phpinfo(): a password there ends up in every error log.
+/// The doctor says so (warn, with the fix), and never prints the password while saying it.
+#[test]
+fn doctor_warns_of_a_password_in_the_save_path() {
+    let server = RedisServer::builder().password("pw-9Xq").start();
+    let dir = tempfile::tempdir().unwrap();
+    let ini = dir.path().join("php.ini");
+    let pass = dir.path().join("redis.pass");
+    std::fs::write(&pass, "pw-9Xq\n").unwrap();
+    for (save_path, extra, verdict) in [
+        (
+            format!("tcp://{}?auth=pw-9Xq", server.addr()),
+            String::new(),
+            "warn",
+        ),
+        (
+            format!("tcp://{}?auth[]=default&auth[]=pw-9Xq", server.addr()),
+            String::new(),
+            "warn",
+        ),
+        (
+            format!("tcp://{}", server.addr()),
+            format!("phpsess.auth = \"file:{}\"\n", pass.display()),
+            "ok",
+        ),
+    ] {
+        std::fs::write(
+            &ini,
+            format!(
+                "extension = {}\nsession.save_handler = phpsess\nsession.save_path = \"{save_path}\"\n{extra}",
+                phpsess_compat::artifacts::phpsess_extension().display()
+            ),
+        )
+        .unwrap();
+        let (_, verdicts, v) = doctor(&["--php-ini", ini.to_str().unwrap()]);
+        assert_eq!(verdict_of(&verdicts, "auth"), "ok", "{v:#}");
+        assert_eq!(verdict_of(&verdicts, "save-path-auth"), verdict, "{v:#}");
+        assert!(!v.to_string().contains("pw-9Xq"), "{v:#}");
+        let (_, out, err) = run_phpsess(&["doctor", "--php-ini", ini.to_str().unwrap()]);
+        assert!(
+            !out.contains("pw-9Xq") && !err.contains("pw-9Xq"),
+            "{out}{err}"
+        );
+        if verdict == "warn" {
+            assert!(out.contains("phpsess.auth = file:"), "{out}");
+        }
+    }
+}

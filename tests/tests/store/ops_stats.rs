@@ -731,3 +731,160 @@ fn top_and_ls_report_a_value_that_is_not_a_session_on_its_own_line() {
     assert_eq!(code, 0);
     assert_eq!(out.lines().count(), 1, "{out}");
 }
+
+/// Anyone who can write to the Redis can write a lock value or a key name under the prefix: a
+/// newline in one would forge a line in PHP's error log, an escape sequence would drive the
+/// operator's terminal. Every path that prints them shows control characters as `\xNN`.
+#[test]
+fn hostile_lock_values_and_key_names_print_no_control_characters() {
+    use phpsess::store::{Endpoint, HostSpec, LockOptions, SessionStore, StoreOptions, Topology};
+    use std::time::Duration;
+
+    let server = RedisServer::start();
+    let p = "PHPREDIS_SESSION:";
+    let mut c = server.connection();
+    let hostile = b"web01|1|x\nPHP Warning:  FORGED\x1b[2J\x1b]0;owned\x07";
+    let _: () = c.set_ex(format!("{p}victim"), "a|i:1;", 600).unwrap();
+    let _: () = c
+        .set_ex(format!("{p}victim_LOCK"), &hostile[..], 600)
+        .unwrap();
+    let _: () = c
+        .set_ex(&b"PHPREDIS_SESSION:e\x1b[31mred\n"[..], "a|i:1;", 600)
+        .unwrap();
+    let save_path = format!("tcp://{}", server.addr());
+    let clean = |what: &str, text: &str| {
+        assert!(
+            !text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' || c == '\u{1b}'),
+            "{what} printed a control character: {text:?}"
+        );
+        // The newline inside the value must not have become a line of its own.
+        assert!(
+            !text.lines().any(|l| l.starts_with("PHP Warning:  FORGED")),
+            "{what} split a line at the value's newline: {text}"
+        );
+    };
+
+    let (code, out, err) = run_phpsess(&["stats", "--save-path", &save_path]);
+    assert_eq!(code, 0, "{err}");
+    clean("stats", &out);
+    assert!(out.contains("\\x0aPHP Warning:  FORGED\\x1b[2J"), "{out}");
+    assert!(out.contains("e\\x1b[31mred\\x0a"), "{out}");
+    let (code, out, err) = run_phpsess(&["stats", "--save-path", &save_path, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let holder = v["total"]["locks"][0]["holder"].as_str().unwrap();
+    clean("stats --json", holder);
+    let (code, out, err) = run_phpsess(&["show", "--save-path", &save_path, "victim"]);
+    assert_eq!(code, 0, "{err}");
+    clean("show", &out);
+
+    // The PHP extension's lock warning is the store's error text.
+    let options = StoreOptions::default().with_lock(
+        LockOptions::default()
+            .with_wait(Duration::from_millis(50))
+            .with_queue(false),
+    );
+    let hosts = vec![HostSpec::new(Endpoint::tcp("127.0.0.1", server.port()))];
+    let mut store = SessionStore::new(Topology::hosts(hosts).unwrap(), options);
+    let e = store.read("victim").expect_err("the lock is held");
+    clean("the lock timeout error", &e.to_string());
+    assert!(e.to_string().contains("FORGED"), "{e}");
+}
+
+/// `argv` is visible to every local user (`ps`, `/proc/<pid>/cmdline`) for as long as the command
+/// runs, the exporter's whole life: Laravel's APP_KEY, which decrypts every session and forges
+/// cookies, is read from a file (`--app-key-file`) or `PHPSESS_APP_KEY`, as phpsess's own keys
+/// and the Redis password are, never only from the command line.
+#[test]
+fn laravel_app_key_comes_from_a_file_or_the_environment_not_argv() {
+    use phpsess::laravel::{AppKey, Cipher, Encrypter};
+
+    let server = RedisServer::start();
+    let mut c = server.connection();
+    let prefix = "laravel_database_laravel_cache:";
+    let key_text = format!("base64:{}", base64_of(&[7u8; 32]));
+    let encrypter = Encrypter::new(AppKey::parse(&key_text).unwrap(), Cipher::Aes256Cbc).unwrap();
+    // Laravel's `web` guard keeps the user under `login_web_<sha1 of the guard class>`.
+    let attributes = r#"a:1:{s:50:"login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d";i:42;}"#;
+    let payload = format!("s:{}:\"{attributes}\";", attributes.len());
+    let id = "a".repeat(40);
+    let sealed = encrypter.encrypt_string(payload.as_bytes()).unwrap();
+    let stored = format!("s:{}:\"{sealed}\";", sealed.len());
+    let _: () = c.set_ex(format!("{prefix}{id}"), stored, 7200).unwrap();
+    let save_path = format!("tcp://{}", server.addr());
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("app_key");
+    std::fs::write(&key_file, format!("{key_text}\n")).unwrap();
+    let key_file = key_file.to_str().unwrap();
+
+    let (code, out, err) = run_phpsess(&[
+        "laravel",
+        "show",
+        "--save-path",
+        &save_path,
+        "--prefix",
+        prefix,
+        "--app-key-file",
+        key_file,
+        "--id",
+        &id,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("login_web_"), "{out}");
+    let (code, out, err) = run_phpsess(&[
+        "ls",
+        "--save-path",
+        &save_path,
+        "--prefix",
+        prefix,
+        "--app-key-file",
+        key_file,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("user 42"), "{out}");
+
+    let out = std::process::Command::new(phpsess_bin())
+        .args([
+            "ls",
+            "--save-path",
+            &save_path,
+            "--prefix",
+            prefix,
+            "--laravel",
+        ])
+        .env("PHPSESS_APP_KEY", &key_text)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("user 42"), "{text}");
+
+    // A wrong key file is named, its content never shown.
+    std::fs::write(dir.path().join("bad"), "base64:U0VDUkVUU0VDUkVU\n").unwrap();
+    let (code, _, err) = run_phpsess(&[
+        "stats",
+        "--save-path",
+        &save_path,
+        "--prefix",
+        prefix,
+        "--app-key-file",
+        dir.path().join("bad").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--app-key-file") && !err.contains("U0VDUkVU"),
+        "{err}"
+    );
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

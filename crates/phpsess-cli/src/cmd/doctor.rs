@@ -208,5 +208,37 @@ fn php_checks(php: &PhpSettings, found: &Tally) -> Vec<Check> {
             "phpsess.compression = none   (until no phpredis peer is left)",
         );
     }
+    if let Some(in_path) = password_in_save_path(php) {
+        add(
+            "save-path-auth",
+            if in_path { Verdict::Warn } else { Verdict::Ok },
+            if in_path {
+                "session.save_path holds the Redis password, and PHP prints the save_path in its \
+                 own warnings (\"Failed to read session data: … (path: …)\") and in phpinfo()"
+                    .into()
+            } else {
+                "no password in session.save_path".into()
+            },
+            "phpsess.auth = file:/etc/php/redis.pass   (PHP_INI_SYSTEM; the file's first line is \
+             the password or USER:PASSWORD), and no auth in the save_path",
+        );
+    }
     out
+}
+
+/// Whether PHP's `session.save_path` names a Redis password (`auth=`, `auth[]=`, a URL's
+/// `user:password@`, a cluster's `auth`), or `None` when it is not a phpredis/phpsess save_path
+/// this can read. Only the answer leaves here, never the password.
+fn password_in_save_path(php: &PhpSettings) -> Option<bool> {
+    use phpsess::save_path::{ClusterSavePath, SavePath};
+    let save_path = php.get("session.save_path");
+    match php.get("session.save_handler") {
+        "phpsess_cluster" | "rediscluster" => ClusterSavePath::parse(save_path)
+            .ok()
+            .map(|c| c.auth.is_some()),
+        "phpsess" | "redis" => SavePath::parse(save_path)
+            .ok()
+            .map(|p| p.hosts.iter().any(|h| h.auth.is_some())),
+        _ => None,
+    }
 }

@@ -3,8 +3,9 @@
 //! result, so Prometheus scraping every 15 s costs Redis nothing extra. A small HTTP/1.1 server
 //! on `std::net`: GET `/metrics` (and `/` with a pointer to it), one connection at a time.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -90,18 +91,66 @@ pub fn run(args: Args) -> Result<()> {
             std::thread::sleep(interval.saturating_sub(started.elapsed()));
         })
         .context("cannot start the scan thread")?;
+    // Each client on a thread of its own, so one that sends nothing (or trickles) cannot hold up
+    // Prometheus' scrape; at most MAX_CLIENTS at once, the rest closed at once.
+    let active = Arc::new(AtomicUsize::new(0));
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
-        // A client that misbehaves gets dropped; the exporter goes on.
-        let _ = serve(stream, &state);
+        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CLIENTS {
+            active.fetch_sub(1, Ordering::SeqCst);
+            continue;
+        }
+        let (state, done) = (Arc::clone(&state), Arc::clone(&active));
+        let spawned = std::thread::Builder::new()
+            .name("http".into())
+            .spawn(move || {
+                // A client that misbehaves gets dropped; the exporter goes on.
+                let _ = serve(stream, &state);
+                done.fetch_sub(1, Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            active.fetch_sub(1, Ordering::SeqCst);
+        }
     }
     Ok(())
 }
 
+/// Clients served at once; a scrape needs one, a few more leave room for people with curl.
+const MAX_CLIENTS: usize = 32;
+/// The request line and headers must arrive within this, however slowly the bytes trickle.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
+/// ... and within this many bytes: a request line that never ends is cut off, not buffered.
+const MAX_REQUEST_BYTES: u64 = 16 * 1024;
+
+/// A client's socket read against one deadline for the whole request, not one per read.
+struct ReadBy {
+    stream: TcpStream,
+    deadline: Instant,
+}
+
+impl Read for ReadBy {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the request took too long",
+            ));
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        self.stream.read(buf)
+    }
+}
+
 fn serve(mut stream: TcpStream, state: &Mutex<ScrapeState>) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     stream.set_write_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut reader = BufReader::new(
+        ReadBy {
+            stream: stream.try_clone()?,
+            deadline: Instant::now() + REQUEST_DEADLINE,
+        }
+        .take(MAX_REQUEST_BYTES),
+    );
     let mut request = String::new();
     reader.read_line(&mut request)?;
     // Skip the headers: nothing in them changes the answer.

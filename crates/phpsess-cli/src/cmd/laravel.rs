@@ -4,6 +4,7 @@
 //! and, when another Laravel version's layout has the sessions, says which.
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use phpsess::laravel::{
@@ -32,16 +33,28 @@ enum LaravelCommand {
     Kill(KillArgs),
 }
 
+/// The environment variable holding `APP_KEY` when neither --app-key nor --app-key-file is given.
+pub const APP_KEY_ENV: &str = "PHPSESS_APP_KEY";
+
+/// The environment variable holding `APP_PREVIOUS_KEYS` when no --previous-key is given.
+pub const PREVIOUS_KEYS_ENV: &str = "PHPSESS_APP_PREVIOUS_KEYS";
+
 /// The app's key and which Laravel version's key layout it uses: shared by `laravel show|ls|kill`
 /// and the Laravel mode of `stats`, `top`, `ls` and `exporter` (which find the Redis, and take
 /// `--prefix`, as they do for PHP's sessions).
 #[derive(Debug, Clone, clap::Args)]
 pub struct LaravelArgs {
     /// `APP_KEY` (`base64:…` or the raw key): needed for encrypted sessions (`session.encrypt`)
-    /// and cookies.
-    #[arg(long, value_name = "KEY")]
+    /// and cookies. Every local user sees a command line (`ps`): prefer --app-key-file or
+    /// PHPSESS_APP_KEY.
+    #[arg(long, value_name = "KEY", conflicts_with = "app_key_file")]
     app_key: Option<String>,
-    /// Earlier keys (`APP_PREVIOUS_KEYS`), tried for decryption after APP_KEY.
+    /// Read `APP_KEY` from the first line of FILE (`base64:…` or the raw key). Without this and
+    /// --app-key, the PHPSESS_APP_KEY environment variable is used when set.
+    #[arg(long, value_name = "FILE")]
+    app_key_file: Option<PathBuf>,
+    /// Earlier keys (`APP_PREVIOUS_KEYS`), tried for decryption after APP_KEY. Without it, the
+    /// PHPSESS_APP_PREVIOUS_KEYS environment variable (comma-separated, as `APP_PREVIOUS_KEYS`).
     #[arg(long = "previous-key", value_name = "KEY")]
     previous_keys: Vec<String>,
     /// `app.cipher`: aes-256-cbc (default), aes-128-cbc, aes-256-gcm, aes-128-gcm.
@@ -63,27 +76,61 @@ pub struct LaravelArgs {
 impl LaravelArgs {
     /// Whether any of these options was given (the ops commands then read Laravel's sessions).
     pub fn given(&self) -> bool {
-        self.app_key.is_some() || self.laravel_version.is_some() || !self.previous_keys.is_empty()
+        self.app_key.is_some()
+            || self.app_key_file.is_some()
+            || self.laravel_version.is_some()
+            || !self.previous_keys.is_empty()
+    }
+
+    /// `--app-key`, the first line of `--app-key-file`, or `PHPSESS_APP_KEY`, with where it came
+    /// from for messages (which never show the key).
+    fn app_key(&self) -> Result<Option<(AppKey, String)>> {
+        if let Some(text) = &self.app_key {
+            let key = AppKey::parse(text).context("--app-key")?;
+            return Ok(Some((key, "--app-key".into())));
+        }
+        if let Some(path) = &self.app_key_file {
+            let source = format!("--app-key-file {}", path.display());
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("{source}: cannot read it"))?;
+            let line = text.lines().next().unwrap_or_default().trim();
+            let key = AppKey::parse(line).with_context(|| source.clone())?;
+            return Ok(Some((key, source)));
+        }
+        match std::env::var(APP_KEY_ENV) {
+            Ok(text) if !text.trim().is_empty() => {
+                let key = AppKey::parse(text.trim()).context(APP_KEY_ENV)?;
+                Ok(Some((key, APP_KEY_ENV.into())))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// The Encrypter of `--app-key` (with `--previous-key`s), or `None` without a key.
     pub fn encrypter(&self) -> Result<Option<Encrypter>> {
-        let Some(app_key) = &self.app_key else {
+        let Some((key, source)) = self.app_key()? else {
             if !self.previous_keys.is_empty() {
-                bail!("--previous-key needs --app-key");
+                bail!("--previous-key needs --app-key, --app-key-file or {APP_KEY_ENV}");
             }
             return Ok(None);
         };
-        let key = AppKey::parse(app_key).context("--app-key")?;
         let cipher: Cipher = self.cipher.parse().context("--cipher")?;
-        let previous = self
-            .previous_keys
-            .iter()
-            .map(|k| AppKey::parse(k))
-            .collect::<Result<Vec<_>, _>>()
-            .context("--previous-key")?;
+        let previous = if self.previous_keys.is_empty() {
+            match std::env::var(PREVIOUS_KEYS_ENV) {
+                Ok(text) => AppKey::parse_list(&text).context(PREVIOUS_KEYS_ENV)?,
+                Err(_) => Vec::new(),
+            }
+        } else {
+            self.previous_keys
+                .iter()
+                .map(|k| AppKey::parse(k))
+                .collect::<Result<Vec<_>, _>>()
+                .context("--previous-key")?
+        };
         Ok(Some(
-            Encrypter::new(key, cipher)?.with_previous_keys(previous)?,
+            Encrypter::new(key, cipher)
+                .and_then(|e| e.with_previous_keys(previous))
+                .with_context(|| source)?,
         ))
     }
 
@@ -210,7 +257,7 @@ pub fn run(args: Args) -> Result<()> {
 /// The app's store; `scan_batch` keys per SCAN step for the user lookups.
 fn open(app: &AppArgs, scan_batch: usize) -> Result<LaravelStore> {
     let Some(encrypter) = app.laravel.encrypter()? else {
-        bail!("--app-key is required: give the app's APP_KEY");
+        bail!("the app's APP_KEY is required: give --app-key-file, {APP_KEY_ENV} or --app-key");
     };
     let keys = app.laravel.layout(app.prefix.as_deref())?;
     let mut config = match (&app.prefix, app.laravel.skeleton()?) {

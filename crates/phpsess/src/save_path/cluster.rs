@@ -220,6 +220,14 @@ fn seed(s: &[u8], has_stream: bool) -> Result<Address, String> {
     let Ok(s) = std::str::from_utf8(s) else {
         return Err(format!("seed '{}' is not valid UTF-8", shown(s)));
     };
+    // A URL's `user:password@` is no seed form; the seed text would carry the password into
+    // the message, so only what follows the last `@` is shown.
+    if let Some((_, addr)) = s.rsplit_once('@') {
+        return Err(format!(
+            "seed '***@{}' has a user or password: give auth= in the save_path",
+            shown(addr.as_bytes())
+        ));
+    }
     let Some((host_part, port)) = s.rsplit_once(':') else {
         return Err(format!(
             "seed '{}' is not in host:port format (phpredis ignores it with a warning)",

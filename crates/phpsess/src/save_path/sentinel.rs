@@ -106,6 +106,15 @@ impl SentinelSavePath {
         }
         let mut sentinels = Vec::new();
         for h in hosts.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+            // A URL's `user:password@`: not part of this form, and the address text would carry
+            // the password into the message; show only what follows the last `@`.
+            if let Some((_, addr)) = h.rsplit_once('@') {
+                return Err(bad(format!(
+                    "sentinel '***@{}' has a user or password: give sentinel_auth= (and auth= for \
+                     the master) in the query",
+                    shown(addr.as_bytes())
+                )));
+            }
             let (host, port) = h.rsplit_once(':').ok_or_else(|| {
                 bad(format!(
                     "sentinel '{}' is not HOST:PORT",

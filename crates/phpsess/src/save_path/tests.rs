@@ -827,6 +827,14 @@ fn errors_never_show_passwords() {
         .expect_err("refused")
         .to_string();
     assert!(!e.contains("s3cret"), "{e}");
+    // A seed with a URL's user:password@ (not a cluster seed form) used to be echoed whole.
+    let e = ClusterSavePath::parse("seed[]=u:s3cret@h:1&timeout=1")
+        .expect_err("refused")
+        .to_string();
+    assert_eq!(
+        e,
+        "invalid save_path entry seed[]=***@h:1 at offset 0: seed '***@h:1' has a user or password: give auth= in the save_path"
+    );
     // Exact texts for the forms that used to print the password.
     let cases: &[(&str, &str)] = &[
         // A lone user info is as often the password (redis://PASSWORD@host) as a user.
@@ -849,6 +857,20 @@ fn errors_never_show_passwords() {
         (
             "sentinel://h/m?sentinel_auth=s3cret",
             "invalid save_path entry sentinel://h/m?sentinel_auth=*** at offset 0: sentinel 'h' is not HOST:PORT",
+        ),
+        // A URL's user:password@ is not part of the sentinel form: refused without echoing it
+        // (the address text used to be shown whole, twice).
+        (
+            "sentinel://:s3cret@h:1/m",
+            "invalid save_path entry sentinel://:***@h:1/m at offset 0: sentinel '***@h:1' has a user or password: give sentinel_auth= (and auth= for the master) in the query",
+        ),
+        (
+            "sentinel://h0:1,u:s3cret@h:1/m",
+            "invalid save_path entry sentinel://h0:***@h:1/m at offset 0: sentinel '***@h:1' has a user or password: give sentinel_auth= (and auth= for the master) in the query",
+        ),
+        (
+            "sentinel://u:s3cret@h/m",
+            "invalid save_path entry sentinel://u:***@h/m at offset 0: sentinel '***@h' has a user or password: give sentinel_auth= (and auth= for the master) in the query",
         ),
         (
             "tcp://h?xauth=s3cret&weight=0",

@@ -45,7 +45,7 @@ use super::protocol::{
     push_read, push_script, queue_reply, queue_try, reply_text, script_reply, server_error_text,
     Decoded, QueueReply, ScriptPipeline, ScriptReply, NO_HOLDER,
 };
-use super::redact::{redact_key, short_id};
+use super::redact::{printable, redact_key, short_id};
 use super::session_store::StoreOptions;
 use super::shards::pick_host;
 use super::topology::HostSpec;
@@ -462,7 +462,7 @@ impl AsyncSessionStore {
                     Ok(replies) => match queue_reply(replies.last()) {
                         QueueReply::Ours => true,
                         QueueReply::HeldBy(h) => {
-                            holder = String::from_utf8_lossy(&h).into_owned();
+                            holder = printable(&h);
                             false
                         }
                         QueueReply::Unexpected(detail) => {
@@ -511,7 +511,7 @@ impl AsyncSessionStore {
             };
             match queue_reply(replies.first()) {
                 QueueReply::Ours => return self.read_after_wait(id, &key, token).await,
-                QueueReply::HeldBy(h) => holder = String::from_utf8_lossy(&h).into_owned(),
+                QueueReply::HeldBy(h) => holder = printable(&h),
                 QueueReply::Unexpected(_) => {}
             }
         }
@@ -615,7 +615,7 @@ impl AsyncSessionStore {
             ScriptReply::HeldBy(holder) => Err(Error::LockLost {
                 host: self.host_of(id),
                 key: redact_key(&key.lock, id),
-                holder: String::from_utf8_lossy(&holder).into_owned(),
+                holder: printable(&holder),
             }),
             ScriptReply::NoHolder => Err(Error::LockLost {
                 host: self.host_of(id),

@@ -130,7 +130,7 @@ impl HeldLock {
         };
         HeldLock {
             id,
-            holder: String::from_utf8_lossy(holder).into_owned(),
+            holder: super::redact::printable(holder),
             ttl_ms,
             age_ms,
             age_from,
@@ -257,7 +257,7 @@ impl Tally {
                 self.foreign_keys += 1;
                 if self.foreign_examples.len() < MAX_LISTED {
                     self.foreign_examples
-                        .push(format!("{}: {why}", String::from_utf8_lossy(&k.key)));
+                        .push(format!("{}: {why}", super::redact::printable(&k.key)));
                 }
             }
         }

@@ -12,6 +12,7 @@ use redis::{Pipeline, Value};
 use super::codec::TooLarge;
 use super::keys::SessionKey;
 use super::lock::{wake_key, LockToken, QUEUE_WAIT};
+use super::redact::printable;
 use super::session_store::StoreOptions;
 
 /// A pipeline whose error replies come back as values, so one failed command does not hide the
@@ -70,7 +71,7 @@ pub(crate) fn lock_acquired(replies: &[Value], token: &LockToken) -> bool {
 /// between).
 pub(crate) fn attempt_holder(replies: &[Value]) -> String {
     bulk(replies.get(1))
-        .map(|h| String::from_utf8_lossy(&h).into_owned())
+        .map(|h| printable(&h))
         .unwrap_or_else(|| "unknown".into())
 }
 

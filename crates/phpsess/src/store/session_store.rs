@@ -26,7 +26,7 @@ use super::protocol::{
 pub(crate) use super::protocol::{pipeline, reply_text, server_error_text};
 use super::published::{stats_key, Publisher};
 use super::raw_keys::RawKeys;
-use super::redact::{redact_key, short_id};
+use super::redact::{printable, redact_key, short_id};
 use super::stats::StoreStats;
 use super::topology::Place;
 use super::topology::Topology;
@@ -678,7 +678,7 @@ impl SessionStore {
         if polled {
             self.raw.stats.lock_fallbacks += 1;
         }
-        let holder = bulk(replies.first()).map(|h| String::from_utf8_lossy(&h).into_owned());
+        let holder = bulk(replies.first()).map(|h| printable(&h));
         Err(Error::LockTimeout {
             host: self.host_of(id),
             key: redact_key(&key.lock, id),
@@ -1241,7 +1241,7 @@ impl SessionStore {
             Some(Value::Int(t)) => *t,
             _ => -1,
         };
-        let lock_holder = bulk(replies.get(2)).map(|h| String::from_utf8_lossy(&h).into_owned());
+        let lock_holder = bulk(replies.get(2)).map(|h| printable(&h));
         let (data, key_id) = match self.decode_stored(id, &key.data, &stored)? {
             Decoded::Session { data, key_id } => (data, key_id),
             Decoded::Unreadable(reason) => {
@@ -1324,7 +1324,7 @@ impl SessionStore {
                 Err(Error::LockLost {
                     host: self.host_of(id),
                     key: redact_key(&held.key.lock, id),
-                    holder: String::from_utf8_lossy(&holder).into_owned(),
+                    holder: printable(&holder),
                 })
             }
             ScriptReply::NoHolder => {
@@ -1358,7 +1358,7 @@ impl SessionStore {
             ScriptReply::HeldBy(holder) => Err(Error::LockHeld {
                 host: self.host_of(id),
                 key: redact_key(&key.lock, id),
-                holder: String::from_utf8_lossy(&holder).into_owned(),
+                holder: printable(&holder),
             }),
             ScriptReply::NoHolder | ScriptReply::Unexpected(_) => {
                 let detail = reply_text(replies.first());

@@ -354,7 +354,12 @@ impl SessionStore {
             let replies = self.run_at(place, &ikey, &p, true, "user index", &ikey)?;
             if let Some(Value::Array(ids)) = replies.first() {
                 for v in ids {
+                    // Entries come back from Redis, where anyone with access can add one: only
+                    // session ids (or stored ids) name a session; `x_LOCK` would name a lock.
                     if let Value::BulkString(id) = v {
+                        if super::keys::invalid_stored_id_reason(id).is_some() {
+                            continue;
+                        }
                         if let Ok(id) = String::from_utf8(id.clone()) {
                             out.push((place, ikey.clone(), id));
                         }
@@ -414,7 +419,7 @@ impl SessionStore {
                     _ => 0,
                 };
                 let lock_holder = match replies.get(i * 3 + 2) {
-                    Some(Value::BulkString(h)) => Some(String::from_utf8_lossy(h).into_owned()),
+                    Some(Value::BulkString(h)) => Some(super::redact::printable(h)),
                     _ => None,
                 };
                 out.push(UserSession {
