@@ -15,7 +15,7 @@ pub const MAX_DEPTH: usize = 4096;
 
 /// The start of one value. Containers (`Array`, `Object`) have consumed their opening `{`; the caller
 /// reads the entries and then calls [`Reader::end_container`].
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) enum Header<'a> {
     Null,
     Bool(bool),
@@ -163,7 +163,7 @@ impl<'a> Reader<'a> {
     }
 
     /// [`Self::header`] for everything the scanner leaves: the whole grammar and every error.
-    fn header_slow(&mut self) -> Result<Header<'a>> {
+    pub(crate) fn header_slow(&mut self) -> Result<Header<'a>> {
         let start = self.pos;
         let Some(tag) = self.peek() else {
             return Err(self.error(DecodeReason::UnexpectedEnd { reading: "value" }));
@@ -574,7 +574,7 @@ fn scan_php_float(s: &[u8]) -> Option<usize> {
 }
 
 /// Powers of ten an `f64` holds exactly.
-const EXACT_POWERS: [f64; 23] = [
+pub(crate) const EXACT_POWERS: [f64; 23] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];

@@ -5,7 +5,7 @@
 //! [`crate::reader::Reader`], which knows the whole grammar and its errors. So this never decides
 //! what is valid: it only recognises the common case of what `Reader` accepts, with the same value.
 
-use crate::reader::{exact_short_float, HT_MAX_SIZE};
+use crate::reader::{exact_short_float, EXACT_POWERS, HT_MAX_SIZE};
 
 /// Up to `max` decimal digits at `pos`: their value and the position after them.
 #[inline]
@@ -27,30 +27,80 @@ pub(crate) fn digits(input: &[u8], mut pos: usize, max: usize) -> Option<(u64, u
 }
 
 /// `i:[-]digits;` at `pos` (the `i`, which the caller has checked), up to 18 digits so the value cannot overflow.
-#[inline]
+#[inline(always)]
 pub(crate) fn int(input: &[u8], pos: usize) -> Option<(i64, usize)> {
     if input.get(pos + 1) != Some(&b':') {
         return None;
     }
     let negative = input.get(pos + 2) == Some(&b'-');
-    let (n, end) = digits(input, pos + 2 + usize::from(negative), 18)?;
-    if input.get(end) != Some(&b';') {
-        return None;
+    let first = pos + 2 + usize::from(negative);
+    // One loop to the ';': digits only, at least one, at most 18.
+    let mut n: u64 = 0;
+    let mut at = first;
+    loop {
+        let b = *input.get(at)?;
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            if b != b';' || at == first || at - first > 18 {
+                return None;
+            }
+            break;
+        }
+        n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+        at += 1;
     }
     let n = n as i64;
-    Some((if negative { -n } else { n }, end + 1))
+    Some((if negative { -n } else { n }, at + 1))
 }
 
 /// `d:[-]digits[.digits];` at `pos` (the `d`): up to 15 significant digits by
-/// [`exact_short_float`], longer ones (PHP writes up to 17, `d:472.40299999999996;`) by Rust's
-/// parser, which rounds correctly as PHP's `zend_strtod` does. Exponents, `INF`, `NAN` and every
-/// other shape are `Reader`'s.
-#[inline]
+/// [`exact_short_float`]'s exact division, read in the same pass that finds the `;`; longer ones
+/// (PHP writes up to 17, `d:472.40299999999996;`) by Rust's parser, which rounds correctly as
+/// PHP's `zend_strtod` does. Exponents, `INF`, `NAN` and every other shape are `Reader`'s.
+#[inline(always)]
 pub(crate) fn float(input: &[u8], pos: usize) -> Option<(f64, usize)> {
     if input.get(pos + 1) != Some(&b':') {
         return None;
     }
     let start = pos + 2;
+    let negative = input.get(start) == Some(&b'-');
+    let body = start + usize::from(negative);
+    let mut mantissa: u64 = 0;
+    let mut dot = None;
+    let mut at = body;
+    // The shapes `exact_short_float` takes: at most 16 bytes of digits and one inner point.
+    loop {
+        let b = *input.get(at)?;
+        let d = b.wrapping_sub(b'0');
+        if d <= 9 {
+            mantissa = mantissa * 10 + u64::from(d);
+        } else if b == b'.' && dot.is_none() {
+            dot = Some(at);
+        } else if b == b';' {
+            break;
+        } else {
+            return float_text(input, start);
+        }
+        at += 1;
+        if at - body > 16 {
+            return float_text(input, start);
+        }
+    }
+    let fraction_digits = match dot {
+        Some(dot) if dot == body || dot + 1 == at => return float_text(input, start),
+        Some(dot) => at - dot - 1,
+        None => 0,
+    };
+    if at == body || mantissa > 1 << 53 {
+        return float_text(input, start);
+    }
+    let value = mantissa as f64 / EXACT_POWERS[fraction_digits];
+    Some((if negative { -value } else { value }, at + 1))
+}
+
+/// [`float`] for the text after `d:` at `start` that its one pass does not take.
+#[cold]
+fn float_text(input: &[u8], start: usize) -> Option<(f64, usize)> {
     let len = input
         .get(start..)?
         .iter()
@@ -86,25 +136,38 @@ fn long_decimal(text: &[u8]) -> Option<f64> {
 }
 
 /// `s:len:"bytes";` at `pos` (the `s`): where the bytes start, their length, and the position after.
-#[inline]
+#[inline(always)]
 pub(crate) fn string(input: &[u8], pos: usize) -> Option<(usize, usize, usize)> {
-    if input.get(pos + 1) != Some(&b':') {
+    // Lengths under 100 (nearly every key and most values) without the digit loop.
+    let head = input.get(pos + 1..pos + 5)?;
+    let d0 = head[1].wrapping_sub(b'0');
+    let d1 = head[2].wrapping_sub(b'0');
+    let (len, after) = if head[0] != b':' || d0 > 9 {
         return None;
-    }
-    let (len, after) = digits(input, pos + 2, 10)?;
-    if input.get(after..after + 2)? != b":\"" {
+    } else if head[2] == b':' {
+        (usize::from(d0), pos + 3)
+    } else if d1 <= 9 && head[3] == b':' {
+        (usize::from(d0) * 10 + usize::from(d1), pos + 4)
+    } else {
+        let (len, after) = digits(input, pos + 2, 10)?;
+        if input.get(after) != Some(&b':') {
+            return None;
+        }
+        (usize::try_from(len).ok()?, after)
+    };
+    if input.get(after + 1) != Some(&b'"') {
         return None;
     }
     let start = after + 2;
-    let end = start.checked_add(len as usize)?;
+    let end = start.checked_add(len)?;
     if input.get(end..end.checked_add(2)?)? != b"\";" {
         return None;
     }
-    Some((start, len as usize, end + 2))
+    Some((start, len, end + 2))
 }
 
 /// `a:count:{` at `pos` (the `a`), with the count checked against the input as `Reader` checks it.
-#[inline]
+#[inline(always)]
 pub(crate) fn array(input: &[u8], pos: usize) -> Option<(usize, usize)> {
     if input.get(pos + 1) != Some(&b':') {
         return None;
@@ -175,5 +238,92 @@ mod tests {
         assert_eq!(boolean(b"b:2;", 0), None);
         assert_eq!(digits(b"12345", 0, 4), None);
         assert_eq!(digits(b"1234:", 0, 4), Some((1234, 4)));
+    }
+
+    /// The scanners against the reader's full grammar on random token-like inputs: whatever a
+    /// scanner takes, the reader takes with the same value and the same end.
+    #[test]
+    fn scanners_agree_with_the_reader() {
+        use crate::reader::{Header, Reader};
+        let mut rng = crate::test_rng::Rng(0x5eed_f10a7);
+        let alphabet = b"0123456789012345.-;:\"aE+ ";
+        let mut taken = 0;
+        for _ in 0..200_000 {
+            let tag = [b's', b'i', b'd', b'a'][rng.below(4)];
+            let mut input = vec![tag, b':'];
+            let random = |rng: &mut crate::test_rng::Rng, input: &mut Vec<u8>, n: usize| {
+                for _ in 0..rng.below(n) {
+                    input.push(alphabet[rng.below(alphabet.len())]);
+                }
+            };
+            match rng.below(3) {
+                // Random bytes.
+                0 => random(&mut rng, &mut input, 24),
+                // The canonical shape, then maybe a byte changed.
+                _ => {
+                    let digits = |rng: &mut crate::test_rng::Rng, n: usize| -> Vec<u8> {
+                        (0..n).map(|_| b'0' + rng.below(10) as u8).collect()
+                    };
+                    match tag {
+                        b's' => {
+                            let len = rng.below(120);
+                            let declared = (len + rng.below(3)).saturating_sub(1);
+                            input.extend_from_slice(format!("{declared}:\"").as_bytes());
+                            input.extend(std::iter::repeat_n(b'x', len));
+                            input.extend_from_slice(b"\";");
+                        }
+                        b'a' => input.extend_from_slice(format!("{}:{{", rng.below(4)).as_bytes()),
+                        _ => {
+                            if rng.below(3) == 0 {
+                                input.push(b'-');
+                            }
+                            let n = 1 + rng.below(20);
+                            input.extend(digits(&mut rng, n));
+                            if tag == b'd' && rng.below(4) != 0 {
+                                input.insert(2 + rng.below(input.len() - 1), b'.');
+                            }
+                            input.push(b';');
+                        }
+                    }
+                    if rng.below(4) == 0 {
+                        let at = 1 + rng.below(input.len() - 1);
+                        input[at] = alphabet[rng.below(alphabet.len())];
+                    }
+                }
+            }
+            if rng.below(2) == 0 {
+                input.extend_from_slice(b";N;");
+            }
+            let slow = {
+                let mut r = Reader::new(&input);
+                r.header_slow().ok().map(|h| (h, r.pos()))
+            };
+            let fast = match tag {
+                b's' => string(&input, 0)
+                    .map(|(at, len, end)| (Header::Str(input[at..at + len].into()), end)),
+                b'i' => int(&input, 0).map(|(v, end)| (Header::Int(v), end)),
+                b'd' => float(&input, 0).map(|(v, end)| (Header::Float(v), end)),
+                _ => array(&input, 0).map(|(n, end)| (Header::Array(n), end)),
+            };
+            if let Some((fast, end)) = fast {
+                let Some((slow, slow_end)) = slow else {
+                    panic!(
+                        "scanner took what the reader refuses: {:?}",
+                        String::from_utf8_lossy(&input)
+                    );
+                };
+                let same = match (&fast, &slow) {
+                    (Header::Float(a), Header::Float(b)) => a.to_bits() == b.to_bits(),
+                    _ => fast == slow,
+                };
+                assert!(
+                    same && end == slow_end,
+                    "{:?}",
+                    String::from_utf8_lossy(&input)
+                );
+                taken += 1;
+            }
+        }
+        assert!(taken > 50_000, "the scanners took only {taken} inputs");
     }
 }

@@ -485,11 +485,30 @@ impl Entries<'_, '_> {
     fn field(&mut self, name: &[u8]) -> Option<&'static str> {
         let fields = self.fields;
         let found = match fields.get(self.next_field) {
-            Some(f) if f.as_bytes() == name => self.next_field,
-            _ => fields.iter().position(|f| f.as_bytes() == name)?,
+            Some(f) if same_bytes(f.as_bytes(), name) => self.next_field,
+            _ => fields.iter().position(|f| same_bytes(f.as_bytes(), name))?,
         };
         self.next_field = found + 1;
         Some(fields[found])
+    }
+}
+
+/// `a == b`, without a call to `memcmp` for the short names struct fields have: lengths first,
+/// then two overlapping loads that cover the bytes.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]));
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
     }
 }
 
