@@ -481,7 +481,7 @@ struct Entries<'a, 'de> {
 
 impl Entries<'_, '_> {
     /// The struct field whose name is `name`'s bytes, if any.
-    #[inline]
+    #[inline(always)]
     fn field(&mut self, name: &[u8]) -> Option<&'static str> {
         let fields = self.fields;
         let found = match fields.get(self.next_field) {
@@ -493,23 +493,65 @@ impl Entries<'_, '_> {
     }
 }
 
+/// `s:N:"field";` at `pos`, exactly (N without leading zeros, as PHP writes it): the position
+/// after it. A field name that starts with NUL is never taken here, so a mangled property name
+/// always goes the way that unmangles it.
+#[inline(always)]
+fn expected_key(input: &[u8], pos: usize, field: &str) -> Option<usize> {
+    let name = field.as_bytes();
+    let n = name.len();
+    let (head, start) = match n {
+        1..=9 => (input.get(pos..pos + 5)?, pos + 5),
+        10..=99 => (input.get(pos..pos + 6)?, pos + 6),
+        _ => return None,
+    };
+    let digits_ok = if n < 10 {
+        head[2] == b'0' + n as u8 && head[3] == b':' && head[4] == b'"'
+    } else {
+        head[2] == b'0' + (n / 10) as u8
+            && head[3] == b'0' + (n % 10) as u8
+            && head[4] == b':'
+            && head[5] == b'"'
+    };
+    if head[0] != b's' || head[1] != b':' || !digits_ok || name[0] == 0 {
+        return None;
+    }
+    let end = start + n;
+    if !same_bytes(input.get(start..end)?, name) || input.get(end..end + 2)? != b"\";" {
+        return None;
+    }
+    Some(end + 2)
+}
+
 /// `a == b`, without a call to `memcmp` for the short names struct fields have: lengths first,
 /// then two overlapping loads that cover the bytes.
-#[inline]
+#[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
+    if a.len() != b.len() {
         return false;
     }
-    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
-    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4]));
-    match n {
-        0 => true,
-        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
-        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
-        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
-        _ => a == b,
+    if let (Some(a0), Some(b0), Some(a1), Some(b1)) = (
+        a.first_chunk::<8>(),
+        b.first_chunk::<8>(),
+        a.last_chunk::<8>(),
+        b.last_chunk::<8>(),
+    ) {
+        if a.len() <= 16 {
+            return u64::from_le_bytes(*a0) == u64::from_le_bytes(*b0)
+                && u64::from_le_bytes(*a1) == u64::from_le_bytes(*b1);
+        }
+        return a == b;
     }
+    if let (Some(a0), Some(b0), Some(a1), Some(b1)) = (
+        a.first_chunk::<4>(),
+        b.first_chunk::<4>(),
+        a.last_chunk::<4>(),
+        b.last_chunk::<4>(),
+    ) {
+        return u32::from_le_bytes(*a0) == u32::from_le_bytes(*b0)
+            && u32::from_le_bytes(*a1) == u32::from_le_bytes(*b1);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
@@ -563,6 +605,17 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
         }
         self.left -= 1;
         let key_at = self.de.reader.pos();
+        if let Some(&field) = self.fields.get(self.next_field) {
+            // The field that came next last time, written as PHP writes it: one comparison.
+            if let Some(end) = expected_key(self.de.input, key_at, field) {
+                self.next_field += 1;
+                self.de.reader.skip_to(end);
+                return seed
+                    .deserialize(BorrowedStrDeserializer::new(field))
+                    .map(Some)
+                    .map_err(|e| at(e, key_at));
+            }
+        }
         if !self.fields.is_empty() {
             if let Some((data, len, end)) = fast::string(self.de.input, key_at) {
                 let raw = &self.de.input[data..data + len];
