@@ -43,6 +43,16 @@ pub(crate) trait Tree<'a>: Sized {
     fn property_key(key: KeyRef<'a>) -> Self::Key;
     fn array(entries: Vec<(Self::Key, Self)>) -> Self;
     fn object(class: &'a [u8], properties: Vec<(Self::Key, Self)>) -> Self;
+    /// A string value borrowed from the input: `leaf` without the `Header` in between.
+    #[inline]
+    fn borrowed_string(bytes: &'a [u8]) -> Self {
+        Self::leaf(Header::Str(std::borrow::Cow::Borrowed(bytes)))
+    }
+    /// A string key borrowed from the input, kept as written (`property_key`).
+    #[inline]
+    fn borrowed_key(bytes: &'a [u8]) -> Self::Key {
+        Self::property_key(KeyRef::Str(std::borrow::Cow::Borrowed(bytes)))
+    }
 }
 
 /// What duplicate detection needs from a key.
@@ -89,7 +99,7 @@ impl<'a> Tree<'a> for Value {
             Header::Bool(b) => Value::Bool(b),
             Header::Int(i) => Value::Int(i),
             Header::Float(f) => Value::Float(f),
-            Header::Str(s) => Value::String(s.into_owned()),
+            Header::Str(s) => Value::String(s.into()),
             Header::Custom { class, data } => Value::Custom(CustomObject {
                 class: class.to_vec(),
                 data: data.to_vec(),
@@ -116,12 +126,22 @@ impl<'a> Tree<'a> for Value {
     fn property_key(key: KeyRef<'a>) -> Key {
         match key {
             KeyRef::Int(i) => Key::Int(i),
-            KeyRef::Str(s) => Key::Str(s.into_owned()),
+            KeyRef::Str(s) => Key::Str(s.into()),
         }
     }
 
     fn array(entries: Vec<(Key, Value)>) -> Self {
         Value::Array(Array::from_unique_entries(entries))
+    }
+
+    #[inline]
+    fn borrowed_string(bytes: &'a [u8]) -> Self {
+        Value::String(bytes.into())
+    }
+
+    #[inline]
+    fn borrowed_key(bytes: &'a [u8]) -> Key {
+        Key::Str(bytes.into())
     }
 
     fn object(class: &'a [u8], properties: Vec<(Key, Value)>) -> Self {

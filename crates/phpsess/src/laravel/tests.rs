@@ -318,7 +318,8 @@ fn stored_values_that_are_not_sessions() {
     let not_session = crate::serialize(&Value::String(
         e.encrypt(&Value::string(b"hello".to_vec()))
             .unwrap()
-            .into_bytes(),
+            .into_bytes()
+            .into(),
     ));
     assert_eq!(
         err_text(LaravelSession::from_cache_value(&not_session, Some(&e))),
