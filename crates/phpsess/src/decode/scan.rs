@@ -68,12 +68,13 @@ pub(crate) fn float(input: &[u8], pos: usize) -> Option<(f64, usize)> {
     let mut mantissa: u64 = 0;
     let mut dot = None;
     let mut at = body;
-    // The shapes `exact_short_float` takes: at most 16 bytes of digits and one inner point.
+    // `[-]digits[.digits]` with at most 19 digits (the mantissa fits a u64) and one inner point.
     loop {
         let b = *input.get(at)?;
         let d = b.wrapping_sub(b'0');
         if d <= 9 {
-            mantissa = mantissa * 10 + u64::from(d);
+            // Wraps only past MAX_DIGITS, which the check below then refuses.
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
         } else if b == b'.' && dot.is_none() {
             dot = Some(at);
         } else if b == b';' {
@@ -82,7 +83,7 @@ pub(crate) fn float(input: &[u8], pos: usize) -> Option<(f64, usize)> {
             return float_text(input, start);
         }
         at += 1;
-        if at - body > 16 {
+        if at - body > MAX_DIGITS + usize::from(dot.is_some()) {
             return float_text(input, start);
         }
     }
@@ -91,11 +92,55 @@ pub(crate) fn float(input: &[u8], pos: usize) -> Option<(f64, usize)> {
         Some(dot) => at - dot - 1,
         None => 0,
     };
-    if at == body || mantissa > 1 << 53 {
+    if at == body {
         return float_text(input, start);
     }
-    let value = mantissa as f64 / EXACT_POWERS[fraction_digits];
+    let value = if mantissa <= 1 << 53 {
+        // Both exact as f64: one correctly rounded division (Clinger's fast path).
+        mantissa as f64 / EXACT_POWERS[fraction_digits]
+    } else {
+        // PHP's 17-digit floats (`d:472.40299999999996;`).
+        divide_rounded(mantissa, fraction_digits)
+    };
     Some((if negative { -value } else { value }, at + 1))
+}
+
+/// 10^0 ..= 10^19, the divisors of [`divide_rounded`].
+const POWERS_OF_TEN: [u64; 20] = {
+    let mut p = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
+/// The most digits [`float`] reads itself: 10^19 > u64::MAX would not fit.
+const MAX_DIGITS: usize = 19;
+
+/// `mantissa / 10^fraction_digits` rounded to the nearest f64, ties to even (what a correctly
+/// rounding parser gives for the decimal text, as PHP's `zend_strtod` does), for mantissas above
+/// 2^53 where the exact-division fast path no longer holds. Exact integer arithmetic in u128: the
+/// mantissa is shifted so its top bit is bit 127, divided by 10^k (< 2^74), which leaves a
+/// quotient of at least 54 bits; the bits below the 53 kept, and the remainder, decide the
+/// rounding. Results lie between 1e-19 and 1e19, far from subnormals and overflow.
+fn divide_rounded(mantissa: u64, fraction_digits: usize) -> f64 {
+    let shift = (mantissa as u128).leading_zeros();
+    let numerator = (mantissa as u128) << shift;
+    let divisor = u128::from(POWERS_OF_TEN[fraction_digits]);
+    let quotient = numerator / divisor;
+    let remainder = numerator - quotient * divisor;
+    let extra = 128 - quotient.leading_zeros() - 53;
+    let mut kept = quotient >> extra;
+    let dropped = quotient & ((1u128 << extra) - 1);
+    let half = 1u128 << (extra - 1);
+    if dropped > half || (dropped == half && (remainder != 0 || kept & 1 == 1)) {
+        kept += 1;
+    }
+    // kept <= 2^53: exact as f64; times a power of two, exact too.
+    let exponent = i64::from(extra) - i64::from(shift);
+    kept as f64 * f64::from_bits(((exponent + 1023) as u64) << 52)
 }
 
 /// [`float`] for the text after `d:` at `start` that its one pass does not take.
@@ -277,7 +322,7 @@ mod tests {
                             if rng.below(3) == 0 {
                                 input.push(b'-');
                             }
-                            let n = 1 + rng.below(20);
+                            let n = 1 + rng.below(24);
                             input.extend(digits(&mut rng, n));
                             if tag == b'd' && rng.below(4) != 0 {
                                 input.insert(2 + rng.below(input.len() - 1), b'.');
@@ -325,5 +370,45 @@ mod tests {
             }
         }
         assert!(taken > 50_000, "the scanners took only {taken} inputs");
+    }
+
+    /// The exact division against Rust's correctly rounding parser, on mantissas of every
+    /// length up to 19 digits, ties included.
+    #[test]
+    fn long_mantissas_round_as_the_parser_does() {
+        let mut rng = crate::test_rng::Rng(0xf1_0a7);
+        let mut check = |m: u64, k: usize| {
+            if m <= 1 << 53 {
+                return;
+            }
+            let want: f64 = format!("{m}e-{k}").parse().unwrap();
+            assert_eq!(divide_rounded(m, k).to_bits(), want.to_bits(), "{m}e-{k}");
+        };
+        for _ in 0..300_000 {
+            let digits = 16 + rng.below(4);
+            let m = rng.next() % 10u64.pow(digits as u32);
+            check(m, rng.below(20));
+        }
+        // Exact ties between two doubles, and their neighbours: 2^53 + 1 and friends.
+        for base in [
+            (1u64 << 53) + 1,
+            (1 << 54) + 2,
+            (1 << 60) + (1 << 7),
+            9_007_199_254_740_993,
+        ] {
+            for delta in 0..4 {
+                for k in 0..20 {
+                    check(base + delta, k);
+                }
+            }
+        }
+        assert_eq!(
+            float(b"d:472.40299999999996;", 0),
+            Some((472.40299999999996, 21))
+        );
+        assert_eq!(
+            float(b"d:-3144.3918750000003;", 0),
+            Some((-3144.3918750000003, 22))
+        );
     }
 }

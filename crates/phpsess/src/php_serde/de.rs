@@ -38,7 +38,7 @@ pub struct Deserializer<'de> {
     reader: Reader<'de>,
     /// Start offsets of the arrays and objects being read, outermost first: the nesting depth,
     /// and what a reference must not point at (a cycle).
-    open: Vec<usize>,
+    open: OpenStack,
     /// Where each value slot starts, built on the first `r:`/`R:` only.
     slots: Option<SlotIndex<'de>>,
     /// Bytes re-read to follow references so far.
@@ -51,7 +51,7 @@ impl<'de> Deserializer<'de> {
         Deserializer {
             input,
             reader: Reader::new(input),
-            open: Vec::new(),
+            open: OpenStack::default(),
             slots: None,
             replayed: 0,
         }
@@ -112,7 +112,7 @@ impl<'de> Deserializer<'de> {
         if object && !matches!(self.input[target], b'O' | b'C' | b'E' | b'r') {
             return Err(invalid());
         }
-        if self.open.contains(&target) {
+        if self.open.contains(target) {
             return Err(Error::SerdeAt {
                 offset: at,
                 message: format!(
@@ -261,6 +261,47 @@ pub fn from_bytes<'de, T: de::Deserialize<'de>>(input: &'de [u8]) -> Result<T> {
 /// references nest so that the copies grow exponentially (each level naming the previous one
 /// twice). Session data stays far below it.
 pub const REFERENCE_REPLAY_LIMIT: usize = 2 << 20;
+
+/// The start offsets of the containers being read, outermost first. The first levels live in
+/// the deserializer itself: a session nests a handful of levels, and a heap stack cost an
+/// allocation per deserialization.
+#[derive(Default)]
+struct OpenStack {
+    inline: [usize; OpenStack::INLINE],
+    len: usize,
+    deeper: Vec<usize>,
+}
+
+impl OpenStack {
+    const INLINE: usize = 16;
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    fn push(&mut self, start: usize) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = start,
+            None => self.deeper.push(start),
+        }
+        self.len += 1;
+    }
+
+    #[inline]
+    fn pop(&mut self) {
+        if self.len > OpenStack::INLINE {
+            self.deeper.pop();
+        }
+        self.len = self.len.saturating_sub(1);
+    }
+
+    fn contains(&self, start: usize) -> bool {
+        let inline = &self.inline[..self.len.min(OpenStack::INLINE)];
+        inline.contains(&start) || self.deeper.contains(&start)
+    }
+}
 
 /// Where PHP's value slots start (the numbering `r:`/`R:` use: every value but an `R:` takes the
 /// next slot, keys take none), found by one forward scan that stops as soon as it has the slot
