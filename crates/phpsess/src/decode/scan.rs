@@ -377,7 +377,7 @@ mod tests {
     #[test]
     fn long_mantissas_round_as_the_parser_does() {
         let mut rng = crate::test_rng::Rng(0xf1_0a7);
-        let mut check = |m: u64, k: usize| {
+        let check = |m: u64, k: usize| {
             if m <= 1 << 53 {
                 return;
             }

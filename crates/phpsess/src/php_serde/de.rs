@@ -9,7 +9,10 @@ use serde::de::{
 };
 
 use super::{ENUM_TOKEN, OBJECT_TOKEN};
-use crate::error::{DecodeReason, Error, Result};
+use crate::error::{DecodeReason, Error};
+
+/// Results inside the deserializer carry a [`DeError`].
+type Result<T, E = DeError> = std::result::Result<T, E>;
 use crate::reader::{Header, KeyRef, Reader};
 use crate::value::{Key, PropertyName};
 
@@ -63,7 +66,7 @@ impl<'de> Deserializer<'de> {
     }
 
     /// Fail unless the whole input has been consumed (call after deserializing the value).
-    pub fn end(&self) -> Result<()> {
+    pub fn end(&self) -> crate::error::Result<()> {
         self.reader.finish()
     }
 
@@ -99,18 +102,17 @@ impl<'de> Deserializer<'de> {
             // refuses repeated keys together with references; refuse the same inputs with the
             // same error, found by one key scan at the first reference.
             if let Some(repeat) = crate::decode::first_repeated_key(self.input) {
-                return Err(Error::decode(
-                    repeat,
-                    DecodeReason::RepeatedKeyWithReferences,
-                ));
+                return Err(Error::decode(repeat, DecodeReason::RepeatedKeyWithReferences).into());
             }
         }
         let slots = self.slots.get_or_insert_with(|| SlotIndex::new(self.input));
         // The slot must start before the reference (`r:` never names its own slot); `r:` must
         // name an object, as PHP requires.
-        let target = slots.start(n, at)?.ok_or_else(invalid)?;
+        let target = slots
+            .start(n, at)?
+            .ok_or_else(|| DeError::from(invalid()))?;
         if object && !matches!(self.input[target], b'O' | b'C' | b'E' | b'r') {
-            return Err(invalid());
+            return Err(invalid().into());
         }
         if self.open.contains(target) {
             return Err(Error::SerdeAt {
@@ -118,7 +120,8 @@ impl<'de> Deserializer<'de> {
                 message: format!(
                     "reference {n} points at a value that contains it (a cycle); decode to Value"
                 ),
-            });
+            }
+            .into());
         }
         if self.replayed > REFERENCE_REPLAY_LIMIT {
             return Err(Error::SerdeAt {
@@ -126,7 +129,8 @@ impl<'de> Deserializer<'de> {
                 message: format!(
                     "references re-read more than {REFERENCE_REPLAY_LIMIT} bytes; decode to Value"
                 ),
-            });
+            }
+            .into());
         }
         let mut replay = Reader::new(self.input);
         replay.skip_to(target);
@@ -142,7 +146,7 @@ impl<'de> Deserializer<'de> {
         let start = self.reader.pos();
         match self.reader.header()? {
             Header::ObjectRef(n) | Header::Ref(n) => {
-                Err(Error::decode(start, DecodeReason::InvalidReference(n)))
+                Err(Error::decode(start, DecodeReason::InvalidReference(n)).into())
             }
             h => Ok(h),
         }
@@ -155,7 +159,8 @@ impl<'de> Deserializer<'de> {
                 DecodeReason::TooDeep {
                     limit: SERDE_MAX_DEPTH,
                 },
-            ));
+            )
+            .into());
         }
         self.open.push(start);
         Ok(())
@@ -189,10 +194,9 @@ impl<'de> Deserializer<'de> {
             EntriesKind::Array | EntriesKind::Object => visitor.visit_map(&mut access)?,
         };
         if access.left > 0 {
-            return Err(Error::Serde(format!(
-                "{} of {len} entries left unread",
-                access.left
-            )));
+            return Err(
+                Error::Serde(format!("{} of {len} entries left unread", access.left)).into(),
+            );
         }
         self.leave();
         self.reader.end_container(kind.reading())?;
@@ -220,9 +224,9 @@ impl<'de> Deserializer<'de> {
             },
             Cow::Owned(v) => match String::from_utf8(v) {
                 Ok(s) => visitor.visit_string(s),
-                Err(_) => Err(Error::Serde(
-                    "invalid UTF-8 in escaped (S:) string".to_owned(),
-                )),
+                Err(_) => {
+                    Err(Error::Serde("invalid UTF-8 in escaped (S:) string".to_owned()).into())
+                }
             },
         }
     }
@@ -250,9 +254,9 @@ impl<'de> Deserializer<'de> {
 /// assert_eq!(v, [1, 2]);
 /// # Ok::<(), phpsess::Error>(())
 /// ```
-pub fn from_bytes<'de, T: de::Deserialize<'de>>(input: &'de [u8]) -> Result<T> {
+pub fn from_bytes<'de, T: de::Deserialize<'de>>(input: &'de [u8]) -> crate::error::Result<T> {
     let mut de = Deserializer::from_bytes(input);
-    let value = T::deserialize(&mut de)?;
+    let value = T::deserialize(&mut de).map_err(Error::from)?;
     de.end()?;
     Ok(value)
 }
@@ -410,25 +414,91 @@ mod fast {
 }
 
 /// A string that is not UTF-8 where `&str`/`String` was asked for, at its first bad byte.
-fn invalid_utf8(offset: usize) -> Error {
+#[cold]
+fn invalid_utf8(offset: usize) -> DeError {
     Error::SerdeAt {
         offset,
         message: "invalid UTF-8 in string".to_owned(),
     }
+    .into()
 }
 
 /// Give an error without a position the offset `offset`.
-fn at(err: Error, offset: usize) -> Error {
-    match err {
-        Error::Serde(message) => Error::SerdeAt { offset, message },
-        e => e,
+fn at(mut err: DeError, offset: usize) -> DeError {
+    if let Error::Serde(message) = &mut *err.0 {
+        let message = std::mem::take(message);
+        *err.0 = Error::SerdeAt { offset, message };
+    }
+    err
+}
+
+/// The error of [`Deserializer`]'s serde traits: the crate's [`Error`], boxed. serde threads a
+/// `Result` through every visitor and access call; a pointer-sized error keeps those results
+/// small where the crate's error enum (which also describes Redis failures) is 112 bytes, as
+/// serde_json boxes its own. [`from_bytes`] and `?` in a function returning
+/// [`crate::Result`] turn it back into an [`Error`].
+pub struct DeError(Box<Error>);
+
+impl DeError {
+    /// The error inside.
+    pub fn into_inner(self) -> Error {
+        *self.0
+    }
+}
+
+impl From<Error> for DeError {
+    #[cold]
+    fn from(e: Error) -> Self {
+        DeError(Box::new(e))
+    }
+}
+
+impl From<DeError> for Error {
+    fn from(e: DeError) -> Self {
+        *e.0
+    }
+}
+
+impl std::fmt::Debug for DeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for DeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for DeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl de::Error for DeError {
+    #[cold]
+    fn custom<M: std::fmt::Display>(msg: M) -> Self {
+        <Error as de::Error>::custom(msg).into()
+    }
+
+    #[cold]
+    fn invalid_type(unexpected: de::Unexpected, expected: &dyn Expected) -> Self {
+        <Error as de::Error>::invalid_type(unexpected, expected).into()
+    }
+
+    #[cold]
+    fn invalid_value(unexpected: de::Unexpected, expected: &dyn Expected) -> Self {
+        <Error as de::Error>::invalid_value(unexpected, expected).into()
     }
 }
 
 /// "expected {what the visitor wanted}, found {PHP type}". Never quotes string contents: session
 /// data holds secrets, and errors end up in logs.
-fn mismatch(found: &Header<'_>, expected: &dyn Expected) -> Error {
-    Error::Serde(format!("expected {expected}, found {}", describe(found)))
+#[cold]
+fn mismatch(found: &Header<'_>, expected: &dyn Expected) -> DeError {
+    Error::Serde(format!("expected {expected}, found {}", describe(found))).into()
 }
 
 fn describe(h: &Header<'_>) -> String {
@@ -467,7 +537,8 @@ fn skip_value(r: &mut Reader<'_>, depth: usize) -> Result<()> {
                 DecodeReason::TooDeep {
                     limit: SERDE_MAX_DEPTH,
                 },
-            ));
+            )
+            .into());
         }
         loop {
             match open.last_mut() {
@@ -596,7 +667,7 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
-    type Error = Error;
+    type Error = DeError;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
         if self.left == 0 {
@@ -617,7 +688,8 @@ impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
                 return Err(Error::SerdeAt {
                     offset: key_at,
                     message: format!("array is not a list: expected key {index}, found key {k}"),
-                })
+                }
+                .into())
             }
             KeyRef::Str(_) => {
                 return Err(Error::SerdeAt {
@@ -625,7 +697,8 @@ impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
                     message: format!(
                         "array is not a list: expected key {index}, found a string key"
                     ),
-                })
+                }
+                .into())
             }
         }
         self.left -= 1;
@@ -638,7 +711,7 @@ impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
 }
 
 impl<'de> MapAccess<'de> for Entries<'_, 'de> {
-    type Error = Error;
+    type Error = DeError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
         if self.left == 0 {
@@ -702,7 +775,7 @@ macro_rules! deserialize_int {
                     Err(_) => Err(Error::Serde(format!(
                         "integer {i} is out of range for {}",
                         stringify!($ty)
-                    ))),
+                    )).into()),
                 };
                 return v.map_err(|e| at(e, start));
             }
@@ -712,7 +785,7 @@ macro_rules! deserialize_int {
                     Err(_) => Err(Error::Serde(format!(
                         "integer {i} is out of range for {}",
                         stringify!($ty)
-                    ))),
+                    )).into()),
                 },
                 h => Err(mismatch(&h, &visitor)),
             })
@@ -721,7 +794,7 @@ macro_rules! deserialize_int {
 }
 
 impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
-    type Error = Error;
+    type Error = DeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.positioned(|de| {
@@ -948,12 +1021,12 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
                     let key = de.reader.key()?;
                     let value = visitor.visit_enum(DataVariant { de, key, key_at })?;
                     de.leave();
-                    de.reader.end_container("array")
-                        .map(|()| value)
+                    de.reader.end_container("array")?;
+                    Ok(value)
                 }
                 Header::Array(n) => Err(Error::Serde(format!(
                     "expected enum {name} as a string or a single-key array, found array of {n} entries"
-                ))),
+                )).into()),
                 h => Err(mismatch(&h, &visitor)),
             }
         })
@@ -1012,9 +1085,9 @@ impl<'de> Deserializer<'de> {
                 };
                 let value = visitor.visit_seq(&mut parts)?;
                 if let Some(WrapperContent::Object { .. }) = parts.content {
-                    return Err(Error::Serde(
-                        "object properties were left unread".to_owned(),
-                    ));
+                    return Err(
+                        Error::Serde("object properties were left unread".to_owned()).into(),
+                    );
                 }
                 self.leave();
                 self.reader.end_container("object")?;
@@ -1024,14 +1097,14 @@ impl<'de> Deserializer<'de> {
                 class: Some(class),
                 content: Some(WrapperContent::Case(case)),
             }),
-            (true, h) => Err(Error::Serde(format!(
-                "expected a PHP object, found {}",
-                describe(&h)
-            ))),
+            (true, h) => {
+                Err(Error::Serde(format!("expected a PHP object, found {}", describe(&h))).into())
+            }
             (false, h) => Err(Error::Serde(format!(
                 "expected a PHP enum case, found {}",
                 describe(&h)
-            ))),
+            ))
+            .into()),
         }
     }
 }
@@ -1050,7 +1123,7 @@ enum WrapperContent<'a, 'de> {
 }
 
 impl<'de> SeqAccess<'de> for WrapperParts<'_, 'de> {
-    type Error = Error;
+    type Error = DeError;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
         if let Some(class) = self.class.take() {
@@ -1104,14 +1177,15 @@ impl<'de> ObjectBody<'_, 'de> {
             return Err(Error::Serde(format!(
                 "{} of {} entries left unread",
                 access.left, self.len
-            )));
+            ))
+            .into());
         }
         Ok(value)
     }
 }
 
 impl<'de> de::Deserializer<'de> for ObjectBody<'_, 'de> {
-    type Error = Error;
+    type Error = DeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.visit_properties(visitor)
@@ -1180,14 +1254,14 @@ impl<'de> KeyDeserializer<'de> {
             return match std::str::from_utf8(b) {
                 Ok(s) => visitor.visit_borrowed_str(s),
                 Err(_) if bytes_ok => visitor.visit_borrowed_bytes(b),
-                Err(_) => Err(Error::Serde("invalid UTF-8 in key".to_owned())),
+                Err(_) => Err(Error::Serde("invalid UTF-8 in key".to_owned()).into()),
             };
         }
         let text = self.text();
         match std::str::from_utf8(&text) {
             Ok(s) => visitor.visit_str(s),
             Err(_) if bytes_ok => visitor.visit_bytes(&text),
-            Err(_) => Err(Error::Serde("invalid UTF-8 in key".to_owned())),
+            Err(_) => Err(Error::Serde("invalid UTF-8 in key".to_owned()).into()),
         }
     }
 
@@ -1199,7 +1273,8 @@ impl<'de> KeyDeserializer<'de> {
                 Key::Int(i) => Ok(i),
                 Key::Str(_) => Err(Error::Serde(
                     "expected an integer key, found a string key".to_owned(),
-                )),
+                )
+                .into()),
             },
         }
     }
@@ -1214,14 +1289,14 @@ macro_rules! deserialize_int_key {
                 Err(_) => Err(Error::Serde(format!(
                     "key {i} is out of range for {}",
                     stringify!($ty)
-                ))),
+                )).into()),
             }
         }
     )*};
 }
 
 impl<'de> de::Deserializer<'de> for KeyDeserializer<'de> {
-    type Error = Error;
+    type Error = DeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.key {
@@ -1305,7 +1380,7 @@ impl<'de> de::Deserializer<'de> for KeyDeserializer<'de> {
 struct UnitVariant<'de>(KeyRef<'de>);
 
 impl<'de> EnumAccess<'de> for UnitVariant<'de> {
-    type Error = Error;
+    type Error = DeError;
     type Variant = Self;
 
     fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self)> {
@@ -1322,7 +1397,7 @@ impl<'de> EnumAccess<'de> for UnitVariant<'de> {
 }
 
 impl<'de> VariantAccess<'de> for UnitVariant<'de> {
-    type Error = Error;
+    type Error = DeError;
 
     fn unit_variant(self) -> Result<()> {
         Ok(())
@@ -1345,10 +1420,11 @@ impl<'de> VariantAccess<'de> for UnitVariant<'de> {
     }
 }
 
-fn data_variant_as_string() -> Error {
+fn data_variant_as_string() -> DeError {
     Error::Serde(
         "expected a single-key array for an enum variant with data, found a string".to_owned(),
     )
+    .into()
 }
 
 /// An enum written as a single-key array: the key names the variant, the value is its data.
@@ -1359,7 +1435,7 @@ struct DataVariant<'a, 'de> {
 }
 
 impl<'a, 'de> EnumAccess<'de> for DataVariant<'a, 'de> {
-    type Error = Error;
+    type Error = DeError;
     type Variant = &'a mut Deserializer<'de>;
 
     fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self::Variant)> {
@@ -1374,7 +1450,7 @@ impl<'a, 'de> EnumAccess<'de> for DataVariant<'a, 'de> {
 }
 
 impl<'de> VariantAccess<'de> for &mut Deserializer<'de> {
-    type Error = Error;
+    type Error = DeError;
 
     fn unit_variant(self) -> Result<()> {
         <() as de::Deserialize>::deserialize(self)

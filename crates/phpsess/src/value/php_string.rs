@@ -229,7 +229,8 @@ mod tests {
             assert_eq!(s, bytes);
         }
         assert_eq!(PhpString::from("abc"), "abc");
-        assert!(PhpString::from("ab") < PhpString::from("abc"));
+        let (short, long) = (PhpString::from("ab"), PhpString::from("abc"));
+        assert!(short < long);
         assert_eq!(
             format!("{:?}", PhpString::from(&b"a\0\""[..])),
             r#"b"a\x00\"""#
