@@ -58,6 +58,7 @@ pub mod json;
 mod key_set;
 #[cfg(feature = "laravel")]
 pub mod laravel;
+mod options;
 pub mod php_serde;
 mod reader;
 pub mod save_path;
@@ -72,6 +73,7 @@ pub mod value;
 
 pub use document::Document;
 pub use error::{DecodeReason, Error, Result};
+pub use options::DecodeOptions;
 pub use reader::MAX_DEPTH;
 pub use serialize::{serialize, serialize_into};
 pub use unserialize::{unserialize, unserialize_borrowed, unserialize_prefix};

@@ -73,7 +73,7 @@ pub(crate) fn float(input: &[u8], pos: usize) -> Option<(f64, usize)> {
         let b = *input.get(at)?;
         let d = b.wrapping_sub(b'0');
         if d <= 9 {
-            // Wraps only past MAX_DIGITS, which the check below then refuses.
+            // Wraps only past MAX_DIGITS, which the check after the loop refuses.
             mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
         } else if b == b'.' && dot.is_none() {
             dot = Some(at);
@@ -83,9 +83,9 @@ pub(crate) fn float(input: &[u8], pos: usize) -> Option<(f64, usize)> {
             return float_text(input, start);
         }
         at += 1;
-        if at - body > MAX_DIGITS + usize::from(dot.is_some()) {
-            return float_text(input, start);
-        }
+    }
+    if at - body > MAX_DIGITS + usize::from(dot.is_some()) {
+        return float_text(input, start);
     }
     let fraction_digits = match dot {
         Some(dot) if dot == body || dot + 1 == at => return float_text(input, start),
@@ -140,7 +140,7 @@ fn divide_rounded(mantissa: u64, fraction_digits: usize) -> f64 {
     }
     // kept <= 2^53: exact as f64; times a power of two, exact too.
     let exponent = i64::from(extra) - i64::from(shift);
-    kept as f64 * f64::from_bits(((exponent + 1023) as u64) << 52)
+    kept as u64 as f64 * f64::from_bits(((exponent + 1023) as u64) << 52)
 }
 
 /// [`float`] for the text after `d:` at `start` that its one pass does not take.

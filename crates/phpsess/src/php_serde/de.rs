@@ -46,6 +46,8 @@ pub struct Deserializer<'de> {
     slots: Option<SlotIndex<'de>>,
     /// Bytes re-read to follow references so far.
     replayed: usize,
+    /// Nesting allowed: [`SERDE_MAX_DEPTH`] unless [`Deserializer::max_depth`] lowers it.
+    max_depth: usize,
 }
 
 impl<'de> Deserializer<'de> {
@@ -57,7 +59,15 @@ impl<'de> Deserializer<'de> {
             open: OpenStack::default(),
             slots: None,
             replayed: 0,
+            max_depth: SERDE_MAX_DEPTH,
         }
+    }
+
+    /// Allow at most `levels` nested arrays and objects (a lower limit against hostile input;
+    /// values above [`SERDE_MAX_DEPTH`] are that). Deeper input is an error naming the limit.
+    pub fn max_depth(mut self, levels: usize) -> Self {
+        self.max_depth = levels.min(SERDE_MAX_DEPTH);
+        self
     }
 
     /// Offset of the next unread byte.
@@ -153,11 +163,11 @@ impl<'de> Deserializer<'de> {
     }
 
     fn enter(&mut self, start: usize) -> Result<()> {
-        if self.open.len() >= SERDE_MAX_DEPTH {
+        if self.open.len() >= self.max_depth {
             return Err(Error::decode(
                 start,
                 DecodeReason::TooDeep {
-                    limit: SERDE_MAX_DEPTH,
+                    limit: self.max_depth,
                 },
             )
             .into());
@@ -241,7 +251,7 @@ impl<'de> Deserializer<'de> {
                 KeyRef::Int(k) if k as u64 == i as u64 && k >= 0 => {}
                 _ => return Ok(false),
             }
-            skip_value(&mut scan, self.open.len())?;
+            skip_value(&mut scan, self.open.len(), self.max_depth)?;
         }
         Ok(true)
     }
@@ -521,7 +531,7 @@ fn describe(h: &Header<'_>) -> String {
 
 /// Skip one value (any kind, references included) without recursion, checking nesting against
 /// the serde limit counted from `depth`.
-fn skip_value(r: &mut Reader<'_>, depth: usize) -> Result<()> {
+fn skip_value(r: &mut Reader<'_>, depth: usize, max_depth: usize) -> Result<()> {
     // Entries left in each open container, and what to call it in an error.
     let mut open: Vec<(usize, &'static str)> = Vec::new();
     loop {
@@ -531,14 +541,8 @@ fn skip_value(r: &mut Reader<'_>, depth: usize) -> Result<()> {
             Header::Object { len, .. } => open.push((len, "object")),
             _ => {}
         }
-        if depth + open.len() > SERDE_MAX_DEPTH {
-            return Err(Error::decode(
-                start,
-                DecodeReason::TooDeep {
-                    limit: SERDE_MAX_DEPTH,
-                },
-            )
-            .into());
+        if depth + open.len() > max_depth {
+            return Err(Error::decode(start, DecodeReason::TooDeep { limit: max_depth }).into());
         }
         loop {
             match open.last_mut() {
@@ -1037,7 +1041,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        skip_value(&mut self.reader, self.open.len())?;
+        skip_value(&mut self.reader, self.open.len(), self.max_depth)?;
         visitor.visit_unit()
     }
 }
