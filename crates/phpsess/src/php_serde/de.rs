@@ -162,22 +162,40 @@ impl<'de> Deserializer<'de> {
         }
     }
 
+    #[inline]
     fn enter(&mut self, start: usize) -> Result<()> {
         if self.open.len() >= self.max_depth {
-            return Err(Error::decode(
-                start,
-                DecodeReason::TooDeep {
-                    limit: self.max_depth,
-                },
-            )
-            .into());
+            return Err(self.too_deep(start));
         }
         self.open.push(start);
         Ok(())
     }
 
+    #[cold]
+    fn too_deep(&self, start: usize) -> DeError {
+        Error::decode(
+            start,
+            DecodeReason::TooDeep {
+                limit: self.max_depth,
+            },
+        )
+        .into()
+    }
+
+    #[inline]
     fn leave(&mut self) {
         self.open.pop();
+    }
+
+    /// The `}` closing a container, `reading` says which in an error.
+    #[inline]
+    fn close(&mut self, reading: &'static str) -> Result<()> {
+        let pos = self.reader.pos();
+        if self.input.get(pos) == Some(&b'}') {
+            self.reader.skip_to(pos + 1);
+            return Ok(());
+        }
+        Ok(self.reader.end_container(reading)?)
     }
 
     /// Drive `visitor` over the entries of a container whose header was just read, then consume
@@ -209,7 +227,7 @@ impl<'de> Deserializer<'de> {
             );
         }
         self.leave();
-        self.reader.end_container(kind.reading())?;
+        self.close(kind.reading())?;
         Ok(value)
     }
 
@@ -667,7 +685,9 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         return u32::from_le_bytes(*a0) == u32::from_le_bytes(*b0)
             && u32::from_le_bytes(*a1) == u32::from_le_bytes(*b1);
     }
-    a.iter().zip(b).all(|(x, y)| x == y)
+    // 0 to 3 bytes: first, middle and last cover them all.
+    let n = a.len();
+    n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1])
 }
 
 impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
