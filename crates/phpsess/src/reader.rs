@@ -152,6 +152,10 @@ impl<'a> Reader<'a> {
             Some(b'a') => scan::array(self.input, pos).map(|(n, end)| (Header::Array(n), end)),
             Some(b'd') => scan::float(self.input, pos).map(|(v, end)| (Header::Float(v), end)),
             Some(b'b') => scan::boolean(self.input, pos).map(|(v, end)| (Header::Bool(v), end)),
+            Some(b'O') => scan::object(self.input, pos).map(|(at, len, count, end)| {
+                let class = &self.input[at..at + len];
+                (Header::Object { class, len: count }, end)
+            }),
             Some(b'N') if self.input.get(pos + 1) == Some(&b';') => Some((Header::Null, pos + 2)),
             _ => None,
         };

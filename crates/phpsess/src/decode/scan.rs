@@ -5,7 +5,7 @@
 //! [`crate::reader::Reader`], which knows the whole grammar and its errors. So this never decides
 //! what is valid: it only recognises the common case of what `Reader` accepts, with the same value.
 
-use crate::reader::{exact_short_float, EXACT_POWERS, HT_MAX_SIZE};
+use crate::reader::{exact_short_float, valid_class_name, EXACT_POWERS, HT_MAX_SIZE};
 
 /// Up to `max` decimal digits at `pos`: their value and the position after them.
 #[inline]
@@ -229,6 +229,34 @@ pub(crate) fn array(input: &[u8], pos: usize) -> Option<(usize, usize)> {
     Some((n as usize, body))
 }
 
+/// `O:len:"Class":count:{` at `pos` (the `O`), with the class name and the count checked as
+/// `Reader` checks them: the class's span, the count and where the properties start.
+#[inline]
+pub(crate) fn object(input: &[u8], pos: usize) -> Option<(usize, usize, usize, usize)> {
+    if input.get(pos + 1) != Some(&b':') {
+        return None;
+    }
+    let (len, after) = digits(input, pos + 2, 10)?;
+    if input.get(after..after + 2)? != b":\"" {
+        return None;
+    }
+    let class_start = after + 2;
+    let quote = class_start.checked_add(usize::try_from(len).ok()?)?;
+    let class = input.get(class_start..quote)?;
+    let first = *class.first()?;
+    if first == 0 || first == b'\\' || !valid_class_name(class) {
+        return None;
+    }
+    if input.get(quote..quote + 2)? != b"\":" {
+        return None;
+    }
+    let (count, after) = digits(input, quote + 2, 9)?;
+    if input.get(after..after + 2)? != b":{" || count > ((input.len() - quote) / 2) as u64 {
+        return None;
+    }
+    Some((class_start, class.len(), count as usize, after + 2))
+}
+
 /// `N;` or `b:0;`/`b:1;` at `pos`: the cell's payload (0/1 for bools) and the position after.
 #[inline]
 pub(crate) fn boolean(input: &[u8], pos: usize) -> Option<(bool, usize)> {
@@ -294,7 +322,7 @@ mod tests {
         let alphabet = b"0123456789012345.-;:\"aE+ ";
         let mut taken = 0;
         for _ in 0..200_000 {
-            let tag = [b's', b'i', b'd', b'a'][rng.below(4)];
+            let tag = [b's', b'i', b'd', b'a', b'O'][rng.below(5)];
             let mut input = vec![tag, b':'];
             let random = |rng: &mut crate::test_rng::Rng, input: &mut Vec<u8>, n: usize| {
                 for _ in 0..rng.below(n) {
@@ -318,6 +346,18 @@ mod tests {
                             input.extend_from_slice(b"\";");
                         }
                         b'a' => input.extend_from_slice(format!("{}:{{", rng.below(4)).as_bytes()),
+                        b'O' => {
+                            let class =
+                                ["stdClass", "App\\Cart", "\\X", "a-b", "", "\u{e9}t\u{e9}"]
+                                    [rng.below(6)];
+                            let declared = (class.len() + rng.below(3)).saturating_sub(1);
+                            let count = rng.below(4);
+                            input.extend_from_slice(
+                                format!("{declared}:\"{class}\":{count}:{{").as_bytes(),
+                            );
+                            // Room for the declared properties, or not.
+                            input.extend(std::iter::repeat_n(b'N', rng.below(12)));
+                        }
                         _ => {
                             if rng.below(3) == 0 {
                                 input.push(b'-');
@@ -348,7 +388,11 @@ mod tests {
                     .map(|(at, len, end)| (Header::Str(input[at..at + len].into()), end)),
                 b'i' => int(&input, 0).map(|(v, end)| (Header::Int(v), end)),
                 b'd' => float(&input, 0).map(|(v, end)| (Header::Float(v), end)),
-                _ => array(&input, 0).map(|(n, end)| (Header::Array(n), end)),
+                b'a' => array(&input, 0).map(|(n, end)| (Header::Array(n), end)),
+                _ => object(&input, 0).map(|(at, len, count, end)| {
+                    let class = &input[at..at + len];
+                    (Header::Object { class, len: count }, end)
+                }),
             };
             if let Some((fast, end)) = fast {
                 let Some((slow, slow_end)) = slow else {

@@ -438,6 +438,12 @@ mod fast {
         scan::array(input, pos)
     }
 
+    #[inline]
+    pub(super) fn object(input: &[u8], pos: usize) -> Option<(usize, usize)> {
+        tag(input, pos, b'O')?;
+        scan::object(input, pos).map(|(_, _, count, body)| (count, body))
+    }
+
     pub(super) use scan::boolean;
 }
 
@@ -1078,6 +1084,12 @@ impl<'de> Deserializer<'de> {
             self.reader.skip_to(body);
             return self
                 .entries(start, len, EntriesKind::Array, fields, visitor)
+                .map_err(|e| at(e, start));
+        }
+        if let Some((len, body)) = fast::object(self.input, start) {
+            self.reader.skip_to(body);
+            return self
+                .entries(start, len, EntriesKind::Object, fields, visitor)
                 .map_err(|e| at(e, start));
         }
         self.positioned(|de| {
