@@ -77,7 +77,9 @@ pub use options::DecodeOptions;
 pub use reader::MAX_DEPTH;
 pub use serialize::{serialize, serialize_into};
 pub use unserialize::{unserialize, unserialize_borrowed, unserialize_prefix};
-pub use value::{Array, BorrowedKey, BorrowedValue, CustomObject, EnumCase, Key, Object, Value};
+pub use value::{
+    Array, BorrowedKey, BorrowedValue, CustomObject, EnumCase, Key, Object, PhpString, Value,
+};
 
 /// The README's Rust examples, so that `cargo test --doc` compiles them as written (the ones that
 /// need a Redis server are `no_run`: compiled, not run).
