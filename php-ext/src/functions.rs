@@ -68,7 +68,7 @@ fn configured_store(function: &str, need_index: bool) -> Result<SharedStore, Str
         ));
     }
     let (options, _) = settings.store_options(settings.gc_maxlifetime);
-    let options = options.with_encryption(settings.encryption()?);
+    let options = settings.with_at_rest(options)?;
     let save_path = PhpIni.text(c"session.save_path").unwrap_or_default();
     let store = worker::store_for(kind, &save_path, options.clone())
         .map_err(|e| format!("{function}(): phpsess: {e}"))?;
@@ -130,27 +130,31 @@ extern "C" fn user_sessions(ex: &mut ExecuteData, retval: &mut Zval) {
         return;
     }
     let z = user.zval().map(|z| &**z);
-    let (found, msgs) = guard(
+    let (found, current, msgs) = guard(
         "phpsess_user_sessions",
-        (Vec::new(), Messages::default()),
+        (Vec::new(), None, Messages::default()),
         || {
             let mut msgs = Messages::default();
             let result = user_arg(z, "phpsess_user_sessions").and_then(|u| {
                 let store = configured_store("phpsess_user_sessions", true)?;
                 let mut s = worker::lock(&store);
+                // The index lists stored ids: with phpsess.hash_ids, this request's session is
+                // the one listed under its hashed name.
+                let current = crate::user::current()
+                    .and_then(|c| s.stored_id(&c).ok().map(|c| c.into_owned()));
                 s.user_sessions(&u)
+                    .map(|found| (found, current))
                     .map_err(|e| format!("phpsess_user_sessions(): phpsess: {e}"))
             });
             match result {
-                Ok(found) => (found, msgs),
+                Ok((found, current)) => (found, current, msgs),
                 Err(e) => {
                     msgs.warn(e);
-                    (Vec::new(), msgs)
+                    (Vec::new(), None, msgs)
                 }
             }
         },
     );
-    let current = crate::user::current();
     let built = php_call((found, current), |(found, current)| {
         sessions_array(found, current.as_deref())
     });

@@ -55,8 +55,8 @@ pub fn open(kind: HandlerKind, save_path: &[u8], msgs: &mut Messages) -> Option<
     if let Some(n) = notice {
         msgs.notice(n);
     }
-    let options = match settings.encryption() {
-        Ok(encryption) => options.with_encryption(encryption),
+    let options = match settings.with_at_rest(options) {
+        Ok(options) => options,
         Err(message) => {
             msgs.warn(message);
             return None;

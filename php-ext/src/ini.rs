@@ -11,7 +11,7 @@ use ext_php_rs::zend::{IniEntryDef, IniEntryDefs};
 use std::sync::Mutex;
 
 use phpsess::store::{
-    AtRestKey, Compression, Encryption, EncryptionMode, LockOptions, StoreOptions,
+    AtRestKey, Compression, Encryption, EncryptionMode, IdHasher, LockOptions, StoreOptions,
     DEFAULT_MAX_SESSION_BYTES, MAX_LOCK_EXPIRE,
 };
 
@@ -122,6 +122,15 @@ pub const ENCRYPTION_KEY: &CStr = c"phpsess.encryption_key";
 /// `phpsess.previous_keys`: comma-separated keys, same forms, accepted on read only (rotation).
 pub const PREVIOUS_KEYS: &CStr = c"phpsess.previous_keys";
 
+/// `phpsess.hash_ids`: `1` names every session in Redis by a keyed hash of its id (a key derived
+/// from `phpsess.id_key`, else from `phpsess.encryption_key`), so a Redis dump holds no cookie
+/// values. `PHP_INI_SYSTEM|PHP_INI_PERDIR`: a script switching it would read every session as
+/// absent.
+pub const HASH_IDS: &CStr = c"phpsess.hash_ids";
+/// `phpsess.id_key`: the key the id hash is derived from (same forms as the encryption key), so
+/// that `phpsess.encryption_key` can rotate without renaming every session. Never shown.
+pub const ID_KEY: &CStr = c"phpsess.id_key";
+
 /// Where the encryption settings may be set: php.ini, a pool's `php_admin_value`/`php_value`,
 /// .htaccess, never `ini_set()`: a script must not be able to swap the key or turn encryption off.
 const KEY_PERMISSION: IniEntryPermission =
@@ -143,7 +152,7 @@ const fn hidden(name: &'static CStr) -> IniEntryDef {
 }
 
 /// The table PHP keeps for the life of the process.
-pub static INI_ENTRIES: IniEntryDefs<18> = IniEntryDefs::new([
+pub static INI_ENTRIES: IniEntryDefs<20> = IniEntryDefs::new([
     def(0),
     def(1),
     def(2),
@@ -161,6 +170,8 @@ pub static INI_ENTRIES: IniEntryDefs<18> = IniEntryDefs::new([
     IniEntryDef::new(ENCRYPTION, c"off", KEY_PERMISSION),
     hidden(ENCRYPTION_KEY),
     hidden(PREVIOUS_KEYS),
+    IniEntryDef::new(HASH_IDS, c"0", KEY_PERMISSION),
+    hidden(ID_KEY),
     IniEntryDef::end(),
 ]);
 
@@ -263,6 +274,10 @@ pub struct Settings {
     encryption_key: String,
     /// `phpsess.previous_keys` (secret: never printed).
     previous_keys: String,
+    /// `phpsess.hash_ids`.
+    pub hash_ids: bool,
+    /// `phpsess.id_key` (secret: never printed).
+    id_key: String,
 }
 
 impl Settings {
@@ -288,6 +303,8 @@ impl Settings {
             encryption: ini.text(ENCRYPTION).unwrap_or_default(),
             encryption_key: ini.text(ENCRYPTION_KEY).unwrap_or_default(),
             previous_keys: ini.text(PREVIOUS_KEYS).unwrap_or_default(),
+            hash_ids: ini.text(HASH_IDS).is_some_and(|v| parse_bool(&v)),
+            id_key: ini.text(ID_KEY).unwrap_or_default(),
         }
     }
 
@@ -344,6 +361,33 @@ impl Settings {
     /// plaintext where encryption was asked for.
     pub fn encryption(&self) -> Result<Option<Encryption>, String> {
         at_rest(&self.encryption, &self.encryption_key, &self.previous_keys)
+    }
+
+    /// The id hash of `phpsess.hash_ids`: `Ok(None)` when off. `Err` (never with key material)
+    /// when it is on without a usable `phpsess.encryption_key`: the session must not open then,
+    /// or it would be stored under its plain id.
+    pub fn hash_ids(&self) -> Result<Option<IdHasher>, String> {
+        if !self.hash_ids {
+            return Ok(None);
+        }
+        id_hasher(&self.id_key, &self.encryption_key).map(Some)
+    }
+
+    /// Where the id hash key comes from, for phpinfo.
+    pub fn id_key_source(&self) -> &'static str {
+        if self.id_key.trim().is_empty() {
+            "a key derived from phpsess.encryption_key"
+        } else {
+            "a key derived from phpsess.id_key"
+        }
+    }
+
+    /// `options` with encryption at rest and hashed ids as configured; `Err` as
+    /// [`encryption`](Self::encryption) and [`hash_ids`](Self::hash_ids).
+    pub fn with_at_rest(&self, options: StoreOptions) -> Result<StoreOptions, String> {
+        Ok(options
+            .with_encryption(self.encryption()?)
+            .with_hash_ids(self.hash_ids()?))
     }
 
     /// The store options these settings mean, with the session lifetime `ttl_secs` (PHP's
@@ -427,6 +471,36 @@ fn parse_keys(
         format!("phpsess: phpsess.previous_keys refused: {e}; sessions are not opened")
     })?;
     Ok(Some(Encryption::new(mode, current).with_previous(previous)))
+}
+
+/// The id hash of the last key texts seen, cached as the encryption keys are.
+type HasherCache = Option<((String, String), Result<IdHasher, String>)>;
+static HASHER_CACHE: Mutex<HasherCache> = Mutex::new(None);
+
+/// The id hash from `phpsess.id_key`, else from `phpsess.encryption_key`.
+fn id_hasher(id_key: &str, encryption_key: &str) -> Result<IdHasher, String> {
+    // A poisoned lock only means a panic elsewhere while holding it; the cache is still whole.
+    let mut cache = HASHER_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    let texts = (id_key.to_owned(), encryption_key.to_owned());
+    if let Some((seen, parsed)) = cache.as_ref() {
+        if *seen == texts {
+            return parsed.clone();
+        }
+    }
+    let (setting, key) = if id_key.trim().is_empty() {
+        ("phpsess.encryption_key", encryption_key)
+    } else {
+        ("phpsess.id_key", id_key)
+    };
+    let parsed = if key.trim().is_empty() {
+        Err("phpsess: phpsess.hash_ids is on but neither phpsess.id_key nor phpsess.encryption_key is set (the id hash key is derived from one); sessions are not opened".to_owned())
+    } else {
+        AtRestKey::parse(key)
+            .map(|k| IdHasher::new(&k))
+            .map_err(|e| format!("phpsess: {setting} refused: {e}; sessions are not opened"))
+    };
+    *cache = Some((texts, parsed.clone()));
+    parsed
 }
 
 /// PHP's INI boolean (`zend_ini_parse_bool`): `true`, `yes`, `on` in any case, otherwise `atoi() != 0`.

@@ -182,6 +182,18 @@ fn user_index(s: &ini::Settings) -> String {
 
 /// The encryption row: mode and key ids, never a key (the INI table shows the keys as hidden).
 fn encryption(s: &ini::Settings) -> String {
+    let row = encryption_mode(s);
+    match s.hash_ids() {
+        Ok(None) => row,
+        Ok(Some(_)) => format!(
+            "{row}; ids hashed (phpsess.hash_ids, {})",
+            s.id_key_source()
+        ),
+        Err(message) => format!("{row}; hashed ids refused, sessions do not open: {message}"),
+    }
+}
+
+fn encryption_mode(s: &ini::Settings) -> String {
     match s.encryption() {
         Ok(None) => "off".to_owned(),
         Ok(Some(e)) => {

@@ -18,6 +18,7 @@
 //   cookie    the laravel_session cookie value as PHP's $_COOKIE would hold it (URL-decoded), or null
 //   user      (optional) the id "login" logs in, int or string; 42 when absent
 //   guard     (optional) the SessionGuard's name; "web" when absent
+//   put       (optional) an object of attributes "login" also puts into the session
 //
 // Prints one JSON object: the session id, the Set-Cookie value (decoded and as sent), and what the
 // action saw (user id through the guard, attributes).
@@ -133,6 +134,9 @@ $action = function (Request $request) use (&$seen, $req, $provider, $app) {
         case 'login':
             $guard->login(new GenericUser(['id' => $req['user'] ?? USER_ID, 'password' => 'x']));
             $session->put('from_php', 'hello');
+            foreach ($req['put'] ?? [] as $name => $value) {
+                $session->put($name, $value);
+            }
             break;
         case 'show':
             break;

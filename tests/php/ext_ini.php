@@ -28,10 +28,10 @@ switch ($mode) {
     case 'settable':
         $all = ini_get_all('phpsess');
         // phpsess.auth (credentials) and the encryption settings are the ones a script cannot change.
-        assert(count($all) === count(DEFAULTS) + 4, json_encode($all));
+        assert(count($all) === count(DEFAULTS) + 6, json_encode($all));
         assert($all['phpsess.auth']['access'] === INI_SYSTEM, 'phpsess.auth is PHP_INI_SYSTEM');
         assert(ini_set('phpsess.auth', 'x') === false, 'ini_set(phpsess.auth) is refused');
-        foreach (['phpsess.encryption', 'phpsess.encryption_key', 'phpsess.previous_keys'] as $name) {
+        foreach (['phpsess.encryption', 'phpsess.encryption_key', 'phpsess.previous_keys', 'phpsess.hash_ids', 'phpsess.id_key'] as $name) {
             assert($all[$name]['access'] === (INI_SYSTEM | INI_PERDIR), "$name is PHP_INI_SYSTEM|PHP_INI_PERDIR");
             assert(ini_set($name, 'off') === false, "ini_set($name) is refused");
         }

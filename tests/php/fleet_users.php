@@ -10,6 +10,7 @@
 //   ?do=bind     (POST user=NAME) phpsess_set_user(NAME), no user_key entry
 //   ?do=regen    session_regenerate_id(true) only
 //   ?do=kill     (POST id=ID) phpsess_destroy_session(ID)
+//   ?do=destroy  session_destroy()
 // Answers one JSON object: ok, id, session, result, errors.
 
 declare(strict_types=1);
@@ -49,6 +50,9 @@ if ($ok) {
             break;
         case 'kill':
             $out['result'] = phpsess_destroy_session((string) ($_POST['id'] ?? ''));
+            break;
+        case 'destroy':
+            $out['result'] = session_destroy();
             break;
         default:
             http_response_code(400);

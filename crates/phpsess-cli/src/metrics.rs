@@ -162,6 +162,17 @@ pub fn render(state: &ScrapeState) -> String {
             let _ = writeln!(out, "{name}{{server=\"{}\"}} {}", label(&s.server), get(s));
         }
     }
+    let name = "phpsess_lock_age_max_seconds";
+    family(
+        &mut out,
+        name,
+        "gauge",
+        "How long the oldest session lock held at scan time has been held (exact for phpsess's locks; for others as if set to --lock-expire; 0 when none is known).",
+    );
+    for s in &census.servers {
+        let age = s.tally.lock_age_max_ms.unwrap_or(0) as f64 / 1000.0;
+        let _ = writeln!(out, "{name}{{server=\"{}\"}} {age}", label(&s.server));
+    }
     if census
         .servers
         .iter()

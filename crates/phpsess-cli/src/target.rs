@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use phpsess::laravel::{Encrypter, KeyLayout};
 use phpsess::save_path::Auth;
-use phpsess::store::{KeyScanner, Topology};
+use phpsess::store::{KeyScanner, Naming, Topology};
 
 /// The environment variable naming the save_path when `--save-path` is not given.
 pub const SAVE_PATH_ENV: &str = "PHPSESS_SAVE_PATH";
@@ -40,6 +41,22 @@ pub struct TargetArgs {
     /// --prefix`).
     #[arg(long, value_name = "FULL_KEY_PREFIX")]
     prefix: Option<String>,
+    /// The sessions are Laravel's (its Redis session store): keys by Laravel's layout
+    /// (`--laravel-version` with `--app-name`, or `--prefix`), 40-character ids, payloads
+    /// decrypted with `--app-key`. Implied by `--app-key` and `--laravel-version`.
+    #[arg(long)]
+    laravel: bool,
+    #[command(flatten)]
+    laravel_app: crate::cmd::laravel::LaravelArgs,
+}
+
+/// Laravel's sessions, when the target holds them: where they are and how to open them.
+#[derive(Debug)]
+pub struct LaravelTarget {
+    /// The full key prefix before the session id.
+    pub layout: KeyLayout,
+    /// `--app-key` (with `--previous-key`s), for encrypted sessions.
+    pub encrypter: Option<Encrypter>,
 }
 
 /// Where the save_path came from, for messages.
@@ -65,6 +82,8 @@ pub struct Target {
     pub php: Option<PhpSettings>,
     /// `--prefix`: the key prefix to scan instead of the save_path's.
     prefix: Option<String>,
+    /// Laravel's sessions (`--laravel`, `--app-key`, `--laravel-version`).
+    pub laravel: Option<LaravelTarget>,
 }
 
 /// What the local PHP says about sessions.
@@ -184,6 +203,14 @@ impl TargetArgs {
                 (sp.to_owned(), cluster || self.cluster)
             }
         };
+        let laravel = if self.laravel || self.laravel_app.given() {
+            Some(LaravelTarget {
+                layout: self.laravel_app.layout(self.prefix.as_deref())?,
+                encrypter: self.laravel_app.encrypter()?,
+            })
+        } else {
+            None
+        };
         let mut auth = self.credentials.auth()?;
         if auth.is_none() {
             // The extension's own credentials setting, as the PHP side would use it.
@@ -205,6 +232,7 @@ impl TargetArgs {
             auth,
             php,
             prefix: self.prefix.clone(),
+            laravel,
         })
     }
 }
@@ -227,9 +255,12 @@ impl Target {
     /// A scanner over this target.
     pub fn scanner(&self) -> Result<KeyScanner> {
         let scanner = KeyScanner::new(self.topology()?);
-        Ok(match &self.prefix {
-            Some(p) => scanner.with_prefix(p.as_bytes().to_vec()),
-            None => scanner,
+        Ok(match (&self.laravel, &self.prefix) {
+            (Some(laravel), _) => scanner
+                .with_prefix(laravel.layout.prefix().to_vec())
+                .with_naming(Naming::Laravel),
+            (None, Some(p)) => scanner.with_prefix(p.as_bytes().to_vec()),
+            (None, None) => scanner,
         })
     }
 }

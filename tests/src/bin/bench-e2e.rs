@@ -7,7 +7,8 @@
 //! BENCH_DELAY_MS (the remote Redis's reply delay, 1), BENCH_COUNT (requests of the counting
 //! pass, 200), BENCH_ROUNDS (speed runs per configuration, median reported, 3),
 //! BENCH_RUNNERS (`cli,fpm`), BENCH_SHARED (the shared-session rows of issue 13: `1` after the
-//! main table, `0` none, `only` just those).
+//! main table, `0` none, `only` just those), BENCH_ENCRYPTION (encrypted vs plain phpsess, issue
+//! 14: `1` at the end, `0` none, `only` just those).
 
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -50,6 +51,7 @@ fn options() -> Result<BenchOptions, String> {
         count_requests: env_or("BENCH_COUNT", d.count_requests)?,
         rounds: env_or("BENCH_ROUNDS", d.rounds)?,
         runners,
+        phpsess_ini: Vec::new(),
     })
 }
 
@@ -91,7 +93,17 @@ fn main() -> ExitCode {
         eprintln!("bench-e2e: BENCH_SHARED={shared:?} is not 0, 1 or only");
         return ExitCode::from(2);
     }
-    if shared != "only" {
+    let encryption = std::env::var("BENCH_ENCRYPTION").unwrap_or_else(|_| "1".into());
+    if !matches!(encryption.as_str(), "0" | "1" | "only") {
+        eprintln!("bench-e2e: BENCH_ENCRYPTION={encryption:?} is not 0, 1 or only");
+        return ExitCode::from(2);
+    }
+    let shared = if encryption == "only" {
+        "0".to_owned()
+    } else {
+        shared
+    };
+    if shared != "only" && encryption != "only" {
         let rows = bench::run(&opts, |line| eprintln!("bench-e2e: {line}"));
         let phpredis = first_line(
             "php",
@@ -144,6 +156,28 @@ fn main() -> ExitCode {
         );
         println!();
         print!("{}", bench_shared::markdown(&rows, &handoffs, &opts));
+    }
+    if encryption != "0" {
+        let started = Instant::now();
+        let load_before = load_average();
+        let rows = bench::run_encryption(&opts, |line| eprintln!("bench-e2e: {line}"));
+        println!();
+        println!("### Encryption at rest: phpsess encrypted vs plain (issue 14)");
+        println!();
+        println!(
+            "`make bench-e2e` (`BENCH_ENCRYPTION=only` for these rows alone) — phpsess with `phpsess.encryption=on` against phpsess plain in the same run, alternating, locking on, loopback, 1 KiB session; median of {} runs of {} s after {} s warm-up; php-fpm: {} workers (opcache on), {} load-generator connections. {} CPUs; load average {} before, {} after; {:.0} s.",
+            opts.rounds,
+            opts.seconds,
+            opts.warmup_seconds,
+            opts.workers,
+            opts.connections,
+            cpus,
+            load_before,
+            load_average(),
+            started.elapsed().as_secs_f64(),
+        );
+        println!();
+        print!("{}", bench::encryption_markdown(&rows));
     }
     ExitCode::SUCCESS
 }

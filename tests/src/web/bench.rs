@@ -46,6 +46,8 @@ pub struct BenchOptions {
     pub rounds: usize,
     /// Only these runners (default both).
     pub runners: Vec<Runner>,
+    /// More INI settings for phpsess's rows, after `BENCH_PHPSESS_INI` (the encryption rows).
+    pub phpsess_ini: Vec<(String, String)>,
 }
 
 impl Default for BenchOptions {
@@ -59,6 +61,7 @@ impl Default for BenchOptions {
             count_requests: 200,
             rounds: 3,
             runners: vec![Runner::Cli, Runner::Fpm],
+            phpsess_ini: Vec::new(),
         }
     }
 }
@@ -144,7 +147,12 @@ pub fn bench_dir() -> PathBuf {
 }
 
 /// The INI settings of a case: handler, save_path, locking.
-fn session_inis(handler: Flavor, locking: bool, redis_addr: &str) -> Vec<(String, String)> {
+fn session_inis(
+    opts: &BenchOptions,
+    handler: Flavor,
+    locking: bool,
+    redis_addr: &str,
+) -> Vec<(String, String)> {
     let (lock_key, lock_value) = handler.0.locking_ini(locking);
     let mut inis = vec![
         ("session.save_handler".into(), handler.0.name().into()),
@@ -165,6 +173,7 @@ fn session_inis(handler: Flavor, locking: bool, redis_addr: &str) -> Vec<(String
                 inis.push((k.trim().into(), v.trim().into()));
             }
         }
+        inis.extend(opts.phpsess_ini.iter().cloned());
     }
     inis
 }
@@ -172,9 +181,9 @@ fn session_inis(handler: Flavor, locking: bool, redis_addr: &str) -> Vec<(String
 /// A handler, and for phpsess whether it keeps the per-user index.
 pub type Flavor = (Handler, bool);
 
-fn cli(handler: Flavor, locking: bool, redis_addr: &str) -> PhpCli {
+fn cli(opts: &BenchOptions, handler: Flavor, locking: bool, redis_addr: &str) -> PhpCli {
     PhpCli::path(bench_dir().join("cli_loop.php"))
-        .inis(session_inis(handler, locking, redis_addr))
+        .inis(session_inis(opts, handler, locking, redis_addr))
         .timeout(Duration::from_secs(600))
 }
 
@@ -189,7 +198,7 @@ fn us(v: &serde_json::Value, field: &str) -> Duration {
 
 fn cli_speed(opts: &BenchOptions, handler: Flavor, locking: bool, redis_addr: &str) -> Speed {
     let id = new_session_id("bench");
-    let out = cli(handler, locking, redis_addr)
+    let out = cli(opts, handler, locking, redis_addr)
         .arg(&id)
         .arg("time")
         .arg(opts.seconds.to_string())
@@ -218,7 +227,7 @@ fn fpm_site(
         .define("zend_extension", "opcache")
         .define("opcache.enable", "1")
         .admin_value("max_execution_time", "30");
-    for (k, v) in session_inis(handler, locking, redis_addr) {
+    for (k, v) in session_inis(opts, handler, locking, redis_addr) {
         builder = builder.admin_value(k, v);
     }
     let pool = builder.start();
@@ -287,12 +296,12 @@ pub fn measure_cost(
         Runner::Cli => {
             let id = new_session_id("count");
             // The first request creates the session; count only the steady state.
-            cli(handler, locking, &addr)
+            cli(opts, handler, locking, &addr)
                 .args([id.as_str(), "count", "1"])
                 .run_ok();
             redis.reset_stats();
             counter.reset();
-            cli(handler, locking, &addr)
+            cli(opts, handler, locking, &addr)
                 .args([id.as_str(), "count", &n.to_string()])
                 .run_ok();
         }
@@ -542,6 +551,147 @@ pub fn markdown(rows: &[Row], opts: &BenchOptions) -> String {
             if r.case.locking { "on" } else { "off" },
             label((r.case.handler, r.case.indexed)),
             parts.join(", ")
+        );
+    }
+    t
+}
+
+/// The settings of the encrypted rows: `phpsess.encryption=on` with a fixed key (a benchmark's,
+/// never a real one).
+pub fn encryption_inis() -> Vec<(String, String)> {
+    vec![
+        ("phpsess.encryption".into(), "on".into()),
+        (
+            "phpsess.encryption_key".into(),
+            // base64 of 32 bytes 0x42.
+            "base64:QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=".into(),
+        ),
+    ]
+}
+
+/// One row of the encryption comparison: phpsess plain or encrypted, locking on, loopback.
+#[derive(Debug, Clone)]
+pub struct EncryptionRow {
+    /// Where PHP runs.
+    pub runner: Runner,
+    /// `phpsess.encryption=on`.
+    pub encrypted: bool,
+    /// How fast (median of the rounds).
+    pub speed: Speed,
+    /// How much Redis work.
+    pub cost: Cost,
+}
+
+/// phpsess with and without encryption at rest in the same run: locking on, loopback (where
+/// the CPU cost of sealing shows most), plain and encrypted alternating in every round.
+pub fn run_encryption(opts: &BenchOptions, mut progress: impl FnMut(&str)) -> Vec<EncryptionRow> {
+    assert!(opts.rounds > 0, "at least one round");
+    let redis = RedisServer::start();
+    let counter = Proxy::start(redis.addr(), Duration::ZERO);
+    let variant = |encrypted: bool| BenchOptions {
+        phpsess_ini: if encrypted {
+            encryption_inis()
+        } else {
+            Vec::new()
+        },
+        ..opts.clone()
+    };
+    let handler = (Handler::Phpsess, false);
+    let mut rows = Vec::new();
+    for &runner in &opts.runners {
+        let mut speeds: BTreeMap<bool, Vec<Speed>> = BTreeMap::new();
+        let mut costs = BTreeMap::new();
+        for encrypted in [false, true] {
+            let cost = measure_cost(&variant(encrypted), runner, handler, true, &redis, &counter);
+            progress(&format!(
+                "{} phpsess encrypted={encrypted}: {:.2} commands, {:.2} round trips per request",
+                runner.label(),
+                cost.commands,
+                cost.round_trips
+            ));
+            costs.insert(encrypted, cost);
+        }
+        for round in 1..=opts.rounds {
+            for encrypted in [false, true] {
+                let speed =
+                    measure_speed(&variant(encrypted), runner, handler, true, &redis.addr());
+                progress(&format!(
+                    "{} phpsess encrypted={encrypted} round {round}: {:.0} req/s, p99 {:.2} ms",
+                    runner.label(),
+                    speed.rps,
+                    ms(speed.p99)
+                ));
+                speeds.entry(encrypted).or_default().push(speed);
+            }
+        }
+        for (encrypted, mut runs) in speeds {
+            runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+            rows.push(EncryptionRow {
+                runner,
+                encrypted,
+                speed: runs[runs.len() / 2],
+                cost: costs[&encrypted].clone(),
+            });
+        }
+    }
+    rows
+}
+
+/// The encryption rows as markdown, with the goals: at most 5% fewer requests/s, no extra
+/// round trip.
+pub fn encryption_markdown(rows: &[EncryptionRow]) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "| where PHP runs | phpsess | req/s | vs plain | p50 ms | p99 ms | Redis commands/req | round trips/req |"
+    );
+    let _ = writeln!(t, "|---|---|---:|---:|---:|---:|---:|---:|");
+    let plain = |runner: Runner| rows.iter().find(|r| r.runner == runner && !r.encrypted);
+    for r in rows {
+        let ratio = match (r.encrypted, plain(r.runner)) {
+            (true, Some(p)) => format!("{:.3}x", r.speed.rps / p.speed.rps),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            t,
+            "| {} | {} | {:.0} | {ratio} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            r.runner.label(),
+            if r.encrypted {
+                "encryption=on"
+            } else {
+                "plain"
+            },
+            r.speed.rps,
+            ms(r.speed.p50),
+            ms(r.speed.p99),
+            r.cost.commands,
+            r.cost.round_trips
+        );
+    }
+    let _ = writeln!(t);
+    for r in rows.iter().filter(|r| r.encrypted) {
+        let Some(p) = plain(r.runner) else { continue };
+        let x = r.speed.rps / p.speed.rps;
+        let speed = if x >= 0.95 {
+            format!("{x:.3}x (met)")
+        } else {
+            format!("{x:.3}x (**missed**, goal ≥ 0.95x)")
+        };
+        let trips = if r.cost.round_trips <= p.cost.round_trips {
+            format!(
+                "{:.2} = {:.2} round trips (met)",
+                r.cost.round_trips, p.cost.round_trips
+            )
+        } else {
+            format!(
+                "{:.2} > {:.2} round trips (**missed**)",
+                r.cost.round_trips, p.cost.round_trips
+            )
+        };
+        let _ = writeln!(
+            t,
+            "- {}: encrypted ÷ plain {speed}; {trips}",
+            r.runner.label()
         );
     }
     t

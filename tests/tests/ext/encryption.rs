@@ -325,3 +325,135 @@ fn the_key_is_never_shown() {
     }
     assert!(!format!("{:?}", AtRestKey::parse(&key).unwrap()).contains(secret));
 }
+
+#[test]
+fn hashed_ids_show_in_phpinfo_and_refuse_to_open_without_a_key() {
+    let server = RedisServer::start();
+    let key = key_text(7);
+    let secret = key.trim_start_matches("base64:");
+    let p = php(&server, "on", 7).ini("phpsess.hash_ids", "1");
+    let v = p.json(SCRIPT, &["info"]);
+    let phpinfo = v["phpinfo"].as_str().unwrap();
+    assert!(!phpinfo.contains(secret), "{phpinfo}");
+    assert_eq!(
+        v["info"]["Effective encryption"],
+        json!(format!(
+            "on: key set, key id {}; previous key ids: none; ids hashed (phpsess.hash_ids, a key derived from phpsess.encryption_key)",
+            key_id(7)
+        ))
+    );
+    // Written and read back under the stored name; nothing under the id itself.
+    let id = "hashedcli0000000000000000";
+    let v = p.json(SCRIPT, &["write", id, "n", "1"]);
+    assert_eq!(v["ok"], json!(true), "{v}");
+    let stored = phpsess::store::IdHasher::new(&AtRestKey::from_bytes([7; 32])).stored_id(id);
+    assert!(raw(&server, &stored).starts_with(b"\xFFPSE"));
+    assert!(raw(&server, id).is_empty());
+    let (sessions, warns) = read(&p, &[id]);
+    assert_eq!(sessions[0]["session"], json!({"n": "1"}), "{warns:?}");
+
+    // Without a usable key the session does not open: never stored under its plain id.
+    let short = format!(
+        "base64:{}",
+        base64::engine::general_purpose::STANDARD.encode([7u8; 31])
+    );
+    for (key, expect) in [
+        (
+            "",
+            "phpsess: phpsess.hash_ids is on but neither phpsess.id_key nor phpsess.encryption_key is set (the id hash key is derived from one); sessions are not opened",
+        ),
+        (
+            short.as_str(),
+            "phpsess: phpsess.encryption_key refused: the key has 31 bytes; AES-256 needs exactly 32; sessions are not opened",
+        ),
+    ] {
+        let p = Php::standalone(&server.addr())
+            .ini("phpsess.hash_ids", "1")
+            .ini("phpsess.encryption_key", key);
+        let (sessions, warns) = read(&p, &["refusedhash0000000000000"]);
+        assert_eq!(sessions[0]["ok"], json!(false), "{key}");
+        assert!(warns.iter().any(|w| w.contains(expect)), "{warns:#?}");
+        for w in &warns {
+            assert!(!w.contains(&short[7..]), "{w}");
+        }
+    }
+    assert!(raw(&server, "refusedhash0000000000000").is_empty());
+}
+
+/// With `phpsess.id_key` the stored names do not depend on the encryption key: rotating
+/// `phpsess.encryption_key` (the old one in `phpsess.previous_keys`) keeps every session, and
+/// the id key is as hidden as the others.
+#[test]
+fn an_id_key_of_its_own_lets_the_encryption_key_rotate_under_hashed_ids() {
+    let server = RedisServer::start();
+    let id_key = key_text(3);
+    let before = php(&server, "on", 7)
+        .ini("phpsess.hash_ids", "1")
+        .ini("phpsess.id_key", &id_key);
+    let id = "idkeyrotation000000000000";
+    let v = before.json(SCRIPT, &["write", id, "n", "5"]);
+    assert_eq!(v["ok"], json!(true), "{v}");
+    let stored = phpsess::store::IdHasher::new(&AtRestKey::from_bytes([3; 32])).stored_id(id);
+    assert_eq!(
+        envelope_key_id(&raw(&server, &stored)).unwrap().to_string(),
+        key_id(7)
+    );
+    let after = php(&server, "on", 8)
+        .ini("phpsess.previous_keys", &key_text(7))
+        .ini("phpsess.hash_ids", "1")
+        .ini("phpsess.id_key", &id_key);
+    let (sessions, warns) = read(&after, &[id]);
+    assert_eq!(sessions[0]["session"], json!({"n": "5"}), "{warns:?}");
+    let v = after.json(SCRIPT, &["info"]);
+    let phpinfo = v["phpinfo"].as_str().unwrap();
+    assert!(
+        !phpinfo.contains(id_key.trim_start_matches("base64:")),
+        "{phpinfo}"
+    );
+    assert!(
+        v["info"]["Effective encryption"]
+            .as_str()
+            .unwrap()
+            .ends_with("ids hashed (phpsess.hash_ids, a key derived from phpsess.id_key)"),
+        "{v}"
+    );
+    // The CLI finds it with --id-key-file (or PHPSESS_ID_KEY) beside the encryption keys.
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let (k8, k7, k3) = (
+        write("k8", &key_text(8)),
+        write("k7", &key_text(7)),
+        write("k3", &id_key),
+    );
+    let save_path = format!("tcp://{}", server.addr());
+    let show = |extra: &[&str]| {
+        let mut args = vec!["show", "--save-path", &save_path, "--json"];
+        args.extend_from_slice(extra);
+        args.push(id);
+        phpsess_compat::cli::run_phpsess(&args)
+    };
+    let (code, out, err) = show(&["--key-file", &k8, "--key-file", &k7, "--id-key-file", &k3]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["data"], json!({"n": "5"}), "{v}");
+    assert_eq!(v["key_id"], json!(key_id(7)));
+    let (code, _, err) = show(&["--key-file", &k8, "--key-file", &k7]);
+    assert_eq!(code, 1, "the id hash of key 8 names another key");
+    assert!(err.contains("no session"), "{err}");
+
+    let bad = Php::standalone(&server.addr())
+        .ini("phpsess.hash_ids", "1")
+        .ini("phpsess.id_key", "base64:c2hvcnQ=");
+    let (sessions, warns) = read(&bad, &[id]);
+    assert_eq!(sessions[0]["ok"], json!(false));
+    assert!(
+        warns.iter().any(|w| w.contains(
+            "phpsess: phpsess.id_key refused: the key has 5 bytes; AES-256 needs exactly 32; sessions are not opened"
+        )),
+        "{warns:#?}"
+    );
+}

@@ -114,7 +114,7 @@ fn php_ri_shows_version_effective_settings_and_counters() {
 #[test]
 fn every_setting_can_be_changed_per_script() {
     let v = php().json("ext_ini.php", &["settable"]);
-    assert_eq!(v, json!({"count": 17, "warnings": []}));
+    assert_eq!(v, json!({"count": 19, "warnings": []}));
 }
 
 #[test]

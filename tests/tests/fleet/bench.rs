@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use phpsess_compat::servers::{Proxy, RedisServer};
-use phpsess_compat::web::bench::{measure_cost, measure_speed, BenchOptions, Runner, FLAVORS};
+use phpsess_compat::web::bench::{
+    encryption_inis, measure_cost, measure_speed, BenchOptions, Runner, FLAVORS,
+};
 use phpsess_compat::web::Handler;
 
 fn options() -> BenchOptions {
@@ -53,6 +55,57 @@ fn round_trips_and_commands_per_request() {
             "{runner:?}: (handler, locking, round trips, commands) per request"
         );
     }
+}
+
+/// Encryption at rest costs no round trip and no command: the envelope is sealed and opened in
+/// the worker, around the same pipeline and script.
+#[test]
+fn encryption_adds_no_round_trip() {
+    let opts = options();
+    let encrypted = BenchOptions {
+        phpsess_ini: encryption_inis(),
+        ..options()
+    };
+    let redis = RedisServer::start();
+    let counter = Proxy::start(redis.addr(), Duration::ZERO);
+    for runner in [Runner::Cli, Runner::Fpm] {
+        let plain = measure_cost(
+            &opts,
+            runner,
+            (Handler::Phpsess, false),
+            true,
+            &redis,
+            &counter,
+        );
+        let sealed = measure_cost(
+            &encrypted,
+            runner,
+            (Handler::Phpsess, false),
+            true,
+            &redis,
+            &counter,
+        );
+        assert_eq!(
+            (sealed.round_trips, sealed.commands),
+            (plain.round_trips, plain.commands),
+            "{runner:?}: (round trips, commands) per request, encrypted vs plain"
+        );
+        assert_eq!(sealed.round_trips, 2.0, "{runner:?}");
+    }
+    // And the stored value is an envelope (the setting took effect).
+    let mut c = redis.connection();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("PHPREDIS_SESSION:*")
+        .query(&mut c)
+        .unwrap();
+    let sealed = keys.iter().filter(|k| {
+        let v: Vec<u8> = redis::cmd("GET")
+            .arg(k.as_str())
+            .query(&mut c)
+            .unwrap_or_default();
+        v.starts_with(b"\xFFPSE")
+    });
+    assert!(sealed.count() >= 2, "{keys:?}");
 }
 
 #[test]

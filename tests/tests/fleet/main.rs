@@ -8,7 +8,9 @@
 
 mod bench;
 mod faults;
+mod hashed_ids;
 mod laravel_compat;
+mod laravel_ops;
 mod laravel_users;
 mod lock_queue;
 mod locks;

@@ -80,7 +80,7 @@ fn a_missing_session_or_a_bad_save_path_exits_non_zero_with_one_line() {
     assert!(out.is_empty());
     assert_eq!(
         err.trim_end(),
-        format!("phpsess: no session nosuchsession0000000000 at tcp://{0} (key PHPREDIS_SESSION:nosuchsession0000000000)", server.addr())
+        format!("phpsess: no session nosuchsession0000000000 at tcp://{0} (key PHPREDIS_SESSION:nosuchsession0000000000); if the fleet sets phpsess.hash_ids, sessions are stored under a keyed hash of their id: give --key-file or PHPSESS_KEY", server.addr())
     );
     assert_eq!(err.lines().count(), 1);
     let (code, _, err) = show(&["--save-path", "tcp://h:6379?weight=0", "x"]);

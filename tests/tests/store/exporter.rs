@@ -280,6 +280,70 @@ fn published_worker_counters_ride_a_request_and_reach_the_exporter() {
     );
 }
 
+#[test]
+fn the_exporter_reads_laravel_sessions_and_the_age_of_locks() {
+    let server = RedisServer::start();
+    let mut c = server.connection();
+    // The 8.x skeleton's layout for APP_NAME=Laravel, sessions as its cache store writes them.
+    let prefix = "laravel_database_laravel_cache:";
+    let mut total = 0;
+    for k in 0..12u64 {
+        let attributes = format!(
+            r#"a:1:{{s:4:"cart";s:{0}:"{1}";}}"#,
+            k * 10,
+            "c".repeat(k as usize * 10)
+        );
+        let stored = format!("s:{}:\"{attributes}\";", attributes.len());
+        total += stored.len();
+        let _: () = c.set_ex(format!("{prefix}{k:0>40}"), stored, 7200).unwrap();
+    }
+    let _: () = c
+        .set_ex(format!("{prefix}greeting"), "s:2:\"hi\";", 600)
+        .unwrap();
+    // A `->block()` route's lock (10 s) held for 4 s by now.
+    let _: () = c
+        .pset_ex(
+            format!("{prefix}session:{:0>40}", 3),
+            "Qx7RkT2mB9zLp4Wc",
+            6_000,
+        )
+        .unwrap();
+    let port = ports::free_port();
+    let child = Command::new(phpsess_bin())
+        .args([
+            "exporter",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--interval",
+            "1",
+        ])
+        .args(["--save-path", &format!("tcp://{}", server.addr())])
+        .args([
+            "--laravel-version",
+            "8",
+            "--app-name",
+            "Laravel",
+            "--lock-expire",
+            "10",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start phpsess exporter");
+    let _exporter = Guard(child);
+    let label = format!("{{server=\"tcp://{}\"}}", server.addr());
+    let body = metrics_when(port, "up", |b| b.contains("phpsess_up 1\n"));
+    let get = |name: &str| sample(&body, &format!("{name}{label}"));
+    assert_eq!(get("phpsess_sessions"), Some(12.0), "{body}");
+    assert_eq!(get("phpsess_session_bytes_sum"), Some(total as f64));
+    assert_eq!(get("phpsess_foreign_keys"), Some(1.0));
+    assert_eq!(get("phpsess_locks_held"), Some(1.0));
+    // As if set for --lock-expire 10: about 4 s, less what the scan took to start.
+    let age = get("phpsess_lock_age_max_seconds").expect("lock age");
+    assert!((4.0..6.0).contains(&age), "{age}: {body}");
+    promtool_accepts(&body);
+}
+
 /// promtool from Debian's prometheus package checks the exposition format.
 fn promtool_accepts(body: &str) {
     let mut promtool = Command::new("promtool")

@@ -168,6 +168,49 @@ fn a_crashed_holders_lock_expires_and_the_waiter_takes_it() {
 }
 
 #[test]
+fn after_a_crashed_holders_lock_expires_the_queue_keeps_arrival_order() {
+    let server = RedisServer::start();
+    let id = "crashfifo000000000000000";
+    let mut c = server.connection();
+    // A holder that died; its lock outlives the arrivals below by a little.
+    let _: () = redis::cmd("SET")
+        .arg(lock_key(id))
+        .arg("web09|999|dead")
+        .arg("PX")
+        .arg(1500)
+        .query(&mut c)
+        .unwrap();
+    let mut waiters = Vec::new();
+    for i in 0..5 {
+        waiters.push(append_waiter(
+            store_at(&server.addr(), waiting(Duration::from_secs(10))),
+            id,
+            i,
+        ));
+        // Arrival order is certain once the waiter is in the queue.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while c.llen::<_, usize>(format!("{}_Q", lock_key(id))).unwrap() < i + 1 {
+            assert!(Instant::now() < deadline, "waiter {i} never queued");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let stats: Vec<StoreStats> = waiters.into_iter().map(|w| w.join().unwrap()).collect();
+    let data = store_at(&server.addr(), StoreOptions::default())
+        .inspect(id)
+        .unwrap()
+        .expect("written")
+        .data;
+    // Whichever waiter looked first after the expiry, the first in the queue got the lock.
+    assert_eq!(String::from_utf8(data).unwrap(), ",0,1,2,3,4");
+    // The first took the expired lock (itself, or handed by whoever looked first); each later
+    // one was handed it by the one before.
+    assert!(
+        stats[1..].iter().all(|s| s.lock_handoffs == 1),
+        "waiters 1.. were handed the lock: {stats:?}"
+    );
+}
+
+#[test]
 fn a_dead_waiter_in_the_queue_is_skipped() {
     let server = RedisServer::start();
     let id = "deadwaiter00000000000000";

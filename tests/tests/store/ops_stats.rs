@@ -417,6 +417,43 @@ fn stats_on_a_cluster_scans_each_master_once() {
     // `seed[]=` is recognised as a cluster save_path without --cluster.
     let v = json_of(&["stats", "--save-path", &save_path, "--json"]);
     assert_eq!(v["total"]["sessions"], 90);
+
+    // Laravel's sessions on the same cluster, each master scanned under Laravel's prefix: 30
+    // sessions logged in as user k % 3, a `->block()` lock and a cache entry beside them.
+    let prefix = "laravel_database_laravel_cache:";
+    let login = "login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d";
+    let mut laravel_bytes = 0u64;
+    for k in 0..30u64 {
+        let attributes = format!(r#"a:1:{{s:{}:"{login}";i:{};}}"#, login.len(), k % 3);
+        let stored = format!("s:{}:\"{attributes}\";", attributes.len());
+        laravel_bytes += stored.len() as u64;
+        let _: () = c.set_ex(format!("{prefix}{k:0>40}"), stored, 7200).unwrap();
+    }
+    let _: () = c
+        .set_ex(
+            format!("{prefix}session:{:0>40}", 1),
+            "owner16charsxxxx",
+            10,
+        )
+        .unwrap();
+    let _: () = c
+        .set_ex(format!("{prefix}greeting"), "s:2:\"hi\";", 60)
+        .unwrap();
+    let laravel = ["--laravel", "--prefix", prefix];
+    let mut args = vec!["stats", "--save-path", &save_path, "--json"];
+    args.extend(laravel);
+    let v = json_of(&args);
+    assert_eq!(v["servers"].as_array().unwrap().len(), 3);
+    assert_eq!(v["total"]["sessions"], 30);
+    assert_eq!(v["total"]["bytes"]["total"], laravel_bytes);
+    assert_eq!(v["total"]["locks_held"], 1);
+    assert_eq!(v["total"]["foreign_keys"], 1);
+    let mut args = vec!["ls", "--save-path", &save_path, "--user", "2", "--json"];
+    args.extend(laravel);
+    let (code, out, err) = run_phpsess(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 10, "{out}");
+    assert!(out.lines().all(|l| l.contains(r#""user":"2""#)), "{out}");
 }
 
 #[test]
@@ -543,4 +580,154 @@ fn stats_and_ls_read_laravel_sessions_under_their_prefix() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 15);
+}
+
+#[test]
+fn stats_shows_how_long_each_lock_has_been_held() {
+    use phpsess::store::{Endpoint, HostSpec, LockOptions, SessionStore, StoreOptions, Topology};
+    use std::time::{Duration, Instant};
+
+    let server = RedisServer::start();
+    let p = "PHPREDIS_SESSION:";
+    let mut c = server.connection();
+    let _: () = c.set_ex(format!("{p}held"), "a|i:1;", 1000).unwrap();
+    // A phpsess request holds `held` (lock lifetime 30 s), read through the store as PHP would.
+    let options = StoreOptions::default()
+        .with_lock(LockOptions::default().with_expire(Duration::from_secs(30)));
+    let hosts = vec![HostSpec::new(Endpoint::tcp("127.0.0.1", server.port()))];
+    let mut store = SessionStore::new(Topology::hosts(hosts).unwrap(), options);
+    let taken = Instant::now();
+    store.read("held").unwrap();
+    // A phpredis holder (`host|pid`, PX 60 s): its value does not say how long it was set for.
+    let _: () = c
+        .pset_ex(format!("{p}other_LOCK"), "web01|4242", 40_000)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let save_path = format!("tcp://{}", server.addr());
+    let before = taken.elapsed().as_millis() as u64;
+    let v = json_of(&[
+        "stats",
+        "--save-path",
+        &save_path,
+        "--json",
+        "--lock-expire",
+        "60",
+    ]);
+    let after = taken.elapsed().as_millis() as u64;
+    let locks = v["total"]["locks"].as_array().unwrap();
+    assert_eq!(locks.len(), 2, "{v}");
+    let ours = locks.iter().find(|l| l["id"] == "held").expect("our lock");
+    assert_eq!(ours["age_from"], "token", "{ours}");
+    let (age, ttl) = (
+        ours["age_ms"].as_u64().unwrap(),
+        ours["ttl_ms"].as_u64().unwrap(),
+    );
+    // Exact: the age is the lifetime in the token less PTTL, and the wall clock agrees.
+    assert_eq!(age + ttl, 30_000, "{ours}");
+    assert!(
+        (before.saturating_sub(50)..=after + 5).contains(&age),
+        "{age} not in {before}..{after}"
+    );
+    let theirs = locks
+        .iter()
+        .find(|l| l["id"] == "other")
+        .expect("phpredis lock");
+    assert_eq!(theirs["age_from"], "assumed_expire", "{theirs}");
+    assert_eq!(
+        theirs["age_ms"].as_u64().unwrap() + theirs["ttl_ms"].as_u64().unwrap(),
+        60_000
+    );
+    assert_eq!(
+        v["total"]["lock_age_max_ms"].as_u64().unwrap(),
+        theirs["age_ms"].as_u64().unwrap(),
+        "as if set for 60 s, the phpredis lock is the older"
+    );
+    // Without --lock-expire (and no PHP asked), the phpredis lock's age is unknown, ours is not.
+    let v = json_of(&["stats", "--save-path", &save_path, "--json"]);
+    let locks = v["total"]["locks"].as_array().unwrap();
+    let theirs = locks.iter().find(|l| l["id"] == "other").unwrap();
+    assert_eq!(
+        (&theirs["age_ms"], &theirs["age_from"]),
+        (&Value::Null, &Value::Null)
+    );
+    let (code, out, err) = run_phpsess(&["stats", "--save-path", &save_path]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("held ?") && out.contains("as if the others were set for --lock-expire"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains("~30000") && l.contains("held 0.")),
+        "{out}"
+    );
+    drop(store);
+}
+
+#[test]
+fn top_and_ls_report_a_value_that_is_not_a_session_on_its_own_line() {
+    let server = RedisServer::start();
+    let mut c = server.connection();
+    let p = "PHPREDIS_SESSION:";
+    let _: () = c
+        .set_ex(format!("{p}good1"), session_bytes(1, 100), 600)
+        .unwrap();
+    // Named like a session: binary garbage (the largest), a JSON cache entry, and a hash.
+    let mut garbage = vec![0xffu8, 0xfe, b'|', b'\0'];
+    garbage.extend(std::iter::repeat_n(0x80u8, 5000));
+    let _: () = c.set_ex(format!("{p}bin1"), garbage, 600).unwrap();
+    let _: () = c
+        .set_ex(format!("{p}json1"), r#"{"user_id": 4}"#, 600)
+        .unwrap();
+    let _: () = c.hset(format!("{p}hash1"), "f", "v").unwrap();
+    let save_path = format!("tcp://{}", server.addr());
+
+    let (code, out, err) = run_phpsess(&["top", "--save-path", &save_path, "-n", "5", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        ["bin1", "good1", "json1"],
+        "the hash is not a session: {out}"
+    );
+    // The `|` makes it look like the php format; the decoder says where it stops making sense.
+    assert_eq!(
+        rows[0]["error"],
+        "does not decode as php: unknown type tag 0x00 at byte 3"
+    );
+    assert_eq!(rows[1]["variables"][1]["name"], "cart");
+    assert!(rows[2]["error"].is_string(), "{}", rows[2]);
+    let (code, out, err) = run_phpsess(&["top", "--save-path", &save_path, "-n", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("bin1") && out.contains("does not decode as php"),
+        "{out}"
+    );
+
+    let (code, out, err) = run_phpsess(&["ls", "--save-path", &save_path, "--user-key", "user_id"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 3, "{out}");
+    for line in out.lines() {
+        if line.starts_with("good1") {
+            assert!(line.ends_with("user 1"), "{line}");
+        } else {
+            assert!(line.contains("unreadable: "), "{line}");
+        }
+    }
+    assert_eq!(err.trim(), "3 of 3 sessions shown");
+    let (code, out, _) = run_phpsess(&[
+        "ls",
+        "--save-path",
+        &save_path,
+        "--user-key",
+        "user_id",
+        "--user",
+        "1",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 1, "{out}");
 }

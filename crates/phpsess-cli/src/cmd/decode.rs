@@ -28,6 +28,13 @@ pub struct Args {
     /// always are: their indentation alone would dwarf the data).
     #[arg(long)]
     compact: bool,
+    #[command(flatten)]
+    keys: crate::credentials::AtRestKeys,
+    /// The Redis key an encrypted value was stored under (`PHPREDIS_SESSION:<id>`, or
+    /// `PHPREDIS_SESSION:h.…` under phpsess.hash_ids): the envelope authenticates it, so it is
+    /// needed to decrypt a value given with --key-file.
+    #[arg(long, value_name = "KEY")]
+    redis_key: Option<String>,
     /// The input file; `-` reads stdin.
     #[arg(default_value = "-")]
     file: PathBuf,
@@ -58,6 +65,17 @@ enum Decoded {
 
 pub fn run(args: Args) -> Result<()> {
     let bytes = input::read_input(&args.file)?;
+    let keys = args.keys.encryption()?;
+    if phpsess::store::is_envelope(&bytes) && keys.is_some() && args.redis_key.is_none() {
+        return Err(anyhow!(
+            "the input is an encrypted session: decrypting it needs --redis-key, the Redis key it \
+             was stored under (the envelope authenticates it)"
+        ));
+    }
+    let redis_key = args.redis_key.as_deref().unwrap_or_default().as_bytes();
+    let bytes = crate::credentials::open_stored(keys.as_ref(), redis_key, &bytes)
+        .map_err(|e| anyhow!("the input is {e}"))?
+        .into_owned();
     let decoded = match args.format {
         DecodeFormat::Auto => decode_auto(&bytes)?,
         DecodeFormat::Value => decode_layout(&bytes, Layout::Value)?,

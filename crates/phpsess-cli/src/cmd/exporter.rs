@@ -31,6 +31,10 @@ pub struct Args {
     /// Also export `phpsess_session_memory_bytes` (`MEMORY USAGE`: one more command per session).
     #[arg(long)]
     memory: bool,
+    /// The lifetime (seconds) of locks not set by phpsess, to estimate their age (see `stats
+    /// --lock-expire`).
+    #[arg(long, value_name = "S")]
+    lock_expire: Option<u64>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -48,7 +52,11 @@ pub fn run(args: Args) -> Result<()> {
     let shared = Arc::clone(&state);
     let options = ScanOptions::default()
         .with_sample(args.sample)
-        .with_memory(args.memory);
+        .with_memory(args.memory)
+        .with_assumed_lock_expire_ms(crate::cmd::stats::assumed_lock_expire_ms(
+            args.lock_expire,
+            &target,
+        ));
     let interval = Duration::from_secs(args.interval.max(1));
     std::thread::Builder::new()
         .name("scan".into())

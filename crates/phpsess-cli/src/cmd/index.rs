@@ -42,6 +42,8 @@ pub struct RebuildArgs {
     /// How the handler compresses sessions.
     #[arg(long, value_enum, default_value = "none")]
     compression: ShowCompression,
+    #[command(flatten)]
+    keys: crate::credentials::AtRestKeys,
     /// Keys per SCAN step, and sessions bound per round trip.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     count: usize,
@@ -71,6 +73,10 @@ fn rebuild(args: RebuildArgs) -> Result<()> {
         .with_count(args.count)
         .with_values(true);
     let compression = args.compression.compression();
+    // Encrypted sessions (phpsess.encryption) are read with --key-file / PHPSESS_KEY; without a
+    // key they count as unreadable. Under phpsess.hash_ids the scan yields stored ids, and the
+    // index holds those, as the extension's.
+    let keys = args.keys.encryption()?;
     let started = Instant::now();
     let mut progress = ScanProgress::new();
     let (mut sessions, mut bound, mut without_user, mut unreadable) = (0u64, 0u64, 0u64, 0u64);
@@ -84,9 +90,14 @@ fn rebuild(args: RebuildArgs) -> Result<()> {
         }
         sessions += 1;
         let stored = k.value.as_deref().unwrap_or_default();
-        let user = compression
-            .decompress(stored, DEFAULT_MAX_SESSION_BYTES)
+        let user = crate::credentials::open_stored(keys.as_ref(), &k.key, stored)
             .ok()
+            .and_then(|stored| {
+                compression
+                    .decompress(&stored, DEFAULT_MAX_SESSION_BYTES)
+                    .ok()
+                    .map(|d| d.into_owned())
+            })
             .and_then(|data| {
                 let format = session::detect(&data).unwrap_or(Format::Php);
                 user_in_session(&data, format, &args.user_key).ok()

@@ -32,18 +32,90 @@ enum LaravelCommand {
     Kill(KillArgs),
 }
 
-/// What identifies the app: its key, its Redis and where it keeps sessions there.
-#[derive(Debug, clap::Args)]
-struct AppArgs {
-    /// `APP_KEY` (`base64:…` or the raw key).
+/// The app's key and which Laravel version's key layout it uses: shared by `laravel show|ls|kill`
+/// and the Laravel mode of `stats`, `top`, `ls` and `exporter` (which find the Redis, and take
+/// `--prefix`, as they do for PHP's sessions).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LaravelArgs {
+    /// `APP_KEY` (`base64:…` or the raw key): needed for encrypted sessions (`session.encrypt`)
+    /// and cookies.
     #[arg(long, value_name = "KEY")]
-    app_key: String,
+    app_key: Option<String>,
     /// Earlier keys (`APP_PREVIOUS_KEYS`), tried for decryption after APP_KEY.
     #[arg(long = "previous-key", value_name = "KEY")]
     previous_keys: Vec<String>,
     /// `app.cipher`: aes-256-cbc (default), aes-128-cbc, aes-256-gcm, aes-128-gcm.
     #[arg(long, default_value = "aes-256-cbc")]
     cipher: String,
+    /// The Laravel version whose default prefixes and cookie name apply (8, 9, 10, 11, 12, 12.1, 13).
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "app_name",
+        conflicts_with = "prefix"
+    )]
+    laravel_version: Option<String>,
+    /// `APP_NAME`, from which those defaults are derived.
+    #[arg(long, value_name = "NAME", requires = "laravel_version")]
+    app_name: Option<String>,
+}
+
+impl LaravelArgs {
+    /// Whether any of these options was given (the ops commands then read Laravel's sessions).
+    pub fn given(&self) -> bool {
+        self.app_key.is_some() || self.laravel_version.is_some() || !self.previous_keys.is_empty()
+    }
+
+    /// The Encrypter of `--app-key` (with `--previous-key`s), or `None` without a key.
+    pub fn encrypter(&self) -> Result<Option<Encrypter>> {
+        let Some(app_key) = &self.app_key else {
+            if !self.previous_keys.is_empty() {
+                bail!("--previous-key needs --app-key");
+            }
+            return Ok(None);
+        };
+        let key = AppKey::parse(app_key).context("--app-key")?;
+        let cipher: Cipher = self.cipher.parse().context("--cipher")?;
+        let previous = self
+            .previous_keys
+            .iter()
+            .map(|k| AppKey::parse(k))
+            .collect::<Result<Vec<_>, _>>()
+            .context("--previous-key")?;
+        Ok(Some(
+            Encrypter::new(key, cipher)?.with_previous_keys(previous)?,
+        ))
+    }
+
+    /// The Laravel version's skeleton, when `--laravel-version` and `--app-name` say it.
+    fn skeleton(&self) -> Result<Option<(Skeleton, &str)>> {
+        match (&self.laravel_version, &self.app_name) {
+            (Some(version), Some(name)) => {
+                let skeleton: Skeleton = version.parse().context("--laravel-version")?;
+                Ok(Some((skeleton, name)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Where the sessions are: the version's default layout for the app name, or the whole
+    /// prefix `prefix` (`--prefix`).
+    pub fn layout(&self, prefix: Option<&str>) -> Result<KeyLayout> {
+        match (prefix, self.skeleton()?) {
+            (Some(prefix), _) => Ok(KeyLayout::from_full_prefix(prefix.as_bytes().to_vec())),
+            (None, Some((skeleton, name))) => Ok(skeleton.default_layout(name)?),
+            (None, None) => bail!(
+                "give --prefix, or --laravel-version with --app-name, to say where the sessions are"
+            ),
+        }
+    }
+}
+
+/// What identifies the app: its key, its Redis and where it keeps sessions there.
+#[derive(Debug, clap::Args)]
+struct AppArgs {
+    #[command(flatten)]
+    laravel: LaravelArgs,
     /// The Redis Laravel's session store uses, as a phpsess save_path (`tcp://h:6379?database=0&auth=…`,
     /// `redis://…`, `sentinel://…`, or with --cluster the `seed[]=…` syntax).
     #[arg(long, value_name = "SAVE_PATH")]
@@ -57,12 +129,6 @@ struct AppArgs {
     /// `laravel_database_laravel_cache:`.
     #[arg(long, value_name = "FULL_KEY_PREFIX", conflicts_with_all = ["laravel_version", "app_name"])]
     prefix: Option<String>,
-    /// The Laravel version whose default prefixes and cookie name apply (8, 9, 10, 11, 12, 12.1, 13).
-    #[arg(long, value_name = "N", requires = "app_name")]
-    laravel_version: Option<String>,
-    /// `APP_NAME`, from which those defaults are derived.
-    #[arg(long, value_name = "NAME", requires = "laravel_version")]
-    app_name: Option<String>,
     /// `session.cookie`, when it is not the version's default.
     #[arg(long, value_name = "NAME")]
     cookie_name: Option<String>,
@@ -143,28 +209,13 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The app's store; `scan_batch` keys per SCAN step for the user lookups.
 fn open(app: &AppArgs, scan_batch: usize) -> Result<LaravelStore> {
-    let key = AppKey::parse(&app.app_key).context("--app-key")?;
-    let cipher: Cipher = app.cipher.parse().context("--cipher")?;
-    let previous = app
-        .previous_keys
-        .iter()
-        .map(|k| AppKey::parse(k))
-        .collect::<Result<Vec<_>, _>>()
-        .context("--previous-key")?;
-    let encrypter = Encrypter::new(key, cipher)?.with_previous_keys(previous)?;
-    let mut config = match (&app.prefix, &app.laravel_version, &app.app_name) {
-        (Some(prefix), _, _) => LaravelConfig::new(
-            encrypter,
-            "laravel_session",
-            KeyLayout::from_full_prefix(prefix.as_bytes().to_vec()),
-        ),
-        (None, Some(version), Some(name)) => {
-            let skeleton: Skeleton = version.parse().context("--laravel-version")?;
-            LaravelConfig::defaults(encrypter, skeleton, name)?
-        }
-        _ => bail!(
-            "give --prefix, or --laravel-version with --app-name, to say where the sessions are"
-        ),
+    let Some(encrypter) = app.laravel.encrypter()? else {
+        bail!("--app-key is required: give the app's APP_KEY");
+    };
+    let keys = app.laravel.layout(app.prefix.as_deref())?;
+    let mut config = match (&app.prefix, app.laravel.skeleton()?) {
+        (None, Some((skeleton, name))) => LaravelConfig::defaults(encrypter, skeleton, name)?,
+        _ => LaravelConfig::new(encrypter, "laravel_session", keys),
     };
     if let Some(name) = &app.cookie_name {
         config.cookie_name = name.clone();
@@ -344,7 +395,7 @@ fn pattern_text(store: &LaravelStore) -> String {
 
 /// Where the key layout in use came from, for messages.
 fn layout_name(app: &AppArgs) -> String {
-    match (&app.laravel_version, &app.app_name) {
+    match (&app.laravel.laravel_version, &app.laravel.app_name) {
         (Some(version), Some(name)) => {
             format!("the Laravel {version} key layout for APP_NAME {name:?}")
         }
@@ -356,7 +407,7 @@ fn layout_name(app: &AppArgs) -> String {
 /// each with the versions that share it (`["9", "10"]`). None for an explicit --prefix: its
 /// APP_NAME is unknown.
 fn other_layouts(app: &AppArgs, current: &KeyLayout) -> Vec<(Vec<&'static str>, KeyLayout)> {
-    let Some(name) = &app.app_name else {
+    let Some(name) = &app.laravel.app_name else {
         return Vec::new();
     };
     let mut out: Vec<(Vec<&'static str>, KeyLayout)> = Vec::new();

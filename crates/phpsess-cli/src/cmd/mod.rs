@@ -9,7 +9,7 @@ pub mod doctor;
 mod encode;
 mod exporter;
 mod index;
-mod laravel;
+pub mod laravel;
 mod ls;
 mod redis_conf;
 mod save_path;

@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use phpsess::session::{self, Format};
-use phpsess::store::{Compression, SessionStore, StoreOptions, Topology};
+use phpsess::store::{is_hashed_id, Compression, SessionStore, StoreOptions, Topology};
 use serde_json::json;
 
 use crate::output;
@@ -37,7 +37,8 @@ pub struct Args {
     /// (encrypted sessions), format, data.
     #[arg(long)]
     json: bool,
-    /// The session id (the PHPSESSID cookie value).
+    /// The session id (the PHPSESSID cookie value), or a stored id (`h.…`) as `phpsess ls` and
+    /// `phpsess sessions` list them under phpsess.hash_ids.
     #[arg(value_name = "ID")]
     id: String,
 }
@@ -92,13 +93,30 @@ pub fn run(args: Args) -> Result<()> {
     let options = StoreOptions::default()
         .with_compression(compression)
         .with_encryption(encryption);
-    let mut store = SessionStore::new(topology, options);
-    let Some(info) = store.inspect(&args.id)? else {
+    let hasher = args.keys.id_hasher()?;
+    let hashed = hasher.is_some() && !is_hashed_id(args.id.as_bytes());
+    // With a key, the id is looked up under its hashed name first (phpsess.hash_ids), then
+    // under its own (a fleet that encrypts without hashing ids).
+    let mut store = SessionStore::new(topology, options.clone().with_hash_ids(hasher));
+    let mut info = store.inspect(&args.id)?;
+    if info.is_none() && hashed {
+        store.set_options(options);
+        info = store.inspect(&args.id)?;
+    }
+    let Some(info) = info else {
+        let stored = store.stored_id(&args.id).map(|s| s.into_owned());
+        let stored = stored.as_deref().unwrap_or(&args.id);
+        let hint = if keyed || is_hashed_id(args.id.as_bytes()) {
+            ""
+        } else {
+            "; if the fleet sets phpsess.hash_ids, sessions are stored under a keyed hash of \
+             their id: give --key-file or PHPSESS_KEY"
+        };
         bail!(
-            "no session {} at {} (key {})",
+            "no session {} at {} (key {}){hint}",
             args.id,
-            store.host_of(&args.id),
-            store.key(&args.id).display()
+            store.host_of(stored),
+            store.key(stored).display()
         );
     };
     if !keyed {

@@ -6,14 +6,14 @@
 use std::io::IsTerminal;
 
 use anyhow::Result;
-use phpsess::store::{human_bytes, Bucket, Census, ScanOptions, ServerCensus, Tally};
+use phpsess::store::{human_bytes, AtRestCounts, Bucket, Census, ScanOptions, ServerCensus, Tally};
 use serde_json::json;
 
 use crate::output;
 use crate::progress::ScanProgress;
 use crate::target::TargetArgs;
 
-/// `phpsess stats [--save-path SP] [--cluster] [--json] [--sample N]`
+/// `phpsess stats [--save-path SP] [--cluster] [--json] [--sample N] [--memory] [--key-ids]`
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -29,10 +29,34 @@ pub struct Args {
     /// command per session, about a third more time.
     #[arg(long)]
     memory: bool,
+    /// Also count sessions per encryption key id and unencrypted (`at_rest` in --json): reads
+    /// each session's first 9 bytes, one more small command per session. Needs no key.
+    #[arg(long)]
+    key_ids: bool,
+    /// The lifetime (seconds) that locks not set by phpsess were given — phpredis's
+    /// `redis.session.lock_expire` (else `max_execution_time`), a Laravel route's `block()`
+    /// seconds — to estimate how long they have been held. Default: PHP's settings, when read.
+    /// (phpsess's own locks record their lifetime: their age is exact.)
+    #[arg(long, value_name = "S")]
+    lock_expire: Option<u64>,
     /// One JSON object: `estimated`, `servers` (each with `server`, `prefix`, the figures and
     /// `redis`), `total`.
     #[arg(long)]
     json: bool,
+}
+
+/// The lifetime to assume for locks that do not record theirs: `--lock-expire`, else phpredis's
+/// own rule on PHP's settings when they were read (`redis.session.lock_expire`, else
+/// `max_execution_time`; 0 is none).
+pub fn assumed_lock_expire_ms(flag: Option<u64>, target: &crate::target::Target) -> Option<u64> {
+    if let Some(s) = flag {
+        return Some(s * 1000);
+    }
+    let php = target.php.as_ref()?;
+    let secs = |name: &str| php.get(name).trim().parse::<u64>().ok().filter(|&s| s > 0);
+    secs("redis.session.lock_expire")
+        .or_else(|| secs("max_execution_time"))
+        .map(|s| s * 1000)
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -41,7 +65,9 @@ pub fn run(args: Args) -> Result<()> {
     let options = ScanOptions::default()
         .with_count(args.count)
         .with_sample(args.sample)
-        .with_memory(args.memory);
+        .with_memory(args.memory)
+        .with_heads(args.key_ids)
+        .with_assumed_lock_expire_ms(assumed_lock_expire_ms(args.lock_expire, &target));
     let census = take_census(&mut scanner, &options)?;
     if args.json {
         return output::json(&census_json(&census), true);
@@ -130,18 +156,28 @@ pub fn render(census: &Census, bars: bool) -> String {
                 .map_or(String::new(), |e| format!(" (e.g. {e})"))
         );
     }
+    if let Some(a) = &t.at_rest {
+        s += &at_rest_line(a);
+    }
     if !t.locks.is_empty() {
         s += "\nlocks held:\n";
         for l in &t.locks {
+            let secs = |ms: u64| format!("{:.1} s", ms as f64 / 1000.0);
+            let age = match (l.age_ms, l.age_from) {
+                (Some(ms), Some("token")) => format!("held {}", secs(ms)),
+                (Some(ms), _) => format!("held ~{}", secs(ms)),
+                _ => "held ?".to_owned(),
+            };
             s += &format!(
-                "  {:<10} by {:<40} expires in {}\n",
+                "  {:<10} by {:<40} {age:<14} expires in {}\n",
                 l.id,
                 l.holder,
-                l.ttl_ms.map_or("never (no TTL!)".to_owned(), |ms| format!(
-                    "{:.1} s",
-                    ms as f64 / 1000.0
-                ))
+                l.ttl_ms.map_or("never (no TTL!)".to_owned(), secs)
             );
+        }
+        if t.locks.iter().any(|l| l.age_from != Some("token")) {
+            s += "  (phpsess's locks record how long they were set for: their age is exact; \
+                  ~ is as if the others were set for --lock-expire, ? is without it)\n";
         }
     }
     s += "\nsession size\n";
@@ -154,6 +190,22 @@ pub fn render(census: &Census, bars: bool) -> String {
         s += &format!("  {:>12}  {}\n", "no TTL", group(t.sessions_without_ttl));
     }
     s
+}
+
+/// `at rest: 3 unencrypted, key id 3c4b1a2f: 120, key id 9e01aa7c: 4`: an old key id can be
+/// dropped from `phpsess.previous_keys` once no session is left under it.
+fn at_rest_line(a: &AtRestCounts) -> String {
+    let mut parts = vec![format!("{} unencrypted", group(a.plaintext))];
+    for (id, n) in &a.key_ids {
+        parts.push(format!("key id {id}: {}", group(*n)));
+    }
+    if a.unknown_envelope > 0 {
+        parts.push(format!(
+            "{} of an unknown envelope version",
+            group(a.unknown_envelope)
+        ));
+    }
+    format!("\nat rest: {}\n", parts.join(", "))
 }
 
 fn redis_line(srv: &ServerCensus) -> String {

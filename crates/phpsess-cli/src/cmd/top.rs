@@ -1,12 +1,14 @@
 //! `phpsess top`: the largest sessions, and in each the top-level `$_SESSION` variables that make
 //! it large (bytes per variable, from the decoder's own offsets) — the answer to "why is this
 //! session 400 KB". One SCAN with sizes keeps only the N largest in memory; only those N are
-//! then read and decoded.
+//! then read and decoded. Laravel's sessions (`--laravel`, `--app-key`) are unwrapped and
+//! decrypted first: the sizes are the attributes' in the serialized payload.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use anyhow::Result;
+use phpsess::laravel::LaravelSession;
 use phpsess::session::{self, VariableSize};
 use phpsess::store::{human_bytes, KeyKind, ScanEvent, ScanOptions, DEFAULT_MAX_SESSION_BYTES};
 use serde_json::json;
@@ -14,7 +16,7 @@ use serde_json::json;
 use crate::cmd::show::ShowCompression;
 use crate::output;
 use crate::progress::ScanProgress;
-use crate::target::TargetArgs;
+use crate::target::{LaravelTarget, TargetArgs};
 
 /// `phpsess top [--save-path SP] [--cluster] [-n 20] [--json]`
 #[derive(Debug, clap::Args)]
@@ -27,6 +29,8 @@ pub struct Args {
     /// How the handler compresses sessions (to decode them).
     #[arg(long, value_enum, default_value = "none")]
     compression: ShowCompression,
+    #[command(flatten)]
+    keys: crate::credentials::AtRestKeys,
     /// Keys per SCAN step.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     count: usize,
@@ -83,6 +87,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut top: Vec<Candidate> = heap.into_iter().map(|Reverse(c)| c).collect();
     top.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.id.cmp(&b.id)));
     let compression = args.compression.compression();
+    let keys = args.keys.encryption()?;
     let mut text = String::new();
     for (rank, c) in top.iter().enumerate() {
         let value = scanner
@@ -90,9 +95,10 @@ pub fn run(args: Args) -> Result<()> {
             .pop()
             .flatten();
         let host = labels.get(c.server).cloned().unwrap_or_default();
-        let decoded = match value {
-            None => Err("gone since the scan (expired or destroyed)".to_owned()),
-            Some(stored) => explain(&stored, compression),
+        let decoded = match (value, &target.laravel) {
+            (None, _) => Err("gone since the scan (expired or destroyed)".to_owned()),
+            (Some(stored), Some(laravel)) => explain_laravel(&stored, laravel),
+            (Some(stored), None) => explain(&stored, &c.key, keys.as_ref(), compression),
         };
         if args.json {
             let mut v = json!({
@@ -126,7 +132,7 @@ pub fn run(args: Args) -> Result<()> {
                 for v in vars.iter().take(5) {
                     text += &format!(
                         "       {:<24} {:>10} {:>4}%\n",
-                        v.name,
+                        short_name(&v.name),
                         human_bytes(v.bytes as u64),
                         v.bytes * 100 / total
                     );
@@ -147,13 +153,46 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// A variable's name cut to 24 characters (Laravel's `login_web_<sha1>`), so the columns stay
+/// aligned; `--json` has the whole name.
+fn short_name(name: &str) -> String {
+    if name.chars().count() <= 24 {
+        return name.to_owned();
+    }
+    let mut short: String = name.chars().take(23).collect();
+    short.push('…');
+    short
+}
+
+/// A Laravel session's encoding (`laravel php`, `laravel json, encrypted`) and its attributes'
+/// sizes in the decrypted payload, or why it cannot be read.
+fn explain_laravel(
+    stored: &[u8],
+    laravel: &LaravelTarget,
+) -> std::result::Result<(String, Vec<VariableSize>), String> {
+    let (encoding, sizes) = LaravelSession::attribute_sizes(stored, laravel.encrypter.as_ref())
+        .map_err(|e| format!("not readable: {e}"))?;
+    let encrypted = if encoding.encrypted {
+        ", encrypted"
+    } else {
+        ""
+    };
+    Ok((
+        format!("laravel {}{encrypted}", encoding.serialization),
+        sizes,
+    ))
+}
+
 /// The session's format and its variables' sizes, or why it cannot be read.
 fn explain(
     stored: &[u8],
+    redis_key: &[u8],
+    keys: Option<&phpsess::store::Encryption>,
     compression: phpsess::store::Compression,
 ) -> std::result::Result<(String, Vec<VariableSize>), String> {
+    let stored = crate::credentials::open_stored(keys, redis_key, stored)?;
     let data = compression
-        .decompress(stored, DEFAULT_MAX_SESSION_BYTES)
+        .decompress(&stored, DEFAULT_MAX_SESSION_BYTES)
         .map_err(|e| format!("not readable: {e}"))?;
     let format = session::detect(&data).ok_or_else(|| {
         "not in any PHP session format (compressed? give --compression)".to_owned()

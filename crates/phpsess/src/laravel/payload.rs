@@ -20,6 +20,7 @@ use super::encrypter::{hex, Encrypter};
 use super::error::LaravelError;
 use super::json_mode;
 use crate::error::{Error, Result};
+use crate::session::{Format, VariableSize};
 use crate::value::{Array, Key, Value};
 
 /// FQCN of Laravel's stock session guard; `SessionGuard::getName()` hashes it.
@@ -172,39 +173,52 @@ impl LaravelSession {
     /// Decode a session payload without the cache layer (`Store::save()`'s output: what the
     /// `database` driver keeps base64-encoded and the `file` driver keeps as is).
     pub fn from_payload(payload: &[u8], encrypter: Option<&Encrypter>) -> Result<LaravelSession> {
-        if let Some(serialization) = plain_format(payload) {
-            return Ok(LaravelSession {
-                attributes: decode_attributes(payload, serialization)?,
-                encoding: Encoding {
-                    encrypted: false,
-                    serialization,
-                },
-            });
-        }
-        let Some(enc) = encrypter else {
-            return Err(LaravelError::Unsupported {
-                what: "the session is encrypted (session.encrypt) and no APP_KEY was given".into(),
-            }
-            .into());
-        };
-        // EncryptedStore: encrypt($data) with serialize = true, so the plaintext is one more PHP
-        // string around the serialized attributes.
-        let plain = enc.decrypt_string(payload)?;
-        let inner = unwrap_php_string(&plain, "encrypted session")?;
-        let serialization = plain_format(&inner).ok_or_else(|| LaravelError::BadPayload {
-            what: "encrypted session",
-            detail: format!(
-                "the decrypted payload starts with {}, neither php (a:) nor json ({{, [)",
-                head(&inner)
-            ),
-        })?;
+        let (plain, encoding) = plaintext(payload, encrypter)?;
         Ok(LaravelSession {
-            attributes: decode_attributes(&inner, serialization)?,
-            encoding: Encoding {
-                encrypted: true,
-                serialization,
-            },
+            attributes: decode_attributes(&plain, encoding.serialization)?,
+            encoding,
         })
+    }
+
+    /// The size of each top-level attribute of a Redis value as `RedisStore` wrote it, in stored
+    /// order, measured in the serialized attributes (after decryption): for `php` the
+    /// serialized key and value as they are in the payload (the decoder's own offsets,
+    /// [`crate::session::variable_sizes`]); for `json` the attribute's `"key":value` as
+    /// Laravel's `json_encode()` writes it. What makes a session large, whatever its envelope.
+    pub fn attribute_sizes(
+        stored: &[u8],
+        encrypter: Option<&Encrypter>,
+    ) -> Result<(Encoding, Vec<VariableSize>)> {
+        let payload = unwrap_php_string(stored, "cache value")?;
+        let (plain, encoding) = plaintext(&payload, encrypter)?;
+        let sizes = match encoding.serialization {
+            Serialization::Php => crate::session::variable_sizes(&plain, Format::PhpSerialize)
+                .map_err(|e| LaravelError::BadPayload {
+                    what: "php session",
+                    detail: e.to_string(),
+                })?,
+            Serialization::Json => {
+                let attributes = decode_attributes(&plain, Serialization::Json)?;
+                let mut sizes = Vec::with_capacity(attributes.len());
+                for (key, value) in attributes.iter() {
+                    let name = String::from_utf8_lossy(&key.to_bytes()).into_owned();
+                    let key_json = json_mode::encode(&Value::String(name.clone().into_bytes()));
+                    let (Ok(k), Ok(v)) = (key_json, json_mode::encode(value)) else {
+                        return Err(LaravelError::BadPayload {
+                            what: "json session",
+                            detail: format!("attribute {name:?} does not encode as JSON"),
+                        }
+                        .into());
+                    };
+                    sizes.push(VariableSize {
+                        name,
+                        bytes: k.len() + 1 + v.len(),
+                    });
+                }
+                sizes
+            }
+        };
+        Ok((encoding, sizes))
     }
 
     /// The session payload (`Store::save()`'s output, without the cache layer).
@@ -441,6 +455,40 @@ fn unwrap_php_string(bytes: &[u8], what: &'static str) -> Result<Vec<u8>> {
         ))),
         Err(e) => Err(bad(format!("not a PHP string: {e}"))),
     }
+}
+
+/// The serialized attributes of a session payload (decrypted when it is encrypted) and how the
+/// payload is encoded.
+fn plaintext(payload: &[u8], encrypter: Option<&Encrypter>) -> Result<(Vec<u8>, Encoding)> {
+    if let Some(serialization) = plain_format(payload) {
+        let encoding = Encoding {
+            encrypted: false,
+            serialization,
+        };
+        return Ok((payload.to_vec(), encoding));
+    }
+    let Some(enc) = encrypter else {
+        return Err(LaravelError::Unsupported {
+            what: "the session is encrypted (session.encrypt) and no APP_KEY was given".into(),
+        }
+        .into());
+    };
+    // EncryptedStore: encrypt($data) with serialize = true, so the plaintext is one more PHP
+    // string around the serialized attributes.
+    let plain = enc.decrypt_string(payload)?;
+    let inner = unwrap_php_string(&plain, "encrypted session")?;
+    let serialization = plain_format(&inner).ok_or_else(|| LaravelError::BadPayload {
+        what: "encrypted session",
+        detail: format!(
+            "the decrypted payload starts with {}, neither php (a:) nor json ({{, [)",
+            head(&inner)
+        ),
+    })?;
+    let encoding = Encoding {
+        encrypted: true,
+        serialization,
+    };
+    Ok((inner, encoding))
 }
 
 /// php or json, from the first byte of a plaintext payload; `None` for anything else (an

@@ -424,3 +424,39 @@ fn user_ids_match_as_text() {
         assert!(!a.same_user(&b), "{a:?} {b:?}");
     }
 }
+
+#[test]
+fn attribute_sizes_see_through_every_envelope() {
+    let key = "base64:TG23CjBnP0f0umrjyP4wJVoseQDrUVPlKRTDmnYlKjI=";
+    let e = enc(key, Cipher::Aes256Cbc);
+    for serialization in [Serialization::Php, Serialization::Json] {
+        for encrypted in [false, true] {
+            let mut s = LaravelSession::new(Encoding {
+                encrypted,
+                serialization,
+            });
+            s.put("cart", Value::String(vec![b'x'; 3000]));
+            s.put("n", Value::Int(7));
+            let stored = s.to_cache_value(Some(&e)).unwrap();
+            let (encoding, sizes) = LaravelSession::attribute_sizes(&stored, Some(&e)).unwrap();
+            assert_eq!(encoding, s.encoding());
+            let got: Vec<(&str, usize)> =
+                sizes.iter().map(|v| (v.name.as_str(), v.bytes)).collect();
+            let want = match serialization {
+                // s:4:"cart";s:3000:"…";  s:1:"n";i:7;
+                Serialization::Php => [("cart", 11 + 3000 + 10), ("n", 8 + 4)],
+                // "cart":"…"  "n":7
+                Serialization::Json => [("cart", 7 + 3002), ("n", 5)],
+            };
+            assert_eq!(got, want, "{serialization} encrypted={encrypted}");
+        }
+    }
+    // Encrypted without the key: an error saying so, not sizes of ciphertext.
+    let mut s = LaravelSession::new(Encoding {
+        encrypted: true,
+        serialization: Serialization::Php,
+    });
+    s.put("a", Value::Int(1));
+    let stored = s.to_cache_value(Some(&e)).unwrap();
+    assert!(err_text(LaravelSession::attribute_sizes(&stored, None)).contains("no APP_KEY"));
+}

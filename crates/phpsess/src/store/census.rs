@@ -57,6 +57,39 @@ pub struct Sizes {
     pub histogram: Vec<Bucket>,
 }
 
+/// Sessions by how they are stored at rest (`phpsess stats --key-ids`): so an operator rotating
+/// keys sees when no session is left under an old key id, and after `migrate` when no plaintext
+/// is left.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AtRestCounts {
+    /// Sessions stored unencrypted.
+    pub plaintext: u64,
+    /// Encrypted sessions per key id (8 hex digits, as phpinfo and `phpsess show` name keys).
+    pub key_ids: BTreeMap<String, u64>,
+    /// Values that start like an envelope of another version, or are cut short.
+    pub unknown_envelope: u64,
+}
+
+impl AtRestCounts {
+    #[cfg(feature = "encryption")]
+    fn add(&mut self, head: &[u8], weight: u64) {
+        use super::envelope::{envelope_key_id, is_envelope};
+        match envelope_key_id(head) {
+            Some(id) => *self.key_ids.entry(id.to_string()).or_default() += weight,
+            None if is_envelope(head) => self.unknown_envelope += weight,
+            None => self.plaintext += weight,
+        }
+    }
+
+    fn merge(&mut self, other: &AtRestCounts) {
+        self.plaintext += other.plaintext;
+        self.unknown_envelope += other.unknown_envelope;
+        for (id, n) in &other.key_ids {
+            *self.key_ids.entry(id.clone()).or_default() += n;
+        }
+    }
+}
+
 /// A lock held at scan time.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct HeldLock {
@@ -66,6 +99,43 @@ pub struct HeldLock {
     pub holder: String,
     /// Milliseconds until the lock expires by itself (`null`: never — a lock without TTL).
     pub ttl_ms: Option<u64>,
+    /// How long it has been held, in milliseconds (`null`: unknown), see [`age_from`](Self::age_from).
+    pub age_ms: Option<u64>,
+    /// Where the age comes from: `"token"` (exact: a phpsess lock records the lifetime it was
+    /// set with, and the age is that less `PTTL`), `"assumed_expire"` (an estimate: the lifetime
+    /// given with `--lock-expire` less `PTTL`, for phpredis's and Laravel's locks), or `null`.
+    pub age_from: Option<&'static str>,
+}
+
+impl HeldLock {
+    /// The lock held by `holder` with `ttl_ms` left; `assumed_expire_ms` for a value that does not
+    /// record its lifetime.
+    pub fn new(
+        id: String,
+        holder: &[u8],
+        ttl_ms: Option<u64>,
+        assumed_expire_ms: Option<u64>,
+    ) -> Self {
+        let (age_ms, age_from) = match (
+            super::lock::lock_age_ms(holder, ttl_ms),
+            ttl_ms,
+            assumed_expire_ms,
+        ) {
+            (Some(age), _, _) => (Some(age), Some("token")),
+            // A lock living longer than assumed: the assumption is wrong, say nothing.
+            (None, Some(ttl), Some(expire)) if ttl <= expire => {
+                (Some(expire - ttl), Some("assumed_expire"))
+            }
+            _ => (None, None),
+        };
+        HeldLock {
+            id,
+            holder: String::from_utf8_lossy(holder).into_owned(),
+            ttl_ms,
+            age_ms,
+            age_from,
+        }
+    }
 }
 
 /// What a scan found on one server, or on all.
@@ -91,6 +161,9 @@ pub struct Tally {
     pub locks_held: u64,
     /// Up to [`MAX_LISTED`] of them, longest-lived first.
     pub locks: Vec<HeldLock>,
+    /// The age of the oldest lock whose age is known ([`HeldLock::age_ms`]), over all locks,
+    /// not only the listed ones.
+    pub lock_age_max_ms: Option<u64>,
     /// Per-user index keys (`<prefix>_user:<user>`) and session-to-user bindings (`<prefix><id>_USER`).
     pub user_index_keys: u64,
     /// Keys of lock queues (waiters of contended sessions, short-lived).
@@ -104,10 +177,15 @@ pub struct Tally {
     pub foreign_keys: u64,
     /// Up to [`MAX_LISTED`] of them, with why each is not a session.
     pub foreign_examples: Vec<String>,
+    /// Sessions per key id and unencrypted ([`ScanOptions::heads`]); `None` when not asked.
+    pub at_rest: Option<AtRestCounts>,
     #[serde(skip)]
     size_counts: BTreeMap<u64, u64>,
     #[serde(skip)]
     ttl_counts: Vec<u64>,
+    /// [`ScanOptions::assumed_lock_expire_ms`], for the ages of locks that do not record theirs.
+    #[serde(skip)]
+    assumed_lock_expire_ms: Option<u64>,
 }
 
 impl Tally {
@@ -118,6 +196,12 @@ impl Tally {
                 self.keys_under_prefix += k.weight;
                 self.sessions += k.weight;
                 *self.size_counts.entry(k.bytes).or_default() += k.weight;
+                #[cfg(feature = "encryption")]
+                if let Some(head) = &k.head {
+                    self.at_rest
+                        .get_or_insert_with(AtRestCounts::default)
+                        .add(head, k.weight);
+                }
                 if let Some(m) = k.memory {
                     *self.memory_bytes.get_or_insert(0) += m * k.weight;
                 }
@@ -141,16 +225,14 @@ impl Tally {
             KeyKind::Lock => {
                 self.keys_under_prefix += 1;
                 self.locks_held += 1;
-                let holder = k
-                    .value
-                    .as_deref()
-                    .map(|v| String::from_utf8_lossy(v).into_owned())
-                    .unwrap_or_default();
-                self.locks.push(HeldLock {
-                    id: short_id(&k.id),
-                    holder,
-                    ttl_ms: k.ttl_ms,
-                });
+                let lock = HeldLock::new(
+                    short_id(&k.id),
+                    k.value.as_deref().unwrap_or_default(),
+                    k.ttl_ms,
+                    self.assumed_lock_expire_ms,
+                );
+                self.lock_age_max_ms = self.lock_age_max_ms.max(lock.age_ms);
+                self.locks.push(lock);
                 // Longest-lived first; no TTL (never expires) before all.
                 self.locks
                     .sort_by_key(|l| std::cmp::Reverse(l.ttl_ms.unwrap_or(u64::MAX)));
@@ -203,6 +285,7 @@ impl Tally {
             }
         }
         self.locks_held += other.locks_held;
+        self.lock_age_max_ms = self.lock_age_max_ms.max(other.lock_age_max_ms);
         self.locks.extend(other.locks.iter().cloned());
         self.locks
             .sort_by_key(|l| std::cmp::Reverse(l.ttl_ms.unwrap_or(u64::MAX)));
@@ -211,6 +294,11 @@ impl Tally {
         self.worker_stats_keys += other.worker_stats_keys;
         self.lock_queue_keys += other.lock_queue_keys;
         self.worker_stats.extend(other.worker_stats.iter().cloned());
+        if let Some(a) = &other.at_rest {
+            self.at_rest
+                .get_or_insert_with(AtRestCounts::default)
+                .merge(a);
+        }
         self.foreign_keys += other.foreign_keys;
         for e in &other.foreign_examples {
             if self.foreign_examples.len() < MAX_LISTED {
@@ -303,7 +391,10 @@ impl Census {
         let mut total = Tally::default();
         for (i, server) in servers.iter().enumerate() {
             let redis = ServerFacts::read(scanner, i)?;
-            let mut tally = Tally::default();
+            let mut tally = Tally {
+                assumed_lock_expire_ms: options.assumed_lock_expire_ms,
+                ..Tally::default()
+            };
             scanner.scan_server(i, options, &mut |event: ScanEvent<'_>| {
                 if let ScanEvent::Key(k) = &event {
                     tally.add(k);
@@ -398,6 +489,7 @@ mod tests {
             ttl_ms,
             weight: 1,
             value: None,
+            head: None,
         }
     }
 
@@ -443,6 +535,32 @@ mod tests {
         let counts: Vec<u64> = t.ttl_seconds.iter().map(|b| b.count).collect();
         assert_eq!(counts, [1, 1, 0, 0, 0, 0, 0, 0, 1]);
         assert_eq!(t.ttl_seconds[8].le, None);
+    }
+
+    #[test]
+    fn a_locks_age_is_exact_from_its_token_and_estimated_otherwise() {
+        let token = crate::store::LockToken::for_lock(30_000);
+        let mine = HeldLock::new(
+            "a".into(),
+            token.as_str().as_bytes(),
+            Some(29_000),
+            Some(60_000),
+        );
+        assert_eq!((mine.age_ms, mine.age_from), (Some(1_000), Some("token")));
+        let phpredis = HeldLock::new("b".into(), b"web01|42", Some(25_000), Some(30_000));
+        assert_eq!(
+            (phpredis.age_ms, phpredis.age_from),
+            (Some(5_000), Some("assumed_expire"))
+        );
+        // No assumption, an assumption the lock outlives, no TTL: unknown.
+        for (ttl, assumed) in [
+            (Some(25_000), None),
+            (Some(45_000), Some(30_000)),
+            (None, Some(30_000)),
+        ] {
+            let l = HeldLock::new("c".into(), b"web01|42", ttl, assumed);
+            assert_eq!((l.age_ms, l.age_from), (None, None), "{ttl:?} {assumed:?}");
+        }
     }
 
     #[test]

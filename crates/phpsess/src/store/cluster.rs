@@ -627,7 +627,8 @@ fn to_cluster_commands(p: &Pipeline, getex: bool) -> Vec<Cmd> {
 
 fn script_source(sha: &[u8]) -> &'static str {
     for s in SCRIPTS.iter().chain(super::user_index::SCRIPTS.iter()) {
-        if redis::Script::new(s).get_hash().as_bytes() == sha {
+        // Cached hashes: this runs for every script a cluster request sends.
+        if super::lock::script_sha(s).as_bytes() == sha {
             return s;
         }
     }

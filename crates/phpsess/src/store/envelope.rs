@@ -94,11 +94,22 @@ impl fmt::Debug for KeyId {
 }
 
 /// A 32-byte at-rest key. Its `Debug` shows the key id only, so the key never reaches a log.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct AtRestKey {
     key: [u8; KEY_LEN],
     id: KeyId,
+    /// The AES-256-GCM instance of `key` (round keys and GHASH key computed once, not per
+    /// session read or written).
+    cipher: Aes256Gcm,
 }
+
+impl PartialEq for AtRestKey {
+    fn eq(&self, other: &AtRestKey) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for AtRestKey {}
 
 impl fmt::Debug for AtRestKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -115,7 +126,11 @@ impl AtRestKey {
         let digest = h.finalize();
         let mut id = [0u8; KEY_ID_LEN];
         id.copy_from_slice(&digest[..KEY_ID_LEN]);
-        AtRestKey { key, id: KeyId(id) }
+        AtRestKey {
+            key,
+            id: KeyId(id),
+            cipher: Aes256Gcm::new(&key.into()),
+        }
     }
 
     /// A key from a setting: `base64:<base64 of 32 bytes>` (Laravel's APP_KEY form) or
@@ -163,6 +178,18 @@ impl AtRestKey {
     /// The key's public name.
     pub fn id(&self) -> KeyId {
         self.id
+    }
+
+    /// A key for another use, derived from this one: HMAC-SHA256(this key, `label`), as HKDF's
+    /// expand step with one block. Different labels give independent keys, and none reveals this
+    /// one (the id hash of [`super::IdHasher`] uses it, so that it never hashes with the AES key).
+    pub fn derive(&self, label: &[u8]) -> [u8; KEY_LEN] {
+        use hmac::Mac;
+        // Invariant: HMAC accepts keys of any length.
+        let mut mac = <hmac::Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.key)
+            .expect("HMAC takes any key length");
+        mac.update(label);
+        mac.finalize().into_bytes().into()
     }
 }
 
@@ -348,7 +375,7 @@ fn seal_with(key: &AtRestKey, nonce: &[u8; NONCE_LEN], redis_key: &[u8], plain: 
     out.extend_from_slice(nonce);
     let body = out.len();
     out.extend_from_slice(plain);
-    let aead = Aes256Gcm::new(&key.key.into());
+    let aead = &key.cipher;
     // AES-GCM refuses only messages over 64 GB, far over any session size limit; a session that
     // big could not have been read from Redis (512 MB values at most).
     let tag = match aead.encrypt_inout_detached(&(*nonce).into(), &aad, (&mut out[body..]).into()) {
@@ -367,7 +394,7 @@ fn open_with(key: &AtRestKey, redis_key: &[u8], stored: &[u8]) -> Option<Vec<u8>
     let nonce = <[u8; NONCE_LEN]>::try_from(nonce).ok()?;
     let tag = <[u8; TAG_LEN]>::try_from(tag).ok()?;
     let mut buf = ciphertext.to_vec();
-    let aead = Aes256Gcm::new(&key.key.into());
+    let aead = &key.cipher;
     aead.decrypt_inout_detached(&nonce.into(), &aad, buf.as_mut_slice().into(), &tag.into())
         .ok()?;
     Some(buf)

@@ -1,5 +1,11 @@
 //! Redis key names, exactly as phpredis spells them: `<prefix><id>` for data and `<prefix><id>_LOCK`
 //! for the lock. On Redis Cluster the lock key carries a hash tag so it lives in the data key's slot.
+//!
+//! With hashed ids (`phpsess.hash_ids`, [`IdHasher`]) the id in every key name is replaced by its
+//! *stored id*, `h.` and 32 hex digits of a keyed hash of the id: the only place where a session
+//! id becomes a name in Redis is [`IdHasher::stored_id`], and everything after it (data, lock,
+//! binding, lock queue keys, host choice, cluster slot, index entries) is derived from the stored
+//! id exactly as from a plain one.
 
 pub use crate::save_path::{DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX};
 /// Suffix phpredis appends to the data key to name the lock.
@@ -28,6 +34,97 @@ pub fn invalid_id_reason(id: &[u8]) -> Option<&'static str> {
         return Some("only A-Z, a-z, 0-9, \"-\" and \",\" are allowed");
     }
     None
+}
+
+/// What a stored (hashed) id starts with. The `.` is in no session id ([`invalid_id_reason`]), so
+/// a stored id can never be mistaken for a cookie value, nor a cookie value for a stored id.
+pub const HASHED_ID_MARK: &str = "h.";
+
+/// Hex digits of the keyed hash in a stored id (128 bits).
+pub const HASHED_ID_HEX: usize = 32;
+
+/// Whether `id` is a stored (hashed) id: `h.` and 32 lowercase hex digits.
+pub fn is_hashed_id(id: &[u8]) -> bool {
+    id.len() == HASHED_ID_MARK.len() + HASHED_ID_HEX
+        && id.starts_with(HASHED_ID_MARK.as_bytes())
+        && id[HASHED_ID_MARK.len()..]
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+}
+
+/// Why `id` names no session in Redis, or `None` when it does: a session id (as
+/// [`invalid_id_reason`]) or a stored, hashed id ([`is_hashed_id`]). For key names read back from
+/// Redis (scans, the user index) and admin commands; a cookie is checked with
+/// [`invalid_id_reason`] alone, so a stored id from a Redis dump is never accepted as a cookie.
+pub fn invalid_stored_id_reason(id: &[u8]) -> Option<&'static str> {
+    if is_hashed_id(id) {
+        None
+    } else {
+        invalid_id_reason(id)
+    }
+}
+
+/// The keyed hash that turns session ids into stored ids (`phpsess.hash_ids`), so that a Redis
+/// dump, `SCAN` or `MONITOR` yields no value that works as a cookie. HMAC-SHA256 under a key of its
+/// own, derived from an at-rest key (see [`super::AtRestKey::derive`]): never the AES key itself,
+/// so the two uses cannot interact. Its `Debug` shows nothing of the key.
+#[cfg(feature = "encryption")]
+#[derive(Clone)]
+pub struct IdHasher {
+    key: [u8; 32],
+    /// HMAC keyed with `key`, its inner and outer pads already hashed: each id then costs two
+    /// SHA-256 blocks, not four.
+    keyed: hmac::Hmac<sha2::Sha256>,
+}
+
+#[cfg(feature = "encryption")]
+impl PartialEq for IdHasher {
+    fn eq(&self, other: &IdHasher) -> bool {
+        self.key == other.key
+    }
+}
+
+#[cfg(feature = "encryption")]
+impl Eq for IdHasher {}
+
+#[cfg(feature = "encryption")]
+impl std::fmt::Debug for IdHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdHasher { .. }")
+    }
+}
+
+/// The label of the id-hash key's derivation: HMAC-SHA256(at-rest key, label).
+#[cfg(feature = "encryption")]
+pub const ID_HASH_LABEL: &[u8] = b"phpsess session id hash v1\0";
+
+#[cfg(feature = "encryption")]
+impl IdHasher {
+    /// The id hash of an at-rest key (`phpsess.encryption_key`): its key is derived from it with a
+    /// label of its own.
+    pub fn new(key: &super::AtRestKey) -> IdHasher {
+        let key = key.derive(ID_HASH_LABEL);
+        // Invariant: HMAC accepts keys of any length.
+        let keyed = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&key)
+            .expect("HMAC takes any key length");
+        IdHasher { key, keyed }
+    }
+
+    /// The stored id of session `id`: `h.` and the first 16 bytes of HMAC-SHA256(hash key, id) as
+    /// hex. `id` should be valid ([`invalid_id_reason`]); this does not check.
+    pub fn stored_id(&self, id: &str) -> String {
+        use hmac::Mac;
+        let mut mac = self.keyed.clone();
+        mac.update(id.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut out = String::with_capacity(HASHED_ID_MARK.len() + HASHED_ID_HEX);
+        out.push_str(HASHED_ID_MARK);
+        for b in &digest[..HASHED_ID_HEX / 2] {
+            out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+            out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+        }
+        out
+    }
 }
 
 /// The keys one session lives under.
@@ -137,6 +234,58 @@ mod tests {
                 String::from_utf8_lossy(id)
             );
         }
+    }
+
+    #[test]
+    fn stored_ids_are_told_from_session_ids() {
+        let hashed = format!("h.{}", "0a".repeat(16));
+        assert!(is_hashed_id(hashed.as_bytes()));
+        assert_eq!(invalid_stored_id_reason(hashed.as_bytes()), None);
+        // Never a cookie value: the `.` is refused there.
+        assert!(invalid_id_reason(hashed.as_bytes()).is_some());
+        for bad in [
+            "h.",
+            "h.0A0a",
+            &format!("h.{}", "0".repeat(33)),
+            &format!("x.{}", "0".repeat(32)),
+        ] {
+            assert!(!is_hashed_id(bad.as_bytes()), "{bad}");
+            assert!(invalid_stored_id_reason(bad.as_bytes()).is_some(), "{bad}");
+        }
+        assert_eq!(invalid_stored_id_reason(b"abc"), None);
+    }
+
+    #[cfg(feature = "encryption")]
+    #[test]
+    fn id_hashes_are_keyed_and_stable() {
+        let a = super::super::AtRestKey::from_bytes([1; 32]);
+        let b = super::super::AtRestKey::from_bytes([2; 32]);
+        let h = IdHasher::new(&a);
+        let id = h.stored_id("k3vq5ctk0nb0gq3s6bqvkbmc4m");
+        assert!(is_hashed_id(id.as_bytes()), "{id}");
+        assert_eq!(
+            id,
+            IdHasher::new(&a).stored_id("k3vq5ctk0nb0gq3s6bqvkbmc4m")
+        );
+        assert_ne!(id, h.stored_id("k3vq5ctk0nb0gq3s6bqvkbmc4n"));
+        assert_ne!(
+            id,
+            IdHasher::new(&b).stored_id("k3vq5ctk0nb0gq3s6bqvkbmc4m")
+        );
+        assert!(!id.contains("k3vq5ctk"));
+        assert_eq!(format!("{h:?}"), "IdHasher { .. }");
+        // The derivation, spelled out: HMAC(HMAC(key, label), id), truncated to 16 bytes.
+        use hmac::Mac;
+        let mut k = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&[1; 32]).unwrap();
+        k.update(ID_HASH_LABEL);
+        let derived = k.finalize().into_bytes();
+        let mut m = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&derived).unwrap();
+        m.update(b"k3vq5ctk0nb0gq3s6bqvkbmc4m");
+        let want: String = m.finalize().into_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(id, format!("h.{want}"));
     }
 
     #[test]

@@ -117,28 +117,43 @@ impl LockOptions {
 /// no PHP request legitimately holds a session longer.
 pub const MAX_LOCK_EXPIRE: Duration = Duration::from_secs(24 * 3600);
 
-/// The value stored in a lock key: `<hostname>|<pid>|<unique>`. The first two fields read like
-/// phpredis's `host|pid` secret, so `redis-cli GET` shows who holds a lock; the third makes the
-/// token unique per request, so one worker never mistakes an older request's lock for its own.
+/// The value stored in a lock key: `<hostname>|<pid>|<unique>~<lock expiry ms>`. The first two
+/// fields read like phpredis's `host|pid` secret, so `redis-cli GET` shows who holds a lock; the
+/// third makes the token unique per request, so one worker never mistakes an older request's lock
+/// for its own, and ends with the lifetime the lock is set with, so that anyone reading the lock
+/// knows its age exactly ([`lock_age_ms`]). Peers compare the value as a whole (phpredis compares
+/// it with its own `host|pid` secret, phpsess with its token) and [`hands_off`] counts the `|`s,
+/// so the suffix changes nothing for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockToken(String);
 
 impl LockToken {
-    /// A fresh token for this process.
+    /// A fresh token for this process, for a lock whose lifetime it does not record.
     pub fn new() -> Self {
+        LockToken(Self::unique())
+    }
+
+    /// A fresh token for a lock set to live `expire_ms` (`SET … PX expire_ms`; a hand-off sets
+    /// the waiter's lock with the same expiry). Nothing ever extends a lock, so its age is
+    /// `expire_ms − PTTL` ([`lock_age_ms`]).
+    pub fn for_lock(expire_ms: u64) -> Self {
+        LockToken(format!("{}~{expire_ms}", Self::unique()))
+    }
+
+    fn unique() -> String {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        LockToken(format!(
+        format!(
             "{}|{}|{:x}{:04x}",
             host_name(),
             std::process::id(),
             nanos as u64 ^ random_seed(),
             n & 0xffff
-        ))
+        )
     }
 
     /// The token text.
@@ -317,17 +332,30 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 );
 
 /// KEYS[1] lock; ARGV[1] token, ARGV[2] lock expiry (ms), ARGV[3] how long our live marker lasts
-/// (ms). A waiter's try: the lock is ours when it was handed to us or is free (then taken, and we
-/// leave the queue); else we are queued (once: the live marker says we are) and our marker
-/// renewed. 1 = ours; else who holds it. A waiter that was skipped because its marker lapsed
-/// queues again at the tail.
-pub(crate) const QUEUE_WAIT: &str = r#"
+/// (ms). A waiter's try: the lock is ours when it was handed to us, or is free and nobody live is
+/// queued ahead of us (then taken, and we leave the queue); else we are queued (once: the live
+/// marker says we are) and our marker renewed. 1 = ours; else who holds it. A free lock with
+/// live waiters queued (its holder crashed and it expired, or a phpredis holder released it) is
+/// handed to the first of them, woken to read the session itself: after a crash the queue still
+/// moves in arrival order, not in the order the waiters happen to look. A waiter that was skipped
+/// because its marker lapsed queues again at the tail.
+pub(crate) const QUEUE_WAIT: &str = concat!(
+    r#"
 local lock_key, token = KEYS[1], ARGV[1]
 local q = lock_key .. '_Q'
 local alive = lock_key .. '_A:' .. token
 local holder = redis.call('GET', lock_key)
-if holder == token or not holder then
-  if not holder then redis.call('SET', lock_key, token, 'PX', ARGV[2]) end
+if not holder then
+"#,
+    hand_off!("KEYS[1]", "'?'"),
+    r#"
+  holder = redis.call('GET', lock_key)
+  if not holder then
+    redis.call('SET', lock_key, token, 'PX', ARGV[2])
+    holder = token
+  end
+end
+if holder == token then
   redis.call('LREM', q, 0, token)
   redis.call('DEL', alive, lock_key .. '_W:' .. token)
   return 1
@@ -336,7 +364,8 @@ if redis.call('EXISTS', alive) == 0 then redis.call('RPUSH', q, token) end
 redis.call('SET', alive, ARGV[2], 'PX', ARGV[3])
 redis.call('PEXPIRE', q, ARGV[3])
 return holder
-"#;
+"#
+);
 
 /// KEYS[1] lock; ARGV[1] token, ARGV[2] lock expiry (ms). A waiter out of time leaves the queue;
 /// if the lock was handed to it meanwhile, or is free, it is ours after all (1), else the holder.
@@ -370,10 +399,54 @@ pub(crate) fn wake_key(lock: &[u8], token: &LockToken) -> Vec<u8> {
     k
 }
 
+/// The lifetime a lock was set with, when its value is a token that records it
+/// ([`LockToken::for_lock`]: `host|pid|unique~<ms>`); `None` for phpredis's `host|pid`, older
+/// phpsess tokens and anything else.
+pub fn lock_expiry_ms(holder: &[u8]) -> Option<u64> {
+    if !hands_off(holder) {
+        return None;
+    }
+    let at = holder.iter().rposition(|&b| b == b'~')?;
+    let digits = &holder[at + 1..];
+    if digits.is_empty() || digits.len() > 12 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// How long a lock has been held, in milliseconds: its recorded lifetime
+/// ([`lock_expiry_ms`]) less what it has left (`PTTL`). Exact to the millisecond, on any clock:
+/// both figures come from the Redis that holds the lock. `None` when the value does not record
+/// its lifetime, or the lock has no TTL.
+pub fn lock_age_ms(holder: &[u8], pttl_ms: Option<u64>) -> Option<u64> {
+    let expiry = lock_expiry_ms(holder)?;
+    Some(expiry.saturating_sub(pttl_ms?))
+}
+
 /// Does a lock value read like one of ours (`host|pid|unique`), i.e. will its holder hand the
 /// lock over on release? phpredis's secret is `host|pid`.
 pub(crate) fn hands_off(holder: &[u8]) -> bool {
     holder.iter().filter(|&&b| b == b'|').count() == 2
+}
+
+/// The SHA1 that `EVALSHA` names script `source` by, hashed once per script and thread.
+/// Hashing on every request cost a locked request about 17,000 instructions once the unlock
+/// scripts carried the queue's hand-off (about 1.5 KB of Lua each), a fifth of all the PHP
+/// process did per request (`scripts/uncontended-cost.sh`); a look-up by the text's address
+/// costs a few dozen.
+pub(crate) fn script_sha(source: &'static str) -> String {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        // Keyed by the text's address and length: the same &'static str is the same script.
+        static SHAS: RefCell<HashMap<(usize, usize), String>> = RefCell::new(HashMap::new());
+    }
+    SHAS.with(|shas| {
+        shas.borrow_mut()
+            .entry((source.as_ptr() as usize, source.len()))
+            .or_insert_with(|| redis::Script::new(source).get_hash().to_owned())
+            .clone()
+    })
 }
 
 /// Every script the store sends, for the cluster pipeline (which sends EVAL, not EVALSHA).
@@ -402,6 +475,32 @@ mod tests {
     }
 
     #[test]
+    fn a_token_records_its_locks_lifetime_and_so_its_age() {
+        let t = LockToken::for_lock(60_000);
+        assert!(hands_off(t.as_str().as_bytes()), "{t:?}");
+        assert_eq!(t.as_str().split('|').count(), 3);
+        assert_eq!(lock_expiry_ms(t.as_str().as_bytes()), Some(60_000));
+        assert_eq!(lock_age_ms(t.as_str().as_bytes(), Some(59_250)), Some(750));
+        assert_eq!(lock_age_ms(t.as_str().as_bytes(), None), None);
+        // phpredis's secret, a token from before the expiry was recorded, garbage after `~`.
+        for other in [
+            &b"web01|4242"[..],
+            LockToken::new().as_str().as_bytes(),
+            b"web01|4242|abc~",
+            b"web01|4242|abc~12x",
+            b"web01|4242|abc~99999999999999999999",
+            b"web01~5|4242",
+        ] {
+            assert_eq!(
+                lock_expiry_ms(other),
+                None,
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+    }
+
+    #[test]
     fn only_our_three_field_tokens_promise_a_hand_off() {
         assert!(hands_off(LockToken::new().as_str().as_bytes()));
         assert!(!hands_off(b"web01|4242"), "phpredis's secret");
@@ -415,6 +514,16 @@ mod tests {
         let wake = wake_key(lock, &token);
         assert!(wake.starts_with(lock));
         assert_eq!(crate::store::slot(&wake), crate::store::slot(lock));
+    }
+
+    #[test]
+    fn script_shas_are_redis_s_and_cached() {
+        for source in SCRIPTS {
+            let want = redis::Script::new(source).get_hash().to_owned();
+            assert_eq!(script_sha(source), want);
+            assert_eq!(script_sha(source), want, "from the cache");
+        }
+        assert_ne!(script_sha(UNLOCK), script_sha(QUEUE_WAIT));
     }
 
     #[test]

@@ -45,7 +45,8 @@ mod topology;
 mod user_index;
 
 pub use census::{
-    Bucket, Census, HeldLock, ServerCensus, Sizes, Tally, MAX_LISTED, SIZE_BUCKETS, TTL_BUCKETS,
+    AtRestCounts, Bucket, Census, HeldLock, ServerCensus, Sizes, Tally, MAX_LISTED, SIZE_BUCKETS,
+    TTL_BUCKETS,
 };
 pub use cluster::{ClusterSpec, ReadFrom};
 pub use codec::{Compression, TooLarge, DEFAULT_MAX_SESSION_BYTES};
@@ -59,14 +60,21 @@ pub use envelope::{
 };
 pub use index_rebuild::{user_from_value, user_in_session};
 pub use keys::{
-    hash_tag, invalid_id_reason, slot, SessionKey, DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX,
-    LOCK_SUFFIX, MAX_ID_LEN,
+    hash_tag, invalid_id_reason, invalid_stored_id_reason, is_hashed_id, slot, SessionKey,
+    DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX, HASHED_ID_HEX, HASHED_ID_MARK, LOCK_SUFFIX, MAX_ID_LEN,
 };
-pub use lock::{host_name, LockOptions, LockToken, MAX_LOCK_EXPIRE, QUEUE_ALIVE, QUEUE_SLICE};
+#[cfg(feature = "encryption")]
+pub use keys::{IdHasher, ID_HASH_LABEL};
+pub use lock::{
+    host_name, lock_age_ms, lock_expiry_ms, LockOptions, LockToken, MAX_LOCK_EXPIRE, QUEUE_ALIVE,
+    QUEUE_SLICE,
+};
 pub use pool::{StoreManager, StorePool};
 pub use published::{stats_key, STATS_INFIX, STATS_TTL_SECS};
 pub use raw_keys::{RawKeys, ValueAndTtl};
-pub use scan::{classify, KeyKind, KeyScanner, ScanEvent, ScanOptions, ScannedKey};
+pub use scan::{
+    classify, classify_as, KeyKind, KeyScanner, Naming, ScanEvent, ScanOptions, ScannedKey,
+};
 pub use sentinel::SentinelSpec;
 pub use server_facts::ServerFacts;
 pub use session_store::{ReadOutcome, SessionInfo, SessionStore, StoreOptions};

@@ -7,13 +7,13 @@
 //! for 780,000 sessions, so there is none.)
 //!
 //! Keys are sorted by name before anything is asked of them: a session (`<prefix><id>` with a
-//! valid id, see [`invalid_id_reason`]), a lock (`<prefix><id>_LOCK`, on a cluster
+//! valid id or a hashed stored id, see [`invalid_stored_id_reason`]), a lock (`<prefix><id>_LOCK`, on a cluster
 //! `{<prefix><id>}_LOCK`), the per-user index (`<prefix>_user:<user>`, `<prefix><id>_USER`), or
 //! anything else that happens to live under the prefix, which is never counted as a session.
 
 use redis::{Pipeline, Value};
 
-use super::keys::{invalid_id_reason, LOCK_SUFFIX};
+use super::keys::{invalid_stored_id_reason, LOCK_SUFFIX};
 use super::node::Op;
 use super::stats::StoreStats;
 use super::topology::{ServerRef, Topology};
@@ -35,6 +35,14 @@ pub struct ScanOptions {
     pub memory: bool,
     /// `GET` each session's value instead of `STRLEN` (for `ls --user-key`).
     pub values: bool,
+    /// Read the first bytes of each session too (`GETRANGE 0 8`, one more small command per
+    /// session; none with [`values`](Self::values)): the encryption envelope's header, so a
+    /// tally can count sessions per key id ([`super::AtRestCounts`]).
+    pub heads: bool,
+    /// The lifetime to assume for locks whose value does not record theirs (phpredis's
+    /// `host|pid`, Laravel's `->block()` owner), to estimate their age: `redis.session.lock_expire`
+    /// or `max_execution_time` for phpredis, the route's `block()` seconds for Laravel.
+    pub assumed_lock_expire_ms: Option<u64>,
 }
 
 impl Default for ScanOptions {
@@ -44,6 +52,8 @@ impl Default for ScanOptions {
             sample: None,
             memory: false,
             values: false,
+            heads: false,
+            assumed_lock_expire_ms: None,
         }
     }
 }
@@ -70,6 +80,19 @@ impl ScanOptions {
     /// `GET` values or not.
     pub fn with_values(mut self, values: bool) -> Self {
         self.values = values;
+        self
+    }
+
+    /// Read each session's first bytes (the envelope header) or not.
+    pub fn with_heads(mut self, heads: bool) -> Self {
+        self.heads = heads;
+        self
+    }
+
+    /// Assume locks whose value does not record their lifetime were set to live `ms`
+    /// ([`assumed_lock_expire_ms`](Self::assumed_lock_expire_ms)).
+    pub fn with_assumed_lock_expire_ms(mut self, ms: Option<u64>) -> Self {
+        self.assumed_lock_expire_ms = ms;
         self
     }
 }
@@ -116,6 +139,8 @@ pub struct ScannedKey {
     pub weight: u64,
     /// The value (locks always; sessions with [`ScanOptions::values`]).
     pub value: Option<Vec<u8>>,
+    /// The first bytes of a session's value ([`ScanOptions::heads`], or taken from the value).
+    pub head: Option<Vec<u8>>,
 }
 
 /// What a scan reports as it goes.
@@ -140,6 +165,28 @@ pub enum ScanEvent<'a> {
     },
 }
 
+/// Whose key names a scan reads: which keys under the prefix are sessions and which are locks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Naming {
+    /// phpredis's and phpsess's: `<prefix><id>` with a valid PHP session id, locks
+    /// `<prefix><id>_LOCK` (on a cluster `{<prefix><id>}_LOCK`), the per-user index and lock
+    /// queues beside them.
+    #[default]
+    Php,
+    /// Laravel's cache-store sessions: `<prefix><id>` with a 40-character `[A-Za-z0-9]` id
+    /// (`Str::random(40)`); the lock a `->block()` route takes is `<prefix>session:<id>`
+    /// (`RedisLock`, its value the owner's random string). The app's other cache entries share
+    /// the prefix and are "not a session".
+    Laravel,
+}
+
+/// Length of a Laravel session id (`Str::random(40)`).
+const LARAVEL_ID_LEN: usize = 40;
+
+/// The name of Laravel's `->block()` lock after the prefix: `session:<id>`.
+const LARAVEL_LOCK_INFIX: &[u8] = b"session:";
+
 /// Scans the keys of a store's servers. Not `Sync`: one per thread.
 pub struct KeyScanner {
     topology: Topology,
@@ -147,6 +194,8 @@ pub struct KeyScanner {
     servers: Option<Vec<ServerRef>>,
     /// A key prefix for every server instead of the save_path's ([`with_prefix`](Self::with_prefix)).
     prefix: Option<Vec<u8>>,
+    /// Whose key names these are ([`with_naming`](Self::with_naming)).
+    naming: Naming,
 }
 
 impl std::fmt::Debug for KeyScanner {
@@ -165,7 +214,20 @@ impl KeyScanner {
             stats: StoreStats::default(),
             servers: None,
             prefix: None,
+            naming: Naming::Php,
         }
+    }
+
+    /// Read the keys under the prefix as `naming` names them (Laravel's sessions are
+    /// `<prefix><40-character id>`, see [`Naming::Laravel`]); PHP's by default.
+    pub fn with_naming(mut self, naming: Naming) -> Self {
+        self.naming = naming;
+        self
+    }
+
+    /// Whose key names this scanner reads.
+    pub fn naming(&self) -> Naming {
+        self.naming
     }
 
     /// Scan the keys under `prefix` on every server instead of the save_path's session prefix:
@@ -275,7 +337,10 @@ impl KeyScanner {
             None => 1,
         };
         let mut patterns = vec![glob_prefix(&target.prefix, b"*")];
-        if target.cluster && super::keys::hash_tag(&target.prefix).is_none() {
+        if self.naming == Naming::Php
+            && target.cluster
+            && super::keys::hash_tag(&target.prefix).is_none()
+        {
             // Cluster locks are `{<prefix><id>}_LOCK`, outside `<prefix>*`.
             let mut lock = b"{".to_vec();
             lock.extend_from_slice(&glob_prefix(&target.prefix, b"*}_LOCK"));
@@ -302,6 +367,7 @@ impl KeyScanner {
                 }
                 p
             };
+            let naming = self.naming;
             let mut wire = Wire::new(self, &target);
             wire.send(&scan_step(0, &[]))?;
             // The round in flight: whether it holds a SCAN step, and the keys it looks up.
@@ -319,7 +385,7 @@ impl KeyScanner {
                     cursor = next;
                     scanned += found.len() as u64;
                     for key in found {
-                        let (kind, id) = classify(&key, &target);
+                        let (kind, id) = classify_as(&key, &target, naming);
                         let mut k = ScannedKey {
                             server,
                             key,
@@ -330,6 +396,7 @@ impl KeyScanner {
                             ttl_ms: None,
                             weight: 1,
                             value: None,
+                            head: None,
                         };
                         match k.kind {
                             KeyKind::Session => {
@@ -451,21 +518,51 @@ impl<'s> Wire<'s> {
     }
 }
 
-/// What `key` is on `server`, by its name alone, and the session id in it.
+/// What `key` is on `server`, by its name alone, and the session id in it, as `naming` names keys.
+pub fn classify_as(key: &[u8], server: &ServerRef, naming: Naming) -> (KeyKind, String) {
+    match naming {
+        Naming::Php => classify(key, server),
+        Naming::Laravel => classify_laravel(key, &server.prefix),
+    }
+}
+
+/// A Laravel key: a session, the lock of a `->block()` route, or another cache entry.
+fn classify_laravel(key: &[u8], prefix: &[u8]) -> (KeyKind, String) {
+    let is_id = |b: &[u8]| b.len() == LARAVEL_ID_LEN && b.iter().all(u8::is_ascii_alphanumeric);
+    let id_of = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let Some(rest) = key.strip_prefix(prefix) else {
+        return (
+            KeyKind::Foreign("it does not start with the prefix"),
+            String::new(),
+        );
+    };
+    if is_id(rest) {
+        return (KeyKind::Session, id_of(rest));
+    }
+    if let Some(id) = rest.strip_prefix(LARAVEL_LOCK_INFIX).filter(|id| is_id(id)) {
+        return (KeyKind::Lock, id_of(id));
+    }
+    (
+        KeyKind::Foreign("not a Laravel session id (40 letters and digits)"),
+        String::new(),
+    )
+}
+
+/// What `key` is on `server`, by its name alone, and the session id in it (PHP's naming).
 pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
     let prefix = server.prefix.as_slice();
     let id_of = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     if let Some(rest) = key.strip_prefix(prefix) {
-        if invalid_id_reason(rest).is_none() {
+        if invalid_stored_id_reason(rest).is_none() {
             return (KeyKind::Session, id_of(rest));
         }
         if let Some(id) = rest.strip_suffix(LOCK_SUFFIX) {
-            if invalid_id_reason(id).is_none() {
+            if invalid_stored_id_reason(id).is_none() {
                 return (KeyKind::Lock, id_of(id));
             }
         }
         if let Some(id) = rest.strip_suffix(BINDING_SUFFIX) {
-            if invalid_id_reason(id).is_none() {
+            if invalid_stored_id_reason(id).is_none() {
                 return (KeyKind::UserIndex, id_of(id));
             }
         }
@@ -478,7 +575,7 @@ pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
         if let Some(id) = lock_queue_id(rest) {
             return (KeyKind::LockQueue, id_of(id));
         }
-        let reason = invalid_id_reason(rest).unwrap_or("not a session id");
+        let reason = invalid_stored_id_reason(rest).unwrap_or("not a session id");
         return (KeyKind::Foreign(reason), String::new());
     }
     // A cluster lock queue key `{<prefix><id>}_LOCK_Q` (…_A:<token>, …_W:<token>).
@@ -490,7 +587,7 @@ pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
             .then(|| &k[..close])
     }) {
         if let Some(id) = inner.strip_prefix(prefix) {
-            if invalid_id_reason(id).is_none() {
+            if invalid_stored_id_reason(id).is_none() {
                 return (KeyKind::LockQueue, id_of(id));
             }
         }
@@ -506,7 +603,7 @@ pub fn classify(key: &[u8], server: &ServerRef) -> (KeyKind, String) {
             .and_then(|k| k.strip_suffix(b"}"))
             .and_then(|k| k.strip_prefix(prefix))
         {
-            if invalid_id_reason(inner).is_none() {
+            if invalid_stored_id_reason(inner).is_none() {
                 return (kind, id_of(inner));
             }
         }
@@ -523,7 +620,7 @@ fn lock_queue_id(rest: &[u8]) -> Option<&[u8]> {
     let at = rest.windows(6).position(|w| w == b"_LOCK_")?;
     let (id, tail) = (&rest[..at], &rest[at + 6..]);
     let queue = tail == b"Q" || tail.starts_with(b"A:") || tail.starts_with(b"W:");
-    (queue && invalid_id_reason(id).is_none()).then_some(id)
+    (queue && invalid_stored_id_reason(id).is_none()).then_some(id)
 }
 
 fn add_lookups(p: &mut Pipeline, k: &ScannedKey, options: &ScanOptions) {
@@ -537,7 +634,13 @@ fn add_lookups(p: &mut Pipeline, k: &ScannedKey, options: &ScanOptions) {
     if k.kind == KeyKind::Session && options.memory {
         p.cmd("MEMORY").arg("USAGE").arg(key).arg("SAMPLES").arg(0);
     }
+    if k.kind == KeyKind::Session && options.heads && !options.values {
+        p.cmd("GETRANGE").arg(key).arg(0).arg(HEAD_LEN - 1);
+    }
 }
+
+/// Bytes of a session's head ([`ScanOptions::heads`]): an envelope's magic, version and key id.
+const HEAD_LEN: usize = 9;
 
 /// Fill `k` from its look-up replies; false when the key is gone by now.
 fn read_lookups(
@@ -552,6 +655,14 @@ fn read_lookups(
     } else {
         None
     };
+    let head = if k.kind == KeyKind::Session && options.heads && !options.values {
+        replies.next()
+    } else {
+        None
+    };
+    if let Some(Value::BulkString(h)) = head {
+        k.head = Some(h);
+    }
     match ttl {
         Some(Value::Int(-2)) => return false,
         Some(Value::Int(t)) if t >= 0 => k.ttl_ms = Some(t as u64),
@@ -561,6 +672,9 @@ fn read_lookups(
         Some(Value::Int(n)) => k.bytes = n.max(0) as u64,
         Some(Value::BulkString(b)) => {
             k.bytes = b.len() as u64;
+            if k.kind == KeyKind::Session && options.heads {
+                k.head = Some(b[..b.len().min(HEAD_LEN)].to_vec());
+            }
             k.value = Some(b);
         }
         Some(Value::Nil) => return false,
@@ -652,6 +766,49 @@ mod tests {
         ];
         for (key, kind, id) in table {
             assert_eq!(classify(key.as_bytes(), &s), (kind, id.to_owned()), "{key}");
+        }
+    }
+
+    #[test]
+    fn laravel_keys_are_told_apart_by_name() {
+        let s = server("laravel_database_laravel_cache:", false);
+        let id = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCd";
+        let not_id = KeyKind::Foreign("not a Laravel session id (40 letters and digits)");
+        let table: [(String, KeyKind, &str); 6] = [
+            (
+                format!("laravel_database_laravel_cache:{id}"),
+                KeyKind::Session,
+                id,
+            ),
+            (
+                format!("laravel_database_laravel_cache:session:{id}"),
+                KeyKind::Lock,
+                id,
+            ),
+            (
+                "laravel_database_laravel_cache:greeting".into(),
+                not_id.clone(),
+                "",
+            ),
+            // 39 and 41 characters, and a PHP id that Laravel never makes.
+            (
+                format!("laravel_database_laravel_cache:{}", &id[1..]),
+                not_id.clone(),
+                "",
+            ),
+            (format!("laravel_database_laravel_cache:{id}x"), not_id, ""),
+            (
+                format!("PHPREDIS_SESSION:{id}"),
+                KeyKind::Foreign("it does not start with the prefix"),
+                "",
+            ),
+        ];
+        for (key, kind, want) in table {
+            assert_eq!(
+                classify_as(key.as_bytes(), &s, Naming::Laravel),
+                (kind, want.to_owned()),
+                "{key}"
+            );
         }
     }
 

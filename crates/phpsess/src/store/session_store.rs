@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use redis::{Pipeline, Value};
 
 use super::codec::{Compression, DEFAULT_MAX_SESSION_BYTES};
-use super::keys::{invalid_id_reason, SessionKey};
+use super::keys::{invalid_id_reason, invalid_stored_id_reason, is_hashed_id, SessionKey};
 use super::lock::{
     hands_off, wake_key, LockOptions, LockToken, QUEUE_ALIVE, QUEUE_LEAVE, QUEUE_SLICE, QUEUE_WAIT,
     TOUCH_AND_UNLOCK, TOUCH_IF_UNLOCKED, UNLOCK, WRITE_AND_UNLOCK, WRITE_IF_UNLOCKED,
@@ -66,6 +66,10 @@ pub struct StoreOptions {
     /// Encryption at rest (`phpsess.encryption`): `None` stores and reads plaintext, as phpredis.
     #[cfg(feature = "encryption")]
     pub encryption: Option<super::envelope::Encryption>,
+    /// Hashed ids at rest (`phpsess.hash_ids`): every key is named by the session's stored id
+    /// ([`super::IdHasher::stored_id`]), not the id itself. `None`: phpredis's key names.
+    #[cfg(feature = "encryption")]
+    pub hash_ids: Option<super::keys::IdHasher>,
 }
 
 impl Default for StoreOptions {
@@ -80,6 +84,8 @@ impl Default for StoreOptions {
             user_index_max: DEFAULT_USER_INDEX_MAX,
             #[cfg(feature = "encryption")]
             encryption: None,
+            #[cfg(feature = "encryption")]
+            hash_ids: None,
         }
     }
 }
@@ -139,6 +145,14 @@ impl StoreOptions {
     #[must_use]
     pub fn with_encryption(mut self, encryption: Option<super::envelope::Encryption>) -> Self {
         self.encryption = encryption;
+        self
+    }
+
+    /// With keys named by hashed ids ([`hash_ids`](Self::hash_ids)).
+    #[cfg(feature = "encryption")]
+    #[must_use]
+    pub fn with_hash_ids(mut self, hash_ids: Option<super::keys::IdHasher>) -> Self {
+        self.hash_ids = hash_ids;
         self
     }
 
@@ -287,12 +301,13 @@ impl SessionStore {
         &mut self.raw
     }
 
-    /// The keys `id` lives under.
+    /// The keys stored id `id` lives under (the session id itself unless ids are hashed; see
+    /// [`stored_id`](Self::stored_id)).
     pub fn key(&self, id: &str) -> SessionKey {
         self.raw.topology.key(id.as_bytes())
     }
 
-    /// Where `id` lives, for messages and the CLI (`tcp://10.0.0.5:6379`).
+    /// Where stored id `id` lives, for messages and the CLI (`tcp://10.0.0.5:6379`).
     pub fn host_of(&self, id: &str) -> String {
         self.raw.topology.label(id.as_bytes())
     }
@@ -315,17 +330,51 @@ impl SessionStore {
     /// The binding read with session `id` in this request: `None` when `id` was not read with
     /// the user index on, `Some(None)` when it is bound to nobody.
     pub fn binding(&self, id: &str) -> Option<Option<&Binding>> {
+        let id = self.stored_id(id).ok()?;
+        self.binding_stored(&id)
+    }
+
+    fn binding_stored(&self, id: &str) -> Option<Option<&Binding>> {
         match &self.read_binding {
             Some((read, b)) if read == id => Some(b.as_ref()),
             _ => None,
         }
     }
 
+    /// The name session `id` has in Redis: `id` itself, or with hashed ids
+    /// ([`StoreOptions::hash_ids`]) its stored id. Refuses an id that is not a session id
+    /// ([`invalid_id_reason`]), a stored id too: a cookie holding a name from a Redis dump must
+    /// not open that session.
+    pub fn stored_id<'a>(&self, id: &'a str) -> Result<std::borrow::Cow<'a, str>> {
+        if let Some(reason) = invalid_id_reason(id.as_bytes()) {
+            return Err(Error::InvalidId {
+                id: printable_head(id),
+                reason,
+            });
+        }
+        #[cfg(feature = "encryption")]
+        if let Some(hasher) = &self.options.hash_ids {
+            return Ok(std::borrow::Cow::Owned(hasher.stored_id(id)));
+        }
+        Ok(std::borrow::Cow::Borrowed(id))
+    }
+
+    /// For admin operations (inspect, kill, the user index's `except`): a stored id as listed by
+    /// the index or a scan is taken as it is, a session id as [`stored_id`](Self::stored_id).
+    pub(crate) fn admin_id<'a>(&self, id: &'a str) -> Result<std::borrow::Cow<'a, str>> {
+        if is_hashed_id(id.as_bytes()) {
+            return Ok(std::borrow::Cow::Borrowed(id));
+        }
+        self.stored_id(id)
+    }
+
     /// What the next write or TTL refresh of `id` stores as its binding (user index on): bound to
     /// `binding`'s user, or unbound with `None`. Without a call the binding read stays as it is
     /// (and its TTL and index entry are refreshed with the session).
     pub fn bind(&mut self, id: &str, binding: Option<Binding>) {
-        self.next_binding = Some((id.to_owned(), binding));
+        if let Ok(id) = self.stored_id(id) {
+            self.next_binding = Some((id.into_owned(), binding));
+        }
     }
 
     /// The id whose lock this store holds, if any.
@@ -337,6 +386,15 @@ impl SessionStore {
     /// round trip). A read that fails marks the id so that a later [`write`](Self::write) for it is refused.
     pub fn read(&mut self, id: &str) -> Result<ReadOutcome> {
         self.raw.stats.reads += 1;
+        let stored = match self.stored_id(id) {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.raw.stats.errors += 1;
+                self.failed_read = Some(id.to_owned());
+                return Err(e);
+            }
+        };
+        let id: &str = &stored;
         let result = self.read_inner(id);
         match &result {
             Ok(_) => {
@@ -374,8 +432,8 @@ impl SessionStore {
             return self.finish_read(id, &key, replies, 0, getex);
         }
 
-        let token = LockToken::new();
         let lock = self.options.lock.clone();
+        let token = LockToken::for_lock(lock.expire_ms());
         let started = Instant::now();
         let mut first = true;
         loop {
@@ -723,7 +781,9 @@ impl SessionStore {
     /// Store `data` for `id` with the configured TTL. Under locking, the write and the unlock are
     /// one script that writes only while our lock token is still in place; otherwise `SETEX`.
     pub fn write(&mut self, id: &str, data: &[u8]) -> Result<()> {
-        let r = self.write_inner(id, data);
+        let r = self
+            .stored_id(id)
+            .and_then(|stored| self.write_inner(&stored, data));
         if r.is_err() {
             self.raw.stats.errors += 1;
         }
@@ -742,7 +802,7 @@ impl SessionStore {
             // PHP writes the empty session it was handed for a value we could not read: keep the
             // value (its TTL refreshed, the lock released) rather than erase what a configuration
             // fix could make readable again.
-            return self.touch(id);
+            return self.touch_stored(id);
         }
         let ttl = self.options.ttl_secs();
         let compression = self.options.compression;
@@ -815,7 +875,7 @@ impl SessionStore {
         if !self.options.user_index {
             return None;
         }
-        let old = self.binding(id).flatten().cloned();
+        let old = self.binding_stored(id).flatten().cloned();
         let new = match &self.next_binding {
             Some((next, b)) if next == id => b.clone(),
             _ => old.clone(),
@@ -920,6 +980,11 @@ impl SessionStore {
     /// Keep an unchanged session alive (PHP's lazy write): EXPIRE, or nothing when the read already
     /// refreshed the TTL; under locking, in the same script as the unlock.
     pub fn touch(&mut self, id: &str) -> Result<()> {
+        let stored = self.stored_id(id)?;
+        self.touch_stored(&stored)
+    }
+
+    fn touch_stored(&mut self, id: &str) -> Result<()> {
         check_id(id)?;
         let ttl = self.options.ttl_secs().to_string();
         let refreshed = self.refreshed.as_deref() == Some(id);
@@ -993,6 +1058,8 @@ impl SessionStore {
 
     /// Delete a session (and release our lock on it, if we hold it) in one round trip.
     pub fn destroy(&mut self, id: &str) -> Result<()> {
+        let stored = self.stored_id(id)?;
+        let id: &str = &stored;
         check_id(id)?;
         let key = self.key(id);
         let mut p = pipeline();
@@ -1003,7 +1070,7 @@ impl SessionStore {
             // session destroyed without being read is left to the index's own expiry check:
             // listings skip entries whose session is gone).
             p.cmd("DEL").arg(binding_key(&key));
-            if let Some(Some(b)) = self.binding(id) {
+            if let Some(Some(b)) = self.binding_stored(id) {
                 let prefix = self.raw.topology.prefix_of(id.as_bytes());
                 unindex = Some(super::user_index::index_key(&prefix, &b.user));
             }
@@ -1112,7 +1179,8 @@ impl SessionStore {
 
     /// Does a session exist (PHP's strict mode validate_sid)? One EXISTS.
     pub fn exists(&mut self, id: &str) -> Result<bool> {
-        check_id(id)?;
+        let stored = self.stored_id(id)?;
+        let id: &str = &stored;
         let key = self.key(id);
         let mut p = pipeline();
         p.cmd("EXISTS").arg(&key.data);
@@ -1126,12 +1194,13 @@ impl SessionStore {
         const ATTEMPTS: usize = 3;
         let mut last = String::new();
         for _ in 0..ATTEMPTS {
-            let id = generate();
-            check_id(&id)?;
+            let clear = generate();
+            // The collision check, lock and held lock are on the stored id; PHP gets the id.
+            let id = self.stored_id(&clear)?.into_owned();
             let key = self.key(&id);
             let mut p = pipeline();
             p.cmd("EXISTS").arg(&key.data);
-            let token = LockToken::new();
+            let token = LockToken::for_lock(self.options.lock.expire_ms());
             // With a session already held (session_create_id() inside an active session, PHP's
             // manual example and bug79413.phpt) the new id gets no lock: the held one must stay
             // ours until the current session is written, and the new id is locked when it is read.
@@ -1172,9 +1241,9 @@ impl SessionStore {
                         token,
                     });
                 }
-                return Ok(id);
+                return Ok(clear);
             }
-            last = id;
+            last = clear;
         }
         Err(Error::InvalidId {
             id: short_id(&last),
@@ -1185,6 +1254,8 @@ impl SessionStore {
     /// Look at a session without touching it (no lock, no TTL refresh): the stored bytes, their
     /// TTL and who holds the lock, in one round trip. `None` when the session does not exist.
     pub fn inspect(&mut self, id: &str) -> Result<Option<SessionInfo>> {
+        let stored = self.admin_id(id)?;
+        let id: &str = &stored;
         check_id(id)?;
         let key = self.key(id);
         let mut p = pipeline();
@@ -1674,7 +1745,7 @@ fn push_script(
     keys: &[&[u8]],
     args: &[&[u8]],
 ) -> ScriptPipeline {
-    let sha = redis::Script::new(source).get_hash().to_owned();
+    let sha = super::lock::script_sha(source);
     let c = p.cmd("EVALSHA").arg(sha).arg(keys.len());
     for k in keys {
         c.arg(*k);
@@ -1740,8 +1811,11 @@ fn expect_ok(
 /// Session ids are checked before any Redis command (see [`invalid_id_reason`]): an id from a
 /// cookie must not name a key outside the session's own, nor reach phpredis's bare-prefix bug
 /// (issues #531, #1625) with an empty id.
+///
+/// Past the public entry points ids are stored ids ([`SessionStore::stored_id`]), so this accepts
+/// hashed ones too; the entry points check a cookie's id with the strict rule first.
 pub(crate) fn check_id(id: &str) -> Result<()> {
-    match invalid_id_reason(id.as_bytes()) {
+    match invalid_stored_id_reason(id.as_bytes()) {
         None => Ok(()),
         Some(reason) => Err(Error::InvalidId {
             id: printable_head(id),

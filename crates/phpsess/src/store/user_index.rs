@@ -15,7 +15,8 @@
 //!   and counted ([`super::StoreStats::index_dropped`]).
 //!
 //! Neither can ever be a session key: ids are 1–256 bytes of `[A-Za-z0-9,-]` (checked before any
-//! command, [`super::invalid_id_reason`]), and both names hold a `_`, which no id can.
+//! command, [`super::invalid_id_reason`]), stored ids are `h.` and hex, and both names hold a
+//! `_`, which neither can. With hashed ids the index holds stored ids, never session ids.
 //!
 //! On a host list each host keeps the index of the sessions it holds, so the index update rides
 //! in the session's own write script (no extra round trip) and listing a user asks every host.
@@ -133,7 +134,8 @@ pub fn index_key(prefix: &[u8], user: &[u8]) -> Vec<u8> {
 /// One of a user's sessions, as [`SessionStore::user_sessions`] lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct UserSession {
-    /// The session id.
+    /// The session id; with hashed ids ([`super::StoreOptions::hash_ids`]) its stored id
+    /// (`h.…`), which [`SessionStore::kill`] and `except` accept as well.
     pub id: String,
     /// Seconds to live (-1: no expiry).
     pub ttl: i64,
@@ -435,6 +437,10 @@ impl SessionStore {
         user: &[u8],
         except: Option<&str>,
     ) -> Result<Vec<String>> {
+        // The index holds stored ids: with hashed ids, `except` (the request's own session id,
+        // or a stored id from a listing) is compared in that form.
+        let except = except.map(|e| self.admin_id(e)).transpose()?;
+        let except = except.as_deref();
         let ids = self.indexed_ids(user)?;
         let mut destroyed = Vec::new();
         let targets: Vec<_> = ids
@@ -476,6 +482,9 @@ impl SessionStore {
     /// holds it) and binding deleted, and its entry removed from its user's index. True when the
     /// session existed.
     pub fn kill(&mut self, id: &str) -> Result<bool> {
+        // A session id, or a stored id as the index and `phpsess ls` list them.
+        let stored = self.admin_id(id)?;
+        let id: &str = &stored;
         super::session_store::check_id(id)?;
         // Our own session too: the lock goes with it, so this request's own final write of it
         // is refused as well (PHP's session_destroy() is the way to end it quietly).
