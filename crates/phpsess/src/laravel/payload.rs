@@ -202,7 +202,7 @@ impl LaravelSession {
                 let mut sizes = Vec::with_capacity(attributes.len());
                 for (key, value) in attributes.iter() {
                     let name = String::from_utf8_lossy(&key.to_bytes()).into_owned();
-                    let key_json = json_mode::encode(&Value::String(name.clone().into_bytes()));
+                    let key_json = json_mode::encode(&Value::string(name.as_str()));
                     let (Ok(k), Ok(v)) = (key_json, json_mode::encode(value)) else {
                         return Err(LaravelError::BadPayload {
                             what: "json session",

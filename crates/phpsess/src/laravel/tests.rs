@@ -435,7 +435,7 @@ fn attribute_sizes_see_through_every_envelope() {
                 encrypted,
                 serialization,
             });
-            s.put("cart", Value::String(vec![b'x'; 3000]));
+            s.put("cart", Value::string(vec![b'x'; 3000]));
             s.put("n", Value::Int(7));
             let stored = s.to_cache_value(Some(&e)).unwrap();
             let (encoding, sizes) = LaravelSession::attribute_sizes(&stored, Some(&e)).unwrap();
