@@ -633,6 +633,17 @@ impl Entries<'_, '_> {
     }
 }
 
+/// A property name without its visibility prefix: [`PropertyName::parse`]'s `name`, with the
+/// public and protected (`\0*\0`) cases inline.
+#[inline(always)]
+fn unmangled(raw: &[u8]) -> &[u8] {
+    match raw {
+        [0, b'*', 0, name @ ..] => name,
+        [0, ..] => PropertyName::parse(raw).name,
+        _ => raw,
+    }
+}
+
 /// `s:N:"field";` at `pos`, exactly (N without leading zeros, as PHP writes it): the position
 /// after it. A field name that starts with NUL is never taken here, so a mangled property name
 /// always goes the way that unmangles it.
@@ -764,7 +775,7 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
             if let Some((data, len, end)) = fast::string(self.de.input, key_at) {
                 let raw = &self.de.input[data..data + len];
                 let name = match self.kind {
-                    EntriesKind::Object => PropertyName::parse(raw).name,
+                    EntriesKind::Object => unmangled(raw),
                     _ => raw,
                 };
                 if let Some(field) = self.field(name) {
