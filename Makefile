@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: deps build-deps build test lint unit fixtures bench bench-e2e bench-callgrind bench-peers bench-stats fuzz soak demo clean php-session-tests
+.PHONY: deps build-deps build test lint unit fixtures bench bench-axum bench-e2e bench-callgrind bench-peers bench-stats fuzz soak demo clean php-session-tests
 
 ## Install missing system packages (a no-op when everything is there): `deps` everything the tests,
 ## the demo and the benchmarks run (redis-server, php-fpm, nginx, Laravel, ...); `build-deps` only
@@ -40,6 +40,8 @@ lint:
 	$(CARGO) clippy -p phpsess --no-default-features --features laravel --lib --tests -- -D warnings
 	$(CARGO) clippy -p phpsess --no-default-features --features store --lib --tests -- -D warnings
 	$(CARGO) clippy -p phpsess --no-default-features --features encryption --lib --tests -- -D warnings
+	$(CARGO) clippy -p phpsess --no-default-features --features tokio --lib --tests -- -D warnings
+	$(CARGO) clippy -p phpsess --no-default-features --features axum --lib --tests -- -D warnings
 
 ## PHP's own ext/session tests with the files handler and with phpsess (also part of `make test`,
 ## as tests/tests/ext/php_session_suite.rs); the tests are fetched from Debian's php8.2 source package.
@@ -59,6 +61,8 @@ bench: deps
 	scripts/bench-callgrind.sh
 	scripts/bench-peers.sh
 	scripts/bench-e2e.sh
+	scripts/install-deps.sh test wrk
+	scripts/bench-axum.sh
 
 ## phpsess beside phpserz, php_serde, serde_php, muesli, php-deserialize-core (bench/peers, its own
 ## workspace, versions pinned): serde into structs, trees, Document, encode; callgrind + criterion.
@@ -74,6 +78,12 @@ bench-callgrind: deps
 ## End to end: phpsess vs phpredis sessions in php-cli and php-fpm+nginx, loopback and +1 ms.
 bench-e2e: deps
 	scripts/bench-e2e.sh
+
+## The axum extractors under wrk: GET /me with a real Laravel cookie beside one plain Redis GET
+## over the same connection, alternating in one run (scripts/bench-axum.sh).
+bench-axum: deps
+	scripts/install-deps.sh test wrk
+	scripts/bench-axum.sh
 
 ## `phpsess stats` over 1,000,000 sessions beside `redis-cli --memkeys`, and `top -n 20`: time and
 ## peak RSS (BENCH_SESSIONS to change the count). Not part of `make test`.

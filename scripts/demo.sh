@@ -121,6 +121,7 @@ say "  web1    php-fpm 127.0.0.1:$web1_port  session.save_handler = phpsess"
 say "  web2    php-fpm 127.0.0.1:$web2_port  session.save_handler = phpsess"
 say "  nginx   $url  round-robin over web1 and web2"
 say "  save_path  tcp://127.0.0.1:$redis_port?auth=<password>&timeout=2"
+say "  password   in $work/auth (phpsess --auth-file; README, \"A Rust service beside the app\")"
 say ""
 
 jar=$work/cookies.txt

@@ -49,6 +49,17 @@ pub fn phpsess_bin() -> &'static Path {
     PATH.get_or_init(|| built(profile_dir().join("phpsess"), "the phpsess command"))
 }
 
+/// The `phpsess-axum-example` service of this build (`crates/phpsess-axum-example`).
+pub fn axum_example_bin() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        built(
+            profile_dir().join("phpsess-axum-example"),
+            "the phpsess-axum-example service",
+        )
+    })
+}
+
 /// The extension to load: `$PHPSESS_EXT`, else `libphpsess_ext.so` of this build.
 pub fn phpsess_extension() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();

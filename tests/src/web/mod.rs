@@ -10,6 +10,7 @@
 //! Binaries: `php`, `php-fpm8.2` and `nginx` from `PATH` (nginx also from /usr/sbin), or the
 //! paths in `$PHP`, `$PHP_FPM` and `$NGINX`.
 
+pub mod axum_service;
 pub mod bench;
 pub mod bench_shared;
 pub mod ext;
@@ -22,6 +23,7 @@ pub mod php_cli;
 pub mod process;
 pub mod site;
 
+pub use axum_service::AxumService;
 pub use ext::{phpsess_extension, Extensions};
 pub use fleet::{new_session_id, Handler, SERIALIZERS};
 pub use fpm::{FpmPool, FpmPoolBuilder};

@@ -6,6 +6,7 @@
 //! and the `phpsess` command, see `phpsess_compat::artifacts`), then
 //! `cargo test -p phpsess-compat --test fleet locks::`.
 
+mod axum_service;
 mod bench;
 mod faults;
 mod hashed_ids;

@@ -6,6 +6,7 @@
 //! `cargo build --workspace --features phpsess-ext/test-panic` for `cli_show` (the `phpsess`
 //! command, see `phpsess_compat::artifacts`).
 
+mod async_store;
 mod cli_show;
 mod cli_users;
 mod cluster;

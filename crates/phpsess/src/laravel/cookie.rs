@@ -112,6 +112,33 @@ pub fn session_id_from_cookie(encrypter: &Encrypter, name: &str, value: &str) ->
     Ok(id)
 }
 
+/// [`session_id_from_cookie`] with the cookie's prefixes computed once (`prefixes`: the
+/// [`cookie_prefix`] of the cookie's name under each of the Encrypter's keys, in
+/// [`Encrypter::keys`] order), for a service that opens many cookies of one name: the HMAC-SHA1
+/// per key and request is then saved.
+pub fn session_id_from_cookie_with_prefixes(
+    encrypter: &Encrypter,
+    name: &str,
+    prefixes: &[String],
+    value: &str,
+) -> Result<String> {
+    let plain = decrypt_cookie_plain(encrypter, value)?;
+    let Some(rest) = prefixes
+        .iter()
+        .find_map(|p| plain.strip_prefix(p.as_bytes()))
+    else {
+        return Err(LaravelError::CookiePrefix {
+            name: name.to_owned(),
+        }
+        .into());
+    };
+    let id = std::str::from_utf8(rest).map_err(|_| LaravelError::InvalidSessionId {
+        reason: "the cookie holds bytes that are not text".into(),
+    })?;
+    check_session_id(id)?;
+    Ok(id.to_owned())
+}
+
 /// [`session_id_from_cookie`] when the cookie name is not known for sure: tries each of `names`
 /// (say `laravel_session` and `laravel-session`, the defaults before and after laravel/laravel
 /// v12.1.0) and returns the one whose prefix the cookie carries, with the id. The cookie is

@@ -45,6 +45,8 @@
 //! session); nothing is ever returned half-decoded.
 
 mod app_key;
+#[cfg(feature = "tokio")]
+mod async_store;
 pub mod cookie;
 mod encrypter;
 mod error;
@@ -57,6 +59,8 @@ mod store;
 mod tests;
 
 pub use app_key::{AppKey, BASE64_PREFIX};
+#[cfg(feature = "tokio")]
+pub use async_store::AsyncLaravelStore;
 pub use encrypter::{Cipher, Encrypter, Envelope, GCM_TAG_LEN};
 pub use error::LaravelError;
 pub use json_mode::MAX_JSON_DEPTH;

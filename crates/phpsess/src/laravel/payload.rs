@@ -132,7 +132,11 @@ impl From<UserId> for Value {
 /// The session key holding the user id of `guard` with the stock `SessionGuard`:
 /// `login_<guard>_<sha1("Illuminate\Auth\SessionGuard")>` (`login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d`).
 pub fn login_key(guard: &str) -> String {
-    login_key_for(guard, SESSION_GUARD_CLASS)
+    // The class hash is the same for every guard: hashed once per process, not per lookup (a
+    // service asking every request for its user does this on each one).
+    static CLASS_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash = CLASS_HASH.get_or_init(|| hex(&Sha1::digest(SESSION_GUARD_CLASS.as_bytes())));
+    format!("login_{guard}_{hash}")
 }
 
 /// The same for a guard class of your own (`SessionGuard::getName()` hashes `static::class`).

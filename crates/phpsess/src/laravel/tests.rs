@@ -460,3 +460,25 @@ fn attribute_sizes_see_through_every_envelope() {
     let stored = s.to_cache_value(Some(&e)).unwrap();
     assert!(err_text(LaravelSession::attribute_sizes(&stored, None)).contains("no APP_KEY"));
 }
+
+#[test]
+fn cookie_prefixes_computed_once_open_the_same_cookies() {
+    use super::cookie::{
+        cookie_prefix, session_cookie_value, session_id_from_cookie,
+        session_id_from_cookie_with_prefixes,
+    };
+    let key = AppKey::parse("base64:TG23CjBnP0f0umrjyP4wJVoseQDrUVPlKRTDmnYlKjI=").unwrap();
+    let enc = Encrypter::new(key.clone(), Cipher::Aes256Cbc).unwrap();
+    let prefixes = vec![cookie_prefix("laravel_session", &key)];
+    let id = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCd";
+    let value = session_cookie_value(&enc, "laravel_session", id).unwrap();
+    assert_eq!(
+        session_id_from_cookie_with_prefixes(&enc, "laravel_session", &prefixes, &value).unwrap(),
+        session_id_from_cookie(&enc, "laravel_session", &value).unwrap()
+    );
+    // Another cookie's prefix is refused, as by session_id_from_cookie.
+    let other = session_cookie_value(&enc, "other", id).unwrap();
+    let err = session_id_from_cookie_with_prefixes(&enc, "laravel_session", &prefixes, &other)
+        .unwrap_err();
+    assert!(err.to_string().contains("laravel_session"), "{err}");
+}

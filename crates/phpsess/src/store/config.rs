@@ -87,7 +87,7 @@ fn sentinel_spec(sp: &SentinelSavePath) -> SentinelSpec {
     }
 }
 
-fn host_spec(entry: &HostEntry) -> HostSpec {
+pub(super) fn host_spec(entry: &HostEntry) -> HostSpec {
     let (username, password) = credentials(entry.auth.as_ref());
     let endpoint = Endpoint {
         label: entry.address.to_string(),
@@ -106,7 +106,7 @@ fn host_spec(entry: &HostEntry) -> HostSpec {
     }
 }
 
-fn cluster_spec(sp: &ClusterSavePath) -> ClusterSpec {
+pub(super) fn cluster_spec(sp: &ClusterSavePath) -> ClusterSpec {
     let (username, password) = credentials(sp.auth.as_ref());
     let seeds = sp
         .seeds

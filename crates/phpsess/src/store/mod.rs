@@ -19,6 +19,8 @@
 //! [`Tally`] (what a scan adds up to), [`ServerFacts`] (what a server says of itself) and
 //! [`redis_checks`] (is it fit to hold sessions).
 
+#[cfg(feature = "tokio")]
+mod async_store;
 mod census;
 mod cluster;
 mod codec;
@@ -32,6 +34,7 @@ mod keys;
 mod lock;
 mod node;
 mod pool;
+mod protocol;
 mod published;
 mod raw_keys;
 mod redact;
@@ -44,6 +47,8 @@ mod stats;
 mod topology;
 mod user_index;
 
+#[cfg(feature = "tokio")]
+pub use async_store::{AsyncSessionStore, AsyncTopology, HeldSessionLock, LockedRead};
 pub use census::{
     AtRestCounts, Bucket, Census, HeldLock, ServerCensus, Sizes, Tally, MAX_LISTED, SIZE_BUCKETS,
     TTL_BUCKETS,
@@ -72,6 +77,8 @@ pub use lock::{
 pub use pool::{StoreManager, StorePool};
 pub use published::{stats_key, STATS_INFIX, STATS_TTL_SECS};
 pub use raw_keys::{RawKeys, ValueAndTtl};
+#[cfg(feature = "axum")]
+pub(crate) use redact::short_id as short_session_id;
 pub use scan::{
     classify, classify_as, KeyKind, KeyScanner, Naming, ScanEvent, ScanOptions, ScannedKey,
 };

@@ -12,12 +12,18 @@ use std::time::{Duration, Instant};
 use redis::{Pipeline, Value};
 
 use super::codec::{Compression, DEFAULT_MAX_SESSION_BYTES};
-use super::keys::{invalid_id_reason, invalid_stored_id_reason, is_hashed_id, SessionKey};
+use super::keys::{invalid_stored_id_reason, is_hashed_id, SessionKey};
 use super::lock::{
-    hands_off, wake_key, LockOptions, LockToken, QUEUE_ALIVE, QUEUE_LEAVE, QUEUE_SLICE, QUEUE_WAIT,
-    TOUCH_AND_UNLOCK, TOUCH_IF_UNLOCKED, UNLOCK, WRITE_AND_UNLOCK, WRITE_IF_UNLOCKED,
+    hands_off, LockOptions, LockToken, QUEUE_ALIVE, QUEUE_LEAVE, QUEUE_SLICE, TOUCH_AND_UNLOCK,
+    TOUCH_IF_UNLOCKED, UNLOCK, WRITE_AND_UNLOCK, WRITE_IF_UNLOCKED,
 };
 use super::node::Op;
+use super::protocol::{
+    attempt_holder, bulk, decode_stored, encode_for_store, is_unknown_command, lock_acquired,
+    push_lock_attempt, push_read, push_script, queue_reply, queue_try, script_reply,
+    waiter_wake_key, Decoded, QueueReply, ScriptPipeline, ScriptReply, NO_HOLDER,
+};
+pub(crate) use super::protocol::{pipeline, reply_text, server_error_text};
 use super::published::{stats_key, Publisher};
 use super::raw_keys::RawKeys;
 use super::redact::{redact_key, short_id};
@@ -193,18 +199,6 @@ pub struct SessionInfo {
     pub lock_holder: Option<String>,
 }
 
-/// What a stored value decodes to.
-enum Decoded {
-    /// The session bytes, and the id of the key they were encrypted under.
-    Session {
-        data: Vec<u8>,
-        key_id: Option<String>,
-    },
-    /// Refused by encryption at rest; why, naming the key id.
-    #[cfg_attr(not(feature = "encryption"), allow(dead_code))]
-    Unreadable(String),
-}
-
 struct HeldLock {
     id: String,
     key: SessionKey,
@@ -346,17 +340,7 @@ impl SessionStore {
     /// ([`invalid_id_reason`]), a stored id too: a cookie holding a name from a Redis dump must
     /// not open that session.
     pub fn stored_id<'a>(&self, id: &'a str) -> Result<std::borrow::Cow<'a, str>> {
-        if let Some(reason) = invalid_id_reason(id.as_bytes()) {
-            return Err(Error::InvalidId {
-                id: printable_head(id),
-                reason,
-            });
-        }
-        #[cfg(feature = "encryption")]
-        if let Some(hasher) = &self.options.hash_ids {
-            return Ok(std::borrow::Cow::Owned(hasher.stored_id(id)));
-        }
-        Ok(std::borrow::Cow::Borrowed(id))
+        super::protocol::stored_id(&self.options, id)
     }
 
     /// For admin operations (inspect, kill, the user index's `except`): a stored id as listed by
@@ -438,13 +422,7 @@ impl SessionStore {
         let mut first = true;
         loop {
             let mut p = pipeline();
-            p.cmd("SET")
-                .arg(&key.lock)
-                .arg(token.as_str())
-                .arg("NX")
-                .arg("PX")
-                .arg(lock.expire_ms());
-            p.cmd("GET").arg(&key.lock);
+            push_lock_attempt(&mut p, &key, &token, lock.expire_ms());
             // Only the first attempt carries the read: while we wait, a large session is not
             // transferred again and again.
             let getex = early && self.raw.topology.getex(id.as_bytes());
@@ -461,9 +439,7 @@ impl SessionStore {
             };
             // A retried attempt may find the lock already ours: its first SET landed before the
             // connection broke.
-            let acquired = matches!(replies.first(), Some(Value::Okay))
-                || bulk(replies.get(1)).as_deref() == Some(token.as_str().as_bytes());
-            if acquired {
+            if lock_acquired(&replies, &token) {
                 if !first {
                     self.raw
                         .stats
@@ -491,11 +467,10 @@ impl SessionStore {
             if waited >= lock.wait {
                 self.raw.stats.lock_waited(waited.as_millis() as u64);
                 self.raw.stats.lock_timeouts += 1;
-                let holder = bulk(replies.get(1)).map(|h| String::from_utf8_lossy(&h).into_owned());
                 return Err(Error::LockTimeout {
                     host: self.host_of(id),
                     key: redact_key(&key.lock, id),
-                    holder: holder.unwrap_or_else(|| "unknown".into()),
+                    holder: attempt_holder(&replies),
                     waited_ms: waited.as_millis() as u64,
                 });
             }
@@ -563,9 +538,7 @@ impl SessionStore {
         getex: bool,
     ) -> Result<ReadOutcome> {
         let lock = self.options.lock.clone();
-        let expire_ms = lock.expire_ms().to_string();
-        let alive_ms = (QUEUE_ALIVE.as_millis() as u64).to_string();
-        let wake = wake_key(&key.lock, &token);
+        let wake = waiter_wake_key(key, &token);
         // A blocking pop must end before the connection's read timeout, or the reply would be
         // taken for a silent server.
         let read_timeout = self.raw.topology.read_timeout(id.as_bytes());
@@ -575,15 +548,11 @@ impl SessionStore {
             if waited >= lock.wait {
                 return self.leave_queue(id, key, token, started, getex, polled);
             }
-            let sp = push_script(
-                pipeline(),
-                QUEUE_WAIT,
-                &[&key.lock],
-                &[
-                    token.as_str().as_bytes(),
-                    expire_ms.as_bytes(),
-                    alive_ms.as_bytes(),
-                ],
+            let sp = queue_try(
+                key,
+                &token,
+                lock.expire_ms(),
+                QUEUE_ALIVE.as_millis() as u64,
             );
             let replies = match self.run_script(id, sp, "lock", &key.lock) {
                 Ok(r) => r,
@@ -593,13 +562,12 @@ impl SessionStore {
                     return Err(e);
                 }
             };
-            let holder = match replies.last() {
-                Some(Value::Int(1)) => {
+            let holder = match queue_reply(replies.last()) {
+                QueueReply::Ours => {
                     return self.queued_lock_taken(id, key, token, started, getex, polled, None);
                 }
-                Some(Value::BulkString(h)) => h.clone(),
-                other => {
-                    let detail = reply_text(other);
+                QueueReply::HeldBy(h) => h,
+                QueueReply::Unexpected(detail) => {
                     self.orphan(id, &key.lock, token);
                     return Err(self.redis_error(id, "lock", &key.lock, detail, false));
                 }
@@ -805,9 +773,7 @@ impl SessionStore {
             return self.touch_stored(id);
         }
         let ttl = self.options.ttl_secs();
-        let compression = self.options.compression;
-        let data = compression.compress(data);
-        let data: &[u8] = &self.seal(id, &data)?;
+        let data: &[u8] = &self.seal(id, data)?;
         let ttl_text = ttl.to_string();
         let change = self.bind_change(id);
         if let Some(held) = self.take_held(id) {
@@ -1318,69 +1284,21 @@ impl SessionStore {
         })
     }
 
-    /// The value to store for `id`: `data` (already compressed) sealed under the current key
-    /// when encryption is on, else as it is.
+    /// The value to store for `id`: `data` compressed as configured, then sealed under the
+    /// current key when encryption is on ([`encode_for_store`]).
     fn seal<'a>(&self, id: &str, data: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>> {
-        #[cfg(feature = "encryption")]
-        if let Some(enc) = &self.options.encryption {
-            let key = self.key(id);
-            return enc
-                .seal(&key.data, data)
-                .map(std::borrow::Cow::Owned)
-                .map_err(|e| Error::Encode(e.to_string()));
-        }
-        let _ = id;
-        Ok(std::borrow::Cow::Borrowed(data))
+        encode_for_store(&self.options, &self.key(id).data, data).map_err(Error::Encode)
     }
 
     /// The session bytes of a stored value: decrypted, decompressed, within `max_session_bytes`
     /// (checked on the stored bytes before decrypting and on the decompressed ones).
     fn decode_stored(&self, id: &str, key: &[u8], stored: &[u8]) -> Result<Decoded> {
-        let options = &self.options;
-        let too_large = |reason| Error::SessionTooLarge {
+        decode_stored(&self.options, key, stored).map_err(|reason| Error::SessionTooLarge {
             host: self.host_of(id),
             key: redact_key(key, id),
             id: short_id(id),
             reason,
-        };
-        if stored.len() > options.max_session_bytes {
-            return Err(too_large(super::codec::TooLarge::Stored {
-                stored: stored.len(),
-                limit: options.max_session_bytes,
-            }));
-        }
-        #[allow(unused_mut)]
-        let mut key_id = None;
-        #[cfg(feature = "encryption")]
-        let opened;
-        #[cfg(feature = "encryption")]
-        let stored: &[u8] = match &options.encryption {
-            None => stored,
-            Some(enc) => {
-                use super::envelope::Opened;
-                opened = enc.open(key, stored);
-                match &opened {
-                    Opened::Plain => stored,
-                    Opened::Decrypted {
-                        data, key_id: k, ..
-                    } => {
-                        key_id = Some(k.to_string());
-                        data
-                    }
-                    Opened::Rejected(why) => return Ok(Decoded::Unreadable(why.to_string())),
-                }
-            }
-        };
-        match options
-            .compression
-            .decompress(stored, options.max_session_bytes)
-        {
-            Ok(data) => Ok(Decoded::Session {
-                data: data.into_owned(),
-                key_id,
-            }),
-            Err(reason) => Err(too_large(reason)),
-        }
+        })
     }
 
     /// Forget connections (call in a child after fork).
@@ -1396,43 +1314,33 @@ impl SessionStore {
     }
 
     fn check_locked_reply(&mut self, id: &str, held: &HeldLock, replies: Vec<Value>) -> Result<()> {
-        match replies.first() {
-            Some(Value::Int(1)) => Ok(()),
-            Some(Value::Array(done)) if self.counted(done) => Ok(()),
-            Some(Value::BulkString(holder)) => {
+        match script_reply(replies.first()) {
+            ScriptReply::Done { dropped } => {
+                self.raw.stats.index_dropped += dropped;
+                Ok(())
+            }
+            ScriptReply::HeldBy(holder) => {
                 self.raw.stats.lock_losses += 1;
                 Err(Error::LockLost {
                     host: self.host_of(id),
                     key: redact_key(&held.key.lock, id),
-                    holder: String::from_utf8_lossy(holder).into_owned(),
+                    holder: String::from_utf8_lossy(&holder).into_owned(),
                 })
             }
-            Some(Value::Nil) | Some(Value::Int(0)) => {
+            ScriptReply::NoHolder => {
                 self.raw.stats.lock_losses += 1;
                 Err(Error::LockLost {
                     host: self.host_of(id),
                     key: redact_key(&held.key.lock, id),
                     // The lock key is gone: expired, or deleted (DEL, flush, a failover that lost
                     // it); the reply cannot tell which.
-                    holder: "nobody (it expired or was deleted)".into(),
+                    holder: NO_HOLDER.into(),
                 })
             }
-            other => {
-                let detail = reply_text(other);
+            ScriptReply::Unexpected(detail) => {
                 self.orphan(&held.id, &held.key.lock, held.token.clone());
                 Err(self.redis_error(id, "write", &held.key.data, detail, false))
             }
-        }
-    }
-
-    /// A user-index script's `{1, dropped}`: true, with the dropped entries counted.
-    fn counted(&mut self, done: &[Value]) -> bool {
-        match done {
-            [Value::Int(1), Value::Int(dropped)] => {
-                self.raw.stats.index_dropped += (*dropped).max(0) as u64;
-                true
-            }
-            _ => false,
         }
     }
 
@@ -1442,16 +1350,18 @@ impl SessionStore {
         key: &SessionKey,
         replies: Vec<Value>,
     ) -> Result<()> {
-        match replies.first() {
-            Some(Value::Int(1)) => Ok(()),
-            Some(Value::Array(done)) if self.counted(done) => Ok(()),
-            Some(Value::BulkString(holder)) => Err(Error::LockHeld {
+        match script_reply(replies.first()) {
+            ScriptReply::Done { dropped } => {
+                self.raw.stats.index_dropped += dropped;
+                Ok(())
+            }
+            ScriptReply::HeldBy(holder) => Err(Error::LockHeld {
                 host: self.host_of(id),
                 key: redact_key(&key.lock, id),
-                holder: String::from_utf8_lossy(holder).into_owned(),
+                holder: String::from_utf8_lossy(&holder).into_owned(),
             }),
-            other => {
-                let detail = reply_text(other);
+            ScriptReply::NoHolder | ScriptReply::Unexpected(_) => {
+                let detail = reply_text(replies.first());
                 Err(self.redis_error(id, "write", &key.data, detail, false))
             }
         }
@@ -1674,14 +1584,7 @@ impl SessionStore {
         };
         if let Value::ServerError(e) = last {
             if e.code() == "NOSCRIPT" {
-                let mut fallback = pipeline();
-                let c = fallback.cmd("EVAL").arg(p.source).arg(p.keys.len());
-                for k in &p.keys {
-                    c.arg(k.as_slice());
-                }
-                for a in &p.args {
-                    c.arg(a.as_slice());
-                }
+                let fallback = p.eval();
                 let mut again = self.run(id, &fallback, false, op, key)?;
                 let mut replies = replies;
                 replies.pop();
@@ -1711,85 +1614,6 @@ impl SessionStore {
             source: None,
         }
     }
-}
-
-/// A pipeline ending in EVALSHA, with what is needed to resend it as EVAL.
-struct ScriptPipeline {
-    pipe: Pipeline,
-    source: &'static str,
-    keys: Vec<Vec<u8>>,
-    args: Vec<Vec<u8>>,
-}
-
-pub(crate) fn pipeline() -> Pipeline {
-    let mut p = redis::pipe();
-    p.ignore_errors();
-    p
-}
-
-fn push_read(p: &mut Pipeline, key: &SessionKey, ttl: u64, getex: bool, binding: Option<&[u8]>) {
-    if getex {
-        p.cmd("GETEX").arg(&key.data).arg("EX").arg(ttl);
-    } else {
-        p.cmd("GET").arg(&key.data);
-    }
-    if let Some(b) = binding {
-        p.cmd("GET").arg(b);
-        p.cmd("PTTL").arg(b);
-    }
-}
-
-fn push_script(
-    mut p: Pipeline,
-    source: &'static str,
-    keys: &[&[u8]],
-    args: &[&[u8]],
-) -> ScriptPipeline {
-    let sha = super::lock::script_sha(source);
-    let c = p.cmd("EVALSHA").arg(sha).arg(keys.len());
-    for k in keys {
-        c.arg(*k);
-    }
-    for a in args {
-        c.arg(*a);
-    }
-    ScriptPipeline {
-        pipe: p,
-        source,
-        keys: keys.iter().map(|k| k.to_vec()).collect(),
-        args: args.iter().map(|a| a.to_vec()).collect(),
-    }
-}
-
-fn bulk(v: Option<&Value>) -> Option<Vec<u8>> {
-    match v {
-        Some(Value::BulkString(b)) => Some(b.clone()),
-        _ => None,
-    }
-}
-
-/// A Redis error reply as Redis wrote it: `NOAUTH Authentication required.`
-pub(crate) fn server_error_text(e: &redis::ServerError) -> String {
-    match e.details() {
-        Some(detail) => format!("{} {detail}", e.code()),
-        None => e.code().to_owned(),
-    }
-}
-
-/// A reply the store did not expect, for a message: error replies as Redis wrote them.
-pub(crate) fn reply_text(reply: Option<&Value>) -> String {
-    match reply {
-        Some(Value::ServerError(e)) => server_error_text(e),
-        other => format!("unexpected reply {other:?}"),
-    }
-}
-
-/// Redis < 6.2 answers GETEX with `ERR unknown command 'GETEX', …` (read from the reply's own
-/// code and text, as Redis wrote them).
-fn is_unknown_command(e: &redis::ServerError) -> bool {
-    server_error_text(e)
-        .to_ascii_lowercase()
-        .contains("unknown command")
 }
 
 fn expect_ok(
@@ -1826,7 +1650,7 @@ pub(crate) fn check_id(id: &str) -> Result<()> {
 
 /// The first few characters of a refused id, for a message: enough to recognise it, not enough
 /// to use it, and never splitting a character.
-fn printable_head(id: &str) -> String {
+pub(crate) fn printable_head(id: &str) -> String {
     let mut head: String = id.chars().take(6).collect();
     if head.len() < id.len() {
         head.push('…');

@@ -1,0 +1,110 @@
+//! axum extractors for the sessions of a PHP or Laravel app (feature `axum`): a Rust service
+//! beside the app (an API, a websocket server, an upload service on the same domain) asks "who is
+//! this request's user?" in one line, over the async store's shared connections.
+//!
+//! | extractor | reads | writes |
+//! |---|---|---|
+//! | [`PhpSession`] | one `GET`, no lock | never |
+//! | [`PhpSessionMut`] | lock + `GET` (one round trip; waits in the lock queue like PHP) | when the handler returns: the fenced write (only while the lock is ours) or a TTL refresh, releasing the lock |
+//! | [`LaravelSession`] | cookie decrypted, one `GET` | never |
+//! | [`LaravelSessionMut`] | as [`LaravelSession`] | when the handler returns, if changed: `SET … XX KEEPTTL` |
+//!
+//! A [`SessionLayer`] (from [`SessionConfig::layer`]) around the routes carries the stores and
+//! settings to the extractors, and performs the write-backs. A missing, invalid, tampered or
+//! unknown cookie is a [`SessionRejection`]: 401 with a fixed body (the status is
+//! configurable); Redis failing is a 503; nothing internal is sent to the client.
+//!
+//! A native PHP session (`PHPSESSID`, the user id in `$_SESSION['user_id']`):
+//!
+//! ```no_run
+//! use axum::{routing::get, Router};
+//! use phpsess::axum::{PhpSession, SessionConfig};
+//! use phpsess::store::{AsyncSessionStore, StoreOptions};
+//!
+//! async fn me(session: PhpSession) -> String {
+//!     match session.user_id() {
+//!         Some(id) => format!("user {id}"),
+//!         None => "not logged in".into(),
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = AsyncSessionStore::from_save_path("tcp://127.0.0.1:6379", StoreOptions::default())?;
+//! let app: Router = Router::new()
+//!     .route("/me", get(me))
+//!     .layer(SessionConfig::php(store).with_user_key("user_id").layer());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Typed values through serde, and a change written back under PHP's lock (the PHP app sees it
+//! on its next request; a PHP request holding the lock makes this one wait its turn):
+//!
+//! ```no_run
+//! use axum::{routing::post, Router};
+//! use phpsess::axum::{PhpSessionMut, SessionConfig, SessionRejection};
+//! use phpsess::store::{AsyncSessionStore, StoreOptions};
+//!
+//! #[derive(serde::Deserialize, serde::Serialize)]
+//! struct Cart { items: Vec<String> }
+//!
+//! async fn add(session: PhpSessionMut) -> Result<&'static str, SessionRejection> {
+//!     let mut cart: Cart = session.get("cart").ok().flatten().unwrap_or(Cart { items: vec![] });
+//!     cart.items.push("book".into());
+//!     let _ = session.insert("cart", &cart);
+//!     Ok("added")
+//! }
+//!
+//! # fn build(store: AsyncSessionStore) -> Router {
+//! Router::new().route("/cart", post(add)).layer(SessionConfig::php(store).layer())
+//! # }
+//! ```
+//!
+//! A Laravel session (APP_KEY, cookie name and key prefix as `phpsess laravel show` takes them):
+//!
+//! ```no_run
+//! use axum::{routing::get, Json, Router};
+//! use phpsess::axum::{LaravelSession, SessionConfig};
+//! use phpsess::laravel::{AppKey, AsyncLaravelStore, Cipher, Encrypter, LaravelConfig, Skeleton};
+//!
+//! async fn me(session: LaravelSession) -> Json<serde_json::Value> {
+//!     let id = session.web_user_id().map(|id| id.to_string());
+//!     let token: Option<String> = session.get("_token").ok().flatten();
+//!     Json(serde_json::json!({ "user_id": id, "has_csrf": token.is_some() }))
+//! }
+//!
+//! # fn build() -> phpsess::Result<Router> {
+//! let key = AppKey::parse(&std::env::var("APP_KEY").unwrap_or_default())?;
+//! let config = LaravelConfig::defaults(Encrypter::new(key, Cipher::Aes256Cbc)?, Skeleton::L8, "Laravel")?;
+//! let store = AsyncLaravelStore::open("tcp://127.0.0.1:6379", config)?;
+//! Ok(Router::new().route("/me", get(me)).layer(SessionConfig::laravel(store).layer()))
+//! # }
+//! ```
+//!
+//! And a Laravel session changed from Rust:
+//!
+//! ```no_run
+//! use axum::{routing::post, Router};
+//! use phpsess::axum::{LaravelSessionMut, SessionConfig};
+//! use phpsess::laravel::AsyncLaravelStore;
+//!
+//! async fn theme(session: LaravelSessionMut) -> &'static str {
+//!     let _ = session.insert("theme", "dark");
+//!     "saved"
+//! }
+//!
+//! # fn build(store: AsyncLaravelStore) -> Router {
+//! Router::new().route("/theme", post(theme)).layer(SessionConfig::laravel(store).layer())
+//! # }
+//! ```
+
+mod config;
+mod laravel;
+mod php;
+mod rejection;
+
+pub use config::{SessionConfig, SessionLayer, SessionService, DEFAULT_PHP_COOKIE};
+pub use laravel::{LaravelSession, LaravelSessionMut};
+pub use php::{PhpSession, PhpSessionMut};
+pub use rejection::{RejectionKind, SessionRejection};

@@ -1,0 +1,263 @@
+//! [`PhpSession`] (read-only) and [`PhpSessionMut`] (write-back): the native PHP session of the
+//! request's session cookie, as phpredis or phpsess stored it.
+
+use std::sync::Arc;
+
+use axum_core::extract::FromRequestParts;
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::config::{cookie, from_parts, Pending, SessionConfig, WriteBackSlot};
+use super::rejection::{RejectionKind, SessionRejection};
+use crate::laravel::UserId;
+use crate::store::AsyncSessionStore;
+use crate::{Array, Error, Value};
+
+/// The request's PHP session, read without a lock and never written: one `GET`.
+///
+/// Rejected (401 by default) when the cookie is missing, is no valid session id, or names no
+/// session; 503 when Redis fails. See [`crate::axum`] for a whole service.
+#[derive(Clone)]
+pub struct PhpSession {
+    id: String,
+    vars: Array,
+    user_key: Option<String>,
+}
+
+impl PhpSession {
+    /// The session id (the cookie's value).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The session's variables (`$_SESSION`), in order.
+    pub fn vars(&self) -> &Array {
+        &self.vars
+    }
+
+    /// The variable `key` as PHP stored it.
+    pub fn value(&self, key: &str) -> Option<&Value> {
+        self.vars.get(key)
+    }
+
+    /// The variable `key` as a `T` (through serde): `Ok(None)` when it is not set, an error when
+    /// it is set but is no `T`.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> crate::Result<Option<T>> {
+        typed(self.vars.get(key))
+    }
+
+    /// The logged-in user's id: the variable named by [`SessionConfig::with_user_key`], when it
+    /// holds an int or a string.
+    pub fn user_id(&self) -> Option<UserId> {
+        user_id(&self.vars, self.user_key.as_deref())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PhpSession {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let (config, _) = from_parts(parts)?;
+        let (store, id) = store_and_id(&config, parts)?;
+        let data = match store.read(&id).await {
+            Ok(Some(data)) => data,
+            Ok(None) => {
+                return Err(config.reject(RejectionKind::UnknownSession, "no such session"));
+            }
+            Err(e) => return Err(config.reject(store_error_kind(&e), e.to_string())),
+        };
+        let vars = decode(&config, &data)?;
+        Ok(PhpSession {
+            id,
+            vars,
+            user_key: config.user_key.clone(),
+        })
+    }
+}
+
+/// The request's PHP session, locked for the request and written back when the handler
+/// returns: with the fenced write (only while the lock is still ours) if a variable changed,
+/// else a TTL refresh; either releases the lock (handing it to the next queued request, PHP or
+/// Rust). Needs the [`super::SessionLayer`] around the route, which performs the write; a failed
+/// write makes the response a 503. Waits for a lock another request holds as PHP would (the
+/// store's [`crate::store::LockOptions`]); still held after the wait: 503.
+#[derive(Clone)]
+pub struct PhpSessionMut {
+    id: String,
+    slot: WriteBackSlot,
+    user_key: Option<String>,
+}
+
+// Debug shows the id shortened: a whole session id in a log is a session anyone can take.
+impl std::fmt::Debug for PhpSessionMut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PhpSessionMut")
+            .field("id", &crate::store::short_session_id(&self.id))
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for PhpSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PhpSession")
+            .field("id", &crate::store::short_session_id(&self.id))
+            .field("vars", &self.vars.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PhpSessionMut {
+    /// The session id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn with_vars<R>(&self, f: impl FnOnce(&mut Array) -> R) -> Option<R> {
+        let mut guard = self.slot.0.lock().ok()?;
+        match guard.as_mut() {
+            Some(Pending::Php { vars, .. }) => Some(f(vars)),
+            _ => None,
+        }
+    }
+
+    /// A copy of the variable `key`.
+    pub fn value(&self, key: &str) -> Option<Value> {
+        self.with_vars(|v| v.get(key).cloned()).flatten()
+    }
+
+    /// The variable `key` as a `T` (through serde).
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> crate::Result<Option<T>> {
+        typed(self.value(key).as_ref())
+    }
+
+    /// The logged-in user's id, as [`PhpSession::user_id`].
+    pub fn user_id(&self) -> Option<UserId> {
+        self.with_vars(|v| user_id(v, self.user_key.as_deref()))
+            .flatten()
+    }
+
+    /// Set variable `key` to `value`.
+    pub fn set(&self, key: &str, value: Value) {
+        self.with_vars(|v| v.insert(key, value));
+    }
+
+    /// Set variable `key` to `value` turned into a PHP value through serde.
+    pub fn insert<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> crate::Result<()> {
+        let value = crate::php_serde::to_value(value)?;
+        self.set(key, value);
+        Ok(())
+    }
+
+    /// Remove variable `key`, returning it.
+    pub fn remove(&self, key: &str) -> Option<Value> {
+        self.with_vars(|v| v.remove(key)).flatten()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PhpSessionMut {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let (config, slot) = from_parts(parts)?;
+        let Some(slot) = slot else {
+            return Err(config.reject(RejectionKind::Misconfigured, "no write-back slot"));
+        };
+        if slot.0.lock().map(|p| p.is_some()).unwrap_or(true) {
+            return Err(config.reject(
+                RejectionKind::Misconfigured,
+                "a second write-back extractor in one request",
+            ));
+        }
+        let (store, id) = store_and_id(&config, parts)?;
+        let read = match store.read_locked(&id).await {
+            Ok(read) => read,
+            Err(e) => return Err(config.reject(store_error_kind(&e), e.to_string())),
+        };
+        let Some(original) = read.data else {
+            // No session to change (this service does not create sessions): give the lock back.
+            let _ = store.release(read.lock).await;
+            return Err(config.reject(RejectionKind::UnknownSession, "no such session"));
+        };
+        let vars = match decode(&config, &original) {
+            Ok(vars) => vars,
+            Err(rejection) => {
+                let _ = store.release(read.lock).await;
+                return Err(rejection);
+            }
+        };
+        if let Ok(mut pending) = slot.0.lock() {
+            *pending = Some(Pending::Php {
+                store: store.clone(),
+                lock: read.lock,
+                format: config.format,
+                original,
+                vars,
+            });
+        }
+        Ok(PhpSessionMut {
+            id,
+            slot,
+            user_key: config.user_key.clone(),
+        })
+    }
+}
+
+/// The native store and the id in the request's cookie, checked before any Redis command.
+fn store_and_id(
+    config: &Arc<SessionConfig>,
+    parts: &Parts,
+) -> Result<(AsyncSessionStore, String), SessionRejection> {
+    let Some(store) = config.php.clone() else {
+        return Err(config.reject(
+            RejectionKind::Misconfigured,
+            "no native PHP session store in the SessionConfig",
+        ));
+    };
+    let Some(id) = cookie(parts, &config.cookie_name) else {
+        return Err(config.reject(RejectionKind::MissingCookie, "no session cookie"));
+    };
+    if let Some(reason) = crate::store::invalid_id_reason(id.as_bytes()) {
+        return Err(config.reject(
+            RejectionKind::InvalidCookie,
+            format!("the session cookie is no session id: {reason}"),
+        ));
+    }
+    Ok((store, id.to_owned()))
+}
+
+fn decode(config: &SessionConfig, data: &[u8]) -> Result<Array, SessionRejection> {
+    crate::session::decode(data, config.format).map_err(|e| {
+        config.reject(
+            RejectionKind::UnreadableSession,
+            format!(
+                "the stored session does not decode as {}: {e}",
+                config.format
+            ),
+        )
+    })
+}
+
+/// Errors of the store as rejections: a refused id is the client's (401), the rest Redis's (503).
+pub(crate) fn store_error_kind(e: &Error) -> RejectionKind {
+    match e {
+        Error::InvalidId { .. } => RejectionKind::InvalidCookie,
+        Error::SessionTooLarge { .. } => RejectionKind::UnreadableSession,
+        _ => RejectionKind::StoreUnavailable,
+    }
+}
+
+pub(crate) fn typed<T: DeserializeOwned>(value: Option<&Value>) -> crate::Result<Option<T>> {
+    value.map(crate::php_serde::from_value).transpose()
+}
+
+fn user_id(vars: &Array, key: Option<&str>) -> Option<UserId> {
+    match vars.get(key?)? {
+        Value::Int(i) => Some(UserId::Int(*i)),
+        Value::String(s) => std::str::from_utf8(s)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(|s| UserId::Str(s.to_owned())),
+        _ => None,
+    }
+}

@@ -1,0 +1,887 @@
+//! [`AsyncSessionStore`]: the session store for tokio services (feature `tokio`). The same keys,
+//! host choice, lock protocol (with the fair queue), fenced writes, codecs and errors as the
+//! blocking [`super::SessionStore`], all decided in [`super::protocol`]; this file only does the
+//! I/O, over redis-rs's async connections: one [`redis::aio::ConnectionManager`] per host (a
+//! multiplexed connection shared by every task, reconnecting by itself) or one async cluster
+//! connection (MOVED/ASK, failover). Cloning the store is cheap and shares the connections.
+//!
+//! ```no_run
+//! # async fn run() -> phpsess::Result<()> {
+//! use phpsess::store::{AsyncSessionStore, StoreOptions};
+//! let store = AsyncSessionStore::from_save_path("tcp://127.0.0.1:6379", StoreOptions::default())?;
+//! // A read-only look: one GET, no lock.
+//! let data = store.read("k3vq5ctk0nb0gq3s6bqvkbmc4m").await?;
+//! // A change: lock + read in one round trip, then a write that lands only while we hold it.
+//! let locked = store.read_locked("k3vq5ctk0nb0gq3s6bqvkbmc4m").await?;
+//! store.write(locked.lock, b"user|i:42;").await?;
+//! # let _ = data; Ok(()) }
+//! ```
+//!
+//! Two differences from the blocking store, both because one connection carries every task's
+//! commands: a waiter in the lock queue polls its queue script every `retry_interval` instead of
+//! blocking in `BLPOP` (a blocking pop would stall every other task on the shared connection; the
+//! queue keeps arrival order either way, because a release hands the lock to the first waiter's
+//! token), and a lock whose `SET NX` may have landed without a reply is released by token from a
+//! spawned task rather than in front of the next pipeline. The per-user index and Sentinel are
+//! not served here yet: such a configuration is refused when the store is built.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Pipeline, Value};
+use tokio::sync::OnceCell;
+
+use super::cluster::ClusterSpec;
+use super::endpoint::Endpoint;
+use super::keys::SessionKey;
+use super::lock::{
+    LockToken, QUEUE_ALIVE, QUEUE_LEAVE, TOUCH_AND_UNLOCK, UNLOCK, WRITE_AND_UNLOCK,
+};
+use super::protocol::stored_id;
+use super::protocol::{
+    attempt_holder, decode_stored, encode_for_store, lock_acquired, pipeline, push_lock_attempt,
+    push_read, push_script, queue_reply, queue_try, reply_text, script_reply, server_error_text,
+    Decoded, QueueReply, ScriptPipeline, ScriptReply, NO_HOLDER,
+};
+use super::redact::{redact_key, short_id};
+use super::session_store::StoreOptions;
+use super::shards::pick_host;
+use super::topology::HostSpec;
+use crate::error::{Error, Result};
+use crate::save_path::{ClusterSavePath, SavePath, SentinelSavePath};
+
+/// Where sessions live, for the async store: weighted hosts or a Redis Cluster.
+pub struct AsyncTopology {
+    inner: Places,
+}
+
+enum Places {
+    Hosts {
+        hosts: Vec<AsyncHost>,
+        weights: Vec<u32>,
+    },
+    Cluster(Box<AsyncCluster>),
+}
+
+struct AsyncHost {
+    endpoint: Endpoint,
+    prefix: Vec<u8>,
+    /// Opened on first use, inside the runtime (a manager needs one to exist).
+    conn: OnceCell<ConnectionManager>,
+}
+
+struct AsyncCluster {
+    spec: ClusterSpec,
+    client: redis::cluster::ClusterClient,
+    /// Opened on first use; a failed first connect leaves it empty, so the next request tries again.
+    conn: OnceCell<ClusterConnection>,
+}
+
+impl AsyncTopology {
+    /// phpredis's weighted host list, in save_path order (host choice as [`super::pick_host`]).
+    pub fn hosts(hosts: Vec<HostSpec>) -> Result<Self> {
+        if hosts.is_empty() {
+            return Err(Error::SavePath {
+                entry: String::new(),
+                offset: 0,
+                reason: "no hosts".into(),
+            });
+        }
+        let weights = hosts.iter().map(|h| h.weight).collect();
+        let hosts = hosts
+            .into_iter()
+            .map(|h| AsyncHost {
+                endpoint: h.endpoint,
+                prefix: h.prefix,
+                conn: OnceCell::new(),
+            })
+            .collect();
+        Ok(AsyncTopology {
+            inner: Places::Hosts { hosts, weights },
+        })
+    }
+
+    /// A Redis Cluster.
+    pub fn cluster(spec: ClusterSpec) -> Result<Self> {
+        if spec.seeds.is_empty() {
+            return Err(Error::SavePath {
+                entry: String::new(),
+                offset: 0,
+                reason: "no seeds".into(),
+            });
+        }
+        let seeds: Vec<String> = spec
+            .seeds
+            .iter()
+            .map(|s| {
+                let scheme = if spec.tls { "rediss" } else { "redis" };
+                format!("{scheme}://{s}")
+            })
+            .collect();
+        let mut builder = redis::cluster::ClusterClientBuilder::new(seeds)
+            .connection_timeout(spec.connect_timeout)
+            .response_timeout(spec.read_timeout)
+            .retries(3);
+        if let Some(user) = &spec.username {
+            builder = builder.username(user);
+        }
+        if let Some(password) = &spec.password {
+            builder = builder.password(password);
+        }
+        // `failover=distribute` is not followed: a session read from a lagging replica could be
+        // written back stale under the lock, so every command goes to the masters.
+        let client = builder.build().map_err(|e| Error::Setting {
+            name: "cluster save_path".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(AsyncTopology {
+            inner: Places::Cluster(Box::new(AsyncCluster {
+                spec,
+                client,
+                conn: OnceCell::new(),
+            })),
+        })
+    }
+
+    /// From a phpredis `redis` save_path (hosts, weights, prefixes, auth, database, timeouts,
+    /// TLS), parsed as the blocking store parses it. Sentinel save_paths are refused.
+    pub fn from_save_path(save_path: &str) -> Result<Self> {
+        if SentinelSavePath::matches(save_path) {
+            return Err(Error::Setting {
+                name: "save_path".into(),
+                reason: "the async store does not serve Sentinel yet; use the blocking store"
+                    .into(),
+            });
+        }
+        let parsed = SavePath::parse(save_path)?;
+        AsyncTopology::hosts(parsed.hosts.iter().map(super::config::host_spec).collect())
+    }
+
+    /// From a phpredis `rediscluster` save_path (`seed[]=h:7000&seed[]=h:7001&...`).
+    pub fn from_cluster_save_path(save_path: &str) -> Result<Self> {
+        let parsed = ClusterSavePath::parse(save_path)?;
+        AsyncTopology::cluster(super::config::cluster_spec(&parsed))
+    }
+
+    fn host_index(weights: &[u32], id: &[u8]) -> usize {
+        // As `Topology::index`: weights are >= 1 when parsed, so a host always exists.
+        pick_host(id, weights).unwrap_or(0)
+    }
+
+    fn key(&self, id: &[u8]) -> SessionKey {
+        match &self.inner {
+            Places::Hosts { hosts, weights } => {
+                SessionKey::standalone(&hosts[Self::host_index(weights, id)].prefix, id)
+            }
+            Places::Cluster(c) => SessionKey::cluster(&c.spec.prefix, id),
+        }
+    }
+
+    fn label(&self, id: &[u8]) -> String {
+        match &self.inner {
+            Places::Hosts { hosts, weights } => {
+                hosts[Self::host_index(weights, id)].endpoint.label.clone()
+            }
+            Places::Cluster(c) => c.spec.label(),
+        }
+    }
+
+    /// Send `p` where session `id` lives (a raw key: `id` is `None`, the first host or the key's
+    /// cluster node) and return every reply, error replies as values.
+    async fn run(&self, id: Option<&[u8]>, p: &Pipeline) -> redis::RedisResult<Vec<Value>> {
+        match &self.inner {
+            Places::Hosts { hosts, weights } => {
+                let host = &hosts[id.map_or(0, |id| Self::host_index(weights, id))];
+                let mut conn = host.connection().await?;
+                p.query_async(&mut conn).await
+            }
+            Places::Cluster(c) => {
+                let mut conn = c
+                    .conn
+                    .get_or_try_init(|| c.client.get_async_connection())
+                    .await?
+                    .clone();
+                p.query_async(&mut conn).await
+            }
+        }
+    }
+
+    fn connect_timeout(&self, id: Option<&[u8]>) -> Duration {
+        match &self.inner {
+            Places::Hosts { hosts, weights } => {
+                hosts[id.map_or(0, |id| Self::host_index(weights, id))]
+                    .endpoint
+                    .connect_timeout
+            }
+            Places::Cluster(c) => c.spec.connect_timeout,
+        }
+    }
+
+    fn raw_label(&self) -> String {
+        match &self.inner {
+            Places::Hosts { hosts, .. } => hosts[0].endpoint.label.clone(),
+            Places::Cluster(c) => c.spec.label(),
+        }
+    }
+}
+
+impl AsyncHost {
+    async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+        let conn = self
+            .conn
+            .get_or_try_init(|| async {
+                let e = &self.endpoint;
+                let mut settings = redis::RedisConnectionInfo::default()
+                    .set_skip_set_lib_name()
+                    .set_db(e.db);
+                if let Some(user) = &e.username {
+                    settings = settings.set_username(user);
+                }
+                if let Some(password) = &e.password {
+                    settings = settings.set_password(password);
+                }
+                let info = e
+                    .connection_info()
+                    .map_err(|err| {
+                        redis::RedisError::from((
+                            redis::ErrorKind::InvalidClientConfig,
+                            "bad address",
+                            err.to_string(),
+                        ))
+                    })?
+                    .set_redis_settings(settings);
+                let client = match &e.tls {
+                    Some(files) => {
+                        let certs = files.certificates().map_err(redis::RedisError::from)?;
+                        redis::Client::build_with_tls(info, certs)?
+                    }
+                    None => redis::Client::open(info)?,
+                };
+                // Few, quick reconnect attempts: a request waiting on a dead server should fail
+                // within its timeouts and let the next one try again, not queue up behind retries.
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(e.connect_timeout))
+                    .set_response_timeout(Some(e.read_timeout))
+                    .set_number_of_retries(1)
+                    .set_min_delay(Duration::from_millis(10))
+                    .set_max_delay(Duration::from_millis(200));
+                ConnectionManager::new_lazy_with_config(client, config)
+            })
+            .await?;
+        Ok(conn.clone())
+    }
+}
+
+/// A session lock this task holds ([`AsyncSessionStore::read_locked`]): give it back to
+/// [`AsyncSessionStore::write`], [`AsyncSessionStore::touch`] or [`AsyncSessionStore::release`].
+/// Dropped without one of those, the lock is released from a spawned task, by token.
+pub struct HeldSessionLock {
+    id: String,
+    key: SessionKey,
+    token: Option<LockToken>,
+    store: Option<AsyncSessionStore>,
+}
+
+// Debug shows the id shortened and no token: either is enough to act on the session.
+impl std::fmt::Debug for HeldSessionLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldSessionLock")
+            .field("id", &short_id(&self.id))
+            .finish_non_exhaustive()
+    }
+}
+
+impl HeldSessionLock {
+    /// The session's id as named in Redis (its stored id when ids are hashed at rest).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The lock token (`host|pid|unique`), as `redis-cli GET <lock>` shows it.
+    pub fn token(&self) -> &str {
+        self.token.as_ref().map_or("", |t| t.as_str())
+    }
+
+    fn take(mut self) -> (String, SessionKey, LockToken) {
+        self.store = None;
+        let token = self.token.take().unwrap_or_default();
+        (std::mem::take(&mut self.id), self.key.clone(), token)
+    }
+}
+
+impl Drop for HeldSessionLock {
+    fn drop(&mut self) {
+        if let (Some(store), Some(token)) = (self.store.take(), self.token.take()) {
+            store.release_later(self.id.clone(), self.key.clone(), token);
+        }
+    }
+}
+
+/// What [`AsyncSessionStore::read_locked`] found: the session (`None`: it does not exist) and
+/// the lock to write it back with.
+#[derive(Debug)]
+pub struct LockedRead {
+    /// The session bytes (decrypted, decompressed), or `None`.
+    pub data: Option<Vec<u8>>,
+    /// Why a stored value was treated as absent (encryption at rest refused it), as in
+    /// [`super::ReadOutcome::unreadable`]; a write of an empty session then keeps the value.
+    pub unreadable: Option<String>,
+    /// The lock.
+    pub lock: HeldSessionLock,
+}
+
+/// The phpredis-compatible session store for async code. `Clone` + `Send` + `Sync`: share one
+/// per process (an axum `State`, a `OnceLock`).
+#[derive(Clone)]
+pub struct AsyncSessionStore {
+    inner: Arc<Shared>,
+}
+
+impl std::fmt::Debug for AsyncSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncSessionStore")
+            .field("servers", &self.inner.topology.raw_label())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    topology: AsyncTopology,
+    options: StoreOptions,
+}
+
+impl AsyncSessionStore {
+    /// A store over `topology`. Opens no connection yet. Refuses options it does not serve
+    /// (the per-user index).
+    pub fn new(topology: AsyncTopology, options: StoreOptions) -> Result<Self> {
+        if options.user_index {
+            return Err(Error::Setting {
+                name: "user_index".into(),
+                reason: "the async store does not keep the per-user index yet; writes here would \
+                         leave it stale"
+                    .into(),
+            });
+        }
+        Ok(AsyncSessionStore {
+            inner: Arc::new(Shared { topology, options }),
+        })
+    }
+
+    /// A store over the servers of a phpredis `redis` save_path ([`AsyncTopology::from_save_path`]).
+    pub fn from_save_path(save_path: &str, options: StoreOptions) -> Result<Self> {
+        AsyncSessionStore::new(AsyncTopology::from_save_path(save_path)?, options)
+    }
+
+    /// A store over the Redis Cluster of a `rediscluster` save_path.
+    pub fn from_cluster_save_path(save_path: &str, options: StoreOptions) -> Result<Self> {
+        AsyncSessionStore::new(AsyncTopology::from_cluster_save_path(save_path)?, options)
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &StoreOptions {
+        &self.inner.options
+    }
+
+    /// The keys stored id `id` lives under (the same as the blocking store's and phpredis's; the
+    /// session id itself unless ids are hashed at rest, see [`super::SessionStore::stored_id`]).
+    pub fn key(&self, id: &str) -> SessionKey {
+        self.inner.topology.key(id.as_bytes())
+    }
+
+    /// Where stored id `id` lives, for messages (`tcp://10.0.0.5:6379`).
+    pub fn host_of(&self, id: &str) -> String {
+        self.inner.topology.label(id.as_bytes())
+    }
+
+    /// Read session `id` without locking it and without refreshing its TTL: one `GET`.
+    /// `Ok(None)` when it does not exist, or when encryption at rest refused the stored value.
+    pub async fn read(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        let stored = stored_id(&self.inner.options, id)?;
+        let id: &str = &stored;
+        let key = self.key(id);
+        let mut p = pipeline();
+        push_read(&mut p, &key, self.ttl_secs(), false, None);
+        let replies = self.run(id, &p, "read", &key.data).await?;
+        self.open(id, &key, replies.first())
+            .map(|(data, _unreadable)| data)
+    }
+
+    /// Take session `id`'s lock and read it: lock attempt and read in one round trip when the
+    /// lock is free; else wait for it (in the fair queue when [`super::LockOptions::queue`] is
+    /// on) up to [`super::LockOptions::wait`], then [`Error::LockTimeout`] naming the holder.
+    /// With locking disabled in the options, the lock is taken all the same: a caller asking for
+    /// a locked read means it.
+    pub async fn read_locked(&self, id: &str) -> Result<LockedRead> {
+        let stored = stored_id(&self.inner.options, id)?;
+        let id: &str = &stored;
+        let key = self.key(id);
+        let lock = self.inner.options.lock.clone();
+        let token = LockToken::new();
+        let started = Instant::now();
+        let mut p = pipeline();
+        push_lock_attempt(&mut p, &key, &token, lock.expire_ms());
+        push_read(&mut p, &key, self.ttl_secs(), false, None);
+        let replies = match self.run(id, &p, "lock", &key.lock).await {
+            Ok(r) => r,
+            Err(e) => {
+                // The SET NX may have landed after we gave up on the reply.
+                self.release_later(id.to_owned(), key, token);
+                return Err(e);
+            }
+        };
+        if let Some(Value::ServerError(e)) = replies.first() {
+            return Err(self.redis_error(id, "lock", &key.lock, server_error_text(e), true));
+        }
+        if lock_acquired(&replies, &token) {
+            // Held from here on: an error below (a value over the cap) releases it on drop.
+            let held = self.held(id, &key, token);
+            let (data, unreadable) = self.open(id, &key, replies.get(2))?;
+            return Ok(LockedRead {
+                data,
+                unreadable,
+                lock: held,
+            });
+        }
+        let mut holder = attempt_holder(&replies);
+        loop {
+            let waited = started.elapsed();
+            if waited >= lock.wait {
+                break;
+            }
+            tokio::time::sleep(lock.retry_interval.min(lock.wait - waited)).await;
+            let ours = if lock.queue {
+                let sp = queue_try(
+                    &key,
+                    &token,
+                    lock.expire_ms(),
+                    QUEUE_ALIVE.as_millis() as u64,
+                );
+                match self.run_script(id, sp, "lock", &key.lock).await {
+                    Ok(replies) => match queue_reply(replies.last()) {
+                        QueueReply::Ours => true,
+                        QueueReply::HeldBy(h) => {
+                            holder = String::from_utf8_lossy(&h).into_owned();
+                            false
+                        }
+                        QueueReply::Unexpected(detail) => {
+                            self.release_later(id.to_owned(), key.clone(), token.clone());
+                            return Err(self.redis_error(id, "lock", &key.lock, detail, false));
+                        }
+                    },
+                    Err(e) => {
+                        self.release_later(id.to_owned(), key.clone(), token.clone());
+                        return Err(e);
+                    }
+                }
+            } else {
+                let mut p = pipeline();
+                push_lock_attempt(&mut p, &key, &token, lock.expire_ms());
+                match self.run(id, &p, "lock", &key.lock).await {
+                    Ok(replies) => {
+                        holder = attempt_holder(&replies);
+                        lock_acquired(&replies, &token)
+                    }
+                    Err(e) => {
+                        self.release_later(id.to_owned(), key.clone(), token.clone());
+                        return Err(e);
+                    }
+                }
+            };
+            if ours {
+                return self.read_after_wait(id, &key, token).await;
+            }
+        }
+        if lock.queue {
+            // Out of time: leave the queue; the lock may have come to us at the last moment.
+            let expire = lock.expire_ms().to_string();
+            let sp = push_script(
+                pipeline(),
+                QUEUE_LEAVE,
+                &[&key.lock],
+                &[token.as_str().as_bytes(), expire.as_bytes()],
+            );
+            let replies = match self.run_script(id, sp, "lock", &key.lock).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.release_later(id.to_owned(), key.clone(), token.clone());
+                    return Err(e);
+                }
+            };
+            match queue_reply(replies.first()) {
+                QueueReply::Ours => return self.read_after_wait(id, &key, token).await,
+                QueueReply::HeldBy(h) => holder = String::from_utf8_lossy(&h).into_owned(),
+                QueueReply::Unexpected(_) => {}
+            }
+        }
+        Err(Error::LockTimeout {
+            host: self.host_of(id),
+            key: redact_key(&key.lock, id),
+            holder,
+            waited_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    /// The lock is ours after a wait: read the session now (the hand-off's wake message is
+    /// dropped by the queue script; one `GET` more than the blocking store, see the module doc).
+    async fn read_after_wait(
+        &self,
+        id: &str,
+        key: &SessionKey,
+        token: LockToken,
+    ) -> Result<LockedRead> {
+        let held = self.held(id, key, token);
+        let mut p = pipeline();
+        push_read(&mut p, key, self.ttl_secs(), false, None);
+        let replies = self.run(id, &p, "read", &key.data).await?;
+        let (data, unreadable) = self.open(id, key, replies.first())?;
+        Ok(LockedRead {
+            data,
+            unreadable,
+            lock: held,
+        })
+    }
+
+    /// Store `data` for the locked session and release the lock, in one script that writes only
+    /// while the lock still holds our token (fenced): else [`Error::LockLost`] and nothing is
+    /// written. The next queued waiter is handed the lock with the data.
+    pub async fn write(&self, lock: HeldSessionLock, data: &[u8]) -> Result<()> {
+        let (id, key, token) = lock.take();
+        let stored =
+            encode_for_store(&self.inner.options, &key.data, data).map_err(Error::Encode)?;
+        let ttl = self.ttl_secs().to_string();
+        let sp = push_script(
+            pipeline(),
+            WRITE_AND_UNLOCK,
+            &[&key.data, &key.lock],
+            &[token.as_str().as_bytes(), ttl.as_bytes(), &stored],
+        );
+        self.fenced(&id, &key, token, sp, "write").await
+    }
+
+    /// Refresh the locked session's TTL and release the lock (the end of a request that changed
+    /// nothing), fenced as [`write`](Self::write).
+    pub async fn touch(&self, lock: HeldSessionLock) -> Result<()> {
+        let (id, key, token) = lock.take();
+        let ttl = self.ttl_secs().to_string();
+        let sp = push_script(
+            pipeline(),
+            TOUCH_AND_UNLOCK,
+            &[&key.data, &key.lock],
+            &[token.as_str().as_bytes(), ttl.as_bytes()],
+        );
+        self.fenced(&id, &key, token, sp, "touch").await
+    }
+
+    /// Release the lock without writing (compare-and-delete by token, handing it to the next
+    /// waiter). Releasing a lock that expired meanwhile is not an error.
+    pub async fn release(&self, lock: HeldSessionLock) -> Result<()> {
+        let (id, key, token) = lock.take();
+        let sp = push_script(
+            pipeline(),
+            UNLOCK,
+            &[&key.lock],
+            &[token.as_str().as_bytes()],
+        );
+        let replies = self.run_script(&id, sp, "unlock", &key.lock).await?;
+        match replies.first() {
+            Some(Value::Int(_)) => Ok(()),
+            other => {
+                let detail = reply_text(other);
+                Err(self.redis_error(&id, "unlock", &key.lock, detail, false))
+            }
+        }
+    }
+
+    async fn fenced(
+        &self,
+        id: &str,
+        key: &SessionKey,
+        token: LockToken,
+        sp: ScriptPipeline,
+        op: &'static str,
+    ) -> Result<()> {
+        let replies = match self.run_script(id, sp, op, &key.data).await {
+            Ok(r) => r,
+            Err(e) => {
+                // The script may not have run: the lock must not outlive the request.
+                self.release_later(id.to_owned(), key.clone(), token);
+                return Err(e);
+            }
+        };
+        match script_reply(replies.first()) {
+            ScriptReply::Done { .. } => Ok(()),
+            ScriptReply::HeldBy(holder) => Err(Error::LockLost {
+                host: self.host_of(id),
+                key: redact_key(&key.lock, id),
+                holder: String::from_utf8_lossy(&holder).into_owned(),
+            }),
+            ScriptReply::NoHolder => Err(Error::LockLost {
+                host: self.host_of(id),
+                key: redact_key(&key.lock, id),
+                holder: NO_HOLDER.into(),
+            }),
+            ScriptReply::Unexpected(detail) => {
+                self.release_later(id.to_owned(), key.clone(), token);
+                Err(self.redis_error(id, op, &key.data, detail, false))
+            }
+        }
+    }
+
+    /// A plain `GET` of a key as given, over the same connection as the sessions (the first host,
+    /// or the key's cluster node): for values that are not phpredis sessions (Laravel's) and for
+    /// comparison with the session path.
+    pub async fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let mut p = pipeline();
+        p.cmd("GET").arg(key);
+        let replies = self.run_raw(&p, "get", key).await?;
+        match replies.first() {
+            Some(Value::Nil) => Ok(None),
+            Some(Value::BulkString(b)) => Ok(Some(b.clone())),
+            other => Err(self.raw_error("get", key, reply_text(other))),
+        }
+    }
+
+    /// `GET` and `TTL` of a key as given, in one round trip: `None` when it does not exist.
+    pub async fn get_raw_with_ttl(&self, key: &[u8]) -> Result<Option<(Vec<u8>, i64)>> {
+        let mut p = pipeline();
+        p.cmd("GET").arg(key);
+        p.cmd("TTL").arg(key);
+        let replies = self.run_raw(&p, "get", key).await?;
+        match (replies.first(), replies.get(1)) {
+            (Some(Value::Nil), _) => Ok(None),
+            (Some(Value::BulkString(b)), Some(Value::Int(ttl))) => Ok(Some((b.clone(), *ttl))),
+            (other, _) => Err(self.raw_error("get", key, reply_text(other))),
+        }
+    }
+
+    /// `SET key value XX KEEPTTL`: overwrite an existing key keeping its TTL; false (nothing
+    /// written) when the key no longer exists.
+    pub async fn set_raw_keep_ttl(&self, key: &[u8], value: &[u8]) -> Result<bool> {
+        let mut p = pipeline();
+        p.cmd("SET").arg(key).arg(value).arg("XX").arg("KEEPTTL");
+        let replies = self.run_raw(&p, "write", key).await?;
+        match replies.first() {
+            Some(Value::Okay) => Ok(true),
+            Some(Value::Nil) => Ok(false),
+            other => Err(self.raw_error("write", key, reply_text(other))),
+        }
+    }
+
+    fn ttl_secs(&self) -> u64 {
+        self.inner.options.ttl.as_secs().max(1)
+    }
+
+    fn held(&self, id: &str, key: &SessionKey, token: LockToken) -> HeldSessionLock {
+        HeldSessionLock {
+            id: id.to_owned(),
+            key: key.clone(),
+            token: Some(token),
+            store: Some(self.clone()),
+        }
+    }
+
+    /// Decode one read reply: `(data, why it was unreadable)`.
+    fn open(
+        &self,
+        id: &str,
+        key: &SessionKey,
+        reply: Option<&Value>,
+    ) -> Result<(Option<Vec<u8>>, Option<String>)> {
+        let stored = match reply {
+            Some(Value::Nil) => return Ok((None, None)),
+            Some(Value::BulkString(b)) => b,
+            other => {
+                let detail = reply_text(other);
+                return Err(self.redis_error(id, "read", &key.data, detail, true));
+            }
+        };
+        match decode_stored(&self.inner.options, &key.data, stored) {
+            Ok(Decoded::Session { data, .. }) => Ok((Some(data), None)),
+            Ok(Decoded::Unreadable(why)) => Ok((
+                None,
+                Some(format!(
+                    "phpsess: session {} is treated as absent: {why}",
+                    short_id(id)
+                )),
+            )),
+            Err(reason) => Err(Error::SessionTooLarge {
+                host: self.host_of(id),
+                key: redact_key(&key.data, id),
+                id: short_id(id),
+                reason,
+            }),
+        }
+    }
+
+    /// Release a lock we may hold, by token, from a task of its own (best effort: the lock
+    /// expires by itself if this fails too). Outside a runtime it is left to expire.
+    fn release_later(&self, id: String, key: SessionKey, token: LockToken) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let store = self.clone();
+        runtime.spawn(async move {
+            let sp = push_script(
+                pipeline(),
+                UNLOCK,
+                &[&key.lock],
+                &[token.as_str().as_bytes()],
+            );
+            let _ = store.run_script(&id, sp, "unlock", &key.lock).await;
+        });
+    }
+
+    async fn run(
+        &self,
+        id: &str,
+        p: &Pipeline,
+        op: &'static str,
+        key: &[u8],
+    ) -> Result<Vec<Value>> {
+        self.inner
+            .topology
+            .run(Some(id.as_bytes()), p)
+            .await
+            .map_err(|e| self.io_error(id, op, key, e))
+    }
+
+    async fn run_raw(&self, p: &Pipeline, op: &'static str, key: &[u8]) -> Result<Vec<Value>> {
+        self.inner
+            .topology
+            .run(None, p)
+            .await
+            .map_err(|e| self.raw_io_error(op, key, e))
+    }
+
+    /// Run a pipeline ending in EVALSHA; on NOSCRIPT (a restarted or flushed server) send the body
+    /// once with EVAL. Not retried otherwise: a script changes state.
+    async fn run_script(
+        &self,
+        id: &str,
+        sp: ScriptPipeline,
+        op: &'static str,
+        key: &[u8],
+    ) -> Result<Vec<Value>> {
+        let mut replies = self.run(id, &sp.pipe, op, key).await?;
+        if let Some(Value::ServerError(e)) = replies.last() {
+            if e.code() == "NOSCRIPT" {
+                let mut again = self.run(id, &sp.eval(), op, key).await?;
+                replies.pop();
+                replies.append(&mut again);
+                return Ok(replies);
+            }
+            let detail = server_error_text(e);
+            return Err(self.redis_error(id, op, key, detail, false));
+        }
+        Ok(replies)
+    }
+
+    fn redis_error(
+        &self,
+        id: &str,
+        op: &'static str,
+        key: &[u8],
+        detail: String,
+        retry_safe: bool,
+    ) -> Error {
+        Error::Redis {
+            host: self.host_of(id),
+            key: redact_key(key, id),
+            op,
+            detail,
+            retry_safe,
+            source: None,
+        }
+    }
+
+    /// A failed exchange: a connect that failed is [`Error::Connect`], anything else
+    /// [`Error::Redis`] (retry-safe only for reads).
+    fn io_error(&self, id: &str, op: &'static str, key: &[u8], e: redis::RedisError) -> Error {
+        if e.is_connection_refusal() {
+            return Error::Connect {
+                host: self.host_of(id),
+                timeout_secs: self
+                    .inner
+                    .topology
+                    .connect_timeout(Some(id.as_bytes()))
+                    .as_secs_f64(),
+                id: short_id(id),
+                detail: e.to_string(),
+                source: Some(Box::new(e)),
+            };
+        }
+        Error::Redis {
+            host: self.host_of(id),
+            key: redact_key(key, id),
+            op,
+            detail: if e.is_timeout() {
+                "no reply within the read timeout".into()
+            } else {
+                e.to_string()
+            },
+            retry_safe: op == "read",
+            source: Some(Box::new(e)),
+        }
+    }
+
+    fn raw_io_error(&self, op: &'static str, key: &[u8], e: redis::RedisError) -> Error {
+        Error::Redis {
+            host: self.inner.topology.raw_label(),
+            key: raw_key_text(key),
+            op,
+            detail: e.to_string(),
+            retry_safe: op == "get",
+            source: Some(Box::new(e)),
+        }
+    }
+
+    fn raw_error(&self, op: &'static str, key: &[u8], detail: String) -> Error {
+        Error::Redis {
+            host: self.inner.topology.raw_label(),
+            key: raw_key_text(key),
+            op,
+            detail,
+            retry_safe: false,
+            source: None,
+        }
+    }
+}
+
+/// A raw key for messages: its prefix and a short head of the rest, never a whole session id.
+fn raw_key_text(key: &[u8]) -> String {
+    let text = String::from_utf8_lossy(key);
+    let start = text.rfind(':').map_or(0, |i| i + 1);
+    let head: String = text[start..].chars().take(6).collect();
+    if start + head.len() < text.len() {
+        format!("{}{head}…", &text[..start])
+    } else {
+        text.into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_messages_never_show_a_whole_id_or_token() {
+        let id = "k3vq5ctk0nb0gq3s6bqvkbmc4m";
+        let token = LockToken::new();
+        let shown_token = token.as_str().to_owned();
+        let lock = HeldSessionLock {
+            id: id.into(),
+            key: SessionKey::standalone(b"PHPREDIS_SESSION:", id.as_bytes()),
+            token: Some(token),
+            store: None,
+        };
+        let debug = format!("{lock:?}");
+        assert!(!debug.contains(id), "{debug}");
+        assert!(!debug.contains(&shown_token), "{debug}");
+        let key = format!("laravel_database_laravel_cache:{id}");
+        let text = raw_key_text(key.as_bytes());
+        assert_eq!(text, "laravel_database_laravel_cache:k3vq5c…");
+        assert_eq!(raw_key_text(b"short"), "short");
+    }
+}

@@ -1,0 +1,444 @@
+//! The axum extractors over HTTP, in the real `phpsess-axum-example` binary next to real PHP:
+//! sessions logged in by php-fpm (phpsess and phpredis handlers) and by Laravel 8.83 are read by
+//! `GET /me`; `POST /touch` writes back under PHP's lock and PHP's next request sees it; a PHP
+//! request holding the lock makes the write-back wait its turn; weighted hosts and a cluster;
+//! Redis paused, killed and restarted under it; hostile cookies get a 401 and the service lives on.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use phpsess::laravel::{cookie, AppKey, Cipher, Encrypter};
+use phpsess::store::{SessionStore, StoreOptions, Topology};
+use phpsess_compat::servers::{RedisCluster, RedisServer};
+use phpsess_compat::web::{AxumService, FpmPool, Handler, HttpClient, Site};
+use serde_json::{json, Value as Json};
+
+use super::laravel_compat::{run_app, text, APP_KEY};
+
+const APP: &str = "/fleet_app.php";
+
+fn pool(name: &str, handler: Handler, save_path: &str) -> FpmPool {
+    FpmPool::builder(name)
+        .workers(3)
+        .admin_value("session.save_handler", handler.name())
+        .admin_value("session.save_path", save_path)
+        .admin_value("session.use_strict_mode", "1")
+        .start()
+}
+
+fn log_in(site: &Site, user: &str) -> (HttpClient, String) {
+    let mut client = site.client();
+    let login = site.ok_json(
+        "login",
+        client.post_form(&format!("{APP}?do=login"), &[("user", user)]),
+    );
+    assert_eq!(login["session"]["user"], json!(user));
+    let id = client
+        .cookie("PHPSESSID")
+        .expect("session cookie")
+        .to_owned();
+    (client, id)
+}
+
+/// `GET path` on the service with cookie `name=value`.
+fn get_with_cookie(service: &AxumService, path: &str, name: &str, value: &str) -> (u16, String) {
+    let mut client = service.client();
+    client.set_cookie(name, value);
+    let r = client
+        .get(path)
+        .unwrap_or_else(|e| panic!("GET {path}: {e}\n{}", service.logs()));
+    (r.status, r.text())
+}
+
+fn me(service: &AxumService, name: &str, value: &str) -> (u16, String) {
+    get_with_cookie(service, "/me", name, value)
+}
+
+fn post_touch(service: &AxumService, name: &str, value: &str) -> (u16, Json) {
+    let mut client = service.client();
+    client.set_cookie(name, value);
+    let r = client
+        .request("POST", "/touch", None)
+        .unwrap_or_else(|e| panic!("POST /touch: {e}\n{}", service.logs()));
+    let body = serde_json::from_slice(&r.body).unwrap_or(Json::Null);
+    (r.status, body)
+}
+
+/// Cookies no session has: each must be a 401 with the fixed body, never a 5xx.
+fn assert_hostile_cookies_rejected(service: &mut AxumService, name: &str, extra: &[String]) {
+    let mut hostile: Vec<String> = vec![
+        String::new(),
+        "garbage".into(),
+        "../../etc/passwd".into(),
+        "a b".into(),
+        "%00%ff%fe".into(),
+        "x".repeat(6000),
+        "eyJpdiI6IiIsInZhbHVlIjoiIiwibWFjIjoiIn0%3D".into(),
+    ];
+    hostile.extend_from_slice(extra);
+    for value in &hostile {
+        let (status, body) = me(service, name, value);
+        let shown: String = value.chars().take(40).collect();
+        assert_eq!(status, 401, "cookie {shown:?}: {body}");
+        assert_eq!(body, "no valid session\n", "cookie {shown:?}");
+    }
+    let mut client = service.client();
+    let r = client.get("/me").expect("GET /me without a cookie");
+    assert_eq!(r.status, 401, "no cookie: {}", r.text());
+    assert!(
+        service.is_running(),
+        "the service died:\n{}",
+        service.logs()
+    );
+    assert!(
+        !service.logs().contains("panicked"),
+        "a panic in the service:\n{}",
+        service.logs()
+    );
+}
+
+fn php_service(redis: &RedisServer) -> AxumService {
+    AxumService::start(&[
+        "--save-path",
+        &format!("tcp://{}", redis.addr()),
+        "--php-user-key",
+        "user",
+    ])
+}
+
+#[test]
+fn php_sessions_of_both_handlers_are_read_and_written_back_through_the_service() {
+    for handler in Handler::BOTH {
+        let redis = RedisServer::start();
+        let save_path = format!("tcp://{}", redis.addr());
+        let site = Site::start(vec![pool("web", handler, &save_path)]);
+        let mut service = php_service(&redis);
+        let (mut client, id) = log_in(&site, "ada");
+
+        let (status, body) = me(&service, "PHPSESSID", &id);
+        assert_eq!(status, 200, "{handler:?}: {body}");
+        assert_eq!(
+            serde_json::from_str::<Json>(&body).unwrap(),
+            json!({"user_id": "ada"})
+        );
+
+        // Write-back: PHP's next request sees what the service stored.
+        let (status, body) = post_touch(&service, "PHPSESSID", &id);
+        assert_eq!(
+            (status, &body),
+            (200, &json!({"rust_count": 1})),
+            "{handler:?}"
+        );
+        let r = site.ok_json("after touch", client.get(&format!("{APP}?do=count")));
+        assert_eq!(
+            r["session"],
+            json!({"user": "ada", "n": 1, "rust_count": 1}),
+            "{handler:?}"
+        );
+        // And the service sees PHP's write.
+        let (status, _) = post_touch(&service, "PHPSESSID", &id);
+        assert_eq!(status, 200);
+        let r = site.ok_json("whoami", client.get(&format!("{APP}?do=whoami")));
+        assert_eq!(
+            r["session"],
+            json!({"user": "ada", "n": 1, "rust_count": 2})
+        );
+        let mut redis_conn = redis.connection();
+        let locks: Vec<String> = redis::cmd("KEYS")
+            .arg("*_LOCK*")
+            .query(&mut redis_conn)
+            .unwrap();
+        assert!(
+            locks.is_empty(),
+            "{handler:?}: locks left behind: {locks:?}"
+        );
+
+        // A session that was destroyed is unknown: 401.
+        site.ok_json("logout", client.get(&format!("{APP}?do=logout")));
+        assert_eq!(me(&service, "PHPSESSID", &id).0, 401, "{handler:?}");
+        assert_eq!(post_touch(&service, "PHPSESSID", &id).0, 401, "{handler:?}");
+        assert_hostile_cookies_rejected(&mut service, "PHPSESSID", &[]);
+    }
+}
+
+#[test]
+fn a_write_back_waits_for_the_php_request_holding_the_lock_then_lands() {
+    let redis = RedisServer::start();
+    let save_path = format!("tcp://{}", redis.addr());
+    let site = Site::start(vec![pool("web", Handler::Phpsess, &save_path)]);
+    let service = php_service(&redis);
+    let (mut client, id) = log_in(&site, "bob");
+
+    // PHP holds the session's lock for 1.5 s of "work" between its read and its write.
+    let nginx = site.nginx.addr();
+    let cookie = id.clone();
+    let php = thread::spawn(move || {
+        let mut c = HttpClient::new(nginx);
+        c.set_cookie("PHPSESSID", &cookie);
+        c.get(&format!("{APP}?do=count&work_ms=1500"))
+    });
+    // Until PHP holds the lock.
+    let mut conn = redis.connection();
+    let lock_key = format!("PHPREDIS_SESSION:{id}_LOCK");
+    let started = Instant::now();
+    while !redis::cmd("EXISTS")
+        .arg(&lock_key)
+        .query::<bool>(&mut conn)
+        .unwrap()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "PHP never took the lock"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    let asked = Instant::now();
+    let (status, body) = post_touch(&service, "PHPSESSID", &id);
+    let waited = asked.elapsed();
+    assert_eq!((status, &body), (200, &json!({"rust_count": 1})));
+    assert!(
+        waited >= Duration::from_millis(800),
+        "the write-back did not wait for PHP's lock ({waited:?})"
+    );
+    let php = site.ok_json("PHP's count", php.join().expect("PHP request thread"));
+    assert_eq!(php["session"]["n"], 1);
+    // Both changes are there: PHP's n (written first, under its lock), then ours on top.
+    let r = site.ok_json("whoami", client.get(&format!("{APP}?do=whoami")));
+    assert_eq!(
+        r["session"],
+        json!({"user": "bob", "n": 1, "rust_count": 1})
+    );
+}
+
+fn laravel_service(redis: &RedisServer) -> AxumService {
+    AxumService::start(&[
+        "--save-path",
+        &format!("tcp://{}", redis.addr()),
+        "--app-key",
+        APP_KEY,
+        "--laravel-version",
+        "8",
+        "--app-name",
+        "Laravel",
+    ])
+}
+
+fn laravel(port: u16, action: &str, cookie: Option<&str>) -> Json {
+    run_app(&json!({
+        "port": port,
+        "app_key": APP_KEY,
+        "cipher": "aes-256-cbc",
+        "encrypt": false,
+        "action": action,
+        "cookie": cookie,
+    }))
+}
+
+#[test]
+fn laravel_sessions_are_read_and_written_back_through_the_service() {
+    let redis = RedisServer::start();
+    let mut service = laravel_service(&redis);
+    let login = laravel(redis.port(), "login", None);
+    let decoded = text(&login, "cookie").to_owned();
+    let set_cookie = text(&login, "set_cookie");
+    let wire = set_cookie
+        .strip_prefix("laravel_session=")
+        .and_then(|s| s.split(';').next())
+        .expect("cookie value in Set-Cookie")
+        .to_owned();
+
+    let (status, body) = me(&service, "laravel_session", &wire);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Json>(&body).unwrap(),
+        json!({"user_id": 42})
+    );
+
+    let (status, body) = post_touch(&service, "laravel_session", &wire);
+    assert_eq!((status, &body), (200, &json!({"rust_count": 1})));
+    let next = laravel(redis.port(), "show", Some(&decoded));
+    assert_eq!(
+        next["seen"]["rust_count"], 1,
+        "Laravel sees the write-back: {next}"
+    );
+    assert_eq!(next["seen"]["user_id"], 42);
+
+    // Hostile cookies: tampered MAC, another app's key, a well-encrypted id with bad characters.
+    let encrypter = Encrypter::new(AppKey::parse(APP_KEY).unwrap(), Cipher::Aes256Cbc).unwrap();
+    let mut tampered = cookie::url_decode(&wire).into_owned();
+    let at = tampered.len() / 2;
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    let tampered = cookie::url_encode(&String::from_utf8_lossy(&tampered));
+    let other_key = Encrypter::new(
+        AppKey::parse("base64:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=").unwrap(),
+        Cipher::Aes256Cbc,
+    )
+    .unwrap();
+    let id = text(&login, "session_id");
+    let wrong_key = cookie::url_encode(
+        &cookie::session_cookie_value(&other_key, "laravel_session", id).unwrap(),
+    );
+    let bad_id = cookie::url_encode(
+        &cookie::encrypt_cookie(
+            &encrypter,
+            "laravel_session",
+            b"../../../etc/passwd_aaaaaaaaaaaaaaaaaaaaa",
+        )
+        .unwrap(),
+    );
+    let unknown = cookie::url_encode(
+        &cookie::session_cookie_value(
+            &encrypter,
+            "laravel_session",
+            "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCd",
+        )
+        .unwrap(),
+    );
+    let wrong_name_prefix =
+        cookie::url_encode(&cookie::session_cookie_value(&encrypter, "other_cookie", id).unwrap());
+    assert_hostile_cookies_rejected(
+        &mut service,
+        "laravel_session",
+        &[tampered, wrong_key, bad_id, unknown, wrong_name_prefix],
+    );
+    // The real cookie still works after all that.
+    assert_eq!(me(&service, "laravel_session", &wire).0, 200);
+}
+
+#[test]
+fn redis_down_paused_or_restarted_is_a_503_then_the_shared_connection_serves_again() {
+    let mut redis = RedisServer::start();
+    let id = "axumrestart00000000000001";
+    let _: () = redis::cmd("SET")
+        .arg(format!("PHPREDIS_SESSION:{id}"))
+        .arg("user|s:3:\"ann\";")
+        .query(&mut redis.connection())
+        .unwrap();
+    let mut service = AxumService::start(&[
+        "--save-path",
+        &format!("tcp://{}?timeout=1&read_timeout=1", redis.addr()),
+        "--php-user-key",
+        "user",
+    ]);
+    let ok = (200, "{\"user_id\":\"ann\"}".to_owned());
+    assert_eq!(me(&service, "PHPSESSID", id), ok);
+
+    // Paused: no reply within the read timeout. A 503 that names nothing internal.
+    redis.pause();
+    let asked = Instant::now();
+    let (status, body) = me(&service, "PHPSESSID", id);
+    redis.resume();
+    assert_eq!(
+        (status, body.as_str()),
+        (503, "session store unavailable\n")
+    );
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "bounded by the read timeout"
+    );
+
+    // Killed: refused connections are 503s too; restarted, the same process serves again.
+    redis.kill();
+    let (status, body) = me(&service, "PHPSESSID", id);
+    assert_eq!(
+        (status, body.as_str()),
+        (503, "session store unavailable\n")
+    );
+    redis.restart();
+    // SIGKILL may have beaten the AOF's fsync: store the session again (this is about the
+    // connection, not about persistence).
+    let _: () = redis::cmd("SET")
+        .arg(format!("PHPREDIS_SESSION:{id}"))
+        .arg("user|s:3:\"ann\";")
+        .query(&mut redis.connection())
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let answer = me(&service, "PHPSESSID", id);
+        if answer == ok {
+            break;
+        }
+        assert_eq!(answer.0, 503, "{answer:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "never recovered: {answer:?}\n{}",
+            service.logs()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    for _ in 0..20 {
+        assert_eq!(me(&service, "PHPSESSID", id), ok);
+    }
+    assert!(service.is_running());
+}
+
+/// Sessions stored by the blocking store (as the extension stores them) on weighted hosts and on
+/// a cluster, read and written back through the service.
+fn serve_sessions_of(service: &AxumService, blocking: &mut SessionStore, ids: &[String]) {
+    for id in ids {
+        blocking.read(id).unwrap();
+        blocking
+            .write(id, format!("user|s:{}:\"{id}\";", id.len()).as_bytes())
+            .unwrap();
+        let (status, body) = me(service, "PHPSESSID", id);
+        assert_eq!(status, 200, "{id}: {body}");
+        assert_eq!(
+            serde_json::from_str::<Json>(&body).unwrap(),
+            json!({ "user_id": id })
+        );
+        assert_eq!(post_touch(service, "PHPSESSID", id).0, 200, "{id}");
+        let data = blocking.read(id).unwrap().data.unwrap();
+        blocking.close().unwrap();
+        assert_eq!(
+            data,
+            format!("user|s:{}:\"{id}\";rust_count|i:1;", id.len()).into_bytes()
+        );
+    }
+}
+
+#[test]
+fn weighted_hosts_and_a_cluster_are_served_through_the_service() {
+    let servers: Vec<RedisServer> = (0..3).map(|_| RedisServer::start()).collect();
+    let save_path = servers
+        .iter()
+        .zip([1, 2, 3])
+        .map(|(s, w)| format!("tcp://{}?weight={w}", s.addr()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let service = AxumService::start(&["--save-path", &save_path, "--php-user-key", "user"]);
+    let mut blocking = SessionStore::new(
+        Topology::from_save_path(&save_path).unwrap(),
+        StoreOptions::default(),
+    );
+    let ids: Vec<String> = "AbCdEfGhIjKl"
+        .chars()
+        .enumerate()
+        .map(|(i, c)| format!("{c}axumweighted{i:012}"))
+        .collect();
+    serve_sessions_of(&service, &mut blocking, &ids);
+    let used = servers
+        .iter()
+        .filter(|s| {
+            redis::cmd("DBSIZE")
+                .query::<i64>(&mut s.connection())
+                .unwrap()
+                > 0
+        })
+        .count();
+    assert_eq!(used, 3, "the ids spread over every host");
+
+    let cluster = RedisCluster::start();
+    let service = AxumService::start(&[
+        "--save-path",
+        &cluster.seed_query(),
+        "--cluster",
+        "--php-user-key",
+        "user",
+    ]);
+    let mut blocking = SessionStore::new(
+        Topology::from_cluster_save_path(&cluster.seed_query()).unwrap(),
+        StoreOptions::default(),
+    );
+    let ids: Vec<String> = (0..8).map(|i| format!("axumcluster{i:014}")).collect();
+    serve_sessions_of(&service, &mut blocking, &ids);
+}

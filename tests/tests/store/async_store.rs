@@ -1,0 +1,393 @@
+//! The async store (feature `tokio`) against real redis-servers and a real cluster, side by side
+//! with the blocking store: the same keys and host choice, the lock protocol with each other
+//! (a blocking holder hands the lock to an async waiter), fenced writes, and one shared
+//! connection that survives a Redis restart.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use phpsess::store::{
+    AsyncSessionStore, LockOptions, SessionStore, StoreOptions, Topology, DEFAULT_CLUSTER_PREFIX,
+};
+use phpsess::Error;
+use phpsess_compat::servers::{RedisCluster, RedisServer};
+use phpsess_compat::web::fleet::weighted_host;
+use redis::Commands;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn options() -> StoreOptions {
+    StoreOptions::default().with_lock(
+        LockOptions::default()
+            .with_wait(Duration::from_secs(3))
+            .with_retry_interval(Duration::from_millis(10)),
+    )
+}
+
+#[test]
+fn weighted_hosts_hold_each_session_where_phpredis_puts_it() {
+    let servers: Vec<RedisServer> = (0..3).map(|_| RedisServer::start()).collect();
+    let weights = [1u32, 2, 3];
+    let save_path = servers
+        .iter()
+        .zip(weights)
+        .map(|(s, w)| format!("tcp://{}?weight={w}", s.addr()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rt = runtime();
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(&save_path, options()) })
+        .unwrap();
+    let mut blocking = SessionStore::new(Topology::from_save_path(&save_path).unwrap(), options());
+    // phpredis picks the host from the first four bytes of the id: vary them.
+    let ids: Vec<String> = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcd"
+        .chars()
+        .enumerate()
+        .map(|(i, c)| format!("{c}weighted{i:017}"))
+        .collect();
+    rt.block_on(async {
+        for id in &ids {
+            let read = store.read_locked(id).await.unwrap();
+            assert_eq!(read.data, None);
+            store
+                .write(read.lock, format!("id|s:{}:\"{id}\";", id.len()).as_bytes())
+                .await
+                .unwrap();
+        }
+    });
+    let mut used = [0usize; 3];
+    for id in &ids {
+        let at = weighted_host(id, &weights);
+        used[at] += 1;
+        let key = format!("PHPREDIS_SESSION:{id}");
+        for (i, server) in servers.iter().enumerate() {
+            let exists: bool = server.connection().exists(&key).unwrap();
+            assert_eq!(exists, i == at, "{key} on server {i} (phpredis picks {at})");
+        }
+        assert!(!servers[at]
+            .connection()
+            .exists::<_, bool>(format!("{key}_LOCK"))
+            .unwrap());
+        // The blocking store reads it from the same host, and its write is what the async store reads.
+        let read = blocking.read(id).unwrap();
+        assert_eq!(
+            read.data.unwrap(),
+            format!("id|s:{}:\"{id}\";", id.len()).as_bytes()
+        );
+        blocking.write(id, b"from|s:8:\"blocking\";").unwrap();
+        let seen = rt.block_on(store.read(id)).unwrap();
+        assert_eq!(seen.as_deref(), Some(&b"from|s:8:\"blocking\";"[..]));
+    }
+    assert!(used.iter().all(|&n| n > 0), "every host used: {used:?}");
+}
+
+#[test]
+fn cluster_sessions_lock_in_the_data_slot_and_write_fenced() {
+    let cluster = RedisCluster::start();
+    let rt = runtime();
+    let store = rt
+        .block_on(async {
+            AsyncSessionStore::from_cluster_save_path(&cluster.seed_query(), options())
+        })
+        .unwrap();
+    let mut blocking = SessionStore::new(
+        Topology::from_cluster_save_path(&cluster.seed_query()).unwrap(),
+        options(),
+    );
+    let mut c = cluster.connection();
+    let ids: Vec<String> = (0..12).map(|i| format!("acluster{i:016}")).collect();
+    for id in &ids {
+        blocking.read(id).unwrap();
+        blocking.write(id, b"n|i:1;").unwrap();
+        rt.block_on(async {
+            let read = store.read_locked(id).await.unwrap();
+            assert_eq!(read.data.as_deref(), Some(&b"n|i:1;"[..]));
+            let key = store.key(id);
+            let holder: Option<String> = c.get(&key.lock).unwrap();
+            assert_eq!(
+                holder.as_deref(),
+                Some(read.lock.token()),
+                "our token holds the lock"
+            );
+            assert_eq!(cluster.slot_of(&key.data), cluster.slot_of(&key.lock));
+            store.write(read.lock, b"n|i:2;").await.unwrap();
+            let holder: Option<String> = c.get(&key.lock).unwrap();
+            assert_eq!(holder, None, "released by the write");
+        });
+        let stored: Vec<u8> = c.get(format!("{DEFAULT_CLUSTER_PREFIX}{id}")).unwrap();
+        assert_eq!(stored, b"n|i:2;");
+        assert_eq!(blocking.read(id).unwrap().data.unwrap(), b"n|i:2;");
+        blocking.close().unwrap();
+    }
+}
+
+#[test]
+fn a_write_whose_lock_was_lost_is_refused_and_writes_nothing() {
+    let server = RedisServer::start();
+    let rt = runtime();
+    let save_path = format!("tcp://{}", server.addr());
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(&save_path, options()) })
+        .unwrap();
+    let mut c = server.connection();
+    let id = "fencedsession0000000001";
+    let key = format!("PHPREDIS_SESSION:{id}");
+    let _: () = c.set(&key, "n|i:1;").unwrap();
+    rt.block_on(async {
+        // Taken over by another request after ours expired.
+        let read = store.read_locked(id).await.unwrap();
+        let _: () = c.set(format!("{key}_LOCK"), "web9|77|someoneelse").unwrap();
+        let err = store.write(read.lock, b"n|i:99;").await.unwrap_err();
+        assert!(
+            matches!(&err, Error::LockLost { holder, .. } if holder == "web9|77|someoneelse"),
+            "{err}"
+        );
+        let _: () = c.del(format!("{key}_LOCK")).unwrap();
+        // Expired with nobody after us.
+        let read = store.read_locked(id).await.unwrap();
+        let _: () = c.del(format!("{key}_LOCK")).unwrap();
+        let err = store.write(read.lock, b"n|i:99;").await.unwrap_err();
+        assert!(matches!(&err, Error::LockLost { .. }), "{err}");
+        assert!(err.to_string().contains("nobody"), "{err}");
+        assert!(
+            !err.to_string().contains(id),
+            "no whole id in messages: {err}"
+        );
+    });
+    let stored: String = c.get(&key).unwrap();
+    assert_eq!(stored, "n|i:1;", "nothing written without the lock");
+}
+
+#[test]
+fn an_async_waiter_gets_the_lock_when_the_blocking_holder_writes() {
+    let server = RedisServer::start();
+    let rt = runtime();
+    let save_path = format!("tcp://{}", server.addr());
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(&save_path, options()) })
+        .unwrap();
+    let mut blocking = SessionStore::new(Topology::from_save_path(&save_path).unwrap(), options());
+    let id = "handoffsession000000001";
+    blocking.read(id).unwrap();
+    let waiter = {
+        let store = store.clone();
+        rt.spawn(async move {
+            let started = Instant::now();
+            let read = store.read_locked(id).await.unwrap();
+            let waited = started.elapsed();
+            let data = read.data.clone();
+            store.write(read.lock, b"n|i:2;").await.unwrap();
+            (waited, data)
+        })
+    };
+    std::thread::sleep(Duration::from_millis(400));
+    blocking.write(id, b"n|i:1;").unwrap();
+    let (waited, data) = rt.block_on(waiter).unwrap();
+    assert!(waited >= Duration::from_millis(300), "waited {waited:?}");
+    assert_eq!(
+        data.as_deref(),
+        Some(&b"n|i:1;"[..]),
+        "read after the holder's write"
+    );
+    assert_eq!(blocking.read(id).unwrap().data.unwrap(), b"n|i:2;");
+
+    // A holder that never lets go: the wait ends with the holder's name, and leaves the queue.
+    let short = options().with_lock(LockOptions::default().with_wait(Duration::from_millis(300)));
+    let impatient = rt
+        .block_on(async { AsyncSessionStore::from_save_path(&save_path, short) })
+        .unwrap();
+    let err = rt.block_on(impatient.read_locked(id)).unwrap_err();
+    assert!(matches!(&err, Error::LockTimeout { .. }), "{err}");
+    let holder: String = server
+        .connection()
+        .get(format!("PHPREDIS_SESSION:{id}_LOCK"))
+        .unwrap();
+    assert!(err.to_string().contains(&holder), "{err} names {holder}");
+    let queue: i64 = server
+        .connection()
+        .llen(format!("PHPREDIS_SESSION:{id}_LOCK_Q"))
+        .unwrap();
+    assert_eq!(queue, 0, "the timed-out waiter left the queue");
+    blocking.close().unwrap();
+}
+
+#[test]
+fn concurrent_tasks_incrementing_one_session_lose_no_update() {
+    let server = RedisServer::start();
+    let rt = runtime();
+    let save_path = format!("tcp://{}", server.addr());
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(&save_path, options()) })
+        .unwrap();
+    let id = "countersession000000001";
+    const TASKS: i64 = 20;
+    let store = Arc::new(store);
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    let read = store.read_locked(id).await.unwrap();
+                    let n = read
+                        .data
+                        .as_deref()
+                        .and_then(|d| std::str::from_utf8(d).ok())
+                        .and_then(|s| {
+                            s.strip_prefix("n|i:")?
+                                .strip_suffix(';')?
+                                .parse::<i64>()
+                                .ok()
+                        })
+                        .unwrap_or(0);
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    store
+                        .write(read.lock, format!("n|i:{};", n + 1).as_bytes())
+                        .await
+                        .unwrap();
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let stored: String = server
+        .connection()
+        .get(format!("PHPREDIS_SESSION:{id}"))
+        .unwrap();
+    assert_eq!(stored, format!("n|i:{TASKS};"));
+}
+
+#[test]
+fn the_shared_connection_recovers_after_a_redis_restart() {
+    let mut server = RedisServer::builder().appendonly(true).start();
+    let rt = runtime();
+    let save_path = format!("tcp://{}?timeout=1&read_timeout=1", server.addr());
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(&save_path, options()) })
+        .unwrap();
+    let id = "restartsession000000001";
+    rt.block_on(async {
+        let read = store.read_locked(id).await.unwrap();
+        store.write(read.lock, b"n|i:1;").await.unwrap();
+    });
+    server.restart();
+    // The first command may meet the dead connection (an error, never a panic); the manager
+    // reconnects, and from then on every request works.
+    let started = Instant::now();
+    let mut failures = 0;
+    loop {
+        match rt.block_on(store.read(id)) {
+            Ok(data) => {
+                assert_eq!(data.as_deref(), Some(&b"n|i:1;"[..]));
+                break;
+            }
+            Err(e) => {
+                failures += 1;
+                assert!(
+                    started.elapsed() < Duration::from_secs(5),
+                    "never recovered: {e}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+    assert!(
+        failures <= 2,
+        "{failures} failed requests after the restart"
+    );
+    rt.block_on(async {
+        for n in 2..22 {
+            let read = store.read_locked(id).await.unwrap();
+            store
+                .write(read.lock, format!("n|i:{n};").as_bytes())
+                .await
+                .unwrap();
+        }
+    });
+    let stored: String = server
+        .connection()
+        .get(format!("PHPREDIS_SESSION:{id}"))
+        .unwrap();
+    assert_eq!(stored, "n|i:21;");
+}
+
+#[test]
+fn hostile_ids_are_refused_before_any_command() {
+    let server = RedisServer::start();
+    let rt = runtime();
+    let store = rt
+        .block_on(async {
+            AsyncSessionStore::from_save_path(&format!("tcp://{}", server.addr()), options())
+        })
+        .unwrap();
+    server.reset_stats();
+    let before = server.total_commands_processed();
+    for id in ["", "../x", "a b", "x\r\nFLUSHALL", &"a".repeat(300)] {
+        let err = rt.block_on(store.read(id)).unwrap_err();
+        assert!(matches!(err, Error::InvalidId { .. }), "{id:?}: {err}");
+        let err = rt.block_on(store.read_locked(id)).unwrap_err();
+        assert!(matches!(err, Error::InvalidId { .. }), "{id:?}: {err}");
+    }
+    // Only the first INFO (counted by the second) ran in between.
+    assert_eq!(
+        server.total_commands_processed(),
+        before + 1,
+        "no command reached Redis"
+    );
+}
+
+#[test]
+fn sentinel_and_the_user_index_are_refused_with_a_reason() {
+    let rt = runtime();
+    rt.block_on(async {
+        let err =
+            AsyncSessionStore::from_save_path("sentinel://127.0.0.1:26379/mymaster", options())
+                .unwrap_err();
+        assert!(err.to_string().contains("Sentinel"), "{err}");
+        let err =
+            AsyncSessionStore::from_save_path("tcp://127.0.0.1:1", options().with_user_index(true))
+                .unwrap_err();
+        assert!(err.to_string().contains("index"), "{err}");
+    });
+}
+
+#[test]
+fn hashed_ids_name_the_same_keys_in_both_stores() {
+    use phpsess::store::{AtRestKey, IdHasher};
+    let server = RedisServer::start();
+    let rt = runtime();
+    let save_path = format!("tcp://{}", server.addr());
+    let hasher = IdHasher::new(&AtRestKey::from_bytes([7; 32]));
+    let hashed = options().with_hash_ids(Some(hasher.clone()));
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(&save_path, hashed.clone()) })
+        .unwrap();
+    let mut blocking = SessionStore::new(Topology::from_save_path(&save_path).unwrap(), hashed);
+    let id = "hashedsession0000000001";
+    blocking.read(id).unwrap();
+    blocking.write(id, b"n|i:1;").unwrap();
+    rt.block_on(async {
+        let read = store.read_locked(id).await.unwrap();
+        assert_eq!(read.data.as_deref(), Some(&b"n|i:1;"[..]));
+        assert_eq!(
+            read.lock.id(),
+            hasher.stored_id(id),
+            "named by the stored id"
+        );
+        store.write(read.lock, b"n|i:2;").await.unwrap();
+    });
+    let keys: Vec<String> = server.connection().keys("*").unwrap();
+    assert_eq!(
+        keys,
+        vec![format!("PHPREDIS_SESSION:{}", hasher.stored_id(id))]
+    );
+    assert_eq!(blocking.read(id).unwrap().data.unwrap(), b"n|i:2;");
+    blocking.close().unwrap();
+}
