@@ -615,11 +615,11 @@ impl LosslessReader {
             Json::Null => Value::Null,
             Json::Bool(b) => Value::Bool(*b),
             Json::Number(n) => number(n, path)?,
-            Json::String(s) => Value::String(s.as_bytes().to_vec()),
+            Json::String(s) => Value::String(s.as_str().into()),
             Json::Array(items) => Value::Array(self.list(items, path, depth)?),
             Json::Object(map) => match tag {
                 None => Value::Array(self.plain_array(map, path, depth)?),
-                Some(Tag::Base64) => Value::String(base64_bytes(&map[TAG_BASE64], path)?),
+                Some(Tag::Base64) => Value::String(base64_bytes(&map[TAG_BASE64], path)?.into()),
                 Some(Tag::Float) => Value::Float(float(&map[TAG_FLOAT], path)?),
                 Some(Tag::Array) => Value::Array(self.pairs_array(&map[TAG_ARRAY], path, depth)?),
                 Some(Tag::Object) => {
@@ -772,7 +772,7 @@ impl LosslessReader {
                     if array_keys {
                         Key::from_php_string(&b)
                     } else {
-                        Key::Str(b)
+                        Key::Str(b.into())
                     }
                 }
             };

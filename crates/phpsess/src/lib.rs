@@ -60,6 +60,7 @@ pub mod json;
 mod key_set;
 #[cfg(feature = "laravel")]
 pub mod laravel;
+mod options;
 pub mod php_serde;
 mod reader;
 pub mod save_path;
@@ -74,10 +75,13 @@ pub mod value;
 
 pub use document::Document;
 pub use error::{DecodeReason, Error, Result};
+pub use options::DecodeOptions;
 pub use reader::MAX_DEPTH;
 pub use serialize::{serialize, serialize_into};
 pub use unserialize::{unserialize, unserialize_borrowed, unserialize_prefix};
-pub use value::{Array, BorrowedKey, BorrowedValue, CustomObject, EnumCase, Key, Object, Value};
+pub use value::{
+    Array, BorrowedKey, BorrowedValue, CustomObject, EnumCase, Key, Object, PhpString, Value,
+};
 
 /// The README's Rust examples, so that `cargo test --doc` compiles them as written (the ones that
 /// need a Redis server are `no_run`: compiled, not run).

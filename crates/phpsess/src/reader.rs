@@ -15,7 +15,7 @@ pub const MAX_DEPTH: usize = 4096;
 
 /// The start of one value. Containers (`Array`, `Object`) have consumed their opening `{`; the caller
 /// reads the entries and then calls [`Reader::end_container`].
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) enum Header<'a> {
     Null,
     Bool(bool),
@@ -152,6 +152,10 @@ impl<'a> Reader<'a> {
             Some(b'a') => scan::array(self.input, pos).map(|(n, end)| (Header::Array(n), end)),
             Some(b'd') => scan::float(self.input, pos).map(|(v, end)| (Header::Float(v), end)),
             Some(b'b') => scan::boolean(self.input, pos).map(|(v, end)| (Header::Bool(v), end)),
+            Some(b'O') => scan::object(self.input, pos).map(|(at, len, count, end)| {
+                let class = &self.input[at..at + len];
+                (Header::Object { class, len: count }, end)
+            }),
             Some(b'N') if self.input.get(pos + 1) == Some(&b';') => Some((Header::Null, pos + 2)),
             _ => None,
         };
@@ -163,7 +167,7 @@ impl<'a> Reader<'a> {
     }
 
     /// [`Self::header`] for everything the scanner leaves: the whole grammar and every error.
-    fn header_slow(&mut self) -> Result<Header<'a>> {
+    pub(crate) fn header_slow(&mut self) -> Result<Header<'a>> {
         let start = self.pos;
         let Some(tag) = self.peek() else {
             return Err(self.error(DecodeReason::UnexpectedEnd { reading: "value" }));
@@ -574,7 +578,7 @@ fn scan_php_float(s: &[u8]) -> Option<usize> {
 }
 
 /// Powers of ten an `f64` holds exactly.
-const EXACT_POWERS: [f64; 23] = [
+pub(crate) const EXACT_POWERS: [f64; 23] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
@@ -632,15 +636,38 @@ fn parse_float_text(text: &str) -> Option<f64> {
     }
 }
 
-/// `zend_is_valid_class_name`: ASCII letters, digits, `_`, `\` and any byte >= 0x80.
+/// `zend_is_valid_class_name`: ASCII letters, digits, `_`, `\` and any byte >= 0x80. By table:
+/// every object header of a session pays it once per byte of its class name.
+#[inline]
 pub(crate) fn valid_class_name(name: &[u8]) -> bool {
-    name.iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'\\' || b >= 0x80)
+    name.iter().all(|&b| CLASS_NAME_BYTES[usize::from(b)])
 }
+
+/// The bytes [`valid_class_name`] takes.
+const CLASS_NAME_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'\\' || c >= 0x80;
+        b += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn class_name_table_is_zend_is_valid_class_name() {
+        for b in 0..=255u8 {
+            let zend = b.is_ascii_alphanumeric() || b == b'_' || b == b'\\' || b >= 0x80;
+            assert_eq!(valid_class_name(&[b]), zend, "{b:#04x}");
+        }
+        assert!(valid_class_name(b"App\\Cart\\CartItem"));
+        assert!(!valid_class_name(b"a-b"));
+    }
 
     #[test]
     fn float_scanner_matches_php_grammar() {

@@ -19,7 +19,7 @@ use crate::value::{BorrowedValue, Value};
 /// assert_eq!(v.as_array().unwrap().get("user"), Some(&Value::Int(42)));
 /// ```
 pub fn unserialize(input: &[u8]) -> Result<Value> {
-    decode::value(input)
+    decode::value(input, crate::MAX_DEPTH)
 }
 
 /// Decode the value at the start of `input` and say how many bytes it used (what PHP 8.2's
@@ -38,7 +38,7 @@ pub fn unserialize_prefix(input: &[u8]) -> Result<(Value, usize)> {
 /// assert_eq!(v.get("user").and_then(BorrowedValue::as_bytes), Some(&b"alice"[..]));
 /// ```
 pub fn unserialize_borrowed(input: &[u8]) -> Result<BorrowedValue<'_>> {
-    decode::value(input)
+    decode::value(input, crate::MAX_DEPTH)
 }
 
 #[cfg(test)]

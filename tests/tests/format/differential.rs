@@ -1162,7 +1162,7 @@ impl<'v> Predict<'v, '_> {
                 let mut child = slot + 1;
                 for (k, v) in &o.properties {
                     let key = match k {
-                        Key::Int(i) if !magic => Key::Str(i.to_string().into_bytes()),
+                        Key::Int(i) if !magic => Key::Str(i.to_string().into()),
                         Key::Str(s) if magic => Key::from_php_string(s),
                         k => k.clone(),
                     };

@@ -137,21 +137,21 @@ fn array(v: &Value) -> &Array {
 }
 
 fn s(bytes: &[u8]) -> Key {
-    Key::Str(bytes.to_vec())
+    Key::Str(bytes.into())
 }
 
 #[test]
 fn scalars_and_strings() {
     assert_eq!(decoded("int_min"), Value::Int(i64::MIN));
     assert_eq!(decoded("int_max"), Value::Int(i64::MAX));
-    assert_eq!(decoded("string_nul"), Value::String(b"a\0b".to_vec()));
+    assert_eq!(decoded("string_nul"), Value::string(b"a\0b"));
     assert_eq!(
         decoded("string_invalid_utf8"),
-        Value::String(vec![0xff, 0xfe, 0xfd])
+        Value::string(vec![0xff, 0xfe, 0xfd])
     );
     assert_eq!(
         decoded("string_all_bytes"),
-        Value::String((0..=255u8).collect())
+        Value::string((0..=255u8).collect::<Vec<u8>>())
     );
     assert_eq!(
         decoded("string_syntax"),
@@ -372,7 +372,7 @@ fn as_json(v: &Value) -> Option<serde_json::Value> {
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
         Value::Float(f) => J::Number(serde_json::Number::from_f64(*f)?),
-        Value::String(s) => J::String(String::from_utf8(s.clone()).ok()?),
+        Value::String(s) => J::String(String::from_utf8(s.to_vec()).ok()?),
         Value::Array(a) if a.is_list() => {
             J::Array(a.iter().map(|(_, v)| as_json(v)).collect::<Option<_>>()?)
         }

@@ -93,7 +93,7 @@ fn encrypter_interop_both_ways() {
                 "payload": enc.encrypt_string(&plain).unwrap(), "unserialize": false}),
             );
             expected.push(json!({"plain_b64": to_b64(&plain)}));
-            let value = Value::String(plain.clone());
+            let value = Value::string(plain.clone());
             requests.push(
                 json!({"op": "decrypt", "key": key_for(cipher), "cipher": cipher.name(),
                 "payload": enc.encrypt(&value).unwrap(), "unserialize": true}),

@@ -365,7 +365,7 @@ fn url_value(url: Option<PhpUrl>) -> Value {
     let mut a = Array::new();
     let mut put = |k: &str, v: Option<Vec<u8>>| {
         if let Some(v) = v {
-            a.insert(k, Value::String(v));
+            a.insert(k, Value::string(v));
         }
     };
     put("scheme", url.scheme);
@@ -375,7 +375,7 @@ fn url_value(url: Option<PhpUrl>) -> Value {
     }
     let mut put = |k: &str, v: Option<Vec<u8>>| {
         if let Some(v) = v {
-            a.insert(k, Value::String(v));
+            a.insert(k, Value::string(v));
         }
     };
     put("user", url.user);

@@ -56,7 +56,7 @@ enum Expect {
 }
 
 fn s(name: &str) -> Key {
-    Key::Str(name.as_bytes().to_vec())
+    Key::Str(name.into())
 }
 
 /// A session built in Rust with every value type, references numbered as in
@@ -104,7 +104,7 @@ fn rust_built_session() -> Array {
         (Key::Int(42), Value::from("forty-two")),     // 20
         (s("a\0b"), Value::Float(1.5)),               // 21
         (s(""), Value::Array(Array::new())),          // 22
-        (Key::Str(b"\xff".to_vec()), Value::Ref(21)), // no slot
+        (Key::Str(b"\xff".into()), Value::Ref(21)),   // no slot
     ];
     entries.into_iter().collect()
 }

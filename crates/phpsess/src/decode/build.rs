@@ -13,11 +13,11 @@ use super::scan;
 use super::tape::{span, Cell, Tag, Tape};
 use crate::hash::{seeds, Seeds};
 use crate::key_set::{KeySet, KeyView, StoredKeys};
-use crate::reader::{Header, KeyRef, Reader, MAX_DEPTH};
+use crate::reader::{Header, KeyRef, Reader};
 use crate::value::array::numeric_key;
 
 /// Build the tape of `input`, or `None` when the full decoder must decide.
-pub(super) fn build(input: &[u8]) -> Option<Tape> {
+pub(super) fn build(input: &[u8], max_depth: usize) -> Option<Tape> {
     let mut tape = Tape {
         // A cell per 8 input bytes is about what sessions need; growing costs little anyway.
         cells: Vec::with_capacity(input.len() / 8 + 8),
@@ -55,7 +55,7 @@ pub(super) fn build(input: &[u8]) -> Option<Tape> {
                     pos = close(input, pos)?;
                     Cell::new(Tag::Array, 0, at as u64 + 1)
                 } else {
-                    if stack.len() >= MAX_DEPTH {
+                    if stack.len() >= max_depth {
                         return None;
                     }
                     tape.cells.push(Cell::new(Tag::Array, len as u32, 0));
@@ -87,7 +87,7 @@ pub(super) fn build(input: &[u8]) -> Option<Tape> {
                 match header {
                     Header::Float(f) => Cell::new(Tag::Float, 0, f.to_bits()),
                     Header::Object { class, len } => {
-                        if stack.len() >= MAX_DEPTH {
+                        if stack.len() >= max_depth {
                             return None;
                         }
                         tape.cells

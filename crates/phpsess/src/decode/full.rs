@@ -12,8 +12,10 @@ use crate::value::array::numeric_key;
 use crate::value::{Array, BorrowedKey, BorrowedValue, CustomObject, EnumCase, Key, Object, Value};
 
 /// Decode one complete value by the full decoder alone; bytes after it are an error.
-pub(crate) fn complete<'a, T: Tree<'a>>(input: &'a [u8]) -> Result<T> {
-    let (value, used) = TreeBuilder::<T>::new().value_at(input, 0)?;
+pub(crate) fn complete<'a, T: Tree<'a>>(input: &'a [u8], max_depth: usize) -> Result<T> {
+    let mut builder = TreeBuilder::<T>::new();
+    builder.max_depth = max_depth;
+    let (value, used) = builder.value_at(input, 0)?;
     let mut reader = Reader::new(input);
     reader.skip_to(used);
     reader.finish()?;
@@ -43,6 +45,16 @@ pub(crate) trait Tree<'a>: Sized {
     fn property_key(key: KeyRef<'a>) -> Self::Key;
     fn array(entries: Vec<(Self::Key, Self)>) -> Self;
     fn object(class: &'a [u8], properties: Vec<(Self::Key, Self)>) -> Self;
+    /// A string value borrowed from the input: `leaf` without the `Header` in between.
+    #[inline]
+    fn borrowed_string(bytes: &'a [u8]) -> Self {
+        Self::leaf(Header::Str(std::borrow::Cow::Borrowed(bytes)))
+    }
+    /// A string key borrowed from the input, kept as written (`property_key`).
+    #[inline]
+    fn borrowed_key(bytes: &'a [u8]) -> Self::Key {
+        Self::property_key(KeyRef::Str(std::borrow::Cow::Borrowed(bytes)))
+    }
 }
 
 /// What duplicate detection needs from a key.
@@ -89,7 +101,7 @@ impl<'a> Tree<'a> for Value {
             Header::Bool(b) => Value::Bool(b),
             Header::Int(i) => Value::Int(i),
             Header::Float(f) => Value::Float(f),
-            Header::Str(s) => Value::String(s.into_owned()),
+            Header::Str(s) => Value::String(s.into()),
             Header::Custom { class, data } => Value::Custom(CustomObject {
                 class: class.to_vec(),
                 data: data.to_vec(),
@@ -116,12 +128,22 @@ impl<'a> Tree<'a> for Value {
     fn property_key(key: KeyRef<'a>) -> Key {
         match key {
             KeyRef::Int(i) => Key::Int(i),
-            KeyRef::Str(s) => Key::Str(s.into_owned()),
+            KeyRef::Str(s) => Key::Str(s.into()),
         }
     }
 
     fn array(entries: Vec<(Key, Value)>) -> Self {
         Value::Array(Array::from_unique_entries(entries))
+    }
+
+    #[inline]
+    fn borrowed_string(bytes: &'a [u8]) -> Self {
+        Value::String(bytes.into())
+    }
+
+    #[inline]
+    fn borrowed_key(bytes: &'a [u8]) -> Key {
+        Key::Str(bytes.into())
     }
 
     fn object(class: &'a [u8], properties: Vec<(Key, Value)>) -> Self {
@@ -223,6 +245,8 @@ pub(crate) struct TreeBuilder<T> {
     /// and the last value), and whether any `r:`/`R:` was read: see [`DecodeReason::RepeatedKeyWithReferences`].
     first_repeat: Option<usize>,
     saw_reference: bool,
+    /// Nesting allowed: PHP's [`MAX_DEPTH`] unless [`crate::DecodeOptions`] lowers it.
+    max_depth: usize,
     tree: PhantomData<T>,
 }
 
@@ -237,6 +261,7 @@ impl<T> TreeBuilder<T> {
             heads: Vec::new(),
             first_repeat: None,
             saw_reference: false,
+            max_depth: MAX_DEPTH,
             tree: PhantomData,
         }
     }
@@ -298,7 +323,7 @@ impl<T> TreeBuilder<T> {
                     T::array(Vec::new())
                 }
                 Header::Array(len) => {
-                    check_depth(start, depth + stack.len())?;
+                    check_depth(start, depth + stack.len(), self.max_depth)?;
                     let key = T::array_key(r.key()?);
                     stack.push(Frame::new(
                         None,
@@ -313,7 +338,7 @@ impl<T> TreeBuilder<T> {
                 Header::Object { class, len } => {
                     self.slots[slot] = Slot::Object;
                     // PHP checks the depth of every object, empty or not.
-                    check_depth(start, depth + stack.len())?;
+                    check_depth(start, depth + stack.len(), self.max_depth)?;
                     if len == 0 {
                         r.end_container("object")?;
                         T::object(class, Vec::new())
@@ -523,11 +548,11 @@ fn unreachable_frame() -> crate::Error {
     crate::Error::decode(0, DecodeReason::Session("decoder frame stack out of step"))
 }
 
-fn check_depth(start: usize, depth: usize) -> Result<()> {
-    if depth >= MAX_DEPTH {
+fn check_depth(start: usize, depth: usize, max_depth: usize) -> Result<()> {
+    if depth >= max_depth {
         return Err(crate::Error::decode(
             start,
-            DecodeReason::TooDeep { limit: MAX_DEPTH },
+            DecodeReason::TooDeep { limit: max_depth },
         ));
     }
     Ok(())

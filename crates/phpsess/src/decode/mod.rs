@@ -31,39 +31,43 @@ pub(crate) const MAX_INPUT: usize = u32::MAX as usize;
 /// The fast path alone: `None` when the full decoder must decide (repeated keys, errors, or an
 /// input over [`MAX_INPUT`]).
 #[inline]
-pub(crate) fn fast_tape(input: &[u8]) -> Option<Tape> {
+pub(crate) fn fast_tape(input: &[u8], max_depth: usize) -> Option<Tape> {
     if input.len() > MAX_INPUT {
         return None;
     }
-    build::build(input)
+    build::build(input, max_depth)
 }
 
 /// The tape of one complete value (the caller checks [`MAX_INPUT`]): the fast path, else the full
 /// decoder's tree copied onto a tape, or its error.
-pub(crate) fn tape(input: &[u8]) -> Result<Tape> {
-    match build::build(input) {
+pub(crate) fn tape(input: &[u8], max_depth: usize) -> Result<Tape> {
+    match build::build(input, max_depth) {
         Some(tape) => Ok(tape),
-        None => Ok(flatten::flatten(input, &full_borrowed(input)?)),
+        None => Ok(flatten::flatten(
+            input,
+            &full::complete::<BorrowedValue<'_>>(input, max_depth)?,
+        )),
     }
 }
 
 /// One complete value as a tree. Scanning onto a tape and then allocating the tree is faster than
 /// allocating while scanning, so the fast path goes first.
 #[inline]
-pub(crate) fn value<'a, T: Tree<'a>>(input: &'a [u8]) -> Result<T> {
-    match fast_tape(input) {
+pub(crate) fn value<'a, T: Tree<'a>>(input: &'a [u8], max_depth: usize) -> Result<T> {
+    match fast_tape(input, max_depth) {
         Some(tape) => Ok(tree_at(input, &tape, 0)),
-        None => full::complete(input),
+        None => full::complete(input, max_depth),
     }
 }
 
-/// [`crate::unserialize_borrowed`] by the full decoder alone.
+/// [`crate::unserialize_borrowed`] by the full decoder alone, for tests that compare the paths.
+#[cfg(test)]
 pub(crate) fn full_borrowed(input: &[u8]) -> Result<BorrowedValue<'_>> {
-    full::complete(input)
+    full::complete(input, crate::MAX_DEPTH)
 }
 
 /// The fast path's verdict, for tests that check what it takes.
 #[cfg(test)]
 pub(crate) fn fast_path_takes(input: &[u8]) -> bool {
-    build::build(input).is_some()
+    build::build(input, crate::MAX_DEPTH).is_some()
 }

@@ -56,6 +56,7 @@ impl<'a> OnTape<'a, '_> {
                         None => T::array(Vec::new()),
                     }
                 }
+                Tag::Str => T::borrowed_string(self.span(cell)),
                 _ => T::leaf(self.header(at)),
             };
             // Hand the finished value to its container; close every container it completes.
@@ -65,7 +66,11 @@ impl<'a> OnTape<'a, '_> {
                 };
                 let top = &mut stack[last];
                 // Array keys on the tape are normalised already: take them as written.
-                let key = T::property_key(self.key_ref(tape.cells[top.key_at]));
+                let key_cell = tape.cells[top.key_at];
+                let key = match key_cell.tag {
+                    Tag::KeyStr => T::borrowed_key(self.span(key_cell)),
+                    _ => T::property_key(self.key_ref(key_cell)),
+                };
                 top.entries.push((key, done));
                 top.left -= 1;
                 if top.left > 0 {

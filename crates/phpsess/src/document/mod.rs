@@ -10,8 +10,9 @@ use std::fmt;
 pub use view::{Entries, EntryKey, ValueRef, View};
 
 use crate::decode::{self, Tape};
-use crate::error::{DecodeReason, Error, Result};
+use crate::error::Result;
 use crate::value::Value;
+use crate::DecodeOptions;
 
 /// A serialized PHP value, parsed and validated, borrowing its strings from the input.
 ///
@@ -36,17 +37,18 @@ impl<'a> Document<'a> {
     /// Parse one complete value; bytes after it are an error. Accepts and refuses exactly what
     /// [`crate::unserialize`] does, with the same error (what was read, and where).
     pub fn parse(input: &'a [u8]) -> Result<Self> {
+        Self::parse_with(input, &DecodeOptions::new())
+    }
+
+    /// [`Document::parse`] within `options`' limits (a lower nesting limit for input you do not
+    /// trust); [`DecodeOptions::parse_document`] says the same.
+    pub fn parse_with(input: &'a [u8], options: &DecodeOptions) -> Result<Self> {
         if input.len() > Self::MAX_INPUT {
-            return Err(Error::decode(
-                0,
-                DecodeReason::TooLarge {
-                    limit: Self::MAX_INPUT as u64,
-                },
-            ));
+            return Err(crate::options::too_large());
         }
         // The fast builder takes what PHP writes; for anything else (references, repeated
         // keys, errors) the full decoder decides and its tree is copied onto a tape.
-        let tape = decode::tape(input)?;
+        let tape = decode::tape(input, options.depth_limit())?;
         Ok(Document { input, tape })
     }
 

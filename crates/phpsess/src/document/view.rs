@@ -70,7 +70,7 @@ impl EntryKey<'_> {
     pub fn to_key(self) -> Key {
         match self {
             EntryKey::Int(i) => Key::Int(i),
-            EntryKey::Str(s) => Key::Str(s.to_vec()),
+            EntryKey::Str(s) => Key::Str(s.into()),
         }
     }
 }
@@ -210,7 +210,7 @@ impl<'d> ValueRef<'d> {
         self.entries_unchecked()
             .find(|(k, _)| match (k, &key) {
                 (EntryKey::Int(a), Key::Int(b)) => a == b,
-                (EntryKey::Str(a), Key::Str(b)) => *a == b.as_slice(),
+                (EntryKey::Str(a), Key::Str(b)) => *a == b.as_bytes(),
                 _ => false,
             })
             .map(|(_, v)| v)

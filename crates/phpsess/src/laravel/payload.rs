@@ -124,7 +124,7 @@ impl From<UserId> for Value {
     fn from(id: UserId) -> Value {
         match id {
             UserId::Int(i) => Value::Int(i),
-            UserId::Str(s) => Value::String(s.into_bytes()),
+            UserId::Str(s) => Value::String(s.into()),
         }
     }
 }
@@ -206,7 +206,7 @@ impl LaravelSession {
                 let mut sizes = Vec::with_capacity(attributes.len());
                 for (key, value) in attributes.iter() {
                     let name = String::from_utf8_lossy(&key.to_bytes()).into_owned();
-                    let key_json = json_mode::encode(&Value::String(name.clone().into_bytes()));
+                    let key_json = json_mode::encode(&Value::string(name.as_str()));
                     let (Ok(k), Ok(v)) = (key_json, json_mode::encode(value)) else {
                         return Err(LaravelError::BadPayload {
                             what: "json session",
@@ -245,13 +245,13 @@ impl LaravelSession {
             }
             .into());
         };
-        Ok(enc.encrypt(&Value::String(serialized))?.into_bytes())
+        Ok(enc.encrypt(&Value::String(serialized.into()))?.into_bytes())
     }
 
     /// The Redis value `RedisStore` would write for this session (`s:N:"<payload>";`).
     pub fn to_cache_value(&self, encrypter: Option<&Encrypter>) -> Result<Vec<u8>> {
         Ok(crate::serialize(&Value::String(
-            self.to_payload(encrypter)?,
+            self.to_payload(encrypter)?.into(),
         )))
     }
 
@@ -407,7 +407,7 @@ impl LaravelSession {
         self.put(key, value);
         let new = self.flash_list("new", key);
         let mut old = self.flash_list("old", key);
-        old.push(Value::String(key.as_bytes().to_vec()));
+        old.push(Value::String(key.into()));
         // `old` before `new`, the order Laravel's ageFlashData() creates them in.
         self.put("_flash.old", list(old));
         self.put("_flash.new", list(new));
@@ -452,7 +452,7 @@ pub struct FlashKeys {
 fn unwrap_php_string(bytes: &[u8], what: &'static str) -> Result<Vec<u8>> {
     let bad = |detail: String| Error::Laravel(LaravelError::BadPayload { what, detail });
     match crate::unserialize(bytes) {
-        Ok(Value::String(s)) => Ok(s),
+        Ok(Value::String(s)) => Ok(s.into_vec()),
         Ok(other) => Err(bad(format!(
             "expected a PHP string (s:N:\"...\";), found {} (not a session: the cache shares the prefix)",
             other.type_name()

@@ -318,7 +318,8 @@ fn stored_values_that_are_not_sessions() {
     let not_session = crate::serialize(&Value::String(
         e.encrypt(&Value::string(b"hello".to_vec()))
             .unwrap()
-            .into_bytes(),
+            .into_bytes()
+            .into(),
     ));
     assert_eq!(
         err_text(LaravelSession::from_cache_value(&not_session, Some(&e))),
@@ -434,7 +435,7 @@ fn attribute_sizes_see_through_every_envelope() {
                 encrypted,
                 serialization,
             });
-            s.put("cart", Value::String(vec![b'x'; 3000]));
+            s.put("cart", Value::string(vec![b'x'; 3000]));
             s.put("n", Value::Int(7));
             let stored = s.to_cache_value(Some(&e)).unwrap();
             let (encoding, sizes) = LaravelSession::attribute_sizes(&stored, Some(&e)).unwrap();

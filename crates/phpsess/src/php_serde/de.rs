@@ -9,7 +9,10 @@ use serde::de::{
 };
 
 use super::{ENUM_TOKEN, OBJECT_TOKEN};
-use crate::error::{DecodeReason, Error, Result};
+use crate::error::{DecodeReason, Error};
+
+/// Results inside the deserializer carry a [`DeError`].
+type Result<T, E = DeError> = std::result::Result<T, E>;
 use crate::reader::{Header, KeyRef, Reader};
 use crate::value::{Key, PropertyName};
 
@@ -38,11 +41,13 @@ pub struct Deserializer<'de> {
     reader: Reader<'de>,
     /// Start offsets of the arrays and objects being read, outermost first: the nesting depth,
     /// and what a reference must not point at (a cycle).
-    open: Vec<usize>,
+    open: OpenStack,
     /// Where each value slot starts, built on the first `r:`/`R:` only.
     slots: Option<SlotIndex<'de>>,
     /// Bytes re-read to follow references so far.
     replayed: usize,
+    /// Nesting allowed: [`SERDE_MAX_DEPTH`] unless [`Deserializer::max_depth`] lowers it.
+    max_depth: usize,
 }
 
 impl<'de> Deserializer<'de> {
@@ -51,10 +56,18 @@ impl<'de> Deserializer<'de> {
         Deserializer {
             input,
             reader: Reader::new(input),
-            open: Vec::new(),
+            open: OpenStack::default(),
             slots: None,
             replayed: 0,
+            max_depth: SERDE_MAX_DEPTH,
         }
+    }
+
+    /// Allow at most `levels` nested arrays and objects (a lower limit against hostile input;
+    /// values above [`SERDE_MAX_DEPTH`] are that). Deeper input is an error naming the limit.
+    pub fn max_depth(mut self, levels: usize) -> Self {
+        self.max_depth = levels.min(SERDE_MAX_DEPTH);
+        self
     }
 
     /// Offset of the next unread byte.
@@ -63,7 +76,7 @@ impl<'de> Deserializer<'de> {
     }
 
     /// Fail unless the whole input has been consumed (call after deserializing the value).
-    pub fn end(&self) -> Result<()> {
+    pub fn end(&self) -> crate::error::Result<()> {
         self.reader.finish()
     }
 
@@ -99,26 +112,26 @@ impl<'de> Deserializer<'de> {
             // refuses repeated keys together with references; refuse the same inputs with the
             // same error, found by one key scan at the first reference.
             if let Some(repeat) = crate::decode::first_repeated_key(self.input) {
-                return Err(Error::decode(
-                    repeat,
-                    DecodeReason::RepeatedKeyWithReferences,
-                ));
+                return Err(Error::decode(repeat, DecodeReason::RepeatedKeyWithReferences).into());
             }
         }
         let slots = self.slots.get_or_insert_with(|| SlotIndex::new(self.input));
         // The slot must start before the reference (`r:` never names its own slot); `r:` must
         // name an object, as PHP requires.
-        let target = slots.start(n, at)?.ok_or_else(invalid)?;
+        let target = slots
+            .start(n, at)?
+            .ok_or_else(|| DeError::from(invalid()))?;
         if object && !matches!(self.input[target], b'O' | b'C' | b'E' | b'r') {
-            return Err(invalid());
+            return Err(invalid().into());
         }
-        if self.open.contains(&target) {
+        if self.open.contains(target) {
             return Err(Error::SerdeAt {
                 offset: at,
                 message: format!(
                     "reference {n} points at a value that contains it (a cycle); decode to Value"
                 ),
-            });
+            }
+            .into());
         }
         if self.replayed > REFERENCE_REPLAY_LIMIT {
             return Err(Error::SerdeAt {
@@ -126,7 +139,8 @@ impl<'de> Deserializer<'de> {
                 message: format!(
                     "references re-read more than {REFERENCE_REPLAY_LIMIT} bytes; decode to Value"
                 ),
-            });
+            }
+            .into());
         }
         let mut replay = Reader::new(self.input);
         replay.skip_to(target);
@@ -142,27 +156,46 @@ impl<'de> Deserializer<'de> {
         let start = self.reader.pos();
         match self.reader.header()? {
             Header::ObjectRef(n) | Header::Ref(n) => {
-                Err(Error::decode(start, DecodeReason::InvalidReference(n)))
+                Err(Error::decode(start, DecodeReason::InvalidReference(n)).into())
             }
             h => Ok(h),
         }
     }
 
+    #[inline]
     fn enter(&mut self, start: usize) -> Result<()> {
-        if self.open.len() >= SERDE_MAX_DEPTH {
-            return Err(Error::decode(
-                start,
-                DecodeReason::TooDeep {
-                    limit: SERDE_MAX_DEPTH,
-                },
-            ));
+        if self.open.len() >= self.max_depth {
+            return Err(self.too_deep(start));
         }
         self.open.push(start);
         Ok(())
     }
 
+    #[cold]
+    fn too_deep(&self, start: usize) -> DeError {
+        Error::decode(
+            start,
+            DecodeReason::TooDeep {
+                limit: self.max_depth,
+            },
+        )
+        .into()
+    }
+
+    #[inline]
     fn leave(&mut self) {
         self.open.pop();
+    }
+
+    /// The `}` closing a container, `reading` says which in an error.
+    #[inline]
+    fn close(&mut self, reading: &'static str) -> Result<()> {
+        let pos = self.reader.pos();
+        if self.input.get(pos) == Some(&b'}') {
+            self.reader.skip_to(pos + 1);
+            return Ok(());
+        }
+        Ok(self.reader.end_container(reading)?)
     }
 
     /// Drive `visitor` over the entries of a container whose header was just read, then consume
@@ -189,13 +222,12 @@ impl<'de> Deserializer<'de> {
             EntriesKind::Array | EntriesKind::Object => visitor.visit_map(&mut access)?,
         };
         if access.left > 0 {
-            return Err(Error::Serde(format!(
-                "{} of {len} entries left unread",
-                access.left
-            )));
+            return Err(
+                Error::Serde(format!("{} of {len} entries left unread", access.left)).into(),
+            );
         }
         self.leave();
-        self.reader.end_container(kind.reading())?;
+        self.close(kind.reading())?;
         Ok(value)
     }
 
@@ -220,9 +252,9 @@ impl<'de> Deserializer<'de> {
             },
             Cow::Owned(v) => match String::from_utf8(v) {
                 Ok(s) => visitor.visit_string(s),
-                Err(_) => Err(Error::Serde(
-                    "invalid UTF-8 in escaped (S:) string".to_owned(),
-                )),
+                Err(_) => {
+                    Err(Error::Serde("invalid UTF-8 in escaped (S:) string".to_owned()).into())
+                }
             },
         }
     }
@@ -237,7 +269,7 @@ impl<'de> Deserializer<'de> {
                 KeyRef::Int(k) if k as u64 == i as u64 && k >= 0 => {}
                 _ => return Ok(false),
             }
-            skip_value(&mut scan, self.open.len())?;
+            skip_value(&mut scan, self.open.len(), self.max_depth)?;
         }
         Ok(true)
     }
@@ -250,9 +282,9 @@ impl<'de> Deserializer<'de> {
 /// assert_eq!(v, [1, 2]);
 /// # Ok::<(), phpsess::Error>(())
 /// ```
-pub fn from_bytes<'de, T: de::Deserialize<'de>>(input: &'de [u8]) -> Result<T> {
+pub fn from_bytes<'de, T: de::Deserialize<'de>>(input: &'de [u8]) -> crate::error::Result<T> {
     let mut de = Deserializer::from_bytes(input);
-    let value = T::deserialize(&mut de)?;
+    let value = T::deserialize(&mut de).map_err(Error::from)?;
     de.end()?;
     Ok(value)
 }
@@ -261,6 +293,47 @@ pub fn from_bytes<'de, T: de::Deserialize<'de>>(input: &'de [u8]) -> Result<T> {
 /// references nest so that the copies grow exponentially (each level naming the previous one
 /// twice). Session data stays far below it.
 pub const REFERENCE_REPLAY_LIMIT: usize = 2 << 20;
+
+/// The start offsets of the containers being read, outermost first. The first levels live in
+/// the deserializer itself: a session nests a handful of levels, and a heap stack cost an
+/// allocation per deserialization.
+#[derive(Default)]
+struct OpenStack {
+    inline: [usize; OpenStack::INLINE],
+    len: usize,
+    deeper: Vec<usize>,
+}
+
+impl OpenStack {
+    const INLINE: usize = 16;
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    fn push(&mut self, start: usize) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = start,
+            None => self.deeper.push(start),
+        }
+        self.len += 1;
+    }
+
+    #[inline]
+    fn pop(&mut self) {
+        if self.len > OpenStack::INLINE {
+            self.deeper.pop();
+        }
+        self.len = self.len.saturating_sub(1);
+    }
+
+    fn contains(&self, start: usize) -> bool {
+        let inline = &self.inline[..self.len.min(OpenStack::INLINE)];
+        inline.contains(&start) || self.deeper.contains(&start)
+    }
+}
 
 /// Where PHP's value slots start (the numbering `r:`/`R:` use: every value but an `R:` takes the
 /// next slot, keys take none), found by one forward scan that stops as soon as it has the slot
@@ -365,29 +438,101 @@ mod fast {
         scan::array(input, pos)
     }
 
+    #[inline]
+    pub(super) fn object(input: &[u8], pos: usize) -> Option<(usize, usize)> {
+        tag(input, pos, b'O')?;
+        scan::object(input, pos).map(|(_, _, count, body)| (count, body))
+    }
+
     pub(super) use scan::boolean;
 }
 
 /// A string that is not UTF-8 where `&str`/`String` was asked for, at its first bad byte.
-fn invalid_utf8(offset: usize) -> Error {
+#[cold]
+fn invalid_utf8(offset: usize) -> DeError {
     Error::SerdeAt {
         offset,
         message: "invalid UTF-8 in string".to_owned(),
     }
+    .into()
 }
 
 /// Give an error without a position the offset `offset`.
-fn at(err: Error, offset: usize) -> Error {
-    match err {
-        Error::Serde(message) => Error::SerdeAt { offset, message },
-        e => e,
+fn at(mut err: DeError, offset: usize) -> DeError {
+    if let Error::Serde(message) = &mut *err.0 {
+        let message = std::mem::take(message);
+        *err.0 = Error::SerdeAt { offset, message };
+    }
+    err
+}
+
+/// The error of [`Deserializer`]'s serde traits: the crate's [`Error`], boxed. serde threads a
+/// `Result` through every visitor and access call; a pointer-sized error keeps those results
+/// small where the crate's error enum (which also describes Redis failures) is 112 bytes, as
+/// serde_json boxes its own. [`from_bytes`] and `?` in a function returning
+/// [`crate::Result`] turn it back into an [`Error`].
+pub struct DeError(Box<Error>);
+
+impl DeError {
+    /// The error inside.
+    pub fn into_inner(self) -> Error {
+        *self.0
+    }
+}
+
+impl From<Error> for DeError {
+    #[cold]
+    fn from(e: Error) -> Self {
+        DeError(Box::new(e))
+    }
+}
+
+impl From<DeError> for Error {
+    fn from(e: DeError) -> Self {
+        *e.0
+    }
+}
+
+impl std::fmt::Debug for DeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for DeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for DeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl de::Error for DeError {
+    #[cold]
+    fn custom<M: std::fmt::Display>(msg: M) -> Self {
+        <Error as de::Error>::custom(msg).into()
+    }
+
+    #[cold]
+    fn invalid_type(unexpected: de::Unexpected, expected: &dyn Expected) -> Self {
+        <Error as de::Error>::invalid_type(unexpected, expected).into()
+    }
+
+    #[cold]
+    fn invalid_value(unexpected: de::Unexpected, expected: &dyn Expected) -> Self {
+        <Error as de::Error>::invalid_value(unexpected, expected).into()
     }
 }
 
 /// "expected {what the visitor wanted}, found {PHP type}". Never quotes string contents: session
 /// data holds secrets, and errors end up in logs.
-fn mismatch(found: &Header<'_>, expected: &dyn Expected) -> Error {
-    Error::Serde(format!("expected {expected}, found {}", describe(found)))
+#[cold]
+fn mismatch(found: &Header<'_>, expected: &dyn Expected) -> DeError {
+    Error::Serde(format!("expected {expected}, found {}", describe(found))).into()
 }
 
 fn describe(h: &Header<'_>) -> String {
@@ -410,7 +555,7 @@ fn describe(h: &Header<'_>) -> String {
 
 /// Skip one value (any kind, references included) without recursion, checking nesting against
 /// the serde limit counted from `depth`.
-fn skip_value(r: &mut Reader<'_>, depth: usize) -> Result<()> {
+fn skip_value(r: &mut Reader<'_>, depth: usize, max_depth: usize) -> Result<()> {
     // Entries left in each open container, and what to call it in an error.
     let mut open: Vec<(usize, &'static str)> = Vec::new();
     loop {
@@ -420,13 +565,8 @@ fn skip_value(r: &mut Reader<'_>, depth: usize) -> Result<()> {
             Header::Object { len, .. } => open.push((len, "object")),
             _ => {}
         }
-        if depth + open.len() > SERDE_MAX_DEPTH {
-            return Err(Error::decode(
-                start,
-                DecodeReason::TooDeep {
-                    limit: SERDE_MAX_DEPTH,
-                },
-            ));
+        if depth + open.len() > max_depth {
+            return Err(Error::decode(start, DecodeReason::TooDeep { limit: max_depth }).into());
         }
         loop {
             match open.last_mut() {
@@ -481,20 +621,94 @@ struct Entries<'a, 'de> {
 
 impl Entries<'_, '_> {
     /// The struct field whose name is `name`'s bytes, if any.
-    #[inline]
+    #[inline(always)]
     fn field(&mut self, name: &[u8]) -> Option<&'static str> {
         let fields = self.fields;
         let found = match fields.get(self.next_field) {
-            Some(f) if f.as_bytes() == name => self.next_field,
-            _ => fields.iter().position(|f| f.as_bytes() == name)?,
+            Some(f) if same_bytes(f.as_bytes(), name) => self.next_field,
+            _ => fields.iter().position(|f| same_bytes(f.as_bytes(), name))?,
         };
         self.next_field = found + 1;
         Some(fields[found])
     }
 }
 
+/// A property name without its visibility prefix: [`PropertyName::parse`]'s `name`, with the
+/// public and protected (`\0*\0`) cases inline.
+#[inline(always)]
+fn unmangled(raw: &[u8]) -> &[u8] {
+    match raw {
+        [0, b'*', 0, name @ ..] => name,
+        [0, ..] => PropertyName::parse(raw).name,
+        _ => raw,
+    }
+}
+
+/// `s:N:"field";` at `pos`, exactly (N without leading zeros, as PHP writes it): the position
+/// after it. A field name that starts with NUL is never taken here, so a mangled property name
+/// always goes the way that unmangles it.
+#[inline(always)]
+fn expected_key(input: &[u8], pos: usize, field: &str) -> Option<usize> {
+    let name = field.as_bytes();
+    let n = name.len();
+    let (head, start) = match n {
+        1..=9 => (input.get(pos..pos + 5)?, pos + 5),
+        10..=99 => (input.get(pos..pos + 6)?, pos + 6),
+        _ => return None,
+    };
+    let digits_ok = if n < 10 {
+        head[2] == b'0' + n as u8 && head[3] == b':' && head[4] == b'"'
+    } else {
+        head[2] == b'0' + (n / 10) as u8
+            && head[3] == b'0' + (n % 10) as u8
+            && head[4] == b':'
+            && head[5] == b'"'
+    };
+    if head[0] != b's' || head[1] != b':' || !digits_ok || name[0] == 0 {
+        return None;
+    }
+    let end = start + n;
+    if !same_bytes(input.get(start..end)?, name) || input.get(end..end + 2)? != b"\";" {
+        return None;
+    }
+    Some(end + 2)
+}
+
+/// `a == b`, without a call to `memcmp` for the short names struct fields have: lengths first,
+/// then two overlapping loads that cover the bytes.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if let (Some(a0), Some(b0), Some(a1), Some(b1)) = (
+        a.first_chunk::<8>(),
+        b.first_chunk::<8>(),
+        a.last_chunk::<8>(),
+        b.last_chunk::<8>(),
+    ) {
+        if a.len() <= 16 {
+            return u64::from_le_bytes(*a0) == u64::from_le_bytes(*b0)
+                && u64::from_le_bytes(*a1) == u64::from_le_bytes(*b1);
+        }
+        return a == b;
+    }
+    if let (Some(a0), Some(b0), Some(a1), Some(b1)) = (
+        a.first_chunk::<4>(),
+        b.first_chunk::<4>(),
+        a.last_chunk::<4>(),
+        b.last_chunk::<4>(),
+    ) {
+        return u32::from_le_bytes(*a0) == u32::from_le_bytes(*b0)
+            && u32::from_le_bytes(*a1) == u32::from_le_bytes(*b1);
+    }
+    // 0 to 3 bytes: first, middle and last cover them all.
+    let n = a.len();
+    n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1])
+}
+
 impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
-    type Error = Error;
+    type Error = DeError;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
         if self.left == 0 {
@@ -515,7 +729,8 @@ impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
                 return Err(Error::SerdeAt {
                     offset: key_at,
                     message: format!("array is not a list: expected key {index}, found key {k}"),
-                })
+                }
+                .into())
             }
             KeyRef::Str(_) => {
                 return Err(Error::SerdeAt {
@@ -523,7 +738,8 @@ impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
                     message: format!(
                         "array is not a list: expected key {index}, found a string key"
                     ),
-                })
+                }
+                .into())
             }
         }
         self.left -= 1;
@@ -536,7 +752,7 @@ impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
 }
 
 impl<'de> MapAccess<'de> for Entries<'_, 'de> {
-    type Error = Error;
+    type Error = DeError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
         if self.left == 0 {
@@ -544,11 +760,22 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
         }
         self.left -= 1;
         let key_at = self.de.reader.pos();
+        if let Some(&field) = self.fields.get(self.next_field) {
+            // The field that came next last time, written as PHP writes it: one comparison.
+            if let Some(end) = expected_key(self.de.input, key_at, field) {
+                self.next_field += 1;
+                self.de.reader.skip_to(end);
+                return seed
+                    .deserialize(BorrowedStrDeserializer::new(field))
+                    .map(Some)
+                    .map_err(|e| at(e, key_at));
+            }
+        }
         if !self.fields.is_empty() {
             if let Some((data, len, end)) = fast::string(self.de.input, key_at) {
                 let raw = &self.de.input[data..data + len];
                 let name = match self.kind {
-                    EntriesKind::Object => PropertyName::parse(raw).name,
+                    EntriesKind::Object => unmangled(raw),
                     _ => raw,
                 };
                 if let Some(field) = self.field(name) {
@@ -589,7 +816,7 @@ macro_rules! deserialize_int {
                     Err(_) => Err(Error::Serde(format!(
                         "integer {i} is out of range for {}",
                         stringify!($ty)
-                    ))),
+                    )).into()),
                 };
                 return v.map_err(|e| at(e, start));
             }
@@ -599,7 +826,7 @@ macro_rules! deserialize_int {
                     Err(_) => Err(Error::Serde(format!(
                         "integer {i} is out of range for {}",
                         stringify!($ty)
-                    ))),
+                    )).into()),
                 },
                 h => Err(mismatch(&h, &visitor)),
             })
@@ -608,7 +835,7 @@ macro_rules! deserialize_int {
 }
 
 impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
-    type Error = Error;
+    type Error = DeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.positioned(|de| {
@@ -835,12 +1062,12 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
                     let key = de.reader.key()?;
                     let value = visitor.visit_enum(DataVariant { de, key, key_at })?;
                     de.leave();
-                    de.reader.end_container("array")
-                        .map(|()| value)
+                    de.reader.end_container("array")?;
+                    Ok(value)
                 }
                 Header::Array(n) => Err(Error::Serde(format!(
                     "expected enum {name} as a string or a single-key array, found array of {n} entries"
-                ))),
+                )).into()),
                 h => Err(mismatch(&h, &visitor)),
             }
         })
@@ -851,7 +1078,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        skip_value(&mut self.reader, self.open.len())?;
+        skip_value(&mut self.reader, self.open.len(), self.max_depth)?;
         visitor.visit_unit()
     }
 }
@@ -868,6 +1095,12 @@ impl<'de> Deserializer<'de> {
             self.reader.skip_to(body);
             return self
                 .entries(start, len, EntriesKind::Array, fields, visitor)
+                .map_err(|e| at(e, start));
+        }
+        if let Some((len, body)) = fast::object(self.input, start) {
+            self.reader.skip_to(body);
+            return self
+                .entries(start, len, EntriesKind::Object, fields, visitor)
                 .map_err(|e| at(e, start));
         }
         self.positioned(|de| {
@@ -899,9 +1132,9 @@ impl<'de> Deserializer<'de> {
                 };
                 let value = visitor.visit_seq(&mut parts)?;
                 if let Some(WrapperContent::Object { .. }) = parts.content {
-                    return Err(Error::Serde(
-                        "object properties were left unread".to_owned(),
-                    ));
+                    return Err(
+                        Error::Serde("object properties were left unread".to_owned()).into(),
+                    );
                 }
                 self.leave();
                 self.reader.end_container("object")?;
@@ -911,14 +1144,14 @@ impl<'de> Deserializer<'de> {
                 class: Some(class),
                 content: Some(WrapperContent::Case(case)),
             }),
-            (true, h) => Err(Error::Serde(format!(
-                "expected a PHP object, found {}",
-                describe(&h)
-            ))),
+            (true, h) => {
+                Err(Error::Serde(format!("expected a PHP object, found {}", describe(&h))).into())
+            }
             (false, h) => Err(Error::Serde(format!(
                 "expected a PHP enum case, found {}",
                 describe(&h)
-            ))),
+            ))
+            .into()),
         }
     }
 }
@@ -937,7 +1170,7 @@ enum WrapperContent<'a, 'de> {
 }
 
 impl<'de> SeqAccess<'de> for WrapperParts<'_, 'de> {
-    type Error = Error;
+    type Error = DeError;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
         if let Some(class) = self.class.take() {
@@ -991,14 +1224,15 @@ impl<'de> ObjectBody<'_, 'de> {
             return Err(Error::Serde(format!(
                 "{} of {} entries left unread",
                 access.left, self.len
-            )));
+            ))
+            .into());
         }
         Ok(value)
     }
 }
 
 impl<'de> de::Deserializer<'de> for ObjectBody<'_, 'de> {
-    type Error = Error;
+    type Error = DeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.visit_properties(visitor)
@@ -1067,14 +1301,14 @@ impl<'de> KeyDeserializer<'de> {
             return match std::str::from_utf8(b) {
                 Ok(s) => visitor.visit_borrowed_str(s),
                 Err(_) if bytes_ok => visitor.visit_borrowed_bytes(b),
-                Err(_) => Err(Error::Serde("invalid UTF-8 in key".to_owned())),
+                Err(_) => Err(Error::Serde("invalid UTF-8 in key".to_owned()).into()),
             };
         }
         let text = self.text();
         match std::str::from_utf8(&text) {
             Ok(s) => visitor.visit_str(s),
             Err(_) if bytes_ok => visitor.visit_bytes(&text),
-            Err(_) => Err(Error::Serde("invalid UTF-8 in key".to_owned())),
+            Err(_) => Err(Error::Serde("invalid UTF-8 in key".to_owned()).into()),
         }
     }
 
@@ -1086,7 +1320,8 @@ impl<'de> KeyDeserializer<'de> {
                 Key::Int(i) => Ok(i),
                 Key::Str(_) => Err(Error::Serde(
                     "expected an integer key, found a string key".to_owned(),
-                )),
+                )
+                .into()),
             },
         }
     }
@@ -1101,14 +1336,14 @@ macro_rules! deserialize_int_key {
                 Err(_) => Err(Error::Serde(format!(
                     "key {i} is out of range for {}",
                     stringify!($ty)
-                ))),
+                )).into()),
             }
         }
     )*};
 }
 
 impl<'de> de::Deserializer<'de> for KeyDeserializer<'de> {
-    type Error = Error;
+    type Error = DeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.key {
@@ -1192,7 +1427,7 @@ impl<'de> de::Deserializer<'de> for KeyDeserializer<'de> {
 struct UnitVariant<'de>(KeyRef<'de>);
 
 impl<'de> EnumAccess<'de> for UnitVariant<'de> {
-    type Error = Error;
+    type Error = DeError;
     type Variant = Self;
 
     fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self)> {
@@ -1209,7 +1444,7 @@ impl<'de> EnumAccess<'de> for UnitVariant<'de> {
 }
 
 impl<'de> VariantAccess<'de> for UnitVariant<'de> {
-    type Error = Error;
+    type Error = DeError;
 
     fn unit_variant(self) -> Result<()> {
         Ok(())
@@ -1232,10 +1467,11 @@ impl<'de> VariantAccess<'de> for UnitVariant<'de> {
     }
 }
 
-fn data_variant_as_string() -> Error {
+fn data_variant_as_string() -> DeError {
     Error::Serde(
         "expected a single-key array for an enum variant with data, found a string".to_owned(),
     )
+    .into()
 }
 
 /// An enum written as a single-key array: the key names the variant, the value is its data.
@@ -1246,7 +1482,7 @@ struct DataVariant<'a, 'de> {
 }
 
 impl<'a, 'de> EnumAccess<'de> for DataVariant<'a, 'de> {
-    type Error = Error;
+    type Error = DeError;
     type Variant = &'a mut Deserializer<'de>;
 
     fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self::Variant)> {
@@ -1261,7 +1497,7 @@ impl<'a, 'de> EnumAccess<'de> for DataVariant<'a, 'de> {
 }
 
 impl<'de> VariantAccess<'de> for &mut Deserializer<'de> {
-    type Error = Error;
+    type Error = DeError;
 
     fn unit_variant(self) -> Result<()> {
         <() as de::Deserialize>::deserialize(self)

@@ -71,7 +71,7 @@ use std::fmt;
 use serde::de::{Deserialize, DeserializeOwned, SeqAccess, Unexpected, Visitor};
 use serde::ser::{Serialize, SerializeTupleStruct};
 
-pub use de::{from_bytes, Deserializer, REFERENCE_REPLAY_LIMIT, SERDE_MAX_DEPTH};
+pub use de::{from_bytes, DeError, Deserializer, REFERENCE_REPLAY_LIMIT, SERDE_MAX_DEPTH};
 pub use ser::{to_bytes, Compound, Serializer, TupleStruct};
 
 use crate::error::{Error, Result};

@@ -505,10 +505,7 @@ fn sequences_of_unknown_length_get_their_count_afterwards() {
 #[test]
 fn value_conversions() {
     let v = to_value(&Previous { url: "u".into() }).unwrap();
-    assert_eq!(
-        v.as_array().unwrap().get("url"),
-        Some(&Value::String(b"u".to_vec()))
-    );
+    assert_eq!(v.as_array().unwrap().get("url"), Some(&Value::string("u")));
     let back: Previous = from_value(&v).unwrap();
     assert_eq!(back.url, "u");
     let err = from_value::<Vec<i32>>(&v).unwrap_err();
@@ -660,4 +657,41 @@ fn escaped_strings_and_references_leave_the_fast_paths() {
         err.to_string(),
         "expected '\"' after the string's declared length in string at byte 20"
     );
+}
+
+/// The open-container stack keeps its first levels inline and the rest on the heap: a cycle is
+/// found on either side of that line, and nesting past it still reads.
+#[test]
+fn cycles_are_found_at_every_depth() {
+    for depth in [1usize, 15, 16, 17, 40] {
+        // `depth` nested lists, the innermost holding `R:k` to the array at level k.
+        for target in [1, depth / 2 + 1, depth] {
+            let mut input = Vec::new();
+            for _ in 0..depth {
+                input.extend_from_slice(b"a:1:{i:0;");
+            }
+            input.extend_from_slice(format!("R:{target};").as_bytes());
+            input.extend(std::iter::repeat_n(b'}', depth));
+            let err = from_bytes::<serde::de::IgnoredAny>(&input)
+                .map(|_| ())
+                .and_then(|()| from_bytes::<serde_json::Value>(&input).map(|_| ()))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("(a cycle)"),
+                "depth {depth}, R:{target}: {err}"
+            );
+        }
+        let plain = [
+            b"a:1:{i:0;".repeat(depth),
+            b"i:7;".to_vec(),
+            b"}".repeat(depth),
+        ]
+        .concat();
+        let v: serde_json::Value = from_bytes(&plain).unwrap();
+        assert_eq!(
+            v.to_string(),
+            format!("{}7{}", "[".repeat(depth), "]".repeat(depth))
+        );
+    }
 }

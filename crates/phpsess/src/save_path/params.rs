@@ -323,7 +323,7 @@ pub(crate) fn auth(arr: &QArray) -> Checked<Option<Auth>> {
         let found = elements
             .entries
             .iter()
-            .find(|(k, _)| *k == Key::Str(key.as_bytes().to_vec()))
+            .find(|(k, _)| *k == Key::Str(key.into()))
             .or_else(|| elements.entries.iter().find(|(k, _)| *k == Key::Int(index)));
         match found {
             None => Ok(None),
@@ -401,7 +401,7 @@ pub(crate) fn ignored(arr: &QArray, known: &[&str]) -> Vec<String> {
     arr.entries
         .iter()
         .filter(|(k, _)| match k {
-            Key::Str(s) => !known.iter().any(|n| n.as_bytes() == s.as_slice()),
+            Key::Str(s) => !known.iter().any(|n| n.as_bytes() == s.as_bytes()),
             Key::Int(_) => true,
         })
         .map(|(k, _)| key_text(k))

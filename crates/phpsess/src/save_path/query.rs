@@ -149,7 +149,7 @@ impl QArray {
         let mut out = Array::with_capacity(self.entries.len());
         for (k, node) in self.entries {
             let v = match node.value {
-                QValue::Str(s) => Value::String(s),
+                QValue::Str(s) => Value::String(s.into()),
                 QValue::Array(a) => Value::Array(a.into_array()),
             };
             out.insert(k, v);

@@ -386,14 +386,18 @@ fn names_php_cannot_write_are_refused() {
     assert_eq!(encode(&self_ref, SER).unwrap(), b"a:1:{s:1:\"s\";R:1;}");
     let mut name = vec![b'n'; 127];
     assert!(encode(
-        &[(Key::Str(name.clone()), Value::Null)]
+        &[(Key::Str(name.clone().into()), Value::Null)]
             .into_iter()
             .collect(),
         BIN
     )
     .is_ok());
     name.push(b'n');
-    assert!(encode(&[(Key::Str(name), Value::Null)].into_iter().collect(), PHP).is_ok());
+    assert!(encode(
+        &[(Key::Str(name.into()), Value::Null)].into_iter().collect(),
+        PHP
+    )
+    .is_ok());
 }
 
 #[test]

@@ -53,7 +53,7 @@ pub fn user_in_session(
 pub fn user_from_value(v: &PhpValue) -> Option<Vec<u8>> {
     let user = match v {
         PhpValue::Int(i) => i.to_string().into_bytes(),
-        PhpValue::String(s) => s.clone(),
+        PhpValue::String(s) => s.to_vec(),
         _ => return None,
     };
     super::user_index::invalid_user_reason(&user)

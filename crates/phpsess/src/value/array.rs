@@ -1,7 +1,7 @@
 //! PHP arrays: ordered maps whose keys are ints or byte strings, normalised the way PHP's
 //! hash tables do it (the string "5" is the int key 5).
 
-use super::Value;
+use super::{PhpString, Value};
 use crate::key_set::{KeySet, KeyView, StoredKeys};
 
 /// An array key.
@@ -9,8 +9,8 @@ use crate::key_set::{KeySet, KeyView, StoredKeys};
 pub enum Key {
     /// An integer key.
     Int(i64),
-    /// A string key (never a canonical decimal integer inside an [`Array`]).
-    Str(Vec<u8>),
+    /// A string key (never a canonical decimal integer inside an [`Array`]); short ones inline.
+    Str(PhpString),
 }
 
 impl Key {
@@ -19,7 +19,7 @@ impl Key {
     pub fn from_php_string(bytes: &[u8]) -> Key {
         match numeric_key(bytes) {
             Some(i) => Key::Int(i),
-            None => Key::Str(bytes.to_vec()),
+            None => Key::Str(bytes.into()),
         }
     }
 
@@ -35,7 +35,7 @@ impl Key {
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
             Key::Int(i) => i.to_string().into_bytes(),
-            Key::Str(s) => s.clone(),
+            Key::Str(s) => s.to_vec(),
         }
     }
 }
@@ -292,12 +292,9 @@ mod tests {
         let n = 100_000i64;
         let entries = (0..n).map(|i| match i % 3 {
             0 => (Key::Int(n - i), Value::Int(i)),
-            1 => (Key::Str(format!("key_{i}").into_bytes()), Value::Int(i)),
+            1 => (Key::Str(format!("key_{i}").into()), Value::Int(i)),
             // A repeat of the int key two entries back: first position, last value.
-            _ => (
-                Key::Str((n - i + 2).to_string().into_bytes()),
-                Value::Int(i),
-            ),
+            _ => (Key::Str((n - i + 2).to_string().into()), Value::Int(i)),
         });
         let mut keys = KeySet::new(n as usize);
         let a = collect(entries, &mut keys);
@@ -339,10 +336,7 @@ mod tests {
         full.insert(i64::MAX, Value::Null);
         assert!(!full.push(Value::Int(1)), "the next key is taken");
         assert_eq!(full.len(), 1);
-        assert_eq!(
-            keys,
-            vec![Key::Str(b"b".to_vec()), Key::Int(10), Key::Int(11)]
-        );
+        assert_eq!(keys, vec![Key::Str("b".into()), Key::Int(10), Key::Int(11)]);
         assert_eq!(a.get("b"), Some(&Value::Int(3)));
         assert_eq!(a.get("10"), Some(&Value::Int(2)));
         assert!(!a.is_list());

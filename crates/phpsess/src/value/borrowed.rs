@@ -23,7 +23,7 @@ impl BorrowedKey<'_> {
     pub fn to_owned(&self) -> Key {
         match self {
             BorrowedKey::Int(i) => Key::Int(*i),
-            BorrowedKey::Str(s) => Key::Str(s.to_vec()),
+            BorrowedKey::Str(s) => Key::Str(s.as_ref().into()),
         }
     }
 }
@@ -89,7 +89,7 @@ impl<'a> BorrowedValue<'a> {
             .iter()
             .find(|(k, _)| match (k, &key) {
                 (BorrowedKey::Int(a), Key::Int(b)) => a == b,
-                (BorrowedKey::Str(a), Key::Str(b)) => a.as_ref() == b.as_slice(),
+                (BorrowedKey::Str(a), Key::Str(b)) => a.as_ref() == b.as_bytes(),
                 _ => false,
             })
             .map(|(_, v)| v)
@@ -107,7 +107,7 @@ impl<'a> BorrowedValue<'a> {
             BorrowedValue::Bool(b) => Value::Bool(*b),
             BorrowedValue::Int(i) => Value::Int(*i),
             BorrowedValue::Float(f) => Value::Float(*f),
-            BorrowedValue::String(s) => Value::String(s.to_vec()),
+            BorrowedValue::String(s) => Value::String(s.as_ref().into()),
             BorrowedValue::Array(e) => Value::Array(Array::from_unique_entries(entries(e))),
             BorrowedValue::Object { class, properties } => Value::Object(Object {
                 class: class.to_vec(),

@@ -5,10 +5,12 @@
 pub(crate) mod array;
 mod borrowed;
 mod object;
+mod php_string;
 
 pub use array::{Array, Key};
 pub use borrowed::{BorrowedKey, BorrowedValue};
 pub use object::{CustomObject, EnumCase, Object, PropertyName, Visibility};
+pub use php_string::PhpString;
 
 /// One PHP value.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,8 +23,9 @@ pub enum Value {
     Int(i64),
     /// `d:…;` including INF, -INF, NAN and -0.
     Float(f64),
-    /// `s:…;` a byte string; PHP strings need not be UTF-8.
-    String(Vec<u8>),
+    /// `s:…;` a byte string; PHP strings need not be UTF-8. Short ones are stored inline
+    /// ([`PhpString`]).
+    String(PhpString),
     /// `a:…{}` an ordered map.
     Array(Array),
     /// `O:…{}` an object with its properties in order.
@@ -39,7 +42,7 @@ pub enum Value {
 
 impl Value {
     /// A string value from anything byte-like.
-    pub fn string(bytes: impl Into<Vec<u8>>) -> Self {
+    pub fn string(bytes: impl Into<PhpString>) -> Self {
         Value::String(bytes.into())
     }
 
@@ -114,17 +117,17 @@ impl From<f64> for Value {
 }
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::String(s.as_bytes().to_vec())
+        Value::String(s.into())
     }
 }
 impl From<String> for Value {
     fn from(s: String) -> Self {
-        Value::String(s.into_bytes())
+        Value::String(s.into())
     }
 }
 impl From<Vec<u8>> for Value {
     fn from(s: Vec<u8>) -> Self {
-        Value::String(s)
+        Value::String(s.into())
     }
 }
 impl From<Array> for Value {
