@@ -156,10 +156,10 @@ fn session_inis(
     let (lock_key, lock_value) = handler.0.locking_ini(locking);
     let mut inis = vec![
         ("session.save_handler".into(), handler.0.name().into()),
-        ("session.save_path".into(), format!("tcp://{redis_addr}")),
+        ("session.save_path".into(), save_path(handler, redis_addr)),
         (lock_key.into(), lock_value.into()),
     ];
-    if handler.1 {
+    if handler == (Handler::Phpsess, true) {
         inis.push(("phpsess.user_key".into(), "user_id".into()));
     }
     if handler.0 == Handler::Phpsess {
@@ -178,8 +178,16 @@ fn session_inis(
     inis
 }
 
-/// A handler, and for phpsess whether it keeps the per-user index.
+/// A handler, and for phpsess whether it keeps the per-user index; for phpredis whether its
+/// connections are persistent (`?persistent=1`, the tuned phpredis a careful shop runs).
 pub type Flavor = (Handler, bool);
+
+fn save_path(handler: Flavor, redis_addr: &str) -> String {
+    match handler {
+        (Handler::Phpredis, true) => format!("tcp://{redis_addr}?persistent=1"),
+        _ => format!("tcp://{redis_addr}"),
+    }
+}
 
 fn cli(opts: &BenchOptions, handler: Flavor, locking: bool, redis_addr: &str) -> PhpCli {
     PhpCli::path(bench_dir().join("cli_loop.php"))
@@ -409,18 +417,20 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Every handler measured: phpredis, phpsess, phpsess keeping the per-user index.
-pub const FLAVORS: [Flavor; 3] = [
+/// Every handler measured: phpredis (defaults, then persistent connections), phpsess, phpsess
+/// keeping the per-user index.
+pub const FLAVORS: [Flavor; 4] = [
     (Handler::Phpredis, false),
+    (Handler::Phpredis, true),
     (Handler::Phpsess, false),
     (Handler::Phpsess, true),
 ];
 
 fn label(f: Flavor) -> String {
-    if f.1 {
-        format!("{} + user_key", f.0)
-    } else {
-        f.0.to_string()
+    match f {
+        (Handler::Phpredis, true) => format!("{} persistent=1", f.0),
+        (_, true) => format!("{} + user_key", f.0),
+        _ => f.0.to_string(),
     }
 }
 
@@ -469,11 +479,11 @@ pub fn markdown(rows: &[Row], opts: &BenchOptions) -> String {
             Network::Loopback => "loopback".to_owned(),
             Network::Delayed => format!("+{delay_ms} ms"),
         };
-        let ratio = match c.handler {
-            Handler::Phpsess => ratio(rows, c.runner, c.network, c.locking, (c.handler, c.indexed))
+        let ratio = match (c.handler, c.indexed) {
+            (Handler::Phpredis, false) => String::new(),
+            flavor => ratio(rows, c.runner, c.network, c.locking, flavor)
                 .map(|x| format!("{x:.2}x"))
                 .unwrap_or_default(),
-            Handler::Phpredis => String::new(),
         };
         let _ = writeln!(
             t,
@@ -496,7 +506,7 @@ pub fn markdown(rows: &[Row], opts: &BenchOptions) -> String {
     let _ = writeln!(t);
     let mut runners: Vec<Runner> = rows.iter().map(|r| r.case.runner).collect();
     runners.dedup();
-    for runner in runners {
+    for runner in runners.iter().copied() {
         let mut parts = Vec::new();
         let check = |x: Option<f64>, goal: f64| match x {
             Some(x) if x >= goal => format!("{x:.2}x (met)"),
@@ -517,6 +527,35 @@ pub fn markdown(rows: &[Row], opts: &BenchOptions) -> String {
                 if locking { "locked" } else { "unlocked" },
                 check(speedup(rows, runner, Network::Loopback, locking), 1.0)
             ));
+        }
+        let _ = writeln!(t, "- {}: {}", runner.label(), parts.join("; "));
+    }
+    let _ = writeln!(t);
+    let _ = writeln!(
+        t,
+        "Against the tuned baseline (phpsess req/s ÷ phpredis `persistent=1` req/s, same run):"
+    );
+    let _ = writeln!(t);
+    for runner in &runners {
+        let mut parts = Vec::new();
+        for network in [Network::Loopback, Network::Delayed] {
+            for locking in [true, false] {
+                let tuned = |flavor| ratio(rows, *runner, network, locking, flavor);
+                if let (Some(ours), Some(theirs)) = (
+                    tuned((Handler::Phpsess, false)),
+                    tuned((Handler::Phpredis, true)),
+                ) {
+                    parts.push(format!(
+                        "{} {} {:.2}x",
+                        match network {
+                            Network::Loopback => "loopback".to_owned(),
+                            Network::Delayed => format!("+{delay_ms} ms"),
+                        },
+                        if locking { "locked" } else { "unlocked" },
+                        ours / theirs
+                    ));
+                }
+            }
         }
         let _ = writeln!(t, "- {}: {}", runner.label(), parts.join("; "));
     }
