@@ -42,8 +42,8 @@ use super::lock::{
 use super::protocol::stored_id;
 use super::protocol::{
     attempt_holder, decode_stored, encode_for_store, lock_acquired, pipeline, push_lock_attempt,
-    push_read, push_script, queue_reply, queue_try, reply_text, script_reply, server_error_text,
-    Decoded, QueueReply, ScriptPipeline, ScriptReply, NO_HOLDER,
+    push_read, push_script, queue_reply, queue_try, redis_error, reply_text, script_reply,
+    server_error_text, Decoded, QueueReply, ScriptPipeline, ScriptReply, NO_HOLDER,
 };
 use super::redact::{printable, redact_key, short_id};
 use super::session_store::StoreOptions;
@@ -786,14 +786,7 @@ impl AsyncSessionStore {
         detail: String,
         retry_safe: bool,
     ) -> Error {
-        Error::Redis {
-            host: self.host_of(id),
-            key: redact_key(key, id),
-            op,
-            detail,
-            retry_safe,
-            source: None,
-        }
+        redis_error(self.host_of(id), id, op, key, detail, retry_safe)
     }
 
     /// A failed exchange: a connect that failed is [`Error::Connect`], anything else

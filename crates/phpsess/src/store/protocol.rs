@@ -336,6 +336,25 @@ pub(crate) fn is_unknown_command(e: &redis::ServerError) -> bool {
         .contains("unknown command")
 }
 
+/// A reply Redis refused, for session `id` on `host`: the key shown with the id shortened.
+pub(crate) fn redis_error(
+    host: String,
+    id: &str,
+    op: &'static str,
+    key: &[u8],
+    detail: String,
+    retry_safe: bool,
+) -> crate::Error {
+    crate::Error::Redis {
+        host,
+        key: super::redact::redact_key(key, id),
+        op,
+        detail,
+        retry_safe,
+        source: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ use super::lock::{
 use super::node::Op;
 use super::protocol::{
     attempt_holder, bulk, decode_stored, encode_for_store, is_unknown_command, lock_acquired,
-    push_lock_attempt, push_read, push_script, queue_reply, queue_try, script_reply,
+    push_lock_attempt, push_read, push_script, queue_reply, queue_try, redis_error, script_reply,
     waiter_wake_key, Decoded, QueueReply, ScriptPipeline, ScriptReply, NO_HOLDER,
 };
 pub(crate) use super::protocol::{pipeline, reply_text, server_error_text};
@@ -1605,14 +1605,7 @@ impl SessionStore {
         detail: String,
         retry_safe: bool,
     ) -> Error {
-        Error::Redis {
-            host: self.host_of(id),
-            key: redact_key(key, id),
-            op,
-            detail,
-            retry_safe,
-            source: None,
-        }
+        redis_error(self.host_of(id), id, op, key, detail, retry_safe)
     }
 }
 
