@@ -281,6 +281,24 @@ pub(crate) fn from_parts(
     }
 }
 
+/// The configuration and the request's write-back slot, for a write-back extractor: refused
+/// when the slot is missing or a write-back extractor of this request already holds it.
+pub(crate) fn write_back_slot(
+    parts: &http::request::Parts,
+) -> Result<(Arc<SessionConfig>, WriteBackSlot), SessionRejection> {
+    let (config, slot) = from_parts(parts)?;
+    let Some(slot) = slot else {
+        return Err(config.reject(RejectionKind::Misconfigured, "no write-back slot"));
+    };
+    if slot.0.lock().map(|p| p.is_some()).unwrap_or(true) {
+        return Err(config.reject(
+            RejectionKind::Misconfigured,
+            "a second write-back extractor in one request",
+        ));
+    }
+    Ok((config, slot))
+}
+
 /// The value of cookie `name` in the request's `Cookie` headers (the first one, as PHP does).
 pub(crate) fn cookie<'a>(parts: &'a http::request::Parts, name: &str) -> Option<&'a str> {
     parts

@@ -8,7 +8,7 @@ use http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::config::{cookie, from_parts, Pending, SessionConfig, WriteBackSlot};
+use super::config::{cookie, from_parts, write_back_slot, Pending, SessionConfig, WriteBackSlot};
 use super::rejection::{RejectionKind, SessionRejection};
 use crate::laravel::UserId;
 use crate::store::AsyncSessionStore;
@@ -159,16 +159,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PhpSessionMut {
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let (config, slot) = from_parts(parts)?;
-        let Some(slot) = slot else {
-            return Err(config.reject(RejectionKind::Misconfigured, "no write-back slot"));
-        };
-        if slot.0.lock().map(|p| p.is_some()).unwrap_or(true) {
-            return Err(config.reject(
-                RejectionKind::Misconfigured,
-                "a second write-back extractor in one request",
-            ));
-        }
+        let (config, slot) = write_back_slot(parts)?;
         let (store, id) = store_and_id(&config, parts)?;
         let read = match store.read_locked(&id).await {
             Ok(read) => read,

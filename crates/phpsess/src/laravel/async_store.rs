@@ -34,16 +34,7 @@ impl AsyncLaravelStore {
     /// Over the Redis named by a save_path (`tcp://h:6379?database=0&auth=…`, `redis://…`), as
     /// [`super::LaravelStore::open`]: one server; keys come from [`LaravelConfig::keys`].
     pub fn open(save_path: &str, config: LaravelConfig) -> Result<Self> {
-        let parsed = crate::save_path::SavePath::parse(save_path)?;
-        if parsed.hosts.len() != 1 {
-            return Err(LaravelError::Unsupported {
-                what: format!(
-                    "the save_path names {} hosts; a Laravel Redis connection is one server",
-                    parsed.hosts.len()
-                ),
-            }
-            .into());
-        }
+        super::store::one_server(save_path)?;
         Ok(Self::new(
             AsyncSessionStore::new(
                 AsyncTopology::from_save_path(save_path)?,

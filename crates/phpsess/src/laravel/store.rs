@@ -165,6 +165,21 @@ pub struct LaravelStore {
     config: LaravelConfig,
 }
 
+/// A Laravel Redis connection is one server: a save_path listing several hosts is refused.
+pub(super) fn one_server(save_path: &str) -> Result<()> {
+    let parsed = crate::save_path::SavePath::parse(save_path)?;
+    if parsed.hosts.len() != 1 {
+        return Err(LaravelError::Unsupported {
+            what: format!(
+                "the save_path names {} hosts; a Laravel Redis connection is one server",
+                parsed.hosts.len()
+            ),
+        }
+        .into());
+    }
+    Ok(())
+}
+
 impl LaravelStore {
     /// Connect lazily to the Redis named by a phpsess/phpredis save_path: `tcp://host:6379?database=0&auth=...`,
     /// `redis://...`, `unix:///path`, or `sentinel://h:p,h:p/master?...`. A Laravel connection is
@@ -172,16 +187,7 @@ impl LaravelStore {
     /// come from [`LaravelConfig::keys`]; its `database`, `auth`, timeouts and TLS settings are.
     pub fn open(save_path: &str, config: LaravelConfig) -> Result<LaravelStore> {
         if !crate::save_path::SentinelSavePath::matches(save_path) {
-            let parsed = crate::save_path::SavePath::parse(save_path)?;
-            if parsed.hosts.len() != 1 {
-                return Err(LaravelError::Unsupported {
-                    what: format!(
-                        "the save_path names {} hosts; a Laravel Redis connection is one server",
-                        parsed.hosts.len()
-                    ),
-                }
-                .into());
-            }
+            one_server(save_path)?;
         }
         Ok(LaravelStore::new(
             Topology::from_save_path(save_path)?,

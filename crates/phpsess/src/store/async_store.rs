@@ -48,7 +48,7 @@ use super::protocol::{
 use super::redact::{printable, redact_key, short_id};
 use super::session_store::StoreOptions;
 use super::shards::pick_host;
-use super::topology::HostSpec;
+use super::topology::{empty_list, HostSpec};
 use crate::error::{Error, Result};
 use crate::save_path::{ClusterSavePath, SavePath, SentinelSavePath};
 
@@ -83,11 +83,7 @@ impl AsyncTopology {
     /// phpredis's weighted host list, in save_path order (host choice as [`super::pick_host`]).
     pub fn hosts(hosts: Vec<HostSpec>) -> Result<Self> {
         if hosts.is_empty() {
-            return Err(Error::SavePath {
-                entry: String::new(),
-                offset: 0,
-                reason: "no hosts".into(),
-            });
+            return Err(empty_list("hosts"));
         }
         let weights = hosts.iter().map(|h| h.weight).collect();
         let hosts = hosts
@@ -106,11 +102,7 @@ impl AsyncTopology {
     /// A Redis Cluster.
     pub fn cluster(spec: ClusterSpec) -> Result<Self> {
         if spec.seeds.is_empty() {
-            return Err(Error::SavePath {
-                entry: String::new(),
-                offset: 0,
-                reason: "no seeds".into(),
-            });
+            return Err(empty_list("seeds"));
         }
         let seeds: Vec<String> = spec
             .seeds

@@ -95,15 +95,20 @@ enum Inner {
     Sentinel(Box<SentinelTarget>),
 }
 
+/// A host list or cluster seed list with nothing in it, as a save_path error.
+pub(super) fn empty_list(what: &str) -> Error {
+    Error::SavePath {
+        entry: String::new(),
+        offset: 0,
+        reason: format!("no {what}"),
+    }
+}
+
 impl Topology {
     /// phpredis's weighted host list, in save_path order.
     pub fn hosts(hosts: Vec<HostSpec>) -> Result<Self> {
         if hosts.is_empty() {
-            return Err(Error::SavePath {
-                entry: String::new(),
-                offset: 0,
-                reason: "no hosts".into(),
-            });
+            return Err(empty_list("hosts"));
         }
         let weights = hosts.iter().map(|h| h.weight).collect();
         let prefixes = hosts.iter().map(|h| h.prefix.clone()).collect();
@@ -120,11 +125,7 @@ impl Topology {
     /// A Redis Cluster (phpredis's `rediscluster` handler).
     pub fn cluster(spec: ClusterSpec) -> Result<Self> {
         if spec.seeds.is_empty() {
-            return Err(Error::SavePath {
-                entry: String::new(),
-                offset: 0,
-                reason: "no seeds".into(),
-            });
+            return Err(empty_list("seeds"));
         }
         Ok(Topology {
             inner: Inner::Cluster(Box::new(ClusterTarget::new(spec))),
