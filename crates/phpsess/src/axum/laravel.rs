@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::config::{cookie, from_parts, write_back_slot, Pending, SessionConfig, WriteBackSlot};
 use super::php::{store_error_kind, typed};
 use super::rejection::{RejectionKind, SessionRejection};
-use crate::laravel::{AsyncLaravelStore, StoredSession, UserId};
+use crate::laravel::{AsyncLaravelStore, LazySession, StoredSession, UserId};
 use crate::{Error, Value};
 
 /// The request's Laravel session, read-only: the cookie decrypted, the session read with one
@@ -18,13 +18,16 @@ use crate::{Error, Value};
 /// wrongly-keyed or unknown cookie; 503 when Redis fails.
 #[derive(Clone)]
 pub struct LaravelSession {
-    stored: StoredSession,
+    id: String,
+    // Checked when extracted; the tree is built only if the handler asks for more than the
+    // `web` user (a service asking "who is this?" on every request skips it).
+    lazy: LazySession,
 }
 
 impl std::fmt::Debug for LaravelSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LaravelSession")
-            .field("id", &crate::store::short_session_id(&self.stored.id))
+            .field("id", &crate::store::short_session_id(&self.id))
             .finish_non_exhaustive()
     }
 }
@@ -32,27 +35,28 @@ impl std::fmt::Debug for LaravelSession {
 impl LaravelSession {
     /// The session id (40 characters).
     pub fn id(&self) -> &str {
-        &self.stored.id
+        &self.id
     }
 
-    /// The decoded session (attributes, flash data, CSRF token...).
+    /// The decoded session (attributes, flash data, CSRF token...), decoded on first use.
     pub fn session(&self) -> &crate::laravel::LaravelSession {
-        &self.stored.session
+        self.lazy.session()
     }
 
     /// Attribute `key` as a `T` (through serde).
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> crate::Result<Option<T>> {
-        typed(self.stored.session.get(key))
+        typed(self.session().get(key))
     }
 
     /// The id of the user logged in with `guard`.
     pub fn user_id(&self, guard: &str) -> Option<UserId> {
-        self.stored.session.user_id(guard)
+        self.session().user_id(guard)
     }
 
-    /// The id of the user logged in with Laravel's default `web` guard.
+    /// The id of the user logged in with Laravel's default `web` guard (found when the
+    /// session was read, without decoding the rest).
     pub fn web_user_id(&self) -> Option<UserId> {
-        self.stored.web_user_id()
+        self.lazy.web_user_id()
     }
 }
 
@@ -61,8 +65,12 @@ impl<S: Send + Sync> FromRequestParts<S> for LaravelSession {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let (config, _) = from_parts(parts)?;
-        let (_, stored) = load(&config, parts, false).await?;
-        Ok(LaravelSession { stored })
+        let (store, id) = session_id(&config, parts)?;
+        match store.load_lazy(&id).await {
+            Ok(Some(lazy)) => Ok(LaravelSession { id, lazy }),
+            Ok(None) => Err(config.reject(RejectionKind::UnknownSession, "no such session")),
+            Err(e) => Err(load_error(&config, e)),
+        }
     }
 }
 
@@ -147,8 +155,12 @@ impl<S: Send + Sync> FromRequestParts<S> for LaravelSessionMut {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let (config, slot) = write_back_slot(parts)?;
-        let (store, stored) = load(&config, parts, true).await?;
-        let id = stored.id.clone();
+        let (store, id) = session_id(&config, parts)?;
+        let stored = match store.load(&id).await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return Err(config.reject(RejectionKind::UnknownSession, "no such session")),
+            Err(e) => return Err(load_error(&config, e)),
+        };
         if let Ok(mut pending) = slot.0.lock() {
             *pending = Some(Pending::Laravel {
                 store,
@@ -160,12 +172,11 @@ impl<S: Send + Sync> FromRequestParts<S> for LaravelSessionMut {
     }
 }
 
-/// Cookie → id → stored session (with its TTL when `with_ttl`), every failure a rejection.
-async fn load(
+/// The store and the session id of the request's cookie, every failure a rejection.
+fn session_id(
     config: &SessionConfig,
     parts: &Parts,
-    with_ttl: bool,
-) -> Result<(AsyncLaravelStore, StoredSession), SessionRejection> {
+) -> Result<(AsyncLaravelStore, String), SessionRejection> {
     let Some(store) = config.laravel.clone() else {
         return Err(config.reject(
             RejectionKind::Misconfigured,
@@ -181,18 +192,16 @@ async fn load(
             format!("the session cookie does not open: {e}"),
         )
     })?;
-    let found = if with_ttl {
-        store.load(&id).await
-    } else {
-        store.load_without_ttl(&id).await
-    };
-    match found {
-        Ok(Some(stored)) => Ok((store, stored)),
-        Ok(None) => Err(config.reject(RejectionKind::UnknownSession, "no such session")),
-        Err(e @ Error::Laravel(_)) => Err(config.reject(
+    Ok((store, id))
+}
+
+/// The rejection for a session that could not be read: undecodable, or Redis failing.
+fn load_error(config: &SessionConfig, e: Error) -> SessionRejection {
+    match e {
+        e @ Error::Laravel(_) => config.reject(
             RejectionKind::UnreadableSession,
             format!("the stored session does not decode: {e}"),
-        )),
-        Err(e) => Err(config.reject(store_error_kind(&e), e.to_string())),
+        ),
+        e => config.reject(store_error_kind(&e), e.to_string()),
     }
 }

@@ -62,6 +62,13 @@ impl<'a> Document<'a> {
         self.input
     }
 
+    /// The tape, for a caller in the crate that keeps it beside its own copy of the input and
+    /// builds the tree later ([`decode::tree_at`]).
+    #[cfg(feature = "axum")]
+    pub(crate) fn into_tape(self) -> Tape {
+        self.tape
+    }
+
     /// The owned [`Value`], equal to what [`crate::unserialize`] returns for the same input.
     pub fn to_value(&self) -> Value {
         decode::tree_at(self.input, &self.tape, 0)

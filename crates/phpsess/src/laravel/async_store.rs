@@ -122,6 +122,21 @@ impl AsyncLaravelStore {
         }))
     }
 
+    /// Read session `id` with one `GET`, checked as [`Self::load_without_ttl`] checks it but
+    /// decoded only as far as the `web` guard's user (the read-only extractor).
+    #[cfg(feature = "axum")]
+    pub(crate) async fn load_lazy(&self, id: &str) -> Result<Option<super::LazySession>> {
+        cookie::check_session_id(id)?;
+        let key = self.config.keys.key(id);
+        let Some(value) = self.redis.get_raw(&key).await? else {
+            return Ok(None);
+        };
+        Ok(Some(super::LazySession::from_cache_value(
+            value,
+            Some(&self.config.encrypter),
+        )?))
+    }
+
     /// Read the session a cookie points at.
     pub async fn load_from_cookie(&self, cookie_value: &str) -> Result<Option<StoredSession>> {
         let id = self.session_id_from_cookie(cookie_value)?;

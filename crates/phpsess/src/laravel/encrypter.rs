@@ -113,32 +113,80 @@ pub struct Envelope {
     pub tag: Option<String>,
 }
 
+/// The envelope as Laravel writes it, borrowed from its JSON: `{"iv":"…","value":"…","mac":"…"`
+/// then `,"tag":"…"}`, `,"tag":null}` or `}` (Laravel ≤ 8.53), members in that order holding
+/// only base64 and hex characters. Building a JSON map for it took a third of a cookie's
+/// decryption time once, and serde_json's reader still a tenth (measured under `make
+/// bench-axum`); anything else is read by [`Envelope::from_json`], whose messages say what is
+/// wrong.
+struct UsualEnvelope<'a> {
+    iv: &'a [u8],
+    value: &'a [u8],
+    mac: &'a [u8],
+    tag: Option<&'a [u8]>,
+}
+
+impl<'a> UsualEnvelope<'a> {
+    fn parse(json: &'a [u8]) -> Option<UsualEnvelope<'a>> {
+        let (iv, rest) = member(json.strip_prefix(b"{\"iv\":\"")?)?;
+        let (value, rest) = member(rest.strip_prefix(b",\"value\":\"")?)?;
+        let (mac, rest) = member(rest.strip_prefix(b",\"mac\":\"")?)?;
+        let tag = match rest {
+            b"}" | b",\"tag\":null}" => None,
+            _ => {
+                let (tag, rest) = member(rest.strip_prefix(b",\"tag\":\"")?)?;
+                if rest != b"}" {
+                    return None;
+                }
+                Some(tag)
+            }
+        };
+        Some(UsualEnvelope {
+            iv,
+            value,
+            mac,
+            tag,
+        })
+    }
+}
+
+/// A member's string up to its closing quote, and what follows the quote; `None` when it holds
+/// anything but base64 and hex characters (an escape, say).
+fn member(text: &[u8]) -> Option<(&[u8], &[u8])> {
+    let end = memchr::memchr(b'"', text)?;
+    let (string, rest) = text.split_at(end);
+    string
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+        .then_some((string, &rest[1..]))
+}
+
+/// The JSON inside a payload's outer base64.
+fn envelope_json(payload: &[u8]) -> Result<Vec<u8>, LaravelError> {
+    b64_decode("payload", trim_ascii(payload), true)
+}
+
 impl Envelope {
     /// Read `base64(json)`. The outer base64 and the JSON are checked here; the members' contents
     /// are checked by [`Encrypter::decrypt_string`].
     pub fn parse(payload: &[u8]) -> Result<Envelope, LaravelError> {
-        let json = b64_decode("payload", trim_ascii(payload), true)?;
-        // The usual envelope (four string members, `tag` possibly null) straight into strings:
-        // a third of a cookie's decryption time went into building a JSON map for it (measured
-        // under `make bench-axum`). Anything else takes the path below, whose messages say
-        // what is wrong.
-        #[derive(serde::Deserialize)]
-        struct Usual {
-            iv: String,
-            value: String,
-            mac: String,
-            #[serde(default)]
-            tag: Option<String>,
-        }
-        if let Ok(usual) = serde_json::from_slice::<Usual>(&json) {
+        let json = envelope_json(payload)?;
+        if let Some(usual) = UsualEnvelope::parse(&json) {
+            // Base64 and hex characters are ASCII.
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
             return Ok(Envelope {
-                iv: usual.iv,
-                value: usual.value,
-                mac: usual.mac,
-                tag: usual.tag,
+                iv: text(usual.iv),
+                value: text(usual.value),
+                mac: text(usual.mac),
+                tag: usual.tag.map(text),
             });
         }
-        let doc: serde_json::Value = serde_json::from_slice(&json).map_err(|e| {
+        Envelope::from_json(&json)
+    }
+
+    /// The envelope's JSON, member by member, with messages that say what is wrong.
+    fn from_json(json: &[u8]) -> Result<Envelope, LaravelError> {
+        let doc: serde_json::Value = serde_json::from_slice(json).map_err(|e| {
             if e.is_eof() {
                 LaravelError::Truncated {
                     what: "payload",
@@ -200,6 +248,9 @@ pub struct Encrypter {
     key: AppKey,
     previous: Vec<AppKey>,
     gcm_mac: bool,
+    /// HMAC-SHA256 keyed with each key, in [`Encrypter::keys`] order: the key's two blocks are
+    /// hashed once, not on every payload opened (a cookie per request, in a service).
+    macs: Vec<Hmac<Sha256>>,
 }
 
 impl fmt::Debug for Encrypter {
@@ -219,9 +270,10 @@ impl Encrypter {
         check_len(&key, cipher)?;
         Ok(Encrypter {
             cipher,
-            key,
             previous: Vec::new(),
             gcm_mac: false,
+            macs: vec![keyed_mac(&key)?],
+            key,
         })
     }
 
@@ -231,6 +283,9 @@ impl Encrypter {
         for k in &keys {
             check_len(k, self.cipher)?;
         }
+        let previous = keys.iter().map(keyed_mac).collect::<Result<Vec<_>, _>>()?;
+        self.macs.truncate(1);
+        self.macs.extend(previous);
         self.previous = keys;
         Ok(self)
     }
@@ -299,9 +354,12 @@ impl Encrypter {
         let value = b64_encode(&ciphertext);
         let tag = tag.map(|t| b64_encode(&t)).unwrap_or_default();
         let mac = if !self.cipher.is_aead() {
-            mac_hex(key, &[iv.as_bytes(), value.as_bytes()])
+            mac_hex(&self.macs[0], &[iv.as_bytes(), value.as_bytes()])
         } else if self.gcm_mac {
-            mac_hex(key, &[tag.as_bytes(), iv.as_bytes(), value.as_bytes()])
+            mac_hex(
+                &self.macs[0],
+                &[tag.as_bytes(), iv.as_bytes(), value.as_bytes()],
+            )
         } else {
             String::new()
         };
@@ -331,14 +389,34 @@ impl Encrypter {
     }
 
     fn open(&self, payload: &[u8]) -> Result<Vec<u8>, LaravelError> {
-        let env = Envelope::parse(payload)?;
+        let json = envelope_json(payload)?;
+        if let Some(env) = UsualEnvelope::parse(&json) {
+            return self.open_members(env.iv, env.value, env.mac, env.tag);
+        }
+        let env = Envelope::from_json(&json)?;
+        self.open_members(
+            env.iv.as_bytes(),
+            env.value.as_bytes(),
+            env.mac.as_bytes(),
+            env.tag.as_deref().map(str::as_bytes),
+        )
+    }
+
+    /// Check and decrypt the envelope's members (still base64 / hex).
+    fn open_members(
+        &self,
+        iv_text: &[u8],
+        value_text: &[u8],
+        mac_text: &[u8],
+        tag_text: Option<&[u8]>,
+    ) -> Result<Vec<u8>, LaravelError> {
         let cipher = self.cipher;
         let mismatch = |reason: String| LaravelError::CipherMismatch {
             configured: cipher,
             reason,
         };
         // Strict base64 and the exact IV length, as Laravel's validPayload().
-        let iv = b64_decode("iv", env.iv.as_bytes(), false)?;
+        let iv = b64_decode("iv", iv_text, false)?;
         if iv.len() != cipher.iv_len() {
             let other = if iv.len() == 12 {
                 " (an AES-GCM payload)"
@@ -353,27 +431,22 @@ impl Encrypter {
                 cipher.iv_len()
             )));
         }
-        let tag_text = env.tag.as_deref().unwrap_or("");
+        let tag_text = tag_text.unwrap_or(b"");
         if !cipher.is_aead() {
             if !tag_text.is_empty() {
                 return Err(mismatch(
                     "it carries a GCM tag, CBC has none (Laravel: \"Unable to use tag\")".into(),
                 ));
             }
-            let key = self
+            let (key, _) = self
                 .keys()
-                .find(|k| {
-                    mac_matches(
-                        k.as_bytes(),
-                        &[env.iv.as_bytes(), env.value.as_bytes()],
-                        &env.mac,
-                    )
-                })
+                .zip(&self.macs)
+                .find(|(_, mac)| mac_matches(mac, &[iv_text, value_text], mac_text))
                 .ok_or(LaravelError::MacMismatch {
                     keys_tried: self.key_count(),
                 })?;
             let k = key.as_bytes();
-            let ciphertext = b64_decode("value", env.value.as_bytes(), false)?;
+            let ciphertext = b64_decode("value", value_text, false)?;
             let plain = match cipher {
                 Cipher::Aes128Cbc => cbc_decrypt::<aes::Aes128>(k, &iv, &ciphertext),
                 _ => cbc_decrypt::<aes::Aes256>(k, &iv, &ciphertext),
@@ -386,14 +459,14 @@ impl Encrypter {
         if tag_text.is_empty() {
             return Err(mismatch("it has no tag (an AES-CBC payload?)".into()));
         }
-        let tag = b64_decode("tag", tag_text.as_bytes(), false)?;
-        let ciphertext = b64_decode("value", env.value.as_bytes(), false)?;
+        let tag = b64_decode("tag", tag_text, false)?;
+        let ciphertext = b64_decode("value", value_text, false)?;
         if tag.len() != GCM_TAG_LEN {
             return Err(LaravelError::BadEnvelope {
                 reason: format!("the GCM tag is {} bytes, not {GCM_TAG_LEN}", tag.len()),
             });
         }
-        for key in self.keys() {
+        for (key, mac) in self.keys().zip(&self.macs) {
             let k = key.as_bytes();
             let plain = match cipher {
                 Cipher::Aes128Gcm => gcm_decrypt::<Aes128Gcm>(k, &iv, &ciphertext, &tag),
@@ -402,12 +475,8 @@ impl Encrypter {
             if let Some(plain) = plain {
                 // 8.54–8.55 also MACed GCM payloads; later versions ignore the member. We check it
                 // when present, so an altered `mac` is not silently accepted.
-                if !env.mac.is_empty()
-                    && !mac_matches(
-                        k,
-                        &[tag_text.as_bytes(), env.iv.as_bytes(), env.value.as_bytes()],
-                        &env.mac,
-                    )
+                if !mac_text.is_empty()
+                    && !mac_matches(mac, &[tag_text, iv_text, value_text], mac_text)
                 {
                     return Err(LaravelError::MacMismatch { keys_tried: 1 });
                 }
@@ -440,37 +509,55 @@ pub(crate) fn random_bytes(buf: &mut [u8]) -> Result<()> {
     getrandom::fill(buf).map_err(|e| Error::Encode(format!("no OS randomness for an IV: {e}")))
 }
 
-fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac = match <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => return Vec::new(),
-    };
+/// HMAC-SHA256 keyed with `key`, ready to be cloned for each message.
+fn keyed_mac(key: &AppKey) -> Result<Hmac<Sha256>, LaravelError> {
+    // HMAC takes keys of any length, so this does not fail; the error is only the type's.
+    <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key.as_bytes()).map_err(|_| {
+        LaravelError::KeyLength {
+            cipher: Cipher::Aes256Cbc,
+            expected: 32,
+            found: key.len(),
+        }
+    })
+}
+
+/// HMAC-SHA256 of the concatenated `parts`, as lowercase hex in a buffer on the stack.
+fn mac_hex_bytes(keyed: &Hmac<Sha256>, parts: &[&[u8]]) -> [u8; 64] {
+    let mut mac = keyed.clone();
     for p in parts {
         mac.update(p);
     }
-    mac.finalize().into_bytes().to_vec()
+    let digest = mac.finalize().into_bytes();
+    let mut out = [0u8; 64];
+    hex_into(&digest, &mut out);
+    out
+}
+
+/// Lowercase hex of `bytes` into `out` (twice as long).
+fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
+    }
 }
 
 /// Lowercase hex, as PHP's `hash_hmac()` returns.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
+    let mut out = vec![0u8; bytes.len() * 2];
+    hex_into(bytes, &mut out);
+    // Hex digits are ASCII.
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn mac_hex(key: &[u8], parts: &[&[u8]]) -> String {
-    hex(&hmac_sha256(key, parts))
+fn mac_hex(keyed: &Hmac<Sha256>, parts: &[&[u8]]) -> String {
+    String::from_utf8_lossy(&mac_hex_bytes(keyed, parts)).into_owned()
 }
 
 /// `hash_equals(hash_hmac(...), $mac)`: exact, case-sensitive, constant-time in the contents.
-fn mac_matches(key: &[u8], parts: &[&[u8]], given: &str) -> bool {
-    let want = mac_hex(key, parts);
-    want.len() == given.len() && bool::from(want.as_bytes().ct_eq(given.as_bytes()))
+fn mac_matches(keyed: &Hmac<Sha256>, parts: &[&[u8]], given: &[u8]) -> bool {
+    let want = mac_hex_bytes(keyed, parts);
+    want.len() == given.len() && bool::from(want.as_slice().ct_eq(given))
 }
 
 fn cbc_encrypt<C>(key: &[u8], iv: &[u8], plain: &[u8]) -> Result<Vec<u8>>

@@ -52,6 +52,8 @@ mod encrypter;
 mod error;
 mod json_mode;
 mod keys;
+#[cfg(feature = "axum")]
+mod lazy;
 mod payload;
 #[cfg(feature = "store")]
 mod store;
@@ -65,6 +67,8 @@ pub use encrypter::{Cipher, Encrypter, Envelope, GCM_TAG_LEN};
 pub use error::LaravelError;
 pub use json_mode::MAX_JSON_DEPTH;
 pub use keys::{slug, KeyLayout, Skeleton};
+#[cfg(feature = "axum")]
+pub(crate) use lazy::LazySession;
 pub use payload::{
     login_key, login_key_for, Encoding, FlashKeys, LaravelSession, Serialization, UserId,
     SESSION_GUARD_CLASS,

@@ -12,6 +12,7 @@
 //! Reading detects the layers from the bytes, so the caller need not know `session.encrypt` or
 //! `session.serialization`; writing uses what was read ([`LaravelSession::encoding`]).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use sha1::{Digest, Sha1};
@@ -139,6 +140,12 @@ pub fn login_key(guard: &str) -> String {
     format!("login_{guard}_{hash}")
 }
 
+/// [`login_key`]`("web")`, built once: the key a service looks up on every request.
+pub(crate) fn web_login_key() -> &'static str {
+    static WEB: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    WEB.get_or_init(|| login_key("web"))
+}
+
 /// The same for a guard class of your own (`SessionGuard::getName()` hashes `static::class`).
 pub fn login_key_for(guard: &str, guard_class: &str) -> String {
     format!(
@@ -163,6 +170,15 @@ impl LaravelSession {
         }
     }
 
+    /// Attributes decoded elsewhere in the crate (the lazy session), with their encoding.
+    #[cfg(feature = "axum")]
+    pub(crate) fn from_parts(attributes: Array, encoding: Encoding) -> LaravelSession {
+        LaravelSession {
+            attributes,
+            encoding,
+        }
+    }
+
     /// Decode a Redis value as `RedisStore` wrote it (`s:N:"...";` around the session payload).
     /// `encrypter` is needed only for encrypted sessions; without one they fail with
     /// [`LaravelError::Unsupported`].
@@ -171,7 +187,7 @@ impl LaravelSession {
         encrypter: Option<&Encrypter>,
     ) -> Result<LaravelSession> {
         let payload = unwrap_php_string(stored, "cache value")?;
-        LaravelSession::from_payload(&payload, encrypter)
+        LaravelSession::from_payload(payload, encrypter)
     }
 
     /// Decode a session payload without the cache layer (`Store::save()`'s output: what the
@@ -194,7 +210,7 @@ impl LaravelSession {
         encrypter: Option<&Encrypter>,
     ) -> Result<(Encoding, Vec<VariableSize>)> {
         let payload = unwrap_php_string(stored, "cache value")?;
-        let (plain, encoding) = plaintext(&payload, encrypter)?;
+        let (plain, encoding) = plaintext(payload, encrypter)?;
         let sizes = match encoding.serialization {
             Serialization::Php => crate::session::variable_sizes(&plain, Format::PhpSerialize)
                 .map_err(|e| LaravelError::BadPayload {
@@ -337,7 +353,12 @@ impl LaravelSession {
 
     /// The id of the user logged in with `guard` (`web` for the default one), if any.
     pub fn user_id(&self, guard: &str) -> Option<UserId> {
-        match self.attributes.get(login_key(guard).as_str())? {
+        let found = if guard == "web" {
+            self.attributes.get(web_login_key())
+        } else {
+            self.attributes.get(login_key(guard).as_str())
+        };
+        match found? {
             Value::Int(i) => Some(UserId::Int(*i)),
             Value::String(s) => Some(UserId::Str(String::from_utf8_lossy(s).into_owned())),
             _ => None,
@@ -448,28 +469,35 @@ pub struct FlashKeys {
     pub old: Vec<String>,
 }
 
-/// The bytes inside one PHP string `s:N:"...";` (the cache layer, or EncryptedStore's plaintext).
-fn unwrap_php_string(bytes: &[u8], what: &'static str) -> Result<Vec<u8>> {
+/// The bytes inside one PHP string `s:N:"...";` (the cache layer, or EncryptedStore's
+/// plaintext), borrowed: a session is read without copying its payload.
+pub(crate) fn unwrap_php_string<'a>(bytes: &'a [u8], what: &'static str) -> Result<&'a [u8]> {
     let bad = |detail: String| Error::Laravel(LaravelError::BadPayload { what, detail });
-    match crate::unserialize(bytes) {
-        Ok(Value::String(s)) => Ok(s.into_vec()),
-        Ok(other) => Err(bad(format!(
+    let doc = crate::Document::parse(bytes).map_err(|e| bad(format!("not a PHP string: {e}")))?;
+    let root = doc.root();
+    let Some(inner) = root.as_bytes() else {
+        return Err(bad(format!(
             "expected a PHP string (s:N:\"...\";), found {} (not a session: the cache shares the prefix)",
-            other.type_name()
-        ))),
-        Err(e) => Err(bad(format!("not a PHP string: {e}"))),
-    }
+            root.type_name()
+        )));
+    };
+    // The string's bytes are a span of the input; located by offset, they outlive the document.
+    let start = inner.as_ptr() as usize - bytes.as_ptr() as usize;
+    Ok(&bytes[start..start + inner.len()])
 }
 
 /// The serialized attributes of a session payload (decrypted when it is encrypted) and how the
-/// payload is encoded.
-fn plaintext(payload: &[u8], encrypter: Option<&Encrypter>) -> Result<(Vec<u8>, Encoding)> {
+/// payload is encoded: borrowed from `payload` when it is plaintext.
+pub(crate) fn plaintext<'a>(
+    payload: &'a [u8],
+    encrypter: Option<&Encrypter>,
+) -> Result<(Cow<'a, [u8]>, Encoding)> {
     if let Some(serialization) = plain_format(payload) {
         let encoding = Encoding {
             encrypted: false,
             serialization,
         };
-        return Ok((payload.to_vec(), encoding));
+        return Ok((Cow::Borrowed(payload), encoding));
     }
     let Some(enc) = encrypter else {
         return Err(LaravelError::Unsupported {
@@ -481,18 +509,18 @@ fn plaintext(payload: &[u8], encrypter: Option<&Encrypter>) -> Result<(Vec<u8>, 
     // string around the serialized attributes.
     let plain = enc.decrypt_string(payload)?;
     let inner = unwrap_php_string(&plain, "encrypted session")?;
-    let serialization = plain_format(&inner).ok_or_else(|| LaravelError::BadPayload {
+    let serialization = plain_format(inner).ok_or_else(|| LaravelError::BadPayload {
         what: "encrypted session",
         detail: format!(
             "the decrypted payload starts with {}, neither php (a:) nor json ({{, [)",
-            head(&inner)
+            head(inner)
         ),
     })?;
     let encoding = Encoding {
         encrypted: true,
         serialization,
     };
-    Ok((inner, encoding))
+    Ok((Cow::Owned(inner.to_vec()), encoding))
 }
 
 /// php or json, from the first byte of a plaintext payload; `None` for anything else (an
@@ -505,7 +533,7 @@ fn plain_format(payload: &[u8]) -> Option<Serialization> {
     }
 }
 
-fn decode_attributes(payload: &[u8], serialization: Serialization) -> Result<Array> {
+pub(crate) fn decode_attributes(payload: &[u8], serialization: Serialization) -> Result<Array> {
     let (value, what) = match serialization {
         Serialization::Php => (
             crate::unserialize(payload).map_err(|e| LaravelError::BadPayload {

@@ -482,3 +482,93 @@ fn cookie_prefixes_computed_once_open_the_same_cookies() {
         .unwrap_err();
     assert!(err.to_string().contains("laravel_session"), "{err}");
 }
+
+#[test]
+fn url_decode_agrees_with_percent_decoding() {
+    let mut rng = crate::test_rng::Rng(0x5eed_c00c);
+    let alphabet = b"%%%0123456789abcdefABCDEFgz=+/ ";
+    for _ in 0..20_000 {
+        let len = rng.below(12);
+        let text: String = (0..len)
+            .map(|_| char::from(alphabet[rng.below(alphabet.len())]))
+            .collect();
+        let want: Vec<u8> = percent_encoding::percent_decode(text.trim().as_bytes()).collect();
+        assert_eq!(
+            cookie::url_decode(&text).as_ref(),
+            want.as_slice(),
+            "{text:?}"
+        );
+    }
+}
+
+/// The read-only extractor's lazy session gives what the eager decoder gives: the same errors,
+/// the same `web` user, the same tree.
+#[cfg(feature = "axum")]
+#[test]
+fn the_lazy_session_agrees_with_the_eager_one() {
+    let e = enc(KEY, Cipher::Aes256Cbc);
+    let web = login_key("web");
+    let mut stored: Vec<Vec<u8>> = [
+        b"i:5;".as_slice(),
+        b"s:5:\"a:1:{\";",
+        b"s:3:\"{x}\";",
+        b"s:3:\"zzz\";",
+        b"s:4:\"a:1:\";",
+        b"garbage",
+        b"s:6:\"a:0:{}\";",
+        b"s:2:\"[]\";",
+        b"s:10:\"O:1:\"A\":0:{}\";",
+        b"s:12:\"a:1:{i:0;N;}\";",
+    ]
+    .iter()
+    .map(|b| b.to_vec())
+    .collect();
+    for encrypted in [false, true] {
+        for serialization in [Serialization::Php, Serialization::Json] {
+            for user in [
+                None,
+                Some(Value::Int(42)),
+                Some(Value::string("9f8e-uuid")),
+                Some(Value::Float(1.5)),
+            ] {
+                let mut s = LaravelSession::new(Encoding {
+                    encrypted,
+                    serialization,
+                });
+                s.put(
+                    "_token",
+                    Value::string("KlwvjQE7LWt1p4nMT08mxICJ5HMhYjJlEtDq1ZLT"),
+                );
+                s.put("_previous.url", Value::string("http://localhost/home"));
+                if let Some(u) = user {
+                    s.put(&web, u);
+                }
+                stored.push(s.to_cache_value(Some(&e)).unwrap());
+            }
+        }
+    }
+    // A repeated key: PHP keeps the last value, and so must the lookup of the user.
+    stored.push(crate::serialize(&Value::string(
+        format!(
+            "a:2:{{s:{n}:\"{web}\";i:1;s:{n}:\"{web}\";i:2;}}",
+            n = web.len()
+        )
+        .into_bytes(),
+    )));
+    for value in stored {
+        let eager = LaravelSession::from_cache_value(&value, Some(&e));
+        let lazy = LazySession::from_cache_value(value.clone(), Some(&e));
+        let shown = String::from_utf8_lossy(&value).into_owned();
+        match (eager, lazy) {
+            (Ok(eager), Ok(lazy)) => {
+                assert_eq!(lazy.web_user_id(), eager.user_id("web"), "{shown}");
+                assert_eq!(lazy.session(), &eager, "{shown}");
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{shown}"),
+            (a, b) => panic!(
+                "{shown}: eager {a:?}, lazy {:?}",
+                b.map(|l| l.web_user_id())
+            ),
+        }
+    }
+}
