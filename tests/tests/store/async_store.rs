@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use phpsess::store::{
-    AsyncSessionStore, LockOptions, SessionStore, StoreOptions, Topology, DEFAULT_CLUSTER_PREFIX,
+    AsyncSessionStore, Binding, LockOptions, SessionStore, StoreOptions, Topology,
+    DEFAULT_CLUSTER_PREFIX,
 };
 use phpsess::Error;
 use phpsess_compat::servers::{RedisCluster, RedisServer};
@@ -343,19 +344,139 @@ fn hostile_ids_are_refused_before_any_command() {
     );
 }
 
+/// One async request: lock and read `id`, bind it to `user` (None: leave the binding as read),
+/// write `data`. Returns the binding the read found.
+async fn async_request(
+    store: &AsyncSessionStore,
+    id: &str,
+    user: Option<Option<&str>>,
+    data: &[u8],
+) -> Option<Option<Binding>> {
+    let mut read = store.read_locked(id).await.unwrap();
+    let found = read.lock.binding().map(|b| b.cloned());
+    if let Some(user) = user {
+        read.lock
+            .bind(user.map(|u| Binding::explicit(u.as_bytes().to_vec())));
+    }
+    store.write(read.lock, data).await.unwrap();
+    found
+}
+
+fn listed_ids(blocking: &mut SessionStore, user: &str) -> Vec<String> {
+    let mut ids: Vec<String> = blocking
+        .user_sessions(user.as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
 #[test]
-fn sentinel_and_the_user_index_are_refused_with_a_reason() {
+fn sessions_the_async_store_binds_are_listed_and_ended_through_the_index() {
+    let servers: Vec<RedisServer> = (0..2).map(|_| RedisServer::start()).collect();
+    let save_path = servers
+        .iter()
+        .map(|s| format!("tcp://{}", s.addr()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let indexed = options().with_user_index(true);
     let rt = runtime();
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(&save_path, indexed.clone()) })
+        .unwrap();
+    let mut blocking = SessionStore::new(
+        Topology::from_save_path(&save_path).unwrap(),
+        indexed.clone(),
+    );
+    // Ids on both hosts (phpredis picks the host from the first bytes).
+    let ids: Vec<String> = "ABCDEF"
+        .chars()
+        .map(|c| format!("{c}indexed0000000000"))
+        .collect();
     rt.block_on(async {
-        let err =
-            AsyncSessionStore::from_save_path("sentinel://127.0.0.1:26379/mymaster", options())
-                .unwrap_err();
-        assert!(err.to_string().contains("Sentinel"), "{err}");
-        let err =
-            AsyncSessionStore::from_save_path("tcp://127.0.0.1:1", options().with_user_index(true))
-                .unwrap_err();
-        assert!(err.to_string().contains("index"), "{err}");
+        for id in &ids {
+            let found = async_request(&store, id, Some(Some("42")), b"user_id|i:42;").await;
+            assert_eq!(found, Some(None), "{id}: unbound before");
+        }
+        // A later write without a new choice keeps the binding, and the read shows it.
+        let found = async_request(&store, &ids[0], None, b"user_id|i:42;n|i:2;").await;
+        assert_eq!(found, Some(Some(Binding::explicit(b"42".to_vec()))));
+        // A user change moves the entry.
+        async_request(&store, &ids[1], Some(Some("43")), b"user_id|i:43;").await;
     });
+    let mut want: Vec<String> = ids.iter().filter(|id| *id != &ids[1]).cloned().collect();
+    want.sort();
+    assert_eq!(listed_ids(&mut blocking, "42"), want);
+    assert_eq!(listed_ids(&mut blocking, "43"), [ids[1].clone()]);
+    for server in &servers {
+        let mut c = server.connection();
+        let members: Vec<String> = c.zrange("PHPREDIS_SESSION:_user:42", 0, -1).unwrap();
+        for m in &members {
+            let exists: bool = c.exists(format!("PHPREDIS_SESSION:{m}")).unwrap();
+            assert!(exists, "each host indexes the sessions it holds: {m}");
+        }
+    }
+    // The blocking store reads the binding the async store wrote.
+    blocking.read(&ids[2]).unwrap();
+    assert_eq!(
+        blocking.binding(&ids[2]),
+        Some(Some(&Binding::explicit(b"42".to_vec())))
+    );
+    blocking.close().unwrap();
+    // What `phpsess sessions --user` and `phpsess kill --user` use.
+    let mut ended = blocking
+        .destroy_user_sessions(b"42", Some(&ids[0]))
+        .unwrap();
+    ended.sort();
+    assert_eq!(ended.len(), want.len() - 1, "{ended:?}");
+    assert_eq!(listed_ids(&mut blocking, "42"), [ids[0].clone()]);
+    rt.block_on(async {
+        for id in ended {
+            assert_eq!(store.read(&id).await.unwrap(), None, "{id} ended");
+        }
+        let kept = store.read(&ids[0]).await.unwrap();
+        assert_eq!(kept.as_deref(), Some(&b"user_id|i:42;n|i:2;"[..]));
+        // Unbinding takes the session out of its user's index.
+        async_request(&store, &ids[1], Some(None), b"").await;
+    });
+    assert_eq!(listed_ids(&mut blocking, "43"), Vec::<String>::new());
+}
+
+#[test]
+fn the_async_store_keeps_the_index_on_a_cluster() {
+    let cluster = RedisCluster::start();
+    let indexed = options().with_user_index(true);
+    let rt = runtime();
+    let store = rt
+        .block_on(async {
+            AsyncSessionStore::from_cluster_save_path(&cluster.seed_query(), indexed.clone())
+        })
+        .unwrap();
+    let mut blocking = SessionStore::new(
+        Topology::from_cluster_save_path(&cluster.seed_query()).unwrap(),
+        indexed,
+    );
+    let ids: Vec<String> = (0..6).map(|i| format!("aindexed{i:016}")).collect();
+    rt.block_on(async {
+        for id in &ids {
+            async_request(&store, id, Some(Some("7")), b"user_id|i:7;").await;
+        }
+        // The index key is in a slot of its own: a user change updates both users' entries.
+        async_request(&store, &ids[0], Some(Some("8")), b"user_id|i:8;").await;
+    });
+    let mut want = ids[1..].to_vec();
+    want.sort();
+    assert_eq!(listed_ids(&mut blocking, "7"), want);
+    assert_eq!(listed_ids(&mut blocking, "8"), [ids[0].clone()]);
+    let ended = blocking.destroy_user_sessions(b"7", None).unwrap();
+    assert_eq!(ended.len(), 5, "{ended:?}");
+    let mut c = cluster.connection();
+    for id in &ids[1..] {
+        let exists: bool = c.exists(format!("{DEFAULT_CLUSTER_PREFIX}{id}")).unwrap();
+        assert!(!exists, "{id} ended");
+    }
 }
 
 #[test]

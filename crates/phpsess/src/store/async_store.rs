@@ -49,6 +49,10 @@ use super::redact::{printable, redact_key, short_id};
 use super::session_store::StoreOptions;
 use super::shards::pick_host;
 use super::topology::{empty_list, HostSpec};
+use super::user_index::{
+    bind_change, binding_key, cluster_index_updates, read_binding, session_script, BindChange,
+    Binding, TOUCH_AND_UNLOCK_BOUND, WRITE_AND_UNLOCK_BOUND,
+};
 use crate::error::{Error, Result};
 use crate::save_path::{ClusterSavePath, SavePath, SentinelSavePath};
 
@@ -200,6 +204,18 @@ impl AsyncTopology {
         }
     }
 
+    fn is_cluster(&self) -> bool {
+        matches!(self.inner, Places::Cluster(_))
+    }
+
+    /// The key prefix of the place holding stored id `id` (the user index lives beside it).
+    fn prefix_of(&self, id: &[u8]) -> Vec<u8> {
+        match &self.inner {
+            Places::Hosts { hosts, weights } => hosts[Self::host_index(weights, id)].prefix.clone(),
+            Places::Cluster(c) => c.spec.prefix.clone(),
+        }
+    }
+
     fn connect_timeout(&self, id: Option<&[u8]>) -> Duration {
         match &self.inner {
             Places::Hosts { hosts, weights } => {
@@ -273,7 +289,21 @@ pub struct HeldSessionLock {
     id: String,
     key: SessionKey,
     token: Option<LockToken>,
+    /// The session's binding (user index on), as read with the lock and as the write stores it.
+    binding: Option<BindingState>,
     store: Option<AsyncSessionStore>,
+}
+
+/// A locked session's binding to its user ([`super::user_index`]), for the write that ends the
+/// lock: what the blocking store keeps per request, kept here with the lock.
+#[derive(Debug, Clone, Default)]
+struct BindingState {
+    /// Bound to this user when read (`None`: to nobody).
+    read: Option<Binding>,
+    /// Refreshed less than a slack ago: unchanged, it needs no bookkeeping.
+    fresh: bool,
+    /// What [`HeldSessionLock::bind`] asked the write to store.
+    next: Option<Option<Binding>>,
 }
 
 // Debug shows the id shortened and no token: either is enough to act on the session.
@@ -296,10 +326,33 @@ impl HeldSessionLock {
         self.token.as_ref().map_or("", |t| t.as_str())
     }
 
-    fn take(mut self) -> (String, SessionKey, LockToken) {
+    /// The user the session was bound to when read (user index on, see
+    /// [`super::StoreOptions::user_index`]): `None` with the index off, `Some(None)` when bound to
+    /// nobody. As [`super::SessionStore::binding`].
+    pub fn binding(&self) -> Option<Option<&Binding>> {
+        self.binding.as_ref().map(|b| b.read.as_ref())
+    }
+
+    /// What the [`write`](AsyncSessionStore::write) or [`touch`](AsyncSessionStore::touch) that
+    /// ends this lock stores as the session's binding: bound to `binding`'s user (its index
+    /// entry added), or unbound with `None` (removed from the old user's index). Without a call
+    /// the binding read stays, refreshed with the session. As [`super::SessionStore::bind`];
+    /// nothing happens with the user index off.
+    pub fn bind(&mut self, binding: Option<Binding>) {
+        if let Some(state) = &mut self.binding {
+            state.next = Some(binding);
+        }
+    }
+
+    fn take(mut self) -> (String, SessionKey, LockToken, Option<BindingState>) {
         self.store = None;
         let token = self.token.take().unwrap_or_default();
-        (std::mem::take(&mut self.id), self.key.clone(), token)
+        (
+            std::mem::take(&mut self.id),
+            self.key.clone(),
+            token,
+            self.binding.take(),
+        )
     }
 }
 
@@ -345,17 +398,8 @@ struct Shared {
 }
 
 impl AsyncSessionStore {
-    /// A store over `topology`. Opens no connection yet. Refuses options it does not serve
-    /// (the per-user index).
+    /// A store over `topology`. Opens no connection yet.
     pub fn new(topology: AsyncTopology, options: StoreOptions) -> Result<Self> {
-        if options.user_index {
-            return Err(Error::Setting {
-                name: "user_index".into(),
-                reason: "the async store does not keep the per-user index yet; writes here would \
-                         leave it stale"
-                    .into(),
-            });
-        }
         Ok(AsyncSessionStore {
             inner: Arc::new(Shared { topology, options }),
         })
@@ -414,7 +458,8 @@ impl AsyncSessionStore {
         let started = Instant::now();
         let mut p = pipeline();
         push_lock_attempt(&mut p, &key, &token, lock.expire_ms());
-        push_read(&mut p, &key, self.ttl_secs(), false, None);
+        let bind_key = self.binding_key(&key);
+        push_read(&mut p, &key, self.ttl_secs(), false, bind_key.as_deref());
         let replies = match self.run(id, &p, "lock", &key.lock).await {
             Ok(r) => r,
             Err(e) => {
@@ -428,7 +473,7 @@ impl AsyncSessionStore {
         }
         if lock_acquired(&replies, &token) {
             // Held from here on: an error below (a value over the cap) releases it on drop.
-            let held = self.held(id, &key, token);
+            let held = self.held(id, &key, token, replies.get(2..).unwrap_or_default());
             let (data, unreadable) = self.open(id, &key, replies.get(2))?;
             return Ok(LockedRead {
                 data,
@@ -523,10 +568,17 @@ impl AsyncSessionStore {
         key: &SessionKey,
         token: LockToken,
     ) -> Result<LockedRead> {
-        let held = self.held(id, key, token);
         let mut p = pipeline();
-        push_read(&mut p, key, self.ttl_secs(), false, None);
-        let replies = self.run(id, &p, "read", &key.data).await?;
+        let bind_key = self.binding_key(key);
+        push_read(&mut p, key, self.ttl_secs(), false, bind_key.as_deref());
+        let replies = match self.run(id, &p, "read", &key.data).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.release_later(id.to_owned(), key.clone(), token);
+                return Err(e);
+            }
+        };
+        let held = self.held(id, key, token, &replies);
         let (data, unreadable) = self.open(id, key, replies.first())?;
         Ok(LockedRead {
             data,
@@ -538,38 +590,91 @@ impl AsyncSessionStore {
     /// Store `data` for the locked session and release the lock, in one script that writes only
     /// while the lock still holds our token (fenced): else [`Error::LockLost`] and nothing is
     /// written. The next queued waiter is handed the lock with the data.
+    /// With the user index on, the same script keeps the session's binding and (on a host list)
+    /// its user's index, as the blocking store's write does; on a cluster the index, in a slot of
+    /// its own, is updated right after.
     pub async fn write(&self, lock: HeldSessionLock, data: &[u8]) -> Result<()> {
-        let (id, key, token) = lock.take();
-        let stored =
-            encode_for_store(&self.inner.options, &key.data, data).map_err(Error::Encode)?;
+        let (id, key, token, binding) = lock.take();
+        let stored = match encode_for_store(&self.inner.options, &key.data, data) {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.release_later(id, key, token);
+                return Err(Error::Encode(e));
+            }
+        };
         let ttl = self.ttl_secs().to_string();
-        let sp = push_script(
-            pipeline(),
-            WRITE_AND_UNLOCK,
-            &[&key.data, &key.lock],
+        let change = self.bind_change(&id, binding.as_ref());
+        let sp = session_script(
+            &self.inner.options,
+            self.inner.topology.is_cluster(),
+            &id,
+            &key,
+            (WRITE_AND_UNLOCK, WRITE_AND_UNLOCK_BOUND),
             &[token.as_str().as_bytes(), ttl.as_bytes(), &stored],
+            change.as_ref(),
         );
-        self.fenced(&id, &key, token, sp, "write").await
+        self.fenced(&id, &key, token, sp, "write").await?;
+        self.index_after(&id, change.as_ref()).await;
+        Ok(())
     }
 
     /// Refresh the locked session's TTL and release the lock (the end of a request that changed
     /// nothing), fenced as [`write`](Self::write).
     pub async fn touch(&self, lock: HeldSessionLock) -> Result<()> {
-        let (id, key, token) = lock.take();
+        let (id, key, token, binding) = lock.take();
         let ttl = self.ttl_secs().to_string();
-        let sp = push_script(
-            pipeline(),
-            TOUCH_AND_UNLOCK,
-            &[&key.data, &key.lock],
+        let change = self.bind_change(&id, binding.as_ref());
+        let sp = session_script(
+            &self.inner.options,
+            self.inner.topology.is_cluster(),
+            &id,
+            &key,
+            (TOUCH_AND_UNLOCK, TOUCH_AND_UNLOCK_BOUND),
             &[token.as_str().as_bytes(), ttl.as_bytes()],
+            change.as_ref(),
         );
-        self.fenced(&id, &key, token, sp, "touch").await
+        self.fenced(&id, &key, token, sp, "touch").await?;
+        self.index_after(&id, change.as_ref()).await;
+        Ok(())
+    }
+
+    /// What ending the lock changes in the binding and index (user index on), as the blocking
+    /// store decides it ([`bind_change`]).
+    fn bind_change(&self, id: &str, binding: Option<&BindingState>) -> Option<BindChange> {
+        let state = binding?;
+        let prefix = self.inner.topology.prefix_of(id.as_bytes());
+        bind_change(
+            state.read.as_ref(),
+            state.next.as_ref().map(Option::as_ref),
+            state.fresh,
+            &prefix,
+        )
+        .map(|(change, _)| change)
+    }
+
+    /// On a cluster, the index update after a write or touch carrying `change`
+    /// ([`cluster_index_updates`]). Best effort, as in the blocking store: the session itself
+    /// was written, and the index forgives a missed update (listings skip ended sessions, the
+    /// binding names the user).
+    async fn index_after(&self, id: &str, change: Option<&BindChange>) {
+        let Some(change) = change else { return };
+        let cluster = self.inner.topology.is_cluster();
+        for (shown, c) in cluster_index_updates(&self.inner.options, cluster, id, change) {
+            let mut p = pipeline();
+            p.add_command(c);
+            let _ = self.run(id, &p, "user index", &shown).await;
+        }
+    }
+
+    /// The session's binding key, when the user index is on.
+    fn binding_key(&self, key: &SessionKey) -> Option<Vec<u8>> {
+        self.inner.options.user_index.then(|| binding_key(key))
     }
 
     /// Release the lock without writing (compare-and-delete by token, handing it to the next
     /// waiter). Releasing a lock that expired meanwhile is not an error.
     pub async fn release(&self, lock: HeldSessionLock) -> Result<()> {
-        let (id, key, token) = lock.take();
+        let (id, key, token, _) = lock.take();
         let sp = push_script(
             pipeline(),
             UNLOCK,
@@ -665,11 +770,28 @@ impl AsyncSessionStore {
         self.inner.options.ttl.as_secs().max(1)
     }
 
-    fn held(&self, id: &str, key: &SessionKey, token: LockToken) -> HeldSessionLock {
+    /// The lock, with the binding read when the user index is on: `read` are the replies of
+    /// [`push_read`] (data, binding, its PTTL).
+    fn held(
+        &self,
+        id: &str,
+        key: &SessionKey,
+        token: LockToken,
+        read: &[Value],
+    ) -> HeldSessionLock {
+        let binding = self.inner.options.user_index.then(|| {
+            let (read, fresh) = read_binding(read.get(1), read.get(2), self.ttl_secs());
+            BindingState {
+                read,
+                fresh,
+                next: None,
+            }
+        });
         HeldSessionLock {
             id: id.to_owned(),
             key: key.clone(),
             token: Some(token),
+            binding,
             store: Some(self.clone()),
         }
     }
@@ -859,6 +981,7 @@ mod tests {
             id: id.into(),
             key: SessionKey::standalone(b"PHPREDIS_SESSION:", id.as_bytes()),
             token: Some(token),
+            binding: None,
             store: None,
         };
         let debug = format!("{lock:?}");
