@@ -1,17 +1,18 @@
 //! The async store (feature `tokio`) against real redis-servers and a real cluster, side by side
 //! with the blocking store: the same keys and host choice, the lock protocol with each other
-//! (a blocking holder hands the lock to an async waiter), fenced writes, and one shared
-//! connection that survives a Redis restart.
+//! (a blocking holder hands the lock to an async waiter), fenced writes, one shared
+//! connection that survives a Redis restart, a Sentinel master followed through a failover, and
+//! the per-user index kept for the blocking store's listings.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use phpsess::store::{
     AsyncSessionStore, Binding, LockOptions, SessionStore, StoreOptions, Topology,
-    DEFAULT_CLUSTER_PREFIX,
+    DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX,
 };
 use phpsess::Error;
-use phpsess_compat::servers::{RedisCluster, RedisServer};
+use phpsess_compat::servers::{RedisCluster, RedisServer, SentinelSetup};
 use phpsess_compat::web::fleet::weighted_host;
 use redis::Commands;
 
@@ -342,6 +343,99 @@ fn hostile_ids_are_refused_before_any_command() {
         before + 1,
         "no command reached Redis"
     );
+}
+
+fn sentinel_save_path(setup: &SentinelSetup) -> String {
+    format!(
+        "sentinel://{}/{}?timeout=1&read_timeout=2",
+        setup.sentinel_addrs().join(","),
+        setup.master_name()
+    )
+}
+
+#[test]
+fn sentinel_sessions_are_shared_with_the_blocking_store_and_follow_a_failover() {
+    let mut setup = SentinelSetup::start();
+    let save_path = sentinel_save_path(&setup);
+    let rt = runtime();
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(&save_path, options()) })
+        .unwrap();
+    let mut blocking = SessionStore::new(Topology::from_save_path(&save_path).unwrap(), options());
+    let id = "asentinel000000000000000";
+    let key = format!("{DEFAULT_PREFIX}{id}");
+    rt.block_on(async {
+        let read = store.read_locked(id).await.unwrap();
+        assert_eq!(read.data, None);
+        store.write(read.lock, b"n|i:1;").await.unwrap();
+    });
+    let host = store.host_of(id);
+    assert!(host.contains(&setup.master_addr()), "{host}");
+    // The write waited for the replica (`WAIT 1`): it is there as soon as the write returns.
+    let on_replica: Option<Vec<u8>> = setup.replica().connection().get(&key).unwrap();
+    assert_eq!(on_replica.as_deref(), Some(&b"n|i:1;"[..]));
+    // The blocking store finds the same master and key, and the async store reads its write.
+    assert_eq!(
+        blocking.read(id).unwrap().data.as_deref(),
+        Some(&b"n|i:1;"[..])
+    );
+    blocking.write(id, b"n|i:2;").unwrap();
+    blocking.close().unwrap();
+    rt.block_on(async {
+        assert_eq!(
+            store.read(id).await.unwrap().as_deref(),
+            Some(&b"n|i:2;"[..])
+        );
+    });
+
+    let old = setup.kill_master();
+    let new = setup.wait_for_failover();
+    assert_ne!(old, new);
+    rt.block_on(async {
+        let read = store.read_locked(id).await.unwrap();
+        assert_eq!(
+            read.data.as_deref(),
+            Some(&b"n|i:2;"[..]),
+            "written before the failover, read after"
+        );
+        // The new master has no replica left to confirm it: the write stands all the same,
+        // because none of its replicas was promoted away from it.
+        store.write(read.lock, b"n|i:3;").await.unwrap();
+    });
+    let after = store.host_of(id);
+    assert!(
+        after.contains(&new),
+        "now talking to {after}, expected {new}"
+    );
+    let stored: Vec<u8> = setup.master_connection().get(&key).unwrap();
+    assert_eq!(stored, b"n|i:3;");
+    assert_eq!(
+        blocking.read(id).unwrap().data.as_deref(),
+        Some(&b"n|i:3;"[..]),
+        "the blocking store follows to the same master"
+    );
+    blocking.close().unwrap();
+}
+
+#[test]
+fn sentinel_errors_and_debug_never_show_a_password() {
+    let rt = runtime();
+    // Nothing listens on port 1: no sentinel can name a master.
+    let save_path =
+        "sentinel://127.0.0.1:1/mymaster?auth=s3cretpw&sentinel_auth=s3cretsp&timeout=0.5";
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(save_path, options()) })
+        .unwrap();
+    let err = rt
+        .block_on(store.read_locked("nomaster00000000000000"))
+        .unwrap_err();
+    let text = format!("{err} {err:?} {store:?}");
+    assert!(matches!(err, Error::Connect { .. }), "{err}");
+    assert!(text.contains("no sentinel named a master"), "{text}");
+    assert!(text.contains("mymaster"), "{text}");
+    for secret in ["s3cretpw", "s3cretsp"] {
+        assert!(!text.contains(secret), "{secret} shown: {text}");
+    }
 }
 
 /// One async request: lock and read `id`, bind it to `user` (None: leave the binding as read),

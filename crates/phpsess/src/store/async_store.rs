@@ -33,6 +33,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Pipeline, Value};
 use tokio::sync::OnceCell;
 
+use super::async_sentinel::{AsyncSentinel, Failure};
 use super::cluster::ClusterSpec;
 use super::endpoint::Endpoint;
 use super::keys::SessionKey;
@@ -46,6 +47,7 @@ use super::protocol::{
     server_error_text, Decoded, QueueReply, ScriptPipeline, ScriptReply, NO_HOLDER,
 };
 use super::redact::{printable, redact_key, short_id};
+use super::sentinel::SentinelSpec;
 use super::session_store::StoreOptions;
 use super::shards::pick_host;
 use super::topology::{empty_list, HostSpec};
@@ -56,7 +58,8 @@ use super::user_index::{
 use crate::error::{Error, Result};
 use crate::save_path::{ClusterSavePath, SavePath, SentinelSavePath};
 
-/// Where sessions live, for the async store: weighted hosts or a Redis Cluster.
+/// Where sessions live, for the async store: weighted hosts, a Redis Cluster, or a master found
+/// through Sentinel.
 pub struct AsyncTopology {
     inner: Places,
 }
@@ -67,9 +70,11 @@ enum Places {
         weights: Vec<u32>,
     },
     Cluster(Box<AsyncCluster>),
+    Sentinel(Box<AsyncSentinel>),
 }
 
-struct AsyncHost {
+/// One server: its login, its key prefix, its shared connection.
+pub(crate) struct AsyncHost {
     endpoint: Endpoint,
     prefix: Vec<u8>,
     /// Opened on first use, inside the runtime (a manager needs one to exist).
@@ -92,11 +97,7 @@ impl AsyncTopology {
         let weights = hosts.iter().map(|h| h.weight).collect();
         let hosts = hosts
             .into_iter()
-            .map(|h| AsyncHost {
-                endpoint: h.endpoint,
-                prefix: h.prefix,
-                conn: OnceCell::new(),
-            })
+            .map(|h| AsyncHost::new(h.endpoint, h.prefix))
             .collect();
         Ok(AsyncTopology {
             inner: Places::Hosts { hosts, weights },
@@ -141,15 +142,23 @@ impl AsyncTopology {
         })
     }
 
+    /// A master found through Sentinel, followed through failovers as the blocking store
+    /// follows it (see [`super::SentinelSpec`]).
+    pub fn sentinel(spec: SentinelSpec) -> Result<Self> {
+        if spec.sentinels.is_empty() {
+            return Err(empty_list("sentinels"));
+        }
+        Ok(AsyncTopology {
+            inner: Places::Sentinel(Box::new(AsyncSentinel::new(spec))),
+        })
+    }
+
     /// From a phpredis `redis` save_path (hosts, weights, prefixes, auth, database, timeouts,
-    /// TLS), parsed as the blocking store parses it. Sentinel save_paths are refused.
+    /// TLS) or phpsess's `sentinel://` form, parsed as the blocking store parses them.
     pub fn from_save_path(save_path: &str) -> Result<Self> {
         if SentinelSavePath::matches(save_path) {
-            return Err(Error::Setting {
-                name: "save_path".into(),
-                reason: "the async store does not serve Sentinel yet; use the blocking store"
-                    .into(),
-            });
+            let parsed = SentinelSavePath::parse(save_path)?;
+            return AsyncTopology::sentinel(super::config::sentinel_spec(&parsed));
         }
         let parsed = SavePath::parse(save_path)?;
         AsyncTopology::hosts(parsed.hosts.iter().map(super::config::host_spec).collect())
@@ -172,6 +181,7 @@ impl AsyncTopology {
                 SessionKey::standalone(&hosts[Self::host_index(weights, id)].prefix, id)
             }
             Places::Cluster(c) => SessionKey::cluster(&c.spec.prefix, id),
+            Places::Sentinel(s) => SessionKey::standalone(&s.spec.prefix, id),
         }
     }
 
@@ -181,17 +191,22 @@ impl AsyncTopology {
                 hosts[Self::host_index(weights, id)].endpoint.label.clone()
             }
             Places::Cluster(c) => c.spec.label(),
+            Places::Sentinel(s) => s.label(),
         }
     }
 
     /// Send `p` where session `id` lives (a raw key: `id` is `None`, the first host or the key's
     /// cluster node) and return every reply, error replies as values.
-    async fn run(&self, id: Option<&[u8]>, p: &Pipeline) -> redis::RedisResult<Vec<Value>> {
+    async fn run(
+        &self,
+        id: Option<&[u8]>,
+        p: &Pipeline,
+    ) -> std::result::Result<Vec<Value>, Failure> {
         match &self.inner {
             Places::Hosts { hosts, weights } => {
                 let host = &hosts[id.map_or(0, |id| Self::host_index(weights, id))];
                 let mut conn = host.connection().await?;
-                p.query_async(&mut conn).await
+                Ok(p.query_async(&mut conn).await?)
             }
             Places::Cluster(c) => {
                 let mut conn = c
@@ -199,8 +214,9 @@ impl AsyncTopology {
                     .get_or_try_init(|| c.client.get_async_connection())
                     .await?
                     .clone();
-                p.query_async(&mut conn).await
+                Ok(p.query_async(&mut conn).await?)
             }
+            Places::Sentinel(s) => s.run(p).await,
         }
     }
 
@@ -213,6 +229,7 @@ impl AsyncTopology {
         match &self.inner {
             Places::Hosts { hosts, weights } => hosts[Self::host_index(weights, id)].prefix.clone(),
             Places::Cluster(c) => c.spec.prefix.clone(),
+            Places::Sentinel(s) => s.spec.prefix.clone(),
         }
     }
 
@@ -224,6 +241,7 @@ impl AsyncTopology {
                     .connect_timeout
             }
             Places::Cluster(c) => c.spec.connect_timeout,
+            Places::Sentinel(s) => s.spec.master.connect_timeout,
         }
     }
 
@@ -231,42 +249,27 @@ impl AsyncTopology {
         match &self.inner {
             Places::Hosts { hosts, .. } => hosts[0].endpoint.label.clone(),
             Places::Cluster(c) => c.spec.label(),
+            Places::Sentinel(s) => s.label(),
         }
     }
 }
 
 impl AsyncHost {
-    async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+    /// A host whose connection opens on first use.
+    pub(crate) fn new(endpoint: Endpoint, prefix: Vec<u8>) -> Self {
+        AsyncHost {
+            endpoint,
+            prefix,
+            conn: OnceCell::new(),
+        }
+    }
+
+    /// The host's shared connection, opened on first use.
+    pub(crate) async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
         let conn = self
             .conn
             .get_or_try_init(|| async {
                 let e = &self.endpoint;
-                let mut settings = redis::RedisConnectionInfo::default()
-                    .set_skip_set_lib_name()
-                    .set_db(e.db);
-                if let Some(user) = &e.username {
-                    settings = settings.set_username(user);
-                }
-                if let Some(password) = &e.password {
-                    settings = settings.set_password(password);
-                }
-                let info = e
-                    .connection_info()
-                    .map_err(|err| {
-                        redis::RedisError::from((
-                            redis::ErrorKind::InvalidClientConfig,
-                            "bad address",
-                            err.to_string(),
-                        ))
-                    })?
-                    .set_redis_settings(settings);
-                let client = match &e.tls {
-                    Some(files) => {
-                        let certs = files.certificates().map_err(redis::RedisError::from)?;
-                        redis::Client::build_with_tls(info, certs)?
-                    }
-                    None => redis::Client::open(info)?,
-                };
                 // Few, quick reconnect attempts: a request waiting on a dead server should fail
                 // within its timeouts and let the next one try again, not queue up behind retries.
                 let config = ConnectionManagerConfig::new()
@@ -275,10 +278,40 @@ impl AsyncHost {
                     .set_number_of_retries(1)
                     .set_min_delay(Duration::from_millis(10))
                     .set_max_delay(Duration::from_millis(200));
-                ConnectionManager::new_lazy_with_config(client, config)
+                ConnectionManager::new_lazy_with_config(client_for(e)?, config)
             })
             .await?;
         Ok(conn.clone())
+    }
+}
+
+/// A client for one server: its address, login, database and TLS files.
+pub(crate) fn client_for(e: &Endpoint) -> redis::RedisResult<redis::Client> {
+    let mut settings = redis::RedisConnectionInfo::default()
+        .set_skip_set_lib_name()
+        .set_db(e.db);
+    if let Some(user) = &e.username {
+        settings = settings.set_username(user);
+    }
+    if let Some(password) = &e.password {
+        settings = settings.set_password(password);
+    }
+    let info = e
+        .connection_info()
+        .map_err(|err| {
+            redis::RedisError::from((
+                redis::ErrorKind::InvalidClientConfig,
+                "bad address",
+                err.to_string(),
+            ))
+        })?
+        .set_redis_settings(settings);
+    match &e.tls {
+        Some(files) => {
+            let certs = files.certificates().map_err(redis::RedisError::from)?;
+            redis::Client::build_with_tls(info, certs)
+        }
+        None => redis::Client::open(info),
     }
 }
 
@@ -858,15 +891,17 @@ impl AsyncSessionStore {
             .topology
             .run(Some(id.as_bytes()), p)
             .await
-            .map_err(|e| self.io_error(id, op, key, e))
+            .map_err(|f| match f {
+                Failure::Io(e) => self.io_error(id, op, key, e),
+                other => self.place_error(Some(id), op, key, other),
+            })
     }
 
     async fn run_raw(&self, p: &Pipeline, op: &'static str, key: &[u8]) -> Result<Vec<Value>> {
-        self.inner
-            .topology
-            .run(None, p)
-            .await
-            .map_err(|e| self.raw_io_error(op, key, e))
+        self.inner.topology.run(None, p).await.map_err(|f| match f {
+            Failure::Io(e) => self.raw_io_error(op, key, e),
+            other => self.place_error(None, op, key, other),
+        })
     }
 
     /// Run a pipeline ending in EVALSHA; on NOSCRIPT (a restarted or flushed server) send the body
@@ -930,6 +965,44 @@ impl AsyncSessionStore {
             },
             retry_safe: op == "read",
             source: Some(Box::new(e)),
+        }
+    }
+
+    /// A failure of the Sentinel place: no master named ([`Error::Connect`]), or a write the
+    /// master refused or could not secure ([`Error::Redis`], not retry-safe).
+    fn place_error(&self, id: Option<&str>, op: &'static str, key: &[u8], f: Failure) -> Error {
+        let shown = match id {
+            Some(id) => redact_key(key, id),
+            None => raw_key_text(key),
+        };
+        match f {
+            Failure::Io(e) => Error::Redis {
+                host: self.inner.topology.raw_label(),
+                key: shown,
+                op,
+                detail: e.to_string(),
+                retry_safe: false,
+                source: Some(Box::new(e)),
+            },
+            Failure::NoMaster(detail) => Error::Connect {
+                host: self.inner.topology.raw_label(),
+                timeout_secs: self
+                    .inner
+                    .topology
+                    .connect_timeout(id.map(str::as_bytes))
+                    .as_secs_f64(),
+                id: id.map(short_id).unwrap_or_default(),
+                detail,
+                source: None,
+            },
+            Failure::Refused { host, detail } => Error::Redis {
+                host,
+                key: shown,
+                op,
+                detail,
+                retry_safe: false,
+                source: None,
+            },
         }
     }
 
