@@ -1,9 +1,11 @@
 //! [`AsyncSessionStore`]: the session store for tokio services (feature `tokio`). The same keys,
 //! host choice, lock protocol (with the fair queue), fenced writes, codecs and errors as the
-//! blocking [`super::SessionStore`], all decided in [`super::protocol`]; this file only does the
-//! I/O, over redis-rs's async connections: one [`redis::aio::ConnectionManager`] per host (a
-//! multiplexed connection shared by every task, reconnecting by itself) or one async cluster
-//! connection (MOVED/ASK, failover). Cloning the store is cheap and shares the connections.
+//! blocking [`super::SessionStore`], all decided in [`super::protocol`] (the per-user index's
+//! bookkeeping in [`super::user_index`], Sentinel's in [`super::sentinel`]); this file only does
+//! the I/O, over redis-rs's async connections: one [`redis::aio::ConnectionManager`] per host (a
+//! multiplexed connection shared by every task, reconnecting by itself), one async cluster
+//! connection (MOVED/ASK, failover), or a master found through Sentinel
+//! ([`super::async_sentinel`]). Cloning the store is cheap and shares the connections.
 //!
 //! ```no_run
 //! # async fn run() -> phpsess::Result<()> {
@@ -22,8 +24,13 @@
 //! blocking in `BLPOP` (a blocking pop would stall every other task on the shared connection; the
 //! queue keeps arrival order either way, because a release hands the lock to the first waiter's
 //! token), and a lock whose `SET NX` may have landed without a reply is released by token from a
-//! spawned task rather than in front of the next pipeline. The per-user index and Sentinel are
-//! not served here yet: such a configuration is refused when the store is built.
+//! spawned task rather than in front of the next pipeline.
+//!
+//! With the per-user index on ([`StoreOptions::user_index`]), the lock carries what the blocking
+//! store keeps per request: the binding read with the session, and the one
+//! [`HeldSessionLock::bind`] chose; the write or touch that ends the lock keeps binding and index
+//! as the blocking store's does. On a cluster the index update after it goes command by command:
+//! redis-rs's async cluster refuses a pipeline across slots.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -657,3 +657,163 @@ fn ask_sentinel(
     let (h, p): (String, u16) = master_addr_cmd(spec).query(&mut conn)?;
     Ok(((h, p), conn))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> SentinelSpec {
+        SentinelSpec {
+            sentinels: vec![("a".into(), 1), ("b".into(), 2), ("c".into(), 3)],
+            master_name: "m".into(),
+            sentinel_password: None,
+            master: Endpoint::tcp("sentinel-discovered", 0),
+            prefix: b"P:".to_vec(),
+            wait_replicas: 1,
+        }
+    }
+
+    fn write() -> Pipeline {
+        let mut p = redis::pipe();
+        p.cmd("SETEX").arg("P:x").arg(10).arg("v");
+        p
+    }
+
+    fn lock_attempt() -> Pipeline {
+        let mut p = redis::pipe();
+        p.cmd("SET")
+            .arg("P:x_LOCK")
+            .arg("t")
+            .arg("NX")
+            .arg("PX")
+            .arg(100);
+        p.cmd("GET").arg("P:x");
+        p
+    }
+
+    fn role(r: &str) -> Value {
+        Value::Array(vec![Value::BulkString(r.as_bytes().to_vec())])
+    }
+
+    #[test]
+    fn the_sentinel_that_answered_is_asked_first_and_a_move_is_noticed() {
+        let mut watch = MasterWatch::default();
+        assert!(watch.needs_asking());
+        assert_eq!(watch.ask_order(3).collect::<Vec<_>>(), [0, 1, 2]);
+        assert!(watch.named(1, "10.0.0.1".into(), 6379));
+        assert!(!watch.needs_asking());
+        assert_eq!(watch.ask_order(3).collect::<Vec<_>>(), [1, 2, 0]);
+        assert!(!watch.named(2, "10.0.0.1".into(), 6379), "same master");
+        assert!(watch.named(2, "10.0.0.2".into(), 6379), "moved");
+        assert_eq!(
+            master_label(&spec(), watch.master()),
+            "tcp://10.0.0.2:6379 (m)"
+        );
+        watch.forget_master();
+        assert!(watch.needs_asking());
+        assert_eq!(
+            master_label(&spec(), watch.master()),
+            "sentinel://m@a:1,b:2,c:3"
+        );
+    }
+
+    #[test]
+    fn a_new_master_is_asked_its_role_and_session_writes_wait_for_a_replica() {
+        let spec = spec();
+        let mut watch = MasterWatch::default();
+        watch.named(0, "h".into(), 1);
+        let plan = watch.plan(&spec, &write());
+        assert!(plan.check_role);
+        assert_eq!(plan.wait, Some(REPLICA_WAIT));
+        let w = write();
+        let sent = plan.pipeline(&w);
+        let names: Vec<String> = sent
+            .cmd_iter()
+            .map(|c| match c.args_iter().next() {
+                Some(redis::Arg::Simple(a)) => String::from_utf8_lossy(a).into_owned(),
+                _ => String::new(),
+            })
+            .collect();
+        assert_eq!(names, ["ROLE", "SETEX", "WAIT"]);
+        // The lock's SET NX is no session write: no WAIT.
+        assert_eq!(watch.plan(&spec, &lock_attempt()).wait, None);
+        watch.role_confirmed();
+        let plan = watch.plan(&spec, &lock_attempt());
+        assert!(!plan.check_role);
+        let l = lock_attempt();
+        assert!(matches!(plan.pipeline(&l), Cow::Borrowed(_)));
+        // Found unreplicated (no replica promoted away): WAIT is skipped for a while.
+        watch.unreplicated();
+        assert_eq!(watch.plan(&spec, &write()).wait, None);
+    }
+
+    #[test]
+    fn replies_judged_as_done_stale_or_unconfirmed() {
+        let spec = spec();
+        let mut watch = MasterWatch::default();
+        watch.named(0, "h".into(), 1);
+        let plan = watch.plan(&spec, &write());
+        let ok = |r: Vec<Value>| plan.judge::<()>(Ok(r), |_| true);
+        match ok(vec![role("master"), Value::Okay, Value::Int(1)]) {
+            Judged::Done {
+                replies,
+                unconfirmed: None,
+            } => assert_eq!(replies, [Value::Okay]),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            ok(vec![role("master"), Value::Okay, Value::Int(0)]),
+            Judged::Done {
+                unconfirmed: Some(0),
+                ..
+            }
+        ));
+        assert!(matches!(
+            ok(vec![role("slave"), Value::Okay, Value::Int(1)]),
+            Judged::Stale(None)
+        ));
+        let readonly =
+            redis::parse_redis_value(b"-READONLY You can't write against a read only replica.\r\n")
+                .expect("a RESP error reply");
+        assert!(matches!(&readonly, Value::ServerError(e) if e.code() == "READONLY"));
+        assert!(matches!(
+            ok(vec![role("master"), readonly, Value::Int(1)]),
+            Judged::Stale(None)
+        ));
+        assert!(matches!(
+            plan.judge(Err("gone"), |_| true),
+            Judged::Stale(Some("gone"))
+        ));
+        assert!(matches!(
+            plan.judge(Err("other"), |_| false),
+            Judged::Failed("other")
+        ));
+        assert!(plan.unconfirmed_text(0).contains("0 of 1 replica(s)"));
+    }
+
+    #[test]
+    fn replicas_and_replication_ids_are_read_from_replies() {
+        let listed = vec![
+            vec![
+                "name".into(),
+                "x".into(),
+                "ip".into(),
+                "10.0.0.9".into(),
+                "port".into(),
+                "6380".into(),
+            ],
+            vec!["ip".into(), "10.0.0.8".into()],
+        ];
+        assert_eq!(replica_addrs(&listed), [("10.0.0.9".to_string(), 6380)]);
+        let info = "# Replication\r\nrole:master\r\nmaster_replid:abc\r\nmaster_replid2:0000\r\n";
+        let replies = [role("master"), Value::BulkString(info.as_bytes().to_vec())];
+        let ids = replication_ids(&replies);
+        assert_eq!(ids, (true, Some("abc".into()), None));
+        assert!(!promoted_from("abc", &ids));
+        assert!(promoted_from(
+            "old",
+            &(true, Some("new".into()), Some("old".into()))
+        ));
+        assert!(!promoted_from("old", &(false, None, Some("old".into()))));
+    }
+}

@@ -380,9 +380,8 @@ pub(crate) fn session_script(
     let ttl = options.ttl_secs().to_string();
     let max = options.user_index_max.to_string();
     // A write stores the session itself; a TTL refresh must first see it still exists.
-    let write = [WRITE_AND_UNLOCK_BOUND, WRITE_IF_UNLOCKED_BOUND, SET_BOUND]
-        .iter()
-        .any(|w| std::ptr::eq(*w, scripts.1));
+    // Compared by content: a `const` has no one address (each use may get its own copy).
+    let write = [WRITE_AND_UNLOCK_BOUND, WRITE_IF_UNLOCKED_BOUND, SET_BOUND].contains(&scripts.1);
     let flags = change.script_flags(cluster, !write);
     let mut all: Vec<&[u8]> = args.to_vec();
     all.extend_from_slice(&[
@@ -706,6 +705,54 @@ mod tests {
             let rest = &key[b"PHPREDIS_SESSION:".len()..];
             assert!(super::super::invalid_id_reason(rest).is_some());
         }
+    }
+
+    #[test]
+    fn a_fresh_unchanged_binding_needs_no_bookkeeping() {
+        let a = Binding::from_data(*b"1");
+        let b = Binding::explicit(*b"2");
+        assert_eq!(bind_change(Some(&a), None, true, b"p:"), None);
+        let (c, new) = bind_change(Some(&a), None, false, b"p:").unwrap();
+        assert_eq!((c.flags.as_str(), new), ("bn", Some(a.clone())));
+        let (c, new) = bind_change(Some(&a), Some(Some(&b)), true, b"p:").unwrap();
+        assert_eq!((c.flags.as_str(), new), ("bno", Some(b)));
+        let (c, new) = bind_change(Some(&a), Some(None), true, b"p:").unwrap();
+        assert_eq!((c.flags.as_str(), new), ("uo", None));
+        assert_eq!(bind_change(None, Some(None), false, b"p:"), None);
+    }
+
+    #[test]
+    fn index_keys_ride_in_the_script_on_hosts_and_follow_it_on_a_cluster() {
+        let options = StoreOptions::default();
+        let key = SessionKey::standalone(b"p:", b"abc");
+        let a = Binding::from_data(*b"1");
+        let b = Binding::from_data(*b"2");
+        let (change, _) = bind_change(Some(&a), Some(Some(&b)), false, b"p:").unwrap();
+        let scripts = (super::super::lock::WRITE_AND_UNLOCK, WRITE_AND_UNLOCK_BOUND);
+        let hosts = session_script(
+            &options,
+            false,
+            "abc",
+            &key,
+            scripts,
+            &[b"t"],
+            Some(&change),
+        );
+        let mut want: Vec<&[u8]> = vec![b"p:abc", b"p:abc_LOCK", b"p:abc_USER"];
+        want.extend([&b"p:_user:2"[..], b"p:_user:1"]);
+        assert_eq!(hosts.keys, want);
+        assert_eq!(hosts.args.last().map(Vec::as_slice), Some(&b"bno"[..]));
+        assert!(cluster_index_updates(&options, false, "abc", &change).is_empty());
+        let cluster = session_script(&options, true, "abc", &key, scripts, &[b"t"], Some(&change));
+        assert_eq!(cluster.keys.len(), 3);
+        assert_eq!(cluster.args.last().map(Vec::as_slice), Some(&b"b"[..]));
+        let follow: Vec<Vec<u8>> = cluster_index_updates(&options, true, "abc", &change)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(follow, [b"p:_user:1".to_vec(), b"p:_user:2".to_vec()]);
+        let plain = session_script(&options, false, "abc", &key, scripts, &[b"t"], None);
+        assert_eq!(plain.source, super::super::lock::WRITE_AND_UNLOCK);
     }
 
     #[test]
