@@ -12,6 +12,7 @@ use phpsess::store::{
     DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX,
 };
 use phpsess::Error;
+use phpsess_compat::cli::run_phpsess;
 use phpsess_compat::servers::{RedisCluster, RedisServer, SentinelSetup};
 use phpsess_compat::web::fleet::weighted_host;
 use redis::Commands;
@@ -519,7 +520,26 @@ fn sessions_the_async_store_binds_are_listed_and_ended_through_the_index() {
         Some(Some(&Binding::explicit(b"42".to_vec())))
     );
     blocking.close().unwrap();
-    // What `phpsess sessions --user` and `phpsess kill --user` use.
+    // `phpsess sessions --user` lists them from the index too.
+    let (code, out, err) = run_phpsess(&[
+        "sessions",
+        "--save-path",
+        &save_path,
+        "--user",
+        "42",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut cli_ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    cli_ids.sort();
+    assert_eq!(cli_ids, want);
+    // What `phpsess kill --user` uses.
     let mut ended = blocking
         .destroy_user_sessions(b"42", Some(&ids[0]))
         .unwrap();
