@@ -13,6 +13,8 @@ use phpsess::store::{
 };
 use phpsess::Error;
 use phpsess_compat::cli::run_phpsess;
+
+use crate::cluster::counter;
 use phpsess_compat::servers::{RedisCluster, RedisServer, SentinelSetup};
 use phpsess_compat::web::fleet::weighted_host;
 use redis::Commands;
@@ -416,6 +418,96 @@ fn sentinel_sessions_are_shared_with_the_blocking_store_and_follow_a_failover() 
         "the blocking store follows to the same master"
     );
     blocking.close().unwrap();
+}
+
+/// As the blocking store's test of the same name (issue 9, point 4): after `SENTINEL FAILOVER`
+/// the old master accepts writes for seconds and then drops them; every write the async store
+/// acknowledged must be on the new master afterwards.
+#[test]
+fn sentinel_planned_failover_loses_no_acknowledged_write() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let mut setup = SentinelSetup::start();
+    let save_path = format!(
+        "sentinel://{}/{}?timeout=1&read_timeout=1",
+        setup.sentinel_addrs().join(","),
+        setup.master_name()
+    );
+    let ids: Vec<String> = (0..20).map(|i| format!("aplanned{i:016}")).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let rt = runtime();
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(&save_path, options()) })
+        .unwrap();
+    let writer = {
+        let stop = Arc::clone(&stop);
+        let ids = ids.clone();
+        rt.spawn(async move {
+            let mut acked = vec![0u64; ids.len()];
+            let (mut ok, mut failed) = (0u64, 0u64);
+            let mut lost = Vec::new();
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let n = i % ids.len();
+                i += 1;
+                let id = &ids[n];
+                let result = async {
+                    let read = store.read_locked(id).await?;
+                    let seen = counter(read.data.as_deref());
+                    if seen < acked[n] {
+                        lost.push(format!(
+                            "{id}: read {seen} after {} was acknowledged",
+                            acked[n]
+                        ));
+                    }
+                    store
+                        .write(read.lock, format!("n|i:{};", seen + 1).as_bytes())
+                        .await?;
+                    Ok::<u64, Error>(seen + 1)
+                }
+                .await;
+                match result {
+                    Ok(v) => {
+                        acked[n] = v;
+                        ok += 1;
+                    }
+                    Err(_) => {
+                        failed += 1;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+            (acked, ok, failed, lost)
+        })
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    setup.planned_failover();
+    setup.wait_for_failover();
+    setup.wait_for_demotion();
+    // A moment of writes on the settled new master, then stop.
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    let (acked, ok, failed, mut lost) = rt.block_on(writer).expect("writer task");
+    let mut c = setup.master_connection();
+    for (id, &want) in ids.iter().zip(&acked) {
+        let stored: Option<Vec<u8>> = c.get(format!("{DEFAULT_PREFIX}{id}")).unwrap();
+        let have = counter(stored.as_deref());
+        if have < want {
+            lost.push(format!(
+                "{id}: {have} stored on the new master, {want} acknowledged"
+            ));
+        }
+    }
+    eprintln!("writes acknowledged {ok}, failed {failed}");
+    assert!(
+        ok > 100,
+        "the writer made progress: {ok} ok, {failed} failed"
+    );
+    assert!(
+        lost.is_empty(),
+        "acknowledged writes lost:\n{}",
+        lost.join("\n")
+    );
 }
 
 #[test]
