@@ -1,16 +1,21 @@
 //! The async store (feature `tokio`) against real redis-servers and a real cluster, side by side
 //! with the blocking store: the same keys and host choice, the lock protocol with each other
-//! (a blocking holder hands the lock to an async waiter), fenced writes, and one shared
-//! connection that survives a Redis restart.
+//! (a blocking holder hands the lock to an async waiter), fenced writes, one shared
+//! connection that survives a Redis restart, a Sentinel master followed through a failover, and
+//! the per-user index kept for the blocking store's listings.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use phpsess::store::{
-    AsyncSessionStore, LockOptions, SessionStore, StoreOptions, Topology, DEFAULT_CLUSTER_PREFIX,
+    AsyncSessionStore, Binding, LockOptions, SessionStore, StoreOptions, Topology,
+    DEFAULT_CLUSTER_PREFIX, DEFAULT_PREFIX,
 };
 use phpsess::Error;
-use phpsess_compat::servers::{RedisCluster, RedisServer};
+use phpsess_compat::cli::run_phpsess;
+
+use crate::cluster::counter;
+use phpsess_compat::servers::{RedisCluster, RedisServer, SentinelSetup};
 use phpsess_compat::web::fleet::weighted_host;
 use redis::Commands;
 
@@ -343,19 +348,341 @@ fn hostile_ids_are_refused_before_any_command() {
     );
 }
 
+fn sentinel_save_path(setup: &SentinelSetup) -> String {
+    format!(
+        "sentinel://{}/{}?timeout=1&read_timeout=2",
+        setup.sentinel_addrs().join(","),
+        setup.master_name()
+    )
+}
+
 #[test]
-fn sentinel_and_the_user_index_are_refused_with_a_reason() {
+fn sentinel_sessions_are_shared_with_the_blocking_store_and_follow_a_failover() {
+    let mut setup = SentinelSetup::start();
+    let save_path = sentinel_save_path(&setup);
     let rt = runtime();
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(&save_path, options()) })
+        .unwrap();
+    let mut blocking = SessionStore::new(Topology::from_save_path(&save_path).unwrap(), options());
+    let id = "asentinel000000000000000";
+    let key = format!("{DEFAULT_PREFIX}{id}");
     rt.block_on(async {
-        let err =
-            AsyncSessionStore::from_save_path("sentinel://127.0.0.1:26379/mymaster", options())
-                .unwrap_err();
-        assert!(err.to_string().contains("Sentinel"), "{err}");
-        let err =
-            AsyncSessionStore::from_save_path("tcp://127.0.0.1:1", options().with_user_index(true))
-                .unwrap_err();
-        assert!(err.to_string().contains("index"), "{err}");
+        let read = store.read_locked(id).await.unwrap();
+        assert_eq!(read.data, None);
+        store.write(read.lock, b"n|i:1;").await.unwrap();
     });
+    let host = store.host_of(id);
+    assert!(host.contains(&setup.master_addr()), "{host}");
+    // The write waited for the replica (`WAIT 1`): it is there as soon as the write returns.
+    let on_replica: Option<Vec<u8>> = setup.replica().connection().get(&key).unwrap();
+    assert_eq!(on_replica.as_deref(), Some(&b"n|i:1;"[..]));
+    // The blocking store finds the same master and key, and the async store reads its write.
+    assert_eq!(
+        blocking.read(id).unwrap().data.as_deref(),
+        Some(&b"n|i:1;"[..])
+    );
+    blocking.write(id, b"n|i:2;").unwrap();
+    blocking.close().unwrap();
+    rt.block_on(async {
+        assert_eq!(
+            store.read(id).await.unwrap().as_deref(),
+            Some(&b"n|i:2;"[..])
+        );
+    });
+
+    let old = setup.kill_master();
+    let new = setup.wait_for_failover();
+    assert_ne!(old, new);
+    rt.block_on(async {
+        let read = store.read_locked(id).await.unwrap();
+        assert_eq!(
+            read.data.as_deref(),
+            Some(&b"n|i:2;"[..]),
+            "written before the failover, read after"
+        );
+        // The new master has no replica left to confirm it: the write stands all the same,
+        // because none of its replicas was promoted away from it.
+        store.write(read.lock, b"n|i:3;").await.unwrap();
+    });
+    let after = store.host_of(id);
+    assert!(
+        after.contains(&new),
+        "now talking to {after}, expected {new}"
+    );
+    let stored: Vec<u8> = setup.master_connection().get(&key).unwrap();
+    assert_eq!(stored, b"n|i:3;");
+    assert_eq!(
+        blocking.read(id).unwrap().data.as_deref(),
+        Some(&b"n|i:3;"[..]),
+        "the blocking store follows to the same master"
+    );
+    blocking.close().unwrap();
+}
+
+/// As the blocking store's test of the same name (issue 9, point 4): after `SENTINEL FAILOVER`
+/// the old master accepts writes for seconds and then drops them; every write the async store
+/// acknowledged must be on the new master afterwards.
+#[test]
+fn sentinel_planned_failover_loses_no_acknowledged_write() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let mut setup = SentinelSetup::start();
+    let save_path = format!(
+        "sentinel://{}/{}?timeout=1&read_timeout=1",
+        setup.sentinel_addrs().join(","),
+        setup.master_name()
+    );
+    let ids: Vec<String> = (0..20).map(|i| format!("aplanned{i:016}")).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let rt = runtime();
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(&save_path, options()) })
+        .unwrap();
+    let writer = {
+        let stop = Arc::clone(&stop);
+        let ids = ids.clone();
+        rt.spawn(async move {
+            let mut acked = vec![0u64; ids.len()];
+            let (mut ok, mut failed) = (0u64, 0u64);
+            let mut lost = Vec::new();
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let n = i % ids.len();
+                i += 1;
+                let id = &ids[n];
+                let result = async {
+                    let read = store.read_locked(id).await?;
+                    let seen = counter(read.data.as_deref());
+                    if seen < acked[n] {
+                        lost.push(format!(
+                            "{id}: read {seen} after {} was acknowledged",
+                            acked[n]
+                        ));
+                    }
+                    store
+                        .write(read.lock, format!("n|i:{};", seen + 1).as_bytes())
+                        .await?;
+                    Ok::<u64, Error>(seen + 1)
+                }
+                .await;
+                match result {
+                    Ok(v) => {
+                        acked[n] = v;
+                        ok += 1;
+                    }
+                    Err(_) => {
+                        failed += 1;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+            (acked, ok, failed, lost)
+        })
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    setup.planned_failover();
+    setup.wait_for_failover();
+    setup.wait_for_demotion();
+    // A moment of writes on the settled new master, then stop.
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    let (acked, ok, failed, mut lost) = rt.block_on(writer).expect("writer task");
+    let mut c = setup.master_connection();
+    for (id, &want) in ids.iter().zip(&acked) {
+        let stored: Option<Vec<u8>> = c.get(format!("{DEFAULT_PREFIX}{id}")).unwrap();
+        let have = counter(stored.as_deref());
+        if have < want {
+            lost.push(format!(
+                "{id}: {have} stored on the new master, {want} acknowledged"
+            ));
+        }
+    }
+    eprintln!("writes acknowledged {ok}, failed {failed}");
+    assert!(
+        ok > 100,
+        "the writer made progress: {ok} ok, {failed} failed"
+    );
+    assert!(
+        lost.is_empty(),
+        "acknowledged writes lost:\n{}",
+        lost.join("\n")
+    );
+}
+
+#[test]
+fn sentinel_errors_and_debug_never_show_a_password() {
+    let rt = runtime();
+    // Nothing listens on port 1: no sentinel can name a master.
+    let save_path =
+        "sentinel://127.0.0.1:1/mymaster?auth=s3cretpw&sentinel_auth=s3cretsp&timeout=0.5";
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(save_path, options()) })
+        .unwrap();
+    let err = rt
+        .block_on(store.read_locked("nomaster00000000000000"))
+        .unwrap_err();
+    let text = format!("{err} {err:?} {store:?}");
+    assert!(matches!(err, Error::Connect { .. }), "{err}");
+    assert!(text.contains("no sentinel named a master"), "{text}");
+    assert!(text.contains("mymaster"), "{text}");
+    for secret in ["s3cretpw", "s3cretsp"] {
+        assert!(!text.contains(secret), "{secret} shown: {text}");
+    }
+}
+
+/// One async request: lock and read `id`, bind it to `user` (None: leave the binding as read),
+/// write `data`. Returns the binding the read found.
+async fn async_request(
+    store: &AsyncSessionStore,
+    id: &str,
+    user: Option<Option<&str>>,
+    data: &[u8],
+) -> Option<Option<Binding>> {
+    let mut read = store.read_locked(id).await.unwrap();
+    let found = read.lock.binding().map(|b| b.cloned());
+    if let Some(user) = user {
+        read.lock
+            .bind(user.map(|u| Binding::explicit(u.as_bytes().to_vec())));
+    }
+    store.write(read.lock, data).await.unwrap();
+    found
+}
+
+fn listed_ids(blocking: &mut SessionStore, user: &str) -> Vec<String> {
+    let mut ids: Vec<String> = blocking
+        .user_sessions(user.as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn sessions_the_async_store_binds_are_listed_and_ended_through_the_index() {
+    let servers: Vec<RedisServer> = (0..2).map(|_| RedisServer::start()).collect();
+    let save_path = servers
+        .iter()
+        .map(|s| format!("tcp://{}", s.addr()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let indexed = options().with_user_index(true);
+    let rt = runtime();
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(&save_path, indexed.clone()) })
+        .unwrap();
+    let mut blocking = SessionStore::new(
+        Topology::from_save_path(&save_path).unwrap(),
+        indexed.clone(),
+    );
+    // Ids on both hosts (phpredis picks the host from the first bytes).
+    let ids: Vec<String> = "ABCDEF"
+        .chars()
+        .map(|c| format!("{c}indexed0000000000"))
+        .collect();
+    rt.block_on(async {
+        for id in &ids {
+            let found = async_request(&store, id, Some(Some("42")), b"user_id|i:42;").await;
+            assert_eq!(found, Some(None), "{id}: unbound before");
+        }
+        // A later write without a new choice keeps the binding, and the read shows it.
+        let found = async_request(&store, &ids[0], None, b"user_id|i:42;n|i:2;").await;
+        assert_eq!(found, Some(Some(Binding::explicit(b"42".to_vec()))));
+        // A user change moves the entry.
+        async_request(&store, &ids[1], Some(Some("43")), b"user_id|i:43;").await;
+    });
+    let mut want: Vec<String> = ids.iter().filter(|id| *id != &ids[1]).cloned().collect();
+    want.sort();
+    assert_eq!(listed_ids(&mut blocking, "42"), want);
+    assert_eq!(listed_ids(&mut blocking, "43"), [ids[1].clone()]);
+    for server in &servers {
+        let mut c = server.connection();
+        let members: Vec<String> = c.zrange("PHPREDIS_SESSION:_user:42", 0, -1).unwrap();
+        for m in &members {
+            let exists: bool = c.exists(format!("PHPREDIS_SESSION:{m}")).unwrap();
+            assert!(exists, "each host indexes the sessions it holds: {m}");
+        }
+    }
+    // The blocking store reads the binding the async store wrote.
+    blocking.read(&ids[2]).unwrap();
+    assert_eq!(
+        blocking.binding(&ids[2]),
+        Some(Some(&Binding::explicit(b"42".to_vec())))
+    );
+    blocking.close().unwrap();
+    // `phpsess sessions --user` lists them from the index too.
+    let (code, out, err) = run_phpsess(&[
+        "sessions",
+        "--save-path",
+        &save_path,
+        "--user",
+        "42",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut cli_ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    cli_ids.sort();
+    assert_eq!(cli_ids, want);
+    // What `phpsess kill --user` uses.
+    let mut ended = blocking
+        .destroy_user_sessions(b"42", Some(&ids[0]))
+        .unwrap();
+    ended.sort();
+    assert_eq!(ended.len(), want.len() - 1, "{ended:?}");
+    assert_eq!(listed_ids(&mut blocking, "42"), [ids[0].clone()]);
+    rt.block_on(async {
+        for id in ended {
+            assert_eq!(store.read(&id).await.unwrap(), None, "{id} ended");
+        }
+        let kept = store.read(&ids[0]).await.unwrap();
+        assert_eq!(kept.as_deref(), Some(&b"user_id|i:42;n|i:2;"[..]));
+        // Unbinding takes the session out of its user's index.
+        async_request(&store, &ids[1], Some(None), b"").await;
+    });
+    assert_eq!(listed_ids(&mut blocking, "43"), Vec::<String>::new());
+}
+
+#[test]
+fn the_async_store_keeps_the_index_on_a_cluster() {
+    let cluster = RedisCluster::start();
+    let indexed = options().with_user_index(true);
+    let rt = runtime();
+    let store = rt
+        .block_on(async {
+            AsyncSessionStore::from_cluster_save_path(&cluster.seed_query(), indexed.clone())
+        })
+        .unwrap();
+    let mut blocking = SessionStore::new(
+        Topology::from_cluster_save_path(&cluster.seed_query()).unwrap(),
+        indexed,
+    );
+    let ids: Vec<String> = (0..6).map(|i| format!("aindexed{i:016}")).collect();
+    rt.block_on(async {
+        for id in &ids {
+            async_request(&store, id, Some(Some("7")), b"user_id|i:7;").await;
+        }
+        // The index key is in a slot of its own: a user change updates both users' entries.
+        async_request(&store, &ids[0], Some(Some("8")), b"user_id|i:8;").await;
+    });
+    let mut want = ids[1..].to_vec();
+    want.sort();
+    assert_eq!(listed_ids(&mut blocking, "7"), want);
+    assert_eq!(listed_ids(&mut blocking, "8"), [ids[0].clone()]);
+    let ended = blocking.destroy_user_sessions(b"7", None).unwrap();
+    assert_eq!(ended.len(), 5, "{ended:?}");
+    let mut c = cluster.connection();
+    for id in &ids[1..] {
+        let exists: bool = c.exists(format!("{DEFAULT_CLUSTER_PREFIX}{id}")).unwrap();
+        assert!(!exists, "{id} ended");
+    }
 }
 
 #[test]

@@ -104,7 +104,7 @@ fn sentinel_store_follows_the_master_through_a_failover() {
 }
 
 /// The counter in a `n|i:COUNT;` session.
-fn counter(data: Option<&[u8]>) -> u64 {
+pub(crate) fn counter(data: Option<&[u8]>) -> u64 {
     let Some(data) = data else { return 0 };
     let text = std::str::from_utf8(data).expect("utf-8 session");
     text.trim_start_matches("n|i:")

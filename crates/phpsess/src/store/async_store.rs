@@ -1,9 +1,11 @@
 //! [`AsyncSessionStore`]: the session store for tokio services (feature `tokio`). The same keys,
 //! host choice, lock protocol (with the fair queue), fenced writes, codecs and errors as the
-//! blocking [`super::SessionStore`], all decided in [`super::protocol`]; this file only does the
-//! I/O, over redis-rs's async connections: one [`redis::aio::ConnectionManager`] per host (a
-//! multiplexed connection shared by every task, reconnecting by itself) or one async cluster
-//! connection (MOVED/ASK, failover). Cloning the store is cheap and shares the connections.
+//! blocking [`super::SessionStore`], all decided in [`super::protocol`] (the per-user index's
+//! bookkeeping in [`super::user_index`], Sentinel's in [`super::sentinel`]); this file only does
+//! the I/O, over redis-rs's async connections: one [`redis::aio::ConnectionManager`] per host (a
+//! multiplexed connection shared by every task, reconnecting by itself), one async cluster
+//! connection (MOVED/ASK, failover), or a master found through Sentinel
+//! ([`super::async_sentinel`]). Cloning the store is cheap and shares the connections.
 //!
 //! ```no_run
 //! # async fn run() -> phpsess::Result<()> {
@@ -22,8 +24,13 @@
 //! blocking in `BLPOP` (a blocking pop would stall every other task on the shared connection; the
 //! queue keeps arrival order either way, because a release hands the lock to the first waiter's
 //! token), and a lock whose `SET NX` may have landed without a reply is released by token from a
-//! spawned task rather than in front of the next pipeline. The per-user index and Sentinel are
-//! not served here yet: such a configuration is refused when the store is built.
+//! spawned task rather than in front of the next pipeline.
+//!
+//! With the per-user index on ([`StoreOptions::user_index`]), the lock carries what the blocking
+//! store keeps per request: the binding read with the session, and the one
+//! [`HeldSessionLock::bind`] chose; the write or touch that ends the lock keeps binding and index
+//! as the blocking store's does. On a cluster the index update after it goes command by command:
+//! redis-rs's async cluster refuses a pipeline across slots.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +40,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Pipeline, Value};
 use tokio::sync::OnceCell;
 
+use super::async_sentinel::{AsyncSentinel, Failure};
 use super::cluster::ClusterSpec;
 use super::endpoint::Endpoint;
 use super::keys::SessionKey;
@@ -46,13 +54,19 @@ use super::protocol::{
     server_error_text, Decoded, QueueReply, ScriptPipeline, ScriptReply, NO_HOLDER,
 };
 use super::redact::{printable, redact_key, short_id};
+use super::sentinel::SentinelSpec;
 use super::session_store::StoreOptions;
 use super::shards::pick_host;
 use super::topology::{empty_list, HostSpec};
+use super::user_index::{
+    bind_change, binding_key, cluster_index_updates, read_binding, session_script, BindChange,
+    Binding, TOUCH_AND_UNLOCK_BOUND, WRITE_AND_UNLOCK_BOUND,
+};
 use crate::error::{Error, Result};
 use crate::save_path::{ClusterSavePath, SavePath, SentinelSavePath};
 
-/// Where sessions live, for the async store: weighted hosts or a Redis Cluster.
+/// Where sessions live, for the async store: weighted hosts, a Redis Cluster, or a master found
+/// through Sentinel.
 pub struct AsyncTopology {
     inner: Places,
 }
@@ -63,9 +77,11 @@ enum Places {
         weights: Vec<u32>,
     },
     Cluster(Box<AsyncCluster>),
+    Sentinel(Box<AsyncSentinel>),
 }
 
-struct AsyncHost {
+/// One server: its login, its key prefix, its shared connection.
+pub(crate) struct AsyncHost {
     endpoint: Endpoint,
     prefix: Vec<u8>,
     /// Opened on first use, inside the runtime (a manager needs one to exist).
@@ -88,11 +104,7 @@ impl AsyncTopology {
         let weights = hosts.iter().map(|h| h.weight).collect();
         let hosts = hosts
             .into_iter()
-            .map(|h| AsyncHost {
-                endpoint: h.endpoint,
-                prefix: h.prefix,
-                conn: OnceCell::new(),
-            })
+            .map(|h| AsyncHost::new(h.endpoint, h.prefix))
             .collect();
         Ok(AsyncTopology {
             inner: Places::Hosts { hosts, weights },
@@ -137,15 +149,23 @@ impl AsyncTopology {
         })
     }
 
+    /// A master found through Sentinel, followed through failovers as the blocking store
+    /// follows it (see [`super::SentinelSpec`]).
+    pub fn sentinel(spec: SentinelSpec) -> Result<Self> {
+        if spec.sentinels.is_empty() {
+            return Err(empty_list("sentinels"));
+        }
+        Ok(AsyncTopology {
+            inner: Places::Sentinel(Box::new(AsyncSentinel::new(spec))),
+        })
+    }
+
     /// From a phpredis `redis` save_path (hosts, weights, prefixes, auth, database, timeouts,
-    /// TLS), parsed as the blocking store parses it. Sentinel save_paths are refused.
+    /// TLS) or phpsess's `sentinel://` form, parsed as the blocking store parses them.
     pub fn from_save_path(save_path: &str) -> Result<Self> {
         if SentinelSavePath::matches(save_path) {
-            return Err(Error::Setting {
-                name: "save_path".into(),
-                reason: "the async store does not serve Sentinel yet; use the blocking store"
-                    .into(),
-            });
+            let parsed = SentinelSavePath::parse(save_path)?;
+            return AsyncTopology::sentinel(super::config::sentinel_spec(&parsed));
         }
         let parsed = SavePath::parse(save_path)?;
         AsyncTopology::hosts(parsed.hosts.iter().map(super::config::host_spec).collect())
@@ -168,6 +188,7 @@ impl AsyncTopology {
                 SessionKey::standalone(&hosts[Self::host_index(weights, id)].prefix, id)
             }
             Places::Cluster(c) => SessionKey::cluster(&c.spec.prefix, id),
+            Places::Sentinel(s) => SessionKey::standalone(&s.spec.prefix, id),
         }
     }
 
@@ -177,17 +198,22 @@ impl AsyncTopology {
                 hosts[Self::host_index(weights, id)].endpoint.label.clone()
             }
             Places::Cluster(c) => c.spec.label(),
+            Places::Sentinel(s) => s.label(),
         }
     }
 
     /// Send `p` where session `id` lives (a raw key: `id` is `None`, the first host or the key's
     /// cluster node) and return every reply, error replies as values.
-    async fn run(&self, id: Option<&[u8]>, p: &Pipeline) -> redis::RedisResult<Vec<Value>> {
+    async fn run(
+        &self,
+        id: Option<&[u8]>,
+        p: &Pipeline,
+    ) -> std::result::Result<Vec<Value>, Failure> {
         match &self.inner {
             Places::Hosts { hosts, weights } => {
                 let host = &hosts[id.map_or(0, |id| Self::host_index(weights, id))];
                 let mut conn = host.connection().await?;
-                p.query_async(&mut conn).await
+                Ok(p.query_async(&mut conn).await?)
             }
             Places::Cluster(c) => {
                 let mut conn = c
@@ -195,8 +221,22 @@ impl AsyncTopology {
                     .get_or_try_init(|| c.client.get_async_connection())
                     .await?
                     .clone();
-                p.query_async(&mut conn).await
+                Ok(p.query_async(&mut conn).await?)
             }
+            Places::Sentinel(s) => s.run(p).await,
+        }
+    }
+
+    fn is_cluster(&self) -> bool {
+        matches!(self.inner, Places::Cluster(_))
+    }
+
+    /// The key prefix of the place holding stored id `id` (the user index lives beside it).
+    fn prefix_of(&self, id: &[u8]) -> Vec<u8> {
+        match &self.inner {
+            Places::Hosts { hosts, weights } => hosts[Self::host_index(weights, id)].prefix.clone(),
+            Places::Cluster(c) => c.spec.prefix.clone(),
+            Places::Sentinel(s) => s.spec.prefix.clone(),
         }
     }
 
@@ -208,6 +248,7 @@ impl AsyncTopology {
                     .connect_timeout
             }
             Places::Cluster(c) => c.spec.connect_timeout,
+            Places::Sentinel(s) => s.spec.master.connect_timeout,
         }
     }
 
@@ -215,42 +256,27 @@ impl AsyncTopology {
         match &self.inner {
             Places::Hosts { hosts, .. } => hosts[0].endpoint.label.clone(),
             Places::Cluster(c) => c.spec.label(),
+            Places::Sentinel(s) => s.label(),
         }
     }
 }
 
 impl AsyncHost {
-    async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+    /// A host whose connection opens on first use.
+    pub(crate) fn new(endpoint: Endpoint, prefix: Vec<u8>) -> Self {
+        AsyncHost {
+            endpoint,
+            prefix,
+            conn: OnceCell::new(),
+        }
+    }
+
+    /// The host's shared connection, opened on first use.
+    pub(crate) async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
         let conn = self
             .conn
             .get_or_try_init(|| async {
                 let e = &self.endpoint;
-                let mut settings = redis::RedisConnectionInfo::default()
-                    .set_skip_set_lib_name()
-                    .set_db(e.db);
-                if let Some(user) = &e.username {
-                    settings = settings.set_username(user);
-                }
-                if let Some(password) = &e.password {
-                    settings = settings.set_password(password);
-                }
-                let info = e
-                    .connection_info()
-                    .map_err(|err| {
-                        redis::RedisError::from((
-                            redis::ErrorKind::InvalidClientConfig,
-                            "bad address",
-                            err.to_string(),
-                        ))
-                    })?
-                    .set_redis_settings(settings);
-                let client = match &e.tls {
-                    Some(files) => {
-                        let certs = files.certificates().map_err(redis::RedisError::from)?;
-                        redis::Client::build_with_tls(info, certs)?
-                    }
-                    None => redis::Client::open(info)?,
-                };
                 // Few, quick reconnect attempts: a request waiting on a dead server should fail
                 // within its timeouts and let the next one try again, not queue up behind retries.
                 let config = ConnectionManagerConfig::new()
@@ -259,10 +285,40 @@ impl AsyncHost {
                     .set_number_of_retries(1)
                     .set_min_delay(Duration::from_millis(10))
                     .set_max_delay(Duration::from_millis(200));
-                ConnectionManager::new_lazy_with_config(client, config)
+                ConnectionManager::new_lazy_with_config(client_for(e)?, config)
             })
             .await?;
         Ok(conn.clone())
+    }
+}
+
+/// A client for one server: its address, login, database and TLS files.
+pub(crate) fn client_for(e: &Endpoint) -> redis::RedisResult<redis::Client> {
+    let mut settings = redis::RedisConnectionInfo::default()
+        .set_skip_set_lib_name()
+        .set_db(e.db);
+    if let Some(user) = &e.username {
+        settings = settings.set_username(user);
+    }
+    if let Some(password) = &e.password {
+        settings = settings.set_password(password);
+    }
+    let info = e
+        .connection_info()
+        .map_err(|err| {
+            redis::RedisError::from((
+                redis::ErrorKind::InvalidClientConfig,
+                "bad address",
+                err.to_string(),
+            ))
+        })?
+        .set_redis_settings(settings);
+    match &e.tls {
+        Some(files) => {
+            let certs = files.certificates().map_err(redis::RedisError::from)?;
+            redis::Client::build_with_tls(info, certs)
+        }
+        None => redis::Client::open(info),
     }
 }
 
@@ -273,7 +329,21 @@ pub struct HeldSessionLock {
     id: String,
     key: SessionKey,
     token: Option<LockToken>,
+    /// The session's binding (user index on), as read with the lock and as the write stores it.
+    binding: Option<BindingState>,
     store: Option<AsyncSessionStore>,
+}
+
+/// A locked session's binding to its user ([`super::user_index`]), for the write that ends the
+/// lock: what the blocking store keeps per request, kept here with the lock.
+#[derive(Debug, Clone, Default)]
+struct BindingState {
+    /// Bound to this user when read (`None`: to nobody).
+    read: Option<Binding>,
+    /// Refreshed less than a slack ago: unchanged, it needs no bookkeeping.
+    fresh: bool,
+    /// What [`HeldSessionLock::bind`] asked the write to store.
+    next: Option<Option<Binding>>,
 }
 
 // Debug shows the id shortened and no token: either is enough to act on the session.
@@ -296,10 +366,33 @@ impl HeldSessionLock {
         self.token.as_ref().map_or("", |t| t.as_str())
     }
 
-    fn take(mut self) -> (String, SessionKey, LockToken) {
+    /// The user the session was bound to when read (user index on, see
+    /// [`super::StoreOptions::user_index`]): `None` with the index off, `Some(None)` when bound to
+    /// nobody. As [`super::SessionStore::binding`].
+    pub fn binding(&self) -> Option<Option<&Binding>> {
+        self.binding.as_ref().map(|b| b.read.as_ref())
+    }
+
+    /// What the [`write`](AsyncSessionStore::write) or [`touch`](AsyncSessionStore::touch) that
+    /// ends this lock stores as the session's binding: bound to `binding`'s user (its index
+    /// entry added), or unbound with `None` (removed from the old user's index). Without a call
+    /// the binding read stays, refreshed with the session. As [`super::SessionStore::bind`];
+    /// nothing happens with the user index off.
+    pub fn bind(&mut self, binding: Option<Binding>) {
+        if let Some(state) = &mut self.binding {
+            state.next = Some(binding);
+        }
+    }
+
+    fn take(mut self) -> (String, SessionKey, LockToken, Option<BindingState>) {
         self.store = None;
         let token = self.token.take().unwrap_or_default();
-        (std::mem::take(&mut self.id), self.key.clone(), token)
+        (
+            std::mem::take(&mut self.id),
+            self.key.clone(),
+            token,
+            self.binding.take(),
+        )
     }
 }
 
@@ -345,17 +438,8 @@ struct Shared {
 }
 
 impl AsyncSessionStore {
-    /// A store over `topology`. Opens no connection yet. Refuses options it does not serve
-    /// (the per-user index).
+    /// A store over `topology`. Opens no connection yet.
     pub fn new(topology: AsyncTopology, options: StoreOptions) -> Result<Self> {
-        if options.user_index {
-            return Err(Error::Setting {
-                name: "user_index".into(),
-                reason: "the async store does not keep the per-user index yet; writes here would \
-                         leave it stale"
-                    .into(),
-            });
-        }
         Ok(AsyncSessionStore {
             inner: Arc::new(Shared { topology, options }),
         })
@@ -414,7 +498,8 @@ impl AsyncSessionStore {
         let started = Instant::now();
         let mut p = pipeline();
         push_lock_attempt(&mut p, &key, &token, lock.expire_ms());
-        push_read(&mut p, &key, self.ttl_secs(), false, None);
+        let bind_key = self.binding_key(&key);
+        push_read(&mut p, &key, self.ttl_secs(), false, bind_key.as_deref());
         let replies = match self.run(id, &p, "lock", &key.lock).await {
             Ok(r) => r,
             Err(e) => {
@@ -428,7 +513,7 @@ impl AsyncSessionStore {
         }
         if lock_acquired(&replies, &token) {
             // Held from here on: an error below (a value over the cap) releases it on drop.
-            let held = self.held(id, &key, token);
+            let held = self.held(id, &key, token, replies.get(2..).unwrap_or_default());
             let (data, unreadable) = self.open(id, &key, replies.get(2))?;
             return Ok(LockedRead {
                 data,
@@ -523,10 +608,17 @@ impl AsyncSessionStore {
         key: &SessionKey,
         token: LockToken,
     ) -> Result<LockedRead> {
-        let held = self.held(id, key, token);
         let mut p = pipeline();
-        push_read(&mut p, key, self.ttl_secs(), false, None);
-        let replies = self.run(id, &p, "read", &key.data).await?;
+        let bind_key = self.binding_key(key);
+        push_read(&mut p, key, self.ttl_secs(), false, bind_key.as_deref());
+        let replies = match self.run(id, &p, "read", &key.data).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.release_later(id.to_owned(), key.clone(), token);
+                return Err(e);
+            }
+        };
+        let held = self.held(id, key, token, &replies);
         let (data, unreadable) = self.open(id, key, replies.first())?;
         Ok(LockedRead {
             data,
@@ -538,38 +630,91 @@ impl AsyncSessionStore {
     /// Store `data` for the locked session and release the lock, in one script that writes only
     /// while the lock still holds our token (fenced): else [`Error::LockLost`] and nothing is
     /// written. The next queued waiter is handed the lock with the data.
+    /// With the user index on, the same script keeps the session's binding and (on a host list)
+    /// its user's index, as the blocking store's write does; on a cluster the index, in a slot of
+    /// its own, is updated right after.
     pub async fn write(&self, lock: HeldSessionLock, data: &[u8]) -> Result<()> {
-        let (id, key, token) = lock.take();
-        let stored =
-            encode_for_store(&self.inner.options, &key.data, data).map_err(Error::Encode)?;
+        let (id, key, token, binding) = lock.take();
+        let stored = match encode_for_store(&self.inner.options, &key.data, data) {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.release_later(id, key, token);
+                return Err(Error::Encode(e));
+            }
+        };
         let ttl = self.ttl_secs().to_string();
-        let sp = push_script(
-            pipeline(),
-            WRITE_AND_UNLOCK,
-            &[&key.data, &key.lock],
+        let change = self.bind_change(&id, binding.as_ref());
+        let sp = session_script(
+            &self.inner.options,
+            self.inner.topology.is_cluster(),
+            &id,
+            &key,
+            (WRITE_AND_UNLOCK, WRITE_AND_UNLOCK_BOUND),
             &[token.as_str().as_bytes(), ttl.as_bytes(), &stored],
+            change.as_ref(),
         );
-        self.fenced(&id, &key, token, sp, "write").await
+        self.fenced(&id, &key, token, sp, "write").await?;
+        self.index_after(&id, change.as_ref()).await;
+        Ok(())
     }
 
     /// Refresh the locked session's TTL and release the lock (the end of a request that changed
     /// nothing), fenced as [`write`](Self::write).
     pub async fn touch(&self, lock: HeldSessionLock) -> Result<()> {
-        let (id, key, token) = lock.take();
+        let (id, key, token, binding) = lock.take();
         let ttl = self.ttl_secs().to_string();
-        let sp = push_script(
-            pipeline(),
-            TOUCH_AND_UNLOCK,
-            &[&key.data, &key.lock],
+        let change = self.bind_change(&id, binding.as_ref());
+        let sp = session_script(
+            &self.inner.options,
+            self.inner.topology.is_cluster(),
+            &id,
+            &key,
+            (TOUCH_AND_UNLOCK, TOUCH_AND_UNLOCK_BOUND),
             &[token.as_str().as_bytes(), ttl.as_bytes()],
+            change.as_ref(),
         );
-        self.fenced(&id, &key, token, sp, "touch").await
+        self.fenced(&id, &key, token, sp, "touch").await?;
+        self.index_after(&id, change.as_ref()).await;
+        Ok(())
+    }
+
+    /// What ending the lock changes in the binding and index (user index on), as the blocking
+    /// store decides it ([`bind_change`]).
+    fn bind_change(&self, id: &str, binding: Option<&BindingState>) -> Option<BindChange> {
+        let state = binding?;
+        let prefix = self.inner.topology.prefix_of(id.as_bytes());
+        bind_change(
+            state.read.as_ref(),
+            state.next.as_ref().map(Option::as_ref),
+            state.fresh,
+            &prefix,
+        )
+        .map(|(change, _)| change)
+    }
+
+    /// On a cluster, the index update after a write or touch carrying `change`
+    /// ([`cluster_index_updates`]). Best effort, as in the blocking store: the session itself
+    /// was written, and the index forgives a missed update (listings skip ended sessions, the
+    /// binding names the user).
+    async fn index_after(&self, id: &str, change: Option<&BindChange>) {
+        let Some(change) = change else { return };
+        let cluster = self.inner.topology.is_cluster();
+        for (shown, c) in cluster_index_updates(&self.inner.options, cluster, id, change) {
+            let mut p = pipeline();
+            p.add_command(c);
+            let _ = self.run(id, &p, "user index", &shown).await;
+        }
+    }
+
+    /// The session's binding key, when the user index is on.
+    fn binding_key(&self, key: &SessionKey) -> Option<Vec<u8>> {
+        self.inner.options.user_index.then(|| binding_key(key))
     }
 
     /// Release the lock without writing (compare-and-delete by token, handing it to the next
     /// waiter). Releasing a lock that expired meanwhile is not an error.
     pub async fn release(&self, lock: HeldSessionLock) -> Result<()> {
-        let (id, key, token) = lock.take();
+        let (id, key, token, _) = lock.take();
         let sp = push_script(
             pipeline(),
             UNLOCK,
@@ -665,11 +810,28 @@ impl AsyncSessionStore {
         self.inner.options.ttl.as_secs().max(1)
     }
 
-    fn held(&self, id: &str, key: &SessionKey, token: LockToken) -> HeldSessionLock {
+    /// The lock, with the binding read when the user index is on: `read` are the replies of
+    /// [`push_read`] (data, binding, its PTTL).
+    fn held(
+        &self,
+        id: &str,
+        key: &SessionKey,
+        token: LockToken,
+        read: &[Value],
+    ) -> HeldSessionLock {
+        let binding = self.inner.options.user_index.then(|| {
+            let (read, fresh) = read_binding(read.get(1), read.get(2), self.ttl_secs());
+            BindingState {
+                read,
+                fresh,
+                next: None,
+            }
+        });
         HeldSessionLock {
             id: id.to_owned(),
             key: key.clone(),
             token: Some(token),
+            binding,
             store: Some(self.clone()),
         }
     }
@@ -736,15 +898,17 @@ impl AsyncSessionStore {
             .topology
             .run(Some(id.as_bytes()), p)
             .await
-            .map_err(|e| self.io_error(id, op, key, e))
+            .map_err(|f| match f {
+                Failure::Io(e) => self.io_error(id, op, key, e),
+                other => self.place_error(Some(id), op, key, other),
+            })
     }
 
     async fn run_raw(&self, p: &Pipeline, op: &'static str, key: &[u8]) -> Result<Vec<Value>> {
-        self.inner
-            .topology
-            .run(None, p)
-            .await
-            .map_err(|e| self.raw_io_error(op, key, e))
+        self.inner.topology.run(None, p).await.map_err(|f| match f {
+            Failure::Io(e) => self.raw_io_error(op, key, e),
+            other => self.place_error(None, op, key, other),
+        })
     }
 
     /// Run a pipeline ending in EVALSHA; on NOSCRIPT (a restarted or flushed server) send the body
@@ -811,6 +975,44 @@ impl AsyncSessionStore {
         }
     }
 
+    /// A failure of the Sentinel place: no master named ([`Error::Connect`]), or a write the
+    /// master refused or could not secure ([`Error::Redis`], not retry-safe).
+    fn place_error(&self, id: Option<&str>, op: &'static str, key: &[u8], f: Failure) -> Error {
+        let shown = match id {
+            Some(id) => redact_key(key, id),
+            None => raw_key_text(key),
+        };
+        match f {
+            Failure::Io(e) => Error::Redis {
+                host: self.inner.topology.raw_label(),
+                key: shown,
+                op,
+                detail: e.to_string(),
+                retry_safe: false,
+                source: Some(Box::new(e)),
+            },
+            Failure::NoMaster(detail) => Error::Connect {
+                host: self.inner.topology.raw_label(),
+                timeout_secs: self
+                    .inner
+                    .topology
+                    .connect_timeout(id.map(str::as_bytes))
+                    .as_secs_f64(),
+                id: id.map(short_id).unwrap_or_default(),
+                detail,
+                source: None,
+            },
+            Failure::Refused { host, detail } => Error::Redis {
+                host,
+                key: shown,
+                op,
+                detail,
+                retry_safe: false,
+                source: None,
+            },
+        }
+    }
+
     fn raw_io_error(&self, op: &'static str, key: &[u8], e: redis::RedisError) -> Error {
         Error::Redis {
             host: self.inner.topology.raw_label(),
@@ -859,6 +1061,7 @@ mod tests {
             id: id.into(),
             key: SessionKey::standalone(b"PHPREDIS_SESSION:", id.as_bytes()),
             token: Some(token),
+            binding: None,
             store: None,
         };
         let debug = format!("{lock:?}");

@@ -66,7 +66,7 @@ impl Topology {
 /// The scheme of phpsess's Sentinel save_path form (see [`SentinelSavePath`]).
 pub use crate::save_path::SENTINEL_SCHEME;
 
-fn sentinel_spec(sp: &SentinelSavePath) -> SentinelSpec {
+pub(super) fn sentinel_spec(sp: &SentinelSavePath) -> SentinelSpec {
     let (username, password) = credentials(sp.auth.as_ref());
     let mut master = Endpoint::tcp("sentinel-discovered", 0);
     master.label = sp.label();

@@ -20,6 +20,8 @@
 //! [`redis_checks`] (is it fit to hold sessions).
 
 #[cfg(feature = "tokio")]
+mod async_sentinel;
+#[cfg(feature = "tokio")]
 mod async_store;
 mod census;
 mod cluster;

@@ -31,9 +31,9 @@ use super::stats::StoreStats;
 use super::topology::Place;
 use super::topology::Topology;
 use super::user_index::{
-    binding_key, BindChange, Binding, BIND_ONLY, DEFAULT_USER_INDEX_MAX, INDEX_ADD, SET_BOUND,
-    TOUCH_AND_UNLOCK_BOUND, TOUCH_BOUND, TOUCH_IF_UNLOCKED_BOUND, UNLOCK_BOUND,
-    WRITE_AND_UNLOCK_BOUND, WRITE_IF_UNLOCKED_BOUND,
+    bind_change, binding_key, cluster_index_updates, read_binding, session_script, BindChange,
+    Binding, BIND_ONLY, DEFAULT_USER_INDEX_MAX, SET_BOUND, TOUCH_AND_UNLOCK_BOUND, TOUCH_BOUND,
+    TOUCH_IF_UNLOCKED_BOUND, UNLOCK_BOUND, WRITE_AND_UNLOCK_BOUND, WRITE_IF_UNLOCKED_BOUND,
 };
 use crate::error::{Error, Result};
 
@@ -162,7 +162,7 @@ impl StoreOptions {
         self
     }
 
-    fn ttl_secs(&self) -> u64 {
+    pub(crate) fn ttl_secs(&self) -> u64 {
         self.ttl.as_secs().max(1)
     }
 }
@@ -727,14 +727,11 @@ impl SessionStore {
             self.refreshed = Some(id.to_owned());
         }
         if self.options.user_index {
-            let binding = match replies.get(at + 1) {
-                Some(Value::BulkString(b)) => Binding::decode(b),
-                _ => None,
-            };
-            // Set to ttl + slack at its last refresh: more than ttl left means less than a
-            // slack ago.
-            let fresh = matches!(replies.get(at + 2), Some(Value::Int(ms))
-                if binding.is_some() && *ms > 0 && (*ms as u64) > self.options.ttl_secs() * 1000);
+            let (binding, fresh) = read_binding(
+                replies.get(at + 1),
+                replies.get(at + 2),
+                self.options.ttl_secs(),
+            );
             self.fresh_binding = fresh.then(|| id.to_owned());
             self.read_binding = Some((id.to_owned(), binding));
         }
@@ -841,22 +838,18 @@ impl SessionStore {
         if !self.options.user_index {
             return None;
         }
-        let old = self.binding_stored(id).flatten().cloned();
-        let new = match &self.next_binding {
-            Some((next, b)) if next == id => b.clone(),
-            _ => old.clone(),
+        let old = self.binding_stored(id).flatten();
+        let next = match &self.next_binding {
+            Some((next, b)) if next == id => Some(b.as_ref()),
+            _ => None,
         };
-        if old == new && self.fresh_binding.as_deref() == Some(id) {
-            // Unchanged and refreshed less than a slack ago: binding and entry outlive the
-            // session's new expiry already.
-            return None;
-        }
+        let fresh = self.fresh_binding.as_deref() == Some(id);
         let prefix = self.raw.topology.prefix_of(id.as_bytes());
-        BindChange::between(old.as_ref(), new.as_ref(), &prefix).map(|c| (c, new))
+        bind_change(old, next, fresh, &prefix)
     }
 
-    /// The script for an operation on `key`: `scripts.0` as it is, or `scripts.1` (its user-index
-    /// variant) with the binding key, the index keys (host lists) and the bookkeeping arguments.
+    /// The script for an operation on `key` ([`session_script`]: with the index's bookkeeping
+    /// when `change` says so).
     fn script(
         &self,
         id: &str,
@@ -865,37 +858,15 @@ impl SessionStore {
         args: &[&[u8]],
         change: Option<&(BindChange, Option<Binding>)>,
     ) -> ScriptPipeline {
-        let Some((change, _)) = change else {
-            return push_script(pipeline(), scripts.0, &[&key.data, &key.lock], args);
-        };
-        let cluster = self.raw.topology.is_cluster();
-        let binding = binding_key(key);
-        let mut keys: Vec<&[u8]> = vec![&key.data, &key.lock, &binding];
-        if !cluster {
-            // KEYS[4] new index, KEYS[5] old index; a missing one repeats the other (unused).
-            let new = change.new_index.as_deref().or(change.old_index.as_deref());
-            let old = change.old_index.as_deref().or(change.new_index.as_deref());
-            if let (Some(new), Some(old)) = (new, old) {
-                keys.push(new);
-                keys.push(old);
-            }
-        }
-        let ttl = self.options.ttl_secs().to_string();
-        let max = self.options.user_index_max.to_string();
-        // A write stores the session itself; a TTL refresh must first see it still exists.
-        let write = [WRITE_AND_UNLOCK_BOUND, WRITE_IF_UNLOCKED_BOUND, SET_BOUND]
-            .iter()
-            .any(|w| std::ptr::eq(*w, scripts.1));
-        let flags = change.script_flags(cluster, !write);
-        let mut all: Vec<&[u8]> = args.to_vec();
-        all.extend_from_slice(&[
-            &change.bind,
-            id.as_bytes(),
-            ttl.as_bytes(),
-            max.as_bytes(),
-            flags.as_bytes(),
-        ]);
-        push_script(pipeline(), scripts.1, &keys, &all)
+        session_script(
+            &self.options,
+            self.raw.topology.is_cluster(),
+            id,
+            key,
+            scripts,
+            args,
+            change.map(|(c, _)| c),
+        )
     }
 
     /// After a write or refresh that carried `change`: on a cluster, the index update in the
@@ -905,27 +876,14 @@ impl SessionStore {
         let Some((change, new)) = change else {
             return Ok(());
         };
-        if self.raw.topology.is_cluster()
-            && (change.new_index.is_some() || change.old_index.is_some())
-        {
+        let updates =
+            cluster_index_updates(&self.options, self.raw.topology.is_cluster(), id, &change);
+        if let Some((shown, _)) = updates.last() {
+            let shown = shown.clone();
             let mut p = pipeline();
-            if let Some(old) = &change.old_index {
-                p.cmd("ZREM").arg(old).arg(id);
+            for (_, c) in updates {
+                p.add_command(c);
             }
-            if let Some(new) = &change.new_index {
-                p.cmd("EVAL")
-                    .arg(INDEX_ADD)
-                    .arg(1)
-                    .arg(new)
-                    .arg(id)
-                    .arg(self.options.ttl_secs())
-                    .arg(self.options.user_index_max);
-            }
-            let shown = change
-                .new_index
-                .clone()
-                .or(change.old_index.clone())
-                .unwrap_or_default();
             match self.run(id, &p, true, "user index", &shown) {
                 Ok(replies) => {
                     if let Some(Value::Int(d)) = replies.last() {

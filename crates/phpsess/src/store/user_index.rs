@@ -33,7 +33,8 @@ use super::lock::{
     write_and_unlock_body, write_if_unlocked_body,
 };
 use super::node::Op;
-use super::session_store::{pipeline, SessionStore};
+use super::protocol::{push_script, ScriptPipeline};
+use super::session_store::{pipeline, SessionStore, StoreOptions};
 use super::topology::Place;
 use crate::error::Result;
 
@@ -315,6 +316,118 @@ impl BindChange {
     }
 }
 
+/// The binding read with a session: its reply `binding` and the binding key's PTTL `pttl_ms`
+/// (the two replies [`super::protocol::push_read`] adds). Also whether it was refreshed less than
+/// a slack ago: set to ttl + slack at its last refresh, more than `ttl_secs` left means so.
+pub(crate) fn read_binding(
+    binding: Option<&Value>,
+    pttl_ms: Option<&Value>,
+    ttl_secs: u64,
+) -> (Option<Binding>, bool) {
+    let binding = match binding {
+        Some(Value::BulkString(b)) => Binding::decode(b),
+        _ => None,
+    };
+    let fresh = matches!(pttl_ms, Some(Value::Int(ms))
+        if binding.is_some() && *ms > 0 && (*ms as u64) > ttl_secs * 1000);
+    (binding, fresh)
+}
+
+/// What a write or TTL refresh changes in a session's binding and index: from the binding
+/// read (`old`) to `next` (`None`: no new choice, the binding read stays and is refreshed).
+/// `None` when there is nothing to do: unbound, or unchanged and refreshed less than a slack ago
+/// (`fresh`: binding and entry outlive the session's new expiry already). With the change comes
+/// the binding stored afterwards. `prefix` is the prefix of the place holding the session.
+pub(crate) fn bind_change(
+    old: Option<&Binding>,
+    next: Option<Option<&Binding>>,
+    fresh: bool,
+    prefix: &[u8],
+) -> Option<(BindChange, Option<Binding>)> {
+    let new = next.unwrap_or(old);
+    if old == new && fresh {
+        return None;
+    }
+    BindChange::between(old, new, prefix).map(|c| (c, new.cloned()))
+}
+
+/// The script for an operation on `key`: `scripts.0` as it is (no `change`), or `scripts.1`
+/// (its user-index variant) with the binding key, the index keys (host lists only: on a cluster
+/// they live in other slots) and the bookkeeping arguments after `args`.
+pub(crate) fn session_script(
+    options: &StoreOptions,
+    cluster: bool,
+    id: &str,
+    key: &SessionKey,
+    scripts: (&'static str, &'static str),
+    args: &[&[u8]],
+    change: Option<&BindChange>,
+) -> ScriptPipeline {
+    let Some(change) = change else {
+        return push_script(pipeline(), scripts.0, &[&key.data, &key.lock], args);
+    };
+    let binding = binding_key(key);
+    let mut keys: Vec<&[u8]> = vec![&key.data, &key.lock, &binding];
+    if !cluster {
+        // KEYS[4] new index, KEYS[5] old index; a missing one repeats the other (unused).
+        let new = change.new_index.as_deref().or(change.old_index.as_deref());
+        let old = change.old_index.as_deref().or(change.new_index.as_deref());
+        if let (Some(new), Some(old)) = (new, old) {
+            keys.push(new);
+            keys.push(old);
+        }
+    }
+    let ttl = options.ttl_secs().to_string();
+    let max = options.user_index_max.to_string();
+    // A write stores the session itself; a TTL refresh must first see it still exists.
+    // Compared by content: a `const` has no one address (each use may get its own copy).
+    let write = [WRITE_AND_UNLOCK_BOUND, WRITE_IF_UNLOCKED_BOUND, SET_BOUND].contains(&scripts.1);
+    let flags = change.script_flags(cluster, !write);
+    let mut all: Vec<&[u8]> = args.to_vec();
+    all.extend_from_slice(&[
+        &change.bind,
+        id.as_bytes(),
+        ttl.as_bytes(),
+        max.as_bytes(),
+        flags.as_bytes(),
+    ]);
+    push_script(pipeline(), scripts.1, &keys, &all)
+}
+
+/// On a cluster, the index update that follows a write or refresh carrying `change` (the index
+/// keys live in their own slots, not the session's): `ZREM` from the old user's index, then
+/// [`INDEX_ADD`] to the new one's, whose reply is how many entries the bound dropped. Each with
+/// the key messages may name. Empty on a host list, where the session's own script did it all.
+/// The blocking store sends them as one pipelined batch (its cluster layer splits it by node);
+/// redis-rs's async cluster refuses a pipeline across slots, so the async store sends each alone.
+pub(crate) fn cluster_index_updates(
+    options: &StoreOptions,
+    cluster: bool,
+    id: &str,
+    change: &BindChange,
+) -> Vec<(Vec<u8>, redis::Cmd)> {
+    if !cluster {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if let Some(old) = &change.old_index {
+        let mut c = redis::cmd("ZREM");
+        c.arg(old).arg(id);
+        out.push((old.clone(), c));
+    }
+    if let Some(new) = &change.new_index {
+        let mut c = redis::cmd("EVAL");
+        c.arg(INDEX_ADD)
+            .arg(1)
+            .arg(new)
+            .arg(id)
+            .arg(options.ttl_secs())
+            .arg(options.user_index_max);
+        out.push((new.clone(), c));
+    }
+    out
+}
+
 /// Seconds since the epoch (the index scores; Redis's own clock is used inside the scripts).
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
@@ -592,6 +705,54 @@ mod tests {
             let rest = &key[b"PHPREDIS_SESSION:".len()..];
             assert!(super::super::invalid_id_reason(rest).is_some());
         }
+    }
+
+    #[test]
+    fn a_fresh_unchanged_binding_needs_no_bookkeeping() {
+        let a = Binding::from_data(*b"1");
+        let b = Binding::explicit(*b"2");
+        assert_eq!(bind_change(Some(&a), None, true, b"p:"), None);
+        let (c, new) = bind_change(Some(&a), None, false, b"p:").unwrap();
+        assert_eq!((c.flags.as_str(), new), ("bn", Some(a.clone())));
+        let (c, new) = bind_change(Some(&a), Some(Some(&b)), true, b"p:").unwrap();
+        assert_eq!((c.flags.as_str(), new), ("bno", Some(b)));
+        let (c, new) = bind_change(Some(&a), Some(None), true, b"p:").unwrap();
+        assert_eq!((c.flags.as_str(), new), ("uo", None));
+        assert_eq!(bind_change(None, Some(None), false, b"p:"), None);
+    }
+
+    #[test]
+    fn index_keys_ride_in_the_script_on_hosts_and_follow_it_on_a_cluster() {
+        let options = StoreOptions::default();
+        let key = SessionKey::standalone(b"p:", b"abc");
+        let a = Binding::from_data(*b"1");
+        let b = Binding::from_data(*b"2");
+        let (change, _) = bind_change(Some(&a), Some(Some(&b)), false, b"p:").unwrap();
+        let scripts = (super::super::lock::WRITE_AND_UNLOCK, WRITE_AND_UNLOCK_BOUND);
+        let hosts = session_script(
+            &options,
+            false,
+            "abc",
+            &key,
+            scripts,
+            &[b"t"],
+            Some(&change),
+        );
+        let mut want: Vec<&[u8]> = vec![b"p:abc", b"p:abc_LOCK", b"p:abc_USER"];
+        want.extend([&b"p:_user:2"[..], b"p:_user:1"]);
+        assert_eq!(hosts.keys, want);
+        assert_eq!(hosts.args.last().map(Vec::as_slice), Some(&b"bno"[..]));
+        assert!(cluster_index_updates(&options, false, "abc", &change).is_empty());
+        let cluster = session_script(&options, true, "abc", &key, scripts, &[b"t"], Some(&change));
+        assert_eq!(cluster.keys.len(), 3);
+        assert_eq!(cluster.args.last().map(Vec::as_slice), Some(&b"b"[..]));
+        let follow: Vec<Vec<u8>> = cluster_index_updates(&options, true, "abc", &change)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(follow, [b"p:_user:1".to_vec(), b"p:_user:2".to_vec()]);
+        let plain = session_script(&options, false, "abc", &key, scripts, &[b"t"], None);
+        assert_eq!(plain.source, super::super::lock::WRITE_AND_UNLOCK);
     }
 
     #[test]
