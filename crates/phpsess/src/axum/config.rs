@@ -215,12 +215,12 @@ where
             config: self.config.clone(),
             slot: slot.clone(),
         });
-        // The clone that was polled ready is the one to call (tower's usual swap).
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        // Called here, on the service that was polled ready; the future it returns owns what it
+        // needs, so no clone of the inner service is made per request.
+        let response = self.inner.call(request);
         let config = self.config.clone();
         Box::pin(async move {
-            let response = inner.call(request).await?;
+            let response = response.await?;
             let pending = slot.0.lock().ok().and_then(|mut p| p.take());
             let Some(pending) = pending else {
                 return Ok(response);

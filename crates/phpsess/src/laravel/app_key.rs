@@ -102,25 +102,31 @@ fn canonical_b64(text: &[u8]) -> Option<Vec<u8>> {
         .take_while(|&&c| c == b'=')
         .count();
     let (body, tail) = text.split_at(text.len() - 4);
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    for quad in body.chunks_exact(4) {
-        let mut n = 0u32;
-        for &c in quad {
-            let v = B64_VALUES[usize::from(c)];
-            if v == 0xff {
-                return None;
-            }
-            n = n << 6 | u32::from(v);
-        }
-        out.extend_from_slice(&n.to_be_bytes()[1..]);
+    let mut out = vec![0u8; body.len() / 4 * 3];
+    // Invalid characters are 0xff: or-ed together, one test at the end finds any of them.
+    let value = |c: u8| B64_VALUES[usize::from(c)];
+    let mut seen = 0u8;
+    for (quad, bytes) in body.chunks_exact(4).zip(out.chunks_exact_mut(3)) {
+        let (a, b, c, d) = (
+            value(quad[0]),
+            value(quad[1]),
+            value(quad[2]),
+            value(quad[3]),
+        );
+        seen |= a | b | c | d;
+        let n = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
+        bytes[0] = (n >> 16) as u8;
+        bytes[1] = (n >> 8) as u8;
+        bytes[2] = n as u8;
     }
     let mut n = 0u32;
     for &c in &tail[..4 - pad] {
-        let v = B64_VALUES[usize::from(c)];
-        if v == 0xff {
-            return None;
-        }
-        n = n << 6 | u32::from(v);
+        let v = value(c);
+        seen |= v;
+        n = n << 6 | u32::from(v & 63);
+    }
+    if seen > 63 {
+        return None;
     }
     n <<= 6 * pad;
     let last = n.to_be_bytes();

@@ -472,6 +472,15 @@ pub struct FlashKeys {
 /// The bytes inside one PHP string `s:N:"...";` (the cache layer, or EncryptedStore's
 /// plaintext), borrowed: a session is read without copying its payload.
 pub(crate) fn unwrap_php_string<'a>(bytes: &'a [u8], what: &'static str) -> Result<&'a [u8]> {
+    // What PHP writes, found by the decoder's own scanner without building anything; the rest
+    // (and every error) through the document.
+    if bytes.first() == Some(&b's') {
+        if let Some((start, len, after)) = crate::decode::scan::string(bytes, 0) {
+            if after == bytes.len() {
+                return Ok(&bytes[start..start + len]);
+            }
+        }
+    }
     let bad = |detail: String| Error::Laravel(LaravelError::BadPayload { what, detail });
     let doc = crate::Document::parse(bytes).map_err(|e| bad(format!("not a PHP string: {e}")))?;
     let root = doc.root();
