@@ -259,6 +259,64 @@ pub struct Encrypter {
     /// HMAC-SHA256 keyed with each key, in [`Encrypter::keys`] order: the key's two blocks are
     /// hashed once, not on every payload opened (a cookie per request, in a service).
     macs: Vec<Hmac<Sha256>>,
+    /// Each key's AES schedule (and GCM's hash key), expanded once, in the same order.
+    ciphers: Vec<KeyCipher>,
+}
+
+/// One key's expanded cipher: AES-CBC's block cipher, or the AES-GCM AEAD.
+#[derive(Clone)]
+enum KeyCipher {
+    Cbc128(aes::Aes128),
+    Cbc256(aes::Aes256),
+    Gcm128(Aes128Gcm),
+    Gcm256(Aes256Gcm),
+}
+
+impl KeyCipher {
+    fn new(key: &AppKey, cipher: Cipher) -> Result<KeyCipher, LaravelError> {
+        let k = key.as_bytes();
+        // The length was checked against the cipher (`check_len`); this is the type's error.
+        let wrong = |_| LaravelError::KeyLength {
+            cipher,
+            expected: cipher.key_len(),
+            found: k.len(),
+        };
+        Ok(match cipher {
+            Cipher::Aes128Cbc => KeyCipher::Cbc128(aes::Aes128::new_from_slice(k).map_err(wrong)?),
+            Cipher::Aes256Cbc => KeyCipher::Cbc256(aes::Aes256::new_from_slice(k).map_err(wrong)?),
+            Cipher::Aes128Gcm => KeyCipher::Gcm128(Aes128Gcm::new_from_slice(k).map_err(wrong)?),
+            Cipher::Aes256Gcm => KeyCipher::Gcm256(Aes256Gcm::new_from_slice(k).map_err(wrong)?),
+        })
+    }
+
+    /// AES-CBC with PKCS#7 padding; `None` when the padding is wrong (or this is a GCM key).
+    fn cbc_decrypt(&self, iv: &[u8], ciphertext: &[u8]) -> Option<Vec<u8>> {
+        use cbc::cipher::InnerIvInit;
+        match self {
+            KeyCipher::Cbc128(c) => {
+                cbc::Decryptor::<aes::Aes128>::inner_iv_slice_init(c.clone(), iv)
+                    .ok()?
+                    .decrypt_padded_vec::<Pkcs7>(ciphertext)
+                    .ok()
+            }
+            KeyCipher::Cbc256(c) => {
+                cbc::Decryptor::<aes::Aes256>::inner_iv_slice_init(c.clone(), iv)
+                    .ok()?
+                    .decrypt_padded_vec::<Pkcs7>(ciphertext)
+                    .ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// AES-GCM; `None` when the tag does not verify (or this is a CBC key).
+    fn gcm_decrypt(&self, iv: &[u8], ciphertext: &[u8], tag: &[u8]) -> Option<Vec<u8>> {
+        match self {
+            KeyCipher::Gcm128(aead) => gcm_decrypt(aead, iv, ciphertext, tag),
+            KeyCipher::Gcm256(aead) => gcm_decrypt(aead, iv, ciphertext, tag),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Debug for Encrypter {
@@ -281,6 +339,7 @@ impl Encrypter {
             previous: Vec::new(),
             gcm_mac: false,
             macs: vec![keyed_mac(&key)?],
+            ciphers: vec![KeyCipher::new(&key, cipher)?],
             key,
         })
     }
@@ -292,8 +351,14 @@ impl Encrypter {
             check_len(k, self.cipher)?;
         }
         let previous = keys.iter().map(keyed_mac).collect::<Result<Vec<_>, _>>()?;
+        let ciphers = keys
+            .iter()
+            .map(|k| KeyCipher::new(k, self.cipher))
+            .collect::<Result<Vec<_>, _>>()?;
         self.macs.truncate(1);
         self.macs.extend(previous);
+        self.ciphers.truncate(1);
+        self.ciphers.extend(ciphers);
         self.previous = keys;
         Ok(self)
     }
@@ -449,22 +514,20 @@ impl Encrypter {
                 ));
             }
             let (key, _) = self
-                .keys()
+                .ciphers
+                .iter()
                 .zip(&self.macs)
                 .find(|(_, mac)| mac_matches(mac, &[iv_text, value_text], mac_text))
                 .ok_or(LaravelError::MacMismatch {
                     keys_tried: self.key_count(),
                 })?;
-            let k = key.as_bytes();
             let ciphertext = b64_decode("value", value_text, false)?;
-            let plain = match cipher {
-                Cipher::Aes128Cbc => cbc_decrypt::<aes::Aes128>(k, &iv, &ciphertext),
-                _ => cbc_decrypt::<aes::Aes256>(k, &iv, &ciphertext),
-            };
-            return plain.ok_or(LaravelError::Decrypt {
-                cipher,
-                reason: "bad PKCS#7 padding",
-            });
+            return key
+                .cbc_decrypt(&iv, &ciphertext)
+                .ok_or(LaravelError::Decrypt {
+                    cipher,
+                    reason: "bad PKCS#7 padding",
+                });
         }
         if tag_text.is_empty() {
             return Err(mismatch("it has no tag (an AES-CBC payload?)".into()));
@@ -476,13 +539,8 @@ impl Encrypter {
                 reason: format!("the GCM tag is {} bytes, not {GCM_TAG_LEN}", tag.len()),
             });
         }
-        for (key, mac) in self.keys().zip(&self.macs) {
-            let k = key.as_bytes();
-            let plain = match cipher {
-                Cipher::Aes128Gcm => gcm_decrypt::<Aes128Gcm>(k, &iv, &ciphertext, &tag),
-                _ => gcm_decrypt::<Aes256Gcm>(k, &iv, &ciphertext, &tag),
-            };
-            if let Some(plain) = plain {
+        for (key, mac) in self.ciphers.iter().zip(&self.macs) {
+            if let Some(plain) = key.gcm_decrypt(&iv, &ciphertext, &tag) {
                 // 8.54–8.55 also MACed GCM payloads; later versions ignore the member. We check it
                 // when present, so an altered `mac` is not silently accepted.
                 if !mac_text.is_empty()
@@ -579,14 +637,6 @@ where
     Ok(enc.encrypt_padded_vec::<Pkcs7>(plain))
 }
 
-fn cbc_decrypt<C>(key: &[u8], iv: &[u8], ciphertext: &[u8]) -> Option<Vec<u8>>
-where
-    C: cbc::cipher::BlockCipherDecrypt + cbc::cipher::KeyInit,
-{
-    let dec = cbc::Decryptor::<C>::new_from_slices(key, iv).ok()?;
-    dec.decrypt_padded_vec::<Pkcs7>(ciphertext).ok()
-}
-
 fn gcm_encrypt<A>(key: &[u8], iv: &[u8], plain: &[u8]) -> Result<(Vec<u8>, Vec<u8>)>
 where
     A: AeadInOut + KeyInit,
@@ -602,11 +652,10 @@ where
     Ok((buf, tag.to_vec()))
 }
 
-fn gcm_decrypt<A>(key: &[u8], iv: &[u8], ciphertext: &[u8], tag: &[u8]) -> Option<Vec<u8>>
+fn gcm_decrypt<A>(aead: &A, iv: &[u8], ciphertext: &[u8], tag: &[u8]) -> Option<Vec<u8>>
 where
-    A: AeadInOut + KeyInit,
+    A: AeadInOut,
 {
-    let aead = A::new_from_slice(key).ok()?;
     let nonce = aes_gcm::aead::Nonce::<A>::try_from(iv).ok()?;
     let tag = aes_gcm::aead::Tag::<A>::try_from(tag).ok()?;
     let mut buf = ciphertext.to_vec();
