@@ -8,6 +8,7 @@ use serde::de::{
     self, DeserializeSeed, EnumAccess, Expected, MapAccess, SeqAccess, VariantAccess, Visitor,
 };
 
+use super::utf8::Utf8Window;
 use super::{ENUM_TOKEN, OBJECT_TOKEN};
 use crate::error::{DecodeReason, Error};
 
@@ -48,6 +49,8 @@ pub struct Deserializer<'de> {
     replayed: usize,
     /// Nesting allowed: [`SERDE_MAX_DEPTH`] unless [`Deserializer::max_depth`] lowers it.
     max_depth: usize,
+    /// UTF-8 checks of string values, a stretch of input at a time.
+    text: Utf8Window<'de>,
 }
 
 impl<'de> Deserializer<'de> {
@@ -60,6 +63,7 @@ impl<'de> Deserializer<'de> {
             slots: None,
             replayed: 0,
             max_depth: SERDE_MAX_DEPTH,
+            text: Utf8Window::new(input),
         }
     }
 
@@ -86,6 +90,10 @@ impl<'de> Deserializer<'de> {
     ///
     /// It is also the one place references are followed: at `r:N;`/`R:N;`, `f` runs on the bytes of
     /// value slot N instead, so every kind of value can come from a reference.
+    ///
+    /// Out of line: the callers' fast paths for canonical tokens stay small without it (fewer
+    /// registers saved on every call).
+    #[inline(never)]
     fn positioned<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         let start = self.reader.pos();
         let result = if self.reader.peek_is(b'r') || self.reader.peek_is(b'R') {
@@ -240,16 +248,16 @@ impl<'de> Deserializer<'de> {
 
     /// Visit a string value: `&str` borrowed from `s:`, owned for `S:`; invalid UTF-8 is an error at
     /// the offending byte.
-    fn visit_string<V: Visitor<'de>>(&self, s: Cow<'de, [u8]>, visitor: V) -> Result<V::Value> {
+    fn visit_string<V: Visitor<'de>>(&mut self, s: Cow<'de, [u8]>, visitor: V) -> Result<V::Value> {
         match s {
-            Cow::Borrowed(b) => match std::str::from_utf8(b) {
-                Ok(s) => visitor.visit_borrowed_str(s),
-                Err(e) => {
-                    // The reader is just past `"bytes";`.
-                    let data_start = self.reader.pos() - 2 - b.len();
-                    Err(invalid_utf8(data_start + e.valid_up_to()))
+            Cow::Borrowed(b) => {
+                // The reader is just past `"bytes";`.
+                let data_start = self.reader.pos() - 2 - b.len();
+                match self.text.str(data_start, b.len()) {
+                    Ok(s) => visitor.visit_borrowed_str(s),
+                    Err(bad) => Err(invalid_utf8(bad)),
                 }
-            },
+            }
             Cow::Owned(v) => match String::from_utf8(v) {
                 Ok(s) => visitor.visit_string(s),
                 Err(_) => {
@@ -651,27 +659,40 @@ fn unmangled(raw: &[u8]) -> &[u8] {
 fn expected_key(input: &[u8], pos: usize, field: &str) -> Option<usize> {
     let name = field.as_bytes();
     let n = name.len();
-    let (head, start) = match n {
-        1..=9 => (input.get(pos..pos + 5)?, pos + 5),
-        10..=99 => (input.get(pos..pos + 6)?, pos + 6),
+    // The header `s:N:"` (or `s:NN:"`) as the low bytes of a little-endian word, and its length.
+    let (head, head_len) = match n {
+        1..=9 => (
+            u64::from_le_bytes([b's', b':', b'0' + n as u8, b':', b'"', 0, 0, 0]),
+            5,
+        ),
+        10..=99 => (
+            u64::from_le_bytes([
+                b's',
+                b':',
+                b'0' + (n / 10) as u8,
+                b'0' + (n % 10) as u8,
+                b':',
+                b'"',
+                0,
+                0,
+            ]),
+            6,
+        ),
         _ => return None,
     };
-    let digits_ok = if n < 10 {
-        head[2] == b'0' + n as u8 && head[3] == b':' && head[4] == b'"'
-    } else {
-        head[2] == b'0' + (n / 10) as u8
-            && head[3] == b'0' + (n % 10) as u8
-            && head[4] == b':'
-            && head[5] == b'"'
-    };
-    if head[0] != b's' || head[1] != b':' || !digits_ok || name[0] == 0 {
+    // The whole key, bounds checked once; at least 8 bytes (`s:1:"x";`).
+    let end = pos + head_len + n + 2;
+    let key = input.get(pos..end)?;
+    let first = u64::from_le_bytes(*key.first_chunk::<8>()?);
+    let mask = u64::MAX >> (64 - 8 * head_len);
+    if first & mask != head || name[0] == 0 {
         return None;
     }
-    let end = start + n;
-    if !same_bytes(input.get(start..end)?, name) || input.get(end..end + 2)? != b"\";" {
+    let (text, quote) = key[head_len..].split_at(n);
+    if !same_bytes(text, name) || quote != b"\";" {
         return None;
     }
-    Some(end + 2)
+    Some(end)
 }
 
 /// `a == b`, without a call to `memcmp` for the short names struct fields have: lengths first,
@@ -754,23 +775,43 @@ impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
 impl<'de> MapAccess<'de> for Entries<'_, 'de> {
     type Error = DeError;
 
+    #[inline(always)]
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
         if self.left == 0 {
             return Ok(None);
         }
-        self.left -= 1;
         let key_at = self.de.reader.pos();
         if let Some(&field) = self.fields.get(self.next_field) {
             // The field that came next last time, written as PHP writes it: one comparison.
             if let Some(end) = expected_key(self.de.input, key_at, field) {
+                self.left -= 1;
                 self.next_field += 1;
                 self.de.reader.skip_to(end);
-                return seed
-                    .deserialize(BorrowedStrDeserializer::new(field))
-                    .map(Some)
-                    .map_err(|e| at(e, key_at));
+                return match seed.deserialize(BorrowedStrDeserializer::new(field)) {
+                    Ok(v) => Ok(Some(v)),
+                    Err(e) => Err(at(e, key_at)),
+                };
             }
         }
+        self.other_key(seed)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
+        seed.deserialize(&mut *self.de)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+impl<'de> Entries<'_, 'de> {
+    /// A key other than the expected field: another field, a mangled property name, a map key.
+    /// Out of line, so that [`MapAccess::next_key_seed`]'s path for the expected field stays small.
+    #[inline(never)]
+    fn other_key<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        self.left -= 1;
+        let key_at = self.de.reader.pos();
         if !self.fields.is_empty() {
             if let Some((data, len, end)) = fast::string(self.de.input, key_at) {
                 let raw = &self.de.input[data..data + len];
@@ -794,14 +835,6 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
         })
         .map(Some)
         .map_err(|e| at(e, key_at))
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
-        seed.deserialize(&mut *self.de)
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.left)
     }
 }
 
@@ -928,10 +961,9 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         let start = self.reader.pos();
         if let Some((data, len, end)) = fast::string(self.input, start) {
             self.reader.skip_to(end);
-            let bytes = &self.input[data..data + len];
-            return match std::str::from_utf8(bytes) {
+            return match self.text.str(data, len) {
                 Ok(s) => visitor.visit_borrowed_str(s).map_err(|e| at(e, start)),
-                Err(e) => Err(invalid_utf8(data + e.valid_up_to())),
+                Err(bad) => Err(invalid_utf8(bad)),
             };
         }
         self.positioned(|de| match de.header()? {
