@@ -55,6 +55,7 @@ pub struct Deserializer<'de> {
 
 impl<'de> Deserializer<'de> {
     /// A deserializer reading from the start of `input`.
+    #[inline]
     pub fn from_bytes(input: &'de [u8]) -> Self {
         Deserializer {
             input,
@@ -217,22 +218,21 @@ impl<'de> Deserializer<'de> {
         visitor: V,
     ) -> Result<V::Value> {
         self.enter(start)?;
-        let mut access = Entries {
+        let mut left = len;
+        let access = Entries {
             de: self,
             len,
-            left: len,
+            left: &mut left,
             kind,
             fields,
             next_field: 0,
         };
         let value = match kind {
-            EntriesKind::List => visitor.visit_seq(&mut access)?,
-            EntriesKind::Array | EntriesKind::Object => visitor.visit_map(&mut access)?,
+            EntriesKind::List => visitor.visit_seq(access)?,
+            EntriesKind::Array | EntriesKind::Object => visitor.visit_map(access)?,
         };
-        if access.left > 0 {
-            return Err(
-                Error::Serde(format!("{} of {len} entries left unread", access.left)).into(),
-            );
+        if left > 0 {
+            return Err(Error::Serde(format!("{left} of {len} entries left unread")).into());
         }
         self.leave();
         self.close(kind.reading())?;
@@ -614,10 +614,14 @@ impl EntriesKind {
     }
 }
 
+///
+/// Handed to the visitor by value, so that its calls for each key and value reach these methods
+/// directly (through `&mut Entries`, serde's forwarding impl stood between, a call per key);
+/// `left` is the caller's, which checks it afterwards.
 struct Entries<'a, 'de> {
     de: &'a mut Deserializer<'de>,
     len: usize,
-    left: usize,
+    left: &'a mut usize,
     kind: EntriesKind,
     /// The field names of the struct being read (empty for maps): a key equal to one is handed
     /// to the visitor as that `&'static str`, which needs no UTF-8 check.
@@ -731,19 +735,39 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
     type Error = DeError;
 
+    #[inline(always)]
+    fn next_element<T: de::Deserialize<'de>>(&mut self) -> Result<Option<T>> {
+        self.next_element_seed(std::marker::PhantomData)
+    }
+
+    #[inline(always)]
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
-        if self.left == 0 {
+        if *self.left == 0 {
             return Ok(None);
         }
-        let index = self.len - self.left;
+        let index = self.len - *self.left;
         let key_at = self.de.reader.pos();
         if let Some((k, end)) = fast::int(self.de.input, key_at) {
             if k as u64 == index as u64 {
                 self.de.reader.skip_to(end);
-                self.left -= 1;
+                *self.left -= 1;
                 return seed.deserialize(&mut *self.de).map(Some);
             }
         }
+        self.list_key(index, key_at)?;
+        *self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(*self.left)
+    }
+}
+
+impl Entries<'_, '_> {
+    /// The key `index` of a list, read by the reader: not as PHP writes it, or not that key.
+    #[inline(never)]
+    fn list_key(&mut self, index: usize, key_at: usize) -> Result<()> {
         match self.de.reader.key()? {
             KeyRef::Int(k) if k >= 0 && k as u64 == index as u64 => {}
             KeyRef::Int(k) => {
@@ -763,12 +787,7 @@ impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
                 .into())
             }
         }
-        self.left -= 1;
-        seed.deserialize(&mut *self.de).map(Some)
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.left)
+        Ok(())
     }
 }
 
@@ -776,15 +795,25 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
     type Error = DeError;
 
     #[inline(always)]
+    fn next_key<K: de::Deserialize<'de>>(&mut self) -> Result<Option<K>> {
+        self.next_key_seed(std::marker::PhantomData)
+    }
+
+    #[inline(always)]
+    fn next_value<V: de::Deserialize<'de>>(&mut self) -> Result<V> {
+        self.next_value_seed(std::marker::PhantomData)
+    }
+
+    #[inline(always)]
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
-        if self.left == 0 {
+        if *self.left == 0 {
             return Ok(None);
         }
         let key_at = self.de.reader.pos();
         if let Some(&field) = self.fields.get(self.next_field) {
             // The field that came next last time, written as PHP writes it: one comparison.
             if let Some(end) = expected_key(self.de.input, key_at, field) {
-                self.left -= 1;
+                *self.left -= 1;
                 self.next_field += 1;
                 self.de.reader.skip_to(end);
                 return match seed.deserialize(BorrowedStrDeserializer::new(field)) {
@@ -796,12 +825,13 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
         self.other_key(seed)
     }
 
+    #[inline(always)]
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
         seed.deserialize(&mut *self.de)
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(self.left)
+        Some(*self.left)
     }
 }
 
@@ -810,7 +840,7 @@ impl<'de> Entries<'_, 'de> {
     /// Out of line, so that [`MapAccess::next_key_seed`]'s path for the expected field stays small.
     #[inline(never)]
     fn other_key<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
-        self.left -= 1;
+        *self.left -= 1;
         let key_at = self.de.reader.pos();
         if !self.fields.is_empty() {
             if let Some((data, len, end)) = fast::string(self.de.input, key_at) {
@@ -1243,21 +1273,18 @@ struct ObjectBody<'a, 'de> {
 
 impl<'de> ObjectBody<'_, 'de> {
     fn visit_properties<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        let mut access = Entries {
+        let mut left = self.len;
+        let access = Entries {
             de: self.de,
             len: self.len,
-            left: self.len,
+            left: &mut left,
             kind: EntriesKind::Object,
             fields: self.fields,
             next_field: 0,
         };
-        let value = visitor.visit_map(&mut access)?;
-        if access.left > 0 {
-            return Err(Error::Serde(format!(
-                "{} of {} entries left unread",
-                access.left, self.len
-            ))
-            .into());
+        let value = visitor.visit_map(access)?;
+        if left > 0 {
+            return Err(Error::Serde(format!("{left} of {} entries left unread", self.len)).into());
         }
         Ok(value)
     }
