@@ -663,14 +663,21 @@ fn unmangled(raw: &[u8]) -> &[u8] {
 fn expected_key(input: &[u8], pos: usize, field: &str) -> Option<usize> {
     let name = field.as_bytes();
     let n = name.len();
-    // The header `s:N:"` (or `s:NN:"`) as the low bytes of a little-endian word, and its length.
-    let (head, head_len) = match n {
-        1..=9 => (
-            u64::from_le_bytes([b's', b':', b'0' + n as u8, b':', b'"', 0, 0, 0]),
-            5,
-        ),
-        10..=99 => (
-            u64::from_le_bytes([
+    // The header `s:N:"` (or `s:NN:"`) compared as the low bytes of a little-endian word; the
+    // whole key is bounds checked once, and is at least 8 bytes long (`s:1:"x";`).
+    let (key, head_len) = match n {
+        1..=9 => {
+            let key = input.get(pos..pos + n + 7)?;
+            let head = u64::from_le_bytes([b's', b':', b'0' + n as u8, b':', b'"', 0, 0, 0]);
+            let word = u64::from_le_bytes(*key.first_chunk::<8>()?);
+            if word & 0xff_ffff_ffff != head {
+                return None;
+            }
+            (key, 5)
+        }
+        10..=99 => {
+            let key = input.get(pos..pos + n + 8)?;
+            let head = u64::from_le_bytes([
                 b's',
                 b':',
                 b'0' + (n / 10) as u8,
@@ -679,24 +686,20 @@ fn expected_key(input: &[u8], pos: usize, field: &str) -> Option<usize> {
                 b'"',
                 0,
                 0,
-            ]),
-            6,
-        ),
+            ]);
+            let word = u64::from_le_bytes(*key.first_chunk::<8>()?);
+            if word & 0xffff_ffff_ffff != head {
+                return None;
+            }
+            (key, 6)
+        }
         _ => return None,
     };
-    // The whole key, bounds checked once; at least 8 bytes (`s:1:"x";`).
-    let end = pos + head_len + n + 2;
-    let key = input.get(pos..end)?;
-    let first = u64::from_le_bytes(*key.first_chunk::<8>()?);
-    let mask = u64::MAX >> (64 - 8 * head_len);
-    if first & mask != head || name[0] == 0 {
-        return None;
-    }
     let (text, quote) = key[head_len..].split_at(n);
-    if !same_bytes(text, name) || quote != b"\";" {
+    if name[0] == 0 || !same_bytes(text, name) || quote != b"\";" {
         return None;
     }
-    Some(end)
+    Some(pos + key.len())
 }
 
 /// `a == b`, without a call to `memcmp` for the short names struct fields have: lengths first,
@@ -716,7 +719,11 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
             return u64::from_le_bytes(*a0) == u64::from_le_bytes(*b0)
                 && u64::from_le_bytes(*a1) == u64::from_le_bytes(*b1);
         }
-        return a == b;
+        // Longer (Laravel's `login_web_<sha1>` is 50 bytes): a word at a time, then the last
+        // word, overlapping.
+        let (wa, _) = a.as_chunks::<8>();
+        let (wb, _) = b.as_chunks::<8>();
+        return wa.iter().zip(wb).all(|(x, y)| x == y) && a1 == b1;
     }
     if let (Some(a0), Some(b0), Some(a1), Some(b1)) = (
         a.first_chunk::<4>(),
