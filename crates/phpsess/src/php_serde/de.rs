@@ -208,7 +208,9 @@ impl<'de> Deserializer<'de> {
     }
 
     /// Drive `visitor` over the entries of a container whose header was just read, then consume
-    /// its `}`. `kind` says how keys are read (list indices, array keys, property names).
+    /// its `}`. `kind` says how keys are read (list indices, array keys, property names). An error
+    /// without a position gets the container's, `start`: so callers need no `map_err`, and the
+    /// fast paths that call this are a jump.
     fn entries<V: Visitor<'de>>(
         &mut self,
         start: usize,
@@ -228,11 +230,15 @@ impl<'de> Deserializer<'de> {
             next_field: 0,
         };
         let value = match kind {
-            EntriesKind::List => visitor.visit_seq(access)?,
-            EntriesKind::Array | EntriesKind::Object => visitor.visit_map(access)?,
+            EntriesKind::List => visitor.visit_seq(access),
+            EntriesKind::Array | EntriesKind::Object => visitor.visit_map(access),
+        };
+        let value = match value {
+            Ok(value) => value,
+            Err(e) => return Err(at(e, start)),
         };
         if left > 0 {
-            return Err(Error::Serde(format!("{left} of {len} entries left unread")).into());
+            return Err(at(unread(left, len), start));
         }
         self.leave();
         self.close(kind.reading())?;
@@ -292,9 +298,14 @@ impl<'de> Deserializer<'de> {
 /// ```
 pub fn from_bytes<'de, T: de::Deserialize<'de>>(input: &'de [u8]) -> crate::error::Result<T> {
     let mut de = Deserializer::from_bytes(input);
-    let value = T::deserialize(&mut de).map_err(Error::from)?;
-    de.end()?;
-    Ok(value)
+    // A match rather than `?`s: each of those moved the value once more.
+    match T::deserialize(&mut de) {
+        Ok(value) => match de.end() {
+            Ok(()) => Ok(value),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Bytes that following references may re-read in one deserialization, against inputs whose
@@ -453,6 +464,12 @@ mod fast {
     }
 
     pub(super) use scan::boolean;
+}
+
+/// Entries a visitor left unread.
+#[cold]
+fn unread(left: usize, len: usize) -> DeError {
+    Error::Serde(format!("{left} of {len} entries left unread")).into()
 }
 
 /// A string that is not UTF-8 where `&str`/`String` was asked for, at its first bad byte.
@@ -1068,9 +1085,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         let start = self.reader.pos();
         if let Some((len, body)) = fast::array(self.input, start) {
             self.reader.skip_to(body);
-            return self
-                .entries(start, len, EntriesKind::List, &[], visitor)
-                .map_err(|e| at(e, start));
+            return self.entries(start, len, EntriesKind::List, &[], visitor);
         }
         self.positioned(|de| {
             let start = de.reader.pos();
@@ -1162,15 +1177,23 @@ impl<'de> Deserializer<'de> {
         let start = self.reader.pos();
         if let Some((len, body)) = fast::array(self.input, start) {
             self.reader.skip_to(body);
-            return self
-                .entries(start, len, EntriesKind::Array, fields, visitor)
-                .map_err(|e| at(e, start));
+            return self.entries(start, len, EntriesKind::Array, fields, visitor);
         }
+        self.map_other(fields, visitor)
+    }
+
+    /// [`Self::map`] of anything but an array as PHP writes it: out of line, so that the array's
+    /// path is short.
+    #[inline(never)]
+    fn map_other<V: Visitor<'de>>(
+        &mut self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        let start = self.reader.pos();
         if let Some((len, body)) = fast::object(self.input, start) {
             self.reader.skip_to(body);
-            return self
-                .entries(start, len, EntriesKind::Object, fields, visitor)
-                .map_err(|e| at(e, start));
+            return self.entries(start, len, EntriesKind::Object, fields, visitor);
         }
         self.positioned(|de| {
             let start = de.reader.pos();
