@@ -51,6 +51,8 @@ pub struct Deserializer<'de> {
     max_depth: usize,
     /// UTF-8 checks of string values, a stretch of input at a time.
     text: Utf8Window<'de>,
+    /// Class names of the last `O:`s read, whose characters are known to be valid.
+    known_class: [&'de [u8]; 2],
 }
 
 impl<'de> Deserializer<'de> {
@@ -65,6 +67,7 @@ impl<'de> Deserializer<'de> {
             replayed: 0,
             max_depth: SERDE_MAX_DEPTH,
             text: Utf8Window::new(input),
+            known_class: [&[]; 2],
         }
     }
 
@@ -457,10 +460,24 @@ mod fast {
         scan::array(input, pos)
     }
 
+    /// `known` are class names already found valid, which need no second check: the two
+    /// last read, since objects holding objects alternate two classes.
     #[inline]
-    pub(super) fn object(input: &[u8], pos: usize) -> Option<(usize, usize)> {
+    pub(super) fn object<'de>(
+        input: &'de [u8],
+        pos: usize,
+        known: &mut [&'de [u8]; 2],
+    ) -> Option<(usize, usize)> {
         tag(input, pos, b'O')?;
-        scan::object(input, pos).map(|(_, _, count, body)| (count, body))
+        let mut seen = false;
+        let (class, len, count, body) = scan::object_with(input, pos, |class| {
+            seen = known.iter().any(|k| super::same_bytes(k, class));
+            seen || crate::reader::valid_class_name(class)
+        })?;
+        if !seen {
+            *known = [&input[class..class + len], known[0]];
+        }
+        Some((count, body))
     }
 
     pub(super) use scan::boolean;
@@ -657,7 +674,14 @@ impl Entries<'_, '_> {
             Some(f) if same_bytes(f.as_bytes(), name) => self.next_field,
             _ => fields.iter().position(|f| same_bytes(f.as_bytes(), name))?,
         };
-        self.next_field = found + 1;
+        // Past the field's mangled aliases (`\0*\0name`, `\0Class\0name`), which serde lists
+        // right after its name: an object's keys are unmangled before they are looked up, so
+        // the next key is the next field.
+        let mut next = found + 1;
+        while fields.get(next).is_some_and(|f| f.starts_with('\0')) {
+            next += 1;
+        }
+        self.next_field = next;
         Some(fields[found])
     }
 }
@@ -1191,7 +1215,7 @@ impl<'de> Deserializer<'de> {
         visitor: V,
     ) -> Result<V::Value> {
         let start = self.reader.pos();
-        if let Some((len, body)) = fast::object(self.input, start) {
+        if let Some((len, body)) = fast::object(self.input, start, &mut self.known_class) {
             self.reader.skip_to(body);
             return self.entries(start, len, EntriesKind::Object, fields, visitor);
         }
