@@ -686,15 +686,37 @@ impl Entries<'_, '_> {
     }
 }
 
-/// A property name without its visibility prefix: [`PropertyName::parse`]'s `name`, with the
-/// public and protected (`\0*\0`) cases inline.
+/// A property name without its visibility prefix: [`PropertyName::parse`]'s `name` (what follows
+/// the second NUL of `\0Class\0name`; no second NUL, a public name), its class skipped a word at
+/// a time.
 #[inline(always)]
 fn unmangled(raw: &[u8]) -> &[u8] {
     match raw {
         [0, b'*', 0, name @ ..] => name,
-        [0, ..] => PropertyName::parse(raw).name,
+        [0, rest @ ..] => match first_nul(rest) {
+            Some(end) => &rest[end + 1..],
+            None => raw,
+        },
         _ => raw,
     }
+}
+
+/// The index of the first NUL byte of `s`: eight bytes at a time (a word has a zero byte where
+/// `(w - 0x01…01) & !w & 0x80…80` is non-zero, its lowest set bit in the first zero byte).
+fn first_nul(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let (words, tail) = s.as_chunks::<8>();
+    for (i, w) in words.iter().enumerate() {
+        let w = u64::from_le_bytes(*w);
+        let zeros = w.wrapping_sub(ONES) & !w & HIGHS;
+        if zeros != 0 {
+            return Some(i * 8 + (zeros.trailing_zeros() / 8) as usize);
+        }
+    }
+    tail.iter()
+        .position(|&b| b == 0)
+        .map(|i| words.len() * 8 + i)
 }
 
 /// `s:N:"field";` at `pos`, exactly (N without leading zeros, as PHP writes it): the position
@@ -1630,5 +1652,27 @@ impl<'de> VariantAccess<'de> for &mut Deserializer<'de> {
         visitor: V,
     ) -> Result<V::Value> {
         de::Deserializer::deserialize_map(self, visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word-at-a-time unmangling against `PropertyName::parse`, on names with NULs at every
+    /// place, of every length around the word size.
+    #[test]
+    fn unmangled_is_property_name_parse() {
+        let mut rng = crate::test_rng::Rng(0x00a1_1a5e);
+        for _ in 0..20_000 {
+            let len = rng.below(40);
+            let mut raw: Vec<u8> = (0..len)
+                .map(|_| [0, b'*', b'a', b'\\', 0xff][rng.below(5)])
+                .collect();
+            if rng.below(2) == 0 {
+                raw.insert(0, 0);
+            }
+            assert_eq!(unmangled(&raw), PropertyName::parse(&raw).name, "{raw:?}");
+        }
     }
 }
