@@ -670,18 +670,21 @@ impl Entries<'_, '_> {
     #[inline(always)]
     fn field(&mut self, name: &[u8]) -> Option<&'static str> {
         let fields = self.fields;
-        let found = match fields.get(self.next_field) {
-            Some(f) if same_bytes(f.as_bytes(), name) => self.next_field,
+        // Mangled aliases (`\0*\0name`, `\0Class\0name`) are skipped: serde lists a field's
+        // names together (sorted, so these come first), and an object's keys are unmangled
+        // before they are looked up here.
+        let past_aliases = |mut at: usize| {
+            while fields.get(at).is_some_and(|f| f.starts_with('\0')) {
+                at += 1;
+            }
+            at
+        };
+        let expected = past_aliases(self.next_field);
+        let found = match fields.get(expected) {
+            Some(f) if same_bytes(f.as_bytes(), name) => expected,
             _ => fields.iter().position(|f| same_bytes(f.as_bytes(), name))?,
         };
-        // Past the field's mangled aliases (`\0*\0name`, `\0Class\0name`), which serde lists
-        // right after its name: an object's keys are unmangled before they are looked up, so
-        // the next key is the next field.
-        let mut next = found + 1;
-        while fields.get(next).is_some_and(|f| f.starts_with('\0')) {
-            next += 1;
-        }
-        self.next_field = next;
+        self.next_field = found + 1;
         Some(fields[found])
     }
 }
