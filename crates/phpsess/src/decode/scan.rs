@@ -34,31 +34,23 @@ pub(crate) fn int(input: &[u8], pos: usize) -> Option<(i64, usize)> {
     }
     let negative = input.get(pos + 2) == Some(&b'-');
     let first = pos + 2 + usize::from(negative);
-    // Digits only up to the ';', at least one, at most 18.
+    // One loop to the ';': digits only, at least one, at most 18.
     let mut n: u64 = 0;
-    let count = digit_run(input.get(first..)?, &mut n);
-    let at = first + count;
-    if input.get(at) != Some(&b';') || count == 0 || count > 18 {
-        return None;
+    let mut at = first;
+    loop {
+        let b = *input.get(at)?;
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            if b != b';' || at == first || at - first > 18 {
+                return None;
+            }
+            break;
+        }
+        n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+        at += 1;
     }
     let n = n as i64;
     Some((if negative { -n } else { n }, at + 1))
-}
-
-/// The number of ASCII digits `s` starts with, accumulated into `n` (wrapping: callers refuse
-/// runs too long to fit). A loop over the slice, with no bounds check of its own per byte.
-#[inline(always)]
-fn digit_run(s: &[u8], n: &mut u64) -> usize {
-    let mut count = 0;
-    for &b in s {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            break;
-        }
-        *n = n.wrapping_mul(10).wrapping_add(u64::from(d));
-        count += 1;
-    }
-    count
 }
 
 /// `d:[-]digits[.digits];` at `pos` (the `d`): up to 15 significant digits by
@@ -73,27 +65,36 @@ pub(crate) fn float(input: &[u8], pos: usize) -> Option<(f64, usize)> {
     let start = pos + 2;
     let negative = input.get(start) == Some(&b'-');
     let body = start + usize::from(negative);
-    // `[-]digits[.digits];` with at most 19 digits (the mantissa fits a u64; it wraps only past
-    // that, which is refused below), digits on both sides of a point.
-    let rest = input.get(body..)?;
     let mut mantissa: u64 = 0;
-    let whole_digits = digit_run(rest, &mut mantissa);
-    let mut at = whole_digits;
-    let mut fraction_digits = 0;
-    if rest.get(at) == Some(&b'.') {
-        fraction_digits = digit_run(&rest[at + 1..], &mut mantissa);
-        if fraction_digits == 0 {
+    let mut dot = None;
+    let mut at = body;
+    // `[-]digits[.digits]` with at most 19 digits (the mantissa fits a u64) and one inner point.
+    loop {
+        let b = *input.get(at)?;
+        let d = b.wrapping_sub(b'0');
+        if d <= 9 {
+            // Wraps only past MAX_DIGITS, which the check after the loop refuses.
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        } else if b == b'.' && dot.is_none() {
+            dot = Some(at);
+        } else if b == b';' {
+            break;
+        } else {
             return float_text(input, start);
         }
-        at += 1 + fraction_digits;
+        at += 1;
     }
-    if rest.get(at) != Some(&b';')
-        || whole_digits == 0
-        || whole_digits + fraction_digits > MAX_DIGITS
-    {
+    if at - body > MAX_DIGITS + usize::from(dot.is_some()) {
         return float_text(input, start);
     }
-    let at = body + at;
+    let fraction_digits = match dot {
+        Some(dot) if dot == body || dot + 1 == at => return float_text(input, start),
+        Some(dot) => at - dot - 1,
+        None => 0,
+    };
+    if at == body {
+        return float_text(input, start);
+    }
     let value = if mantissa <= 1 << 53 {
         // Both exact as f64: one correctly rounded division (Clinger's fast path).
         mantissa as f64 / EXACT_POWERS[fraction_digits]
@@ -238,7 +239,7 @@ pub(crate) fn array(input: &[u8], pos: usize) -> Option<(usize, usize)> {
 
 /// `O:len:"Class":count:{` at `pos` (the `O`), with the class name and the count checked as
 /// `Reader` checks them: the class's span, the count and where the properties start.
-#[inline]
+#[inline(always)]
 pub(crate) fn object(input: &[u8], pos: usize) -> Option<(usize, usize, usize, usize)> {
     object_with(input, pos, valid_class_name)
 }
