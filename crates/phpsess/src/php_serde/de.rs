@@ -1097,6 +1097,10 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         if !matches!(self.input.get(start), Some(b'N' | b'r' | b'R') | None) {
             return visitor.visit_some(&mut *self).map_err(|e| at(e, start));
         }
+        if self.input.get(start..start + 2) == Some(b"N;") {
+            self.reader.skip_to(start + 2);
+            return visitor.visit_none();
+        }
         self.positioned(|de| {
             if de.reader.peek_is(b'N') {
                 de.header()?;
