@@ -8,9 +8,12 @@
 //! character boundaries, two byte tests. The verdict and the offset of a bad byte are the ones a
 //! check of the string alone gives.
 
-/// Bytes checked ahead of the string asked for: enough for the strings of a few dozen entries,
-/// little against an input of which the target reads one string in a long blob.
-const WINDOW: usize = 1024;
+/// Bytes checked ahead of the string asked for: the strings of a hundred entries or so, checked
+/// in about 1,700 instructions. The price of a window that is not used: a target reading one
+/// short string between long ones it skips pays that per string read (measured against 1 KiB
+/// windows: 1% fewer instructions on the cart, 1.3% on objects; an adaptive size cost the
+/// Laravel payload 0.6%).
+const WINDOW: usize = 4096;
 
 /// The stretch of input last checked, as text.
 pub(super) struct Utf8Window<'de> {
