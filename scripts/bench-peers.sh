@@ -18,8 +18,14 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 root=$PWD
-target=${CARGO_TARGET_DIR:-$root/target}
-export PHPSESS_BENCH_PAYLOADS=${PHPSESS_BENCH_PAYLOADS:-$root/target/bench-payloads}
+# Absolute paths, exported: cargo builds bench/peers (its own workspace) into bench/peers/target
+# unless told otherwise, and runs the criterion bench from bench/peers, where a relative
+# CRITERION_HOME or payload directory names other directories than this script reads (the
+# criterion table came out empty with a relative CARGO_TARGET_DIR).
+target=$(realpath -m "${CARGO_TARGET_DIR:-$root/target}")
+export CARGO_TARGET_DIR=$target
+PHPSESS_BENCH_PAYLOADS=$(realpath -m "${PHPSESS_BENCH_PAYLOADS:-$root/target/bench-payloads}")
+export PHPSESS_BENCH_PAYLOADS
 export CRITERION_HOME=$target/criterion-peers
 manifest=bench/peers/Cargo.toml
 crates=(phpsess phpserz php_serde serde_php muesli php-deserialize-core)
@@ -124,6 +130,7 @@ php -n -r '
         }
       }
       if (!isset($t["phpsess"])) {
+        fwrite(STDERR, "no criterion result for phpsess $path $payload under $home\n");
         continue;
       }
       $peers = $t;

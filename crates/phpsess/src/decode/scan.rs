@@ -214,6 +214,14 @@ pub(crate) fn string(input: &[u8], pos: usize) -> Option<(usize, usize, usize)> 
 /// `a:count:{` at `pos` (the `a`), with the count checked against the input as `Reader` checks it.
 #[inline(always)]
 pub(crate) fn array(input: &[u8], pos: usize) -> Option<(usize, usize)> {
+    // `a:N:{` with one digit, the usual session array, as one word.
+    if let Some(&[b':', d, b':', b'{']) = input.get(pos + 1..pos + 5) {
+        let n = usize::from(d.wrapping_sub(b'0'));
+        let body = pos + 5;
+        if n <= 9 && n <= (input.len() - body) / 2 {
+            return Some((n, body));
+        }
+    }
     if input.get(pos + 1) != Some(&b':') {
         return None;
     }
@@ -231,8 +239,20 @@ pub(crate) fn array(input: &[u8], pos: usize) -> Option<(usize, usize)> {
 
 /// `O:len:"Class":count:{` at `pos` (the `O`), with the class name and the count checked as
 /// `Reader` checks them: the class's span, the count and where the properties start.
-#[inline]
+#[inline(always)]
 pub(crate) fn object(input: &[u8], pos: usize) -> Option<(usize, usize, usize, usize)> {
+    object_with(input, pos, valid_class_name)
+}
+
+/// [`object`] with the class name's characters checked by `valid`, which must agree with
+/// [`valid_class_name`] (the serde layer remembers the last class it checked: a list of objects
+/// repeats one class).
+#[inline(always)]
+pub(crate) fn object_with(
+    input: &[u8],
+    pos: usize,
+    valid: impl FnOnce(&[u8]) -> bool,
+) -> Option<(usize, usize, usize, usize)> {
     if input.get(pos + 1) != Some(&b':') {
         return None;
     }
@@ -244,7 +264,7 @@ pub(crate) fn object(input: &[u8], pos: usize) -> Option<(usize, usize, usize, u
     let quote = class_start.checked_add(usize::try_from(len).ok()?)?;
     let class = input.get(class_start..quote)?;
     let first = *class.first()?;
-    if first == 0 || first == b'\\' || !valid_class_name(class) {
+    if first == 0 || first == b'\\' || !valid(class) {
         return None;
     }
     if input.get(quote..quote + 2)? != b"\":" {

@@ -8,6 +8,7 @@ use serde::de::{
     self, DeserializeSeed, EnumAccess, Expected, MapAccess, SeqAccess, VariantAccess, Visitor,
 };
 
+use super::utf8::Utf8Window;
 use super::{ENUM_TOKEN, OBJECT_TOKEN};
 use crate::error::{DecodeReason, Error};
 
@@ -48,10 +49,15 @@ pub struct Deserializer<'de> {
     replayed: usize,
     /// Nesting allowed: [`SERDE_MAX_DEPTH`] unless [`Deserializer::max_depth`] lowers it.
     max_depth: usize,
+    /// UTF-8 checks of string values, a stretch of input at a time.
+    text: Utf8Window<'de>,
+    /// Class names of the last `O:`s read, whose characters are known to be valid.
+    known_class: [&'de [u8]; 2],
 }
 
 impl<'de> Deserializer<'de> {
     /// A deserializer reading from the start of `input`.
+    #[inline]
     pub fn from_bytes(input: &'de [u8]) -> Self {
         Deserializer {
             input,
@@ -60,6 +66,8 @@ impl<'de> Deserializer<'de> {
             slots: None,
             replayed: 0,
             max_depth: SERDE_MAX_DEPTH,
+            text: Utf8Window::new(input),
+            known_class: [&[]; 2],
         }
     }
 
@@ -86,6 +94,10 @@ impl<'de> Deserializer<'de> {
     ///
     /// It is also the one place references are followed: at `r:N;`/`R:N;`, `f` runs on the bytes of
     /// value slot N instead, so every kind of value can come from a reference.
+    ///
+    /// Out of line: the callers' fast paths for canonical tokens stay small without it (fewer
+    /// registers saved on every call).
+    #[inline(never)]
     fn positioned<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         let start = self.reader.pos();
         let result = if self.reader.peek_is(b'r') || self.reader.peek_is(b'R') {
@@ -199,7 +211,9 @@ impl<'de> Deserializer<'de> {
     }
 
     /// Drive `visitor` over the entries of a container whose header was just read, then consume
-    /// its `}`. `kind` says how keys are read (list indices, array keys, property names).
+    /// its `}`. `kind` says how keys are read (list indices, array keys, property names). An error
+    /// without a position gets the container's, `start`: so callers need no `map_err`, and the
+    /// fast paths that call this are a jump.
     fn entries<V: Visitor<'de>>(
         &mut self,
         start: usize,
@@ -209,22 +223,25 @@ impl<'de> Deserializer<'de> {
         visitor: V,
     ) -> Result<V::Value> {
         self.enter(start)?;
-        let mut access = Entries {
+        let mut left = len;
+        let access = Entries {
             de: self,
             len,
-            left: len,
+            left: &mut left,
             kind,
             fields,
             next_field: 0,
         };
         let value = match kind {
-            EntriesKind::List => visitor.visit_seq(&mut access)?,
-            EntriesKind::Array | EntriesKind::Object => visitor.visit_map(&mut access)?,
+            EntriesKind::List => visitor.visit_seq(access),
+            EntriesKind::Array | EntriesKind::Object => visitor.visit_map(access),
         };
-        if access.left > 0 {
-            return Err(
-                Error::Serde(format!("{} of {len} entries left unread", access.left)).into(),
-            );
+        let value = match value {
+            Ok(value) => value,
+            Err(e) => return Err(at(e, start)),
+        };
+        if left > 0 {
+            return Err(at(unread(left, len), start));
         }
         self.leave();
         self.close(kind.reading())?;
@@ -240,16 +257,16 @@ impl<'de> Deserializer<'de> {
 
     /// Visit a string value: `&str` borrowed from `s:`, owned for `S:`; invalid UTF-8 is an error at
     /// the offending byte.
-    fn visit_string<V: Visitor<'de>>(&self, s: Cow<'de, [u8]>, visitor: V) -> Result<V::Value> {
+    fn visit_string<V: Visitor<'de>>(&mut self, s: Cow<'de, [u8]>, visitor: V) -> Result<V::Value> {
         match s {
-            Cow::Borrowed(b) => match std::str::from_utf8(b) {
-                Ok(s) => visitor.visit_borrowed_str(s),
-                Err(e) => {
-                    // The reader is just past `"bytes";`.
-                    let data_start = self.reader.pos() - 2 - b.len();
-                    Err(invalid_utf8(data_start + e.valid_up_to()))
+            Cow::Borrowed(b) => {
+                // The reader is just past `"bytes";`.
+                let data_start = self.reader.pos() - 2 - b.len();
+                match self.text.str(data_start, b.len()) {
+                    Ok(s) => visitor.visit_borrowed_str(s),
+                    Err(bad) => Err(invalid_utf8(bad)),
                 }
-            },
+            }
             Cow::Owned(v) => match String::from_utf8(v) {
                 Ok(s) => visitor.visit_string(s),
                 Err(_) => {
@@ -284,9 +301,14 @@ impl<'de> Deserializer<'de> {
 /// ```
 pub fn from_bytes<'de, T: de::Deserialize<'de>>(input: &'de [u8]) -> crate::error::Result<T> {
     let mut de = Deserializer::from_bytes(input);
-    let value = T::deserialize(&mut de).map_err(Error::from)?;
-    de.end()?;
-    Ok(value)
+    // A match rather than `?`s: each of those moved the value once more.
+    match T::deserialize(&mut de) {
+        Ok(value) => match de.end() {
+            Ok(()) => Ok(value),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Bytes that following references may re-read in one deserialization, against inputs whose
@@ -438,13 +460,33 @@ mod fast {
         scan::array(input, pos)
     }
 
+    /// `known` are class names already found valid, which need no second check: the two
+    /// last read, since objects holding objects alternate two classes.
     #[inline]
-    pub(super) fn object(input: &[u8], pos: usize) -> Option<(usize, usize)> {
+    pub(super) fn object<'de>(
+        input: &'de [u8],
+        pos: usize,
+        known: &mut [&'de [u8]; 2],
+    ) -> Option<(usize, usize)> {
         tag(input, pos, b'O')?;
-        scan::object(input, pos).map(|(_, _, count, body)| (count, body))
+        let mut seen = false;
+        let (class, len, count, body) = scan::object_with(input, pos, |class| {
+            seen = known.iter().any(|k| super::same_bytes(k, class));
+            seen || crate::reader::valid_class_name(class)
+        })?;
+        if !seen {
+            *known = [&input[class..class + len], known[0]];
+        }
+        Some((count, body))
     }
 
     pub(super) use scan::boolean;
+}
+
+/// Entries a visitor left unread.
+#[cold]
+fn unread(left: usize, len: usize) -> DeError {
+    Error::Serde(format!("{left} of {len} entries left unread")).into()
 }
 
 /// A string that is not UTF-8 where `&str`/`String` was asked for, at its first bad byte.
@@ -606,10 +648,14 @@ impl EntriesKind {
     }
 }
 
+///
+/// Handed to the visitor by value, so that its calls for each key and value reach these methods
+/// directly (through `&mut Entries`, serde's forwarding impl stood between, a call per key);
+/// `left` is the caller's, which checks it afterwards.
 struct Entries<'a, 'de> {
     de: &'a mut Deserializer<'de>,
     len: usize,
-    left: usize,
+    left: &'a mut usize,
     kind: EntriesKind,
     /// The field names of the struct being read (empty for maps): a key equal to one is handed
     /// to the visitor as that `&'static str`, which needs no UTF-8 check.
@@ -624,8 +670,18 @@ impl Entries<'_, '_> {
     #[inline(always)]
     fn field(&mut self, name: &[u8]) -> Option<&'static str> {
         let fields = self.fields;
-        let found = match fields.get(self.next_field) {
-            Some(f) if same_bytes(f.as_bytes(), name) => self.next_field,
+        // Mangled aliases (`\0*\0name`, `\0Class\0name`) are skipped: serde lists a field's
+        // names together (sorted, so these come first), and an object's keys are unmangled
+        // before they are looked up here.
+        let past_aliases = |mut at: usize| {
+            while fields.get(at).is_some_and(|f| f.starts_with('\0')) {
+                at += 1;
+            }
+            at
+        };
+        let expected = past_aliases(self.next_field);
+        let found = match fields.get(expected) {
+            Some(f) if same_bytes(f.as_bytes(), name) => expected,
             _ => fields.iter().position(|f| same_bytes(f.as_bytes(), name))?,
         };
         self.next_field = found + 1;
@@ -633,15 +689,37 @@ impl Entries<'_, '_> {
     }
 }
 
-/// A property name without its visibility prefix: [`PropertyName::parse`]'s `name`, with the
-/// public and protected (`\0*\0`) cases inline.
+/// A property name without its visibility prefix: [`PropertyName::parse`]'s `name` (what follows
+/// the second NUL of `\0Class\0name`; no second NUL, a public name), its class skipped a word at
+/// a time.
 #[inline(always)]
 fn unmangled(raw: &[u8]) -> &[u8] {
     match raw {
         [0, b'*', 0, name @ ..] => name,
-        [0, ..] => PropertyName::parse(raw).name,
+        [0, rest @ ..] => match first_nul(rest) {
+            Some(end) => &rest[end + 1..],
+            None => raw,
+        },
         _ => raw,
     }
+}
+
+/// The index of the first NUL byte of `s`: eight bytes at a time (a word has a zero byte where
+/// `(w - 0x01…01) & !w & 0x80…80` is non-zero, its lowest set bit in the first zero byte).
+fn first_nul(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let (words, tail) = s.as_chunks::<8>();
+    for (i, w) in words.iter().enumerate() {
+        let w = u64::from_le_bytes(*w);
+        let zeros = w.wrapping_sub(ONES) & !w & HIGHS;
+        if zeros != 0 {
+            return Some(i * 8 + (zeros.trailing_zeros() / 8) as usize);
+        }
+    }
+    tail.iter()
+        .position(|&b| b == 0)
+        .map(|i| words.len() * 8 + i)
 }
 
 /// `s:N:"field";` at `pos`, exactly (N without leading zeros, as PHP writes it): the position
@@ -651,27 +729,43 @@ fn unmangled(raw: &[u8]) -> &[u8] {
 fn expected_key(input: &[u8], pos: usize, field: &str) -> Option<usize> {
     let name = field.as_bytes();
     let n = name.len();
-    let (head, start) = match n {
-        1..=9 => (input.get(pos..pos + 5)?, pos + 5),
-        10..=99 => (input.get(pos..pos + 6)?, pos + 6),
+    // The header `s:N:"` (or `s:NN:"`) compared as the low bytes of a little-endian word; the
+    // whole key is bounds checked once, and is at least 8 bytes long (`s:1:"x";`).
+    let (key, head_len) = match n {
+        1..=9 => {
+            let key = input.get(pos..pos + n + 7)?;
+            let head = u64::from_le_bytes([b's', b':', b'0' + n as u8, b':', b'"', 0, 0, 0]);
+            let word = u64::from_le_bytes(*key.first_chunk::<8>()?);
+            if word & 0xff_ffff_ffff != head {
+                return None;
+            }
+            (key, 5)
+        }
+        10..=99 => {
+            let key = input.get(pos..pos + n + 8)?;
+            let head = u64::from_le_bytes([
+                b's',
+                b':',
+                b'0' + (n / 10) as u8,
+                b'0' + (n % 10) as u8,
+                b':',
+                b'"',
+                0,
+                0,
+            ]);
+            let word = u64::from_le_bytes(*key.first_chunk::<8>()?);
+            if word & 0xffff_ffff_ffff != head {
+                return None;
+            }
+            (key, 6)
+        }
         _ => return None,
     };
-    let digits_ok = if n < 10 {
-        head[2] == b'0' + n as u8 && head[3] == b':' && head[4] == b'"'
-    } else {
-        head[2] == b'0' + (n / 10) as u8
-            && head[3] == b'0' + (n % 10) as u8
-            && head[4] == b':'
-            && head[5] == b'"'
-    };
-    if head[0] != b's' || head[1] != b':' || !digits_ok || name[0] == 0 {
+    let (text, quote) = key[head_len..].split_at(n);
+    if name[0] == 0 || !same_bytes(text, name) || quote != b"\";" {
         return None;
     }
-    let end = start + n;
-    if !same_bytes(input.get(start..end)?, name) || input.get(end..end + 2)? != b"\";" {
-        return None;
-    }
-    Some(end + 2)
+    Some(pos + key.len())
 }
 
 /// `a == b`, without a call to `memcmp` for the short names struct fields have: lengths first,
@@ -691,7 +785,11 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
             return u64::from_le_bytes(*a0) == u64::from_le_bytes(*b0)
                 && u64::from_le_bytes(*a1) == u64::from_le_bytes(*b1);
         }
-        return a == b;
+        // Longer (Laravel's `login_web_<sha1>` is 50 bytes): a word at a time, then the last
+        // word, overlapping.
+        let (wa, _) = a.as_chunks::<8>();
+        let (wb, _) = b.as_chunks::<8>();
+        return wa.iter().zip(wb).all(|(x, y)| x == y) && a1 == b1;
     }
     if let (Some(a0), Some(b0), Some(a1), Some(b1)) = (
         a.first_chunk::<4>(),
@@ -710,19 +808,39 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
     type Error = DeError;
 
+    #[inline(always)]
+    fn next_element<T: de::Deserialize<'de>>(&mut self) -> Result<Option<T>> {
+        self.next_element_seed(std::marker::PhantomData)
+    }
+
+    #[inline(always)]
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
-        if self.left == 0 {
+        if *self.left == 0 {
             return Ok(None);
         }
-        let index = self.len - self.left;
+        let index = self.len - *self.left;
         let key_at = self.de.reader.pos();
         if let Some((k, end)) = fast::int(self.de.input, key_at) {
             if k as u64 == index as u64 {
                 self.de.reader.skip_to(end);
-                self.left -= 1;
+                *self.left -= 1;
                 return seed.deserialize(&mut *self.de).map(Some);
             }
         }
+        self.list_key(index, key_at)?;
+        *self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(*self.left)
+    }
+}
+
+impl Entries<'_, '_> {
+    /// The key `index` of a list, read by the reader: not as PHP writes it, or not that key.
+    #[inline(never)]
+    fn list_key(&mut self, index: usize, key_at: usize) -> Result<()> {
         match self.de.reader.key()? {
             KeyRef::Int(k) if k >= 0 && k as u64 == index as u64 => {}
             KeyRef::Int(k) => {
@@ -742,35 +860,61 @@ impl<'de> SeqAccess<'de> for Entries<'_, 'de> {
                 .into())
             }
         }
-        self.left -= 1;
-        seed.deserialize(&mut *self.de).map(Some)
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.left)
+        Ok(())
     }
 }
 
 impl<'de> MapAccess<'de> for Entries<'_, 'de> {
     type Error = DeError;
 
+    #[inline(always)]
+    fn next_key<K: de::Deserialize<'de>>(&mut self) -> Result<Option<K>> {
+        self.next_key_seed(std::marker::PhantomData)
+    }
+
+    #[inline(always)]
+    fn next_value<V: de::Deserialize<'de>>(&mut self) -> Result<V> {
+        self.next_value_seed(std::marker::PhantomData)
+    }
+
+    #[inline(always)]
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
-        if self.left == 0 {
+        if *self.left == 0 {
             return Ok(None);
         }
-        self.left -= 1;
         let key_at = self.de.reader.pos();
         if let Some(&field) = self.fields.get(self.next_field) {
             // The field that came next last time, written as PHP writes it: one comparison.
             if let Some(end) = expected_key(self.de.input, key_at, field) {
+                *self.left -= 1;
                 self.next_field += 1;
                 self.de.reader.skip_to(end);
-                return seed
-                    .deserialize(BorrowedStrDeserializer::new(field))
-                    .map(Some)
-                    .map_err(|e| at(e, key_at));
+                return match seed.deserialize(BorrowedStrDeserializer::new(field)) {
+                    Ok(v) => Ok(Some(v)),
+                    Err(e) => Err(at(e, key_at)),
+                };
             }
         }
+        self.other_key(seed)
+    }
+
+    #[inline(always)]
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
+        seed.deserialize(&mut *self.de)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(*self.left)
+    }
+}
+
+impl<'de> Entries<'_, 'de> {
+    /// A key other than the expected field: another field, a mangled property name, a map key.
+    /// Out of line, so that [`MapAccess::next_key_seed`]'s path for the expected field stays small.
+    #[inline(never)]
+    fn other_key<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        *self.left -= 1;
+        let key_at = self.de.reader.pos();
         if !self.fields.is_empty() {
             if let Some((data, len, end)) = fast::string(self.de.input, key_at) {
                 let raw = &self.de.input[data..data + len];
@@ -794,14 +938,6 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
         })
         .map(Some)
         .map_err(|e| at(e, key_at))
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
-        seed.deserialize(&mut *self.de)
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.left)
     }
 }
 
@@ -928,10 +1064,9 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         let start = self.reader.pos();
         if let Some((data, len, end)) = fast::string(self.input, start) {
             self.reader.skip_to(end);
-            let bytes = &self.input[data..data + len];
-            return match std::str::from_utf8(bytes) {
+            return match self.text.str(data, len) {
                 Ok(s) => visitor.visit_borrowed_str(s).map_err(|e| at(e, start)),
-                Err(e) => Err(invalid_utf8(data + e.valid_up_to())),
+                Err(bad) => Err(invalid_utf8(bad)),
             };
         }
         self.positioned(|de| match de.header()? {
@@ -961,6 +1096,10 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         let start = self.reader.pos();
         if !matches!(self.input.get(start), Some(b'N' | b'r' | b'R') | None) {
             return visitor.visit_some(&mut *self).map_err(|e| at(e, start));
+        }
+        if self.input.get(start..start + 2) == Some(b"N;") {
+            self.reader.skip_to(start + 2);
+            return visitor.visit_none();
         }
         self.positioned(|de| {
             if de.reader.peek_is(b'N') {
@@ -999,9 +1138,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         let start = self.reader.pos();
         if let Some((len, body)) = fast::array(self.input, start) {
             self.reader.skip_to(body);
-            return self
-                .entries(start, len, EntriesKind::List, &[], visitor)
-                .map_err(|e| at(e, start));
+            return self.entries(start, len, EntriesKind::List, &[], visitor);
         }
         self.positioned(|de| {
             let start = de.reader.pos();
@@ -1093,15 +1230,23 @@ impl<'de> Deserializer<'de> {
         let start = self.reader.pos();
         if let Some((len, body)) = fast::array(self.input, start) {
             self.reader.skip_to(body);
-            return self
-                .entries(start, len, EntriesKind::Array, fields, visitor)
-                .map_err(|e| at(e, start));
+            return self.entries(start, len, EntriesKind::Array, fields, visitor);
         }
-        if let Some((len, body)) = fast::object(self.input, start) {
+        self.map_other(fields, visitor)
+    }
+
+    /// [`Self::map`] of anything but an array as PHP writes it: out of line, so that the array's
+    /// path is short.
+    #[inline(never)]
+    fn map_other<V: Visitor<'de>>(
+        &mut self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        let start = self.reader.pos();
+        if let Some((len, body)) = fast::object(self.input, start, &mut self.known_class) {
             self.reader.skip_to(body);
-            return self
-                .entries(start, len, EntriesKind::Object, fields, visitor)
-                .map_err(|e| at(e, start));
+            return self.entries(start, len, EntriesKind::Object, fields, visitor);
         }
         self.positioned(|de| {
             let start = de.reader.pos();
@@ -1211,21 +1356,18 @@ struct ObjectBody<'a, 'de> {
 
 impl<'de> ObjectBody<'_, 'de> {
     fn visit_properties<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        let mut access = Entries {
+        let mut left = self.len;
+        let access = Entries {
             de: self.de,
             len: self.len,
-            left: self.len,
+            left: &mut left,
             kind: EntriesKind::Object,
             fields: self.fields,
             next_field: 0,
         };
-        let value = visitor.visit_map(&mut access)?;
-        if access.left > 0 {
-            return Err(Error::Serde(format!(
-                "{} of {} entries left unread",
-                access.left, self.len
-            ))
-            .into());
+        let value = visitor.visit_map(access)?;
+        if left > 0 {
+            return Err(Error::Serde(format!("{left} of {} entries left unread", self.len)).into());
         }
         Ok(value)
     }
@@ -1517,5 +1659,27 @@ impl<'de> VariantAccess<'de> for &mut Deserializer<'de> {
         visitor: V,
     ) -> Result<V::Value> {
         de::Deserializer::deserialize_map(self, visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word-at-a-time unmangling against `PropertyName::parse`, on names with NULs at every
+    /// place, of every length around the word size.
+    #[test]
+    fn unmangled_is_property_name_parse() {
+        let mut rng = crate::test_rng::Rng(0x00a1_1a5e);
+        for _ in 0..20_000 {
+            let len = rng.below(40);
+            let mut raw: Vec<u8> = (0..len)
+                .map(|_| [0, b'*', b'a', b'\\', 0xff][rng.below(5)])
+                .collect();
+            if rng.below(2) == 0 {
+                raw.insert(0, 0);
+            }
+            assert_eq!(unmangled(&raw), PropertyName::parse(&raw).name, "{raw:?}");
+        }
     }
 }

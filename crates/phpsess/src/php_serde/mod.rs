@@ -65,6 +65,7 @@
 
 mod de;
 mod ser;
+mod utf8;
 
 use std::fmt;
 
