@@ -487,27 +487,8 @@ fn sentinel_planned_failover_loses_no_acknowledged_write() {
     // A moment of writes on the settled new master, then stop.
     std::thread::sleep(Duration::from_millis(500));
     stop.store(true, Ordering::Relaxed);
-    let (acked, ok, failed, mut lost) = rt.block_on(writer).expect("writer task");
-    let mut c = setup.master_connection();
-    for (id, &want) in ids.iter().zip(&acked) {
-        let stored: Option<Vec<u8>> = c.get(format!("{DEFAULT_PREFIX}{id}")).unwrap();
-        let have = counter(stored.as_deref());
-        if have < want {
-            lost.push(format!(
-                "{id}: {have} stored on the new master, {want} acknowledged"
-            ));
-        }
-    }
-    eprintln!("writes acknowledged {ok}, failed {failed}");
-    assert!(
-        ok > 100,
-        "the writer made progress: {ok} ok, {failed} failed"
-    );
-    assert!(
-        lost.is_empty(),
-        "acknowledged writes lost:\n{}",
-        lost.join("\n")
-    );
+    let (acked, ok, failed, lost) = rt.block_on(writer).expect("writer task");
+    super::cluster::assert_no_acknowledged_write_lost(&setup, &ids, &acked, (ok, failed), lost);
 }
 
 #[test]

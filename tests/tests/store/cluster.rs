@@ -179,9 +179,22 @@ fn sentinel_planned_failover_loses_no_acknowledged_write() {
     // A moment of writes on the settled new master, then stop.
     std::thread::sleep(Duration::from_millis(500));
     stop.store(true, Ordering::Relaxed);
-    let (acked, ok, failed, mut lost) = writer.join().expect("writer thread");
+    let (acked, ok, failed, lost) = writer.join().expect("writer thread");
+    assert_no_acknowledged_write_lost(&setup, &ids, &acked, (ok, failed), lost);
+}
+
+/// After a failover under a writer that counted in each session (`acked[i]`: the last value it
+/// was told was written to `ids[i]`): each is on the new master, the writer made progress, and
+/// it never read less than it had been told (`lost`, its own findings).
+pub(crate) fn assert_no_acknowledged_write_lost(
+    setup: &SentinelSetup,
+    ids: &[String],
+    acked: &[u64],
+    (ok, failed): (u64, u64),
+    mut lost: Vec<String>,
+) {
     let mut c = setup.master_connection();
-    for (id, &want) in ids.iter().zip(&acked) {
+    for (id, &want) in ids.iter().zip(acked) {
         let stored: Option<Vec<u8>> = c.get(format!("{DEFAULT_PREFIX}{id}")).unwrap();
         let have = counter(stored.as_deref());
         if have < want {
