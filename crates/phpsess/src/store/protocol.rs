@@ -1,6 +1,6 @@
 //! The session protocol's decisions without I/O, shared by the blocking [`super::SessionStore`]
-//! and the async [`super::AsyncSessionStore`]: which commands a read, a lock attempt, a queue try
-//! or a fenced write sends (pipelines built with `redis::pipe`), what their replies mean, and how
+//! and the async [`super::AsyncSessionStore`]: which commands a read, a lock attempt, a queue try,
+//! a fenced write, a destroy, an exists or a create id sends (pipelines built with `redis::pipe`), what their replies mean, and how
 //! a stored value becomes session bytes and back (size cap, encryption at rest, compression).
 //! The stores only send these pipelines over their own connections and count what happened, so
 //! the two cannot drift apart on the wire.
@@ -11,9 +11,10 @@ use redis::{Pipeline, Value};
 
 use super::codec::TooLarge;
 use super::keys::SessionKey;
-use super::lock::{wake_key, LockToken, QUEUE_WAIT};
-use super::redact::printable;
+use super::lock::{wake_key, LockToken, QUEUE_WAIT, UNLOCK};
+use super::redact::{printable, short_id};
 use super::session_store::StoreOptions;
+use super::user_index::{binding_key, index_key, Binding};
 
 /// A pipeline whose error replies come back as values, so one failed command does not hide the
 /// replies of the others.
@@ -302,6 +303,128 @@ pub(crate) fn stored_id<'a>(options: &StoreOptions, id: &'a str) -> crate::Resul
     }
     let _ = options;
     Ok(Cow::Borrowed(id))
+}
+
+/// `p` followed by the release of our lock (`UNLOCK`: compare-and-delete by token, handing the
+/// lock to the next queued waiter).
+pub(crate) fn push_unlock(p: Pipeline, key: &SessionKey, token: &LockToken) -> ScriptPipeline {
+    push_script(p, UNLOCK, &[&key.lock], &[token.as_str().as_bytes()])
+}
+
+/// Does a session exist (PHP's strict mode `validate_sid`): one `EXISTS` of its data key.
+pub(crate) fn push_exists(p: &mut Pipeline, key: &SessionKey) {
+    p.cmd("EXISTS").arg(&key.data);
+}
+
+/// What the `EXISTS` of [`push_exists`] answered.
+pub(crate) fn exists_reply(reply: Option<&Value>) -> bool {
+    matches!(reply, Some(Value::Int(1)))
+}
+
+/// What ending a session (PHP's `session_destroy`) sends, before the release of the lock when
+/// the caller holds it ([`push_unlock`], appended by the store).
+pub(crate) struct DestroyPlan {
+    /// `DEL` of the data; with the user index on, of the binding too, and on a host list the
+    /// `ZREM` of the id from its user's index (that index lives on the session's host).
+    pub(crate) pipe: Pipeline,
+    /// On a cluster, the user's index to remove the id from afterwards: it lives in a slot of
+    /// its own. Best effort: listings skip entries whose session is gone.
+    pub(crate) unindex: Option<Vec<u8>>,
+}
+
+/// The commands that end stored id `id` under `key`. `binding` is the binding read with the
+/// session (user index on): its index entry goes too. A session destroyed without its binding
+/// read leaves its entry to the index's own expiry check. `prefix` is that of the place holding
+/// the session.
+pub(crate) fn destroy_plan(
+    options: &StoreOptions,
+    cluster: bool,
+    id: &str,
+    key: &SessionKey,
+    binding: Option<&Binding>,
+    prefix: &[u8],
+) -> DestroyPlan {
+    let mut pipe = pipeline();
+    pipe.cmd("DEL").arg(&key.data);
+    let mut unindex = None;
+    if options.user_index {
+        pipe.cmd("DEL").arg(binding_key(key));
+        if let Some(b) = binding {
+            let ikey = index_key(prefix, &b.user);
+            if cluster {
+                unindex = Some(ikey);
+            } else {
+                pipe.cmd("ZREM").arg(ikey).arg(id);
+            }
+        }
+    }
+    DestroyPlan { pipe, unindex }
+}
+
+/// The follow-up of a [`DestroyPlan`] on a cluster: `ZREM` of `id` from index `ikey`.
+pub(crate) fn unindex_pipeline(ikey: &[u8], id: &str) -> Pipeline {
+    let mut p = pipeline();
+    p.cmd("ZREM").arg(ikey).arg(id);
+    p
+}
+
+/// How many generated ids a create id tries before giving up (each one collided with a session).
+pub(crate) const CREATE_ID_ATTEMPTS: usize = 3;
+
+/// One try of a new id: `EXISTS` of its data key and, when `lock` is set (its expiry in ms), the
+/// `SET NX PX` of its lock in the same round trip.
+pub(crate) fn push_create_id_attempt(
+    p: &mut Pipeline,
+    key: &SessionKey,
+    token: &LockToken,
+    lock: Option<u64>,
+) {
+    push_exists(p, key);
+    if let Some(expire_ms) = lock {
+        p.cmd("SET")
+            .arg(&key.lock)
+            .arg(token.as_str())
+            .arg("NX")
+            .arg("PX")
+            .arg(expire_ms);
+    }
+}
+
+/// What a try of [`push_create_id_attempt`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NewIdReply {
+    /// A session of that id exists.
+    pub(crate) exists: bool,
+    /// Our `SET NX` took its lock.
+    pub(crate) locked: bool,
+}
+
+impl NewIdReply {
+    /// Read the replies of [`push_create_id_attempt`].
+    pub(crate) fn read(replies: &[Value]) -> Self {
+        NewIdReply {
+            exists: exists_reply(replies.first()),
+            locked: matches!(replies.get(1), Some(Value::Okay)),
+        }
+    }
+
+    /// We locked an id that is taken: the lock must be given back at once.
+    pub(crate) fn must_release(&self) -> bool {
+        self.locked && self.exists
+    }
+
+    /// The id is free, and ours when a lock was asked for (`locking`); else try another.
+    pub(crate) fn is_fresh(&self, locking: bool) -> bool {
+        !self.exists && (!locking || self.locked)
+    }
+}
+
+/// Every generated id collided ([`CREATE_ID_ATTEMPTS`] of them); `last` is shown shortened.
+pub(crate) fn ids_collided(last: &str) -> crate::Error {
+    crate::Error::InvalidId {
+        id: short_id(last),
+        reason: "three generated ids in a row collided with existing sessions",
+    }
 }
 
 /// A bulk string reply's bytes.
