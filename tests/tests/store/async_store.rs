@@ -731,14 +731,24 @@ fn two_weighted_hosts() -> (Vec<RedisServer>, String) {
     (servers, save_path)
 }
 
+/// The async and the blocking store over the same servers (a `redis` or `sentinel://` save_path).
+fn both_stores(
+    rt: &tokio::runtime::Runtime,
+    save_path: &str,
+    options: StoreOptions,
+) -> (AsyncSessionStore, SessionStore) {
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(save_path, options.clone()) })
+        .unwrap();
+    let blocking = SessionStore::new(Topology::from_save_path(save_path).unwrap(), options);
+    (store, blocking)
+}
+
 #[test]
 fn destroy_ends_the_session_and_hands_its_lock_to_the_next_request() {
     let (servers, save_path) = two_weighted_hosts();
     let rt = runtime();
-    let store = rt
-        .block_on(async { AsyncSessionStore::from_save_path(&save_path, options()) })
-        .unwrap();
-    let mut blocking = SessionStore::new(Topology::from_save_path(&save_path).unwrap(), options());
+    let (store, mut blocking) = both_stores(&rt, &save_path, options());
     let ids: Vec<String> = "ABCDEFGH"
         .chars()
         .map(|c| format!("{c}destroyed0000000000"))
@@ -791,13 +801,7 @@ fn destroy_with_the_user_index_on_takes_the_session_out_of_its_users_index() {
     let (servers, save_path) = two_weighted_hosts();
     let indexed = options().with_user_index(true);
     let rt = runtime();
-    let store = rt
-        .block_on(async { AsyncSessionStore::from_save_path(&save_path, indexed.clone()) })
-        .unwrap();
-    let mut blocking = SessionStore::new(
-        Topology::from_save_path(&save_path).unwrap(),
-        indexed.clone(),
-    );
+    let (store, mut blocking) = both_stores(&rt, &save_path, indexed);
     let ids: Vec<String> = "ABCDEF"
         .chars()
         .map(|c| format!("{c}unindexed000000000"))
@@ -892,10 +896,7 @@ fn destroy_exists_and_create_id_on_a_cluster() {
 fn exists_and_create_id_agree_with_the_blocking_store() {
     let (servers, save_path) = two_weighted_hosts();
     let rt = runtime();
-    let store = rt
-        .block_on(async { AsyncSessionStore::from_save_path(&save_path, options()) })
-        .unwrap();
-    let mut blocking = SessionStore::new(Topology::from_save_path(&save_path).unwrap(), options());
+    let (store, mut blocking) = both_stores(&rt, &save_path, options());
     let taken: Vec<String> = "ABCD"
         .chars()
         .map(|c| format!("{c}taken00000000000"))
@@ -966,10 +967,7 @@ fn destroy_with_hashed_ids_deletes_the_stored_ids_keys() {
     let hashed = options()
         .with_hash_ids(Some(hasher.clone()))
         .with_user_index(true);
-    let store = rt
-        .block_on(async { AsyncSessionStore::from_save_path(&save_path, hashed.clone()) })
-        .unwrap();
-    let mut blocking = SessionStore::new(Topology::from_save_path(&save_path).unwrap(), hashed);
+    let (store, mut blocking) = both_stores(&rt, &save_path, hashed);
     let id = "hasheddestroy0000000001";
     rt.block_on(async {
         async_request(&store, id, Some(Some("5")), b"user_id|i:5;").await;
@@ -981,4 +979,31 @@ fn destroy_with_hashed_ids_deletes_the_stored_ids_keys() {
     });
     let keys: Vec<String> = server.connection().keys("*").unwrap();
     assert_eq!(keys, Vec::<String>::new(), "{}", hasher.stored_id(id));
+}
+
+#[test]
+fn destroy_on_a_sentinel_master_is_on_the_replica_when_it_returns() {
+    let setup = SentinelSetup::start();
+    let save_path = sentinel_save_path(&setup);
+    let rt = runtime();
+    let (store, mut blocking) = both_stores(&rt, &save_path, options());
+    let id = "sdestroyed00000000000001";
+    let key = format!("{DEFAULT_PREFIX}{id}");
+    blocking.read(id).unwrap();
+    blocking.write(id, b"n|i:1;").unwrap();
+    rt.block_on(async {
+        assert!(store.exists(id).await.unwrap());
+        let read = store.read_locked(id).await.unwrap();
+        assert_eq!(read.data.as_deref(), Some(&b"n|i:1;"[..]));
+        store.destroy(read.lock).await.unwrap();
+    });
+    // The destroy waited for the replica (`WAIT`), as a write does.
+    let on_replica: Option<Vec<u8>> = setup.replica().connection().get(&key).unwrap();
+    assert_eq!(on_replica, None);
+    let lock: Option<Vec<u8>> = setup
+        .master_connection()
+        .get(format!("{key}_LOCK"))
+        .unwrap();
+    assert_eq!(lock, None, "released");
+    assert!(!blocking.exists(id).unwrap());
 }

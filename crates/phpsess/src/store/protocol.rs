@@ -52,13 +52,18 @@ pub(crate) fn push_lock_attempt(
     token: &LockToken,
     expire_ms: u64,
 ) {
+    push_lock_set(p, key, token, expire_ms);
+    p.cmd("GET").arg(&key.lock);
+}
+
+/// The lock's `SET <lock> <token> NX PX <ms>`, as phpredis takes it.
+fn push_lock_set(p: &mut Pipeline, key: &SessionKey, token: &LockToken, expire_ms: u64) {
     p.cmd("SET")
         .arg(&key.lock)
         .arg(token.as_str())
         .arg("NX")
         .arg("PX")
         .arg(expire_ms);
-    p.cmd("GET").arg(&key.lock);
 }
 
 /// Did the lock attempt (the first two replies, [`push_lock_attempt`]) give us the lock? Also true
@@ -381,12 +386,7 @@ pub(crate) fn push_create_id_attempt(
 ) {
     push_exists(p, key);
     if let Some(expire_ms) = lock {
-        p.cmd("SET")
-            .arg(&key.lock)
-            .arg(token.as_str())
-            .arg("NX")
-            .arg("PX")
-            .arg(expire_ms);
+        push_lock_set(p, key, token, expire_ms);
     }
 }
 
@@ -536,6 +536,57 @@ mod tests {
             queue_reply(Some(&Value::BulkString(b"x".to_vec()))),
             QueueReply::HeldBy(b"x".to_vec())
         );
+    }
+
+    fn packed(p: &Pipeline) -> String {
+        String::from_utf8_lossy(&p.get_packed_pipeline()).into_owned()
+    }
+
+    #[test]
+    fn destroy_unindexes_in_the_pipeline_on_hosts_and_after_it_on_a_cluster() {
+        let user = Binding::from_data(*b"42");
+        let plain = destroy_plan(
+            &StoreOptions::default(),
+            false,
+            "abc",
+            &key(),
+            Some(&user),
+            b"p:",
+        );
+        assert_eq!(plain.pipe.len(), 1, "only the data without the index");
+        assert_eq!(plain.unindex, None);
+        let indexed = StoreOptions::default().with_user_index(true);
+        let hosts = destroy_plan(&indexed, false, "abc", &key(), Some(&user), b"p:");
+        let sent = packed(&hosts.pipe);
+        assert!(sent.contains("PHPREDIS_SESSION:abc_USER"), "{sent}");
+        assert!(
+            sent.contains("ZREM\r\n$10\r\np:_user:42\r\n$3\r\nabc"),
+            "{sent}"
+        );
+        assert_eq!(hosts.unindex, None);
+        let cluster = destroy_plan(&indexed, true, "abc", &key(), Some(&user), b"p:");
+        assert_eq!(cluster.pipe.len(), 2, "DEL data, DEL binding: one slot");
+        assert_eq!(cluster.unindex.as_deref(), Some(&b"p:_user:42"[..]));
+        let unread = destroy_plan(&indexed, false, "abc", &key(), None, b"p:");
+        assert_eq!((unread.pipe.len(), unread.unindex), (2, None));
+    }
+
+    #[test]
+    fn a_new_id_is_fresh_only_when_free_and_locked_as_asked() {
+        let token = LockToken::new();
+        let mut p = pipeline();
+        push_create_id_attempt(&mut p, &key(), &token, Some(1500));
+        let sent = packed(&p);
+        assert!(sent.starts_with("*2\r\n$6\r\nEXISTS"), "{sent}");
+        assert!(sent.contains("NX\r\n$2\r\nPX\r\n$4\r\n1500"), "{sent}");
+        let read = |r: &[Value]| NewIdReply::read(r);
+        let free = read(&[Value::Int(0), Value::Okay]);
+        assert!(free.is_fresh(true) && !free.must_release());
+        let taken = read(&[Value::Int(1), Value::Okay]);
+        assert!(!taken.is_fresh(true) && taken.must_release());
+        let lock_held = read(&[Value::Int(0), Value::Nil]);
+        assert!(!lock_held.is_fresh(true) && lock_held.is_fresh(false));
+        assert!(read(&[Value::Int(0)]).is_fresh(false));
     }
 
     #[test]
