@@ -833,15 +833,12 @@ fn destroy_exists_and_create_id_on_a_cluster() {
     let cluster = RedisCluster::start();
     let indexed = options().with_user_index(true);
     let rt = runtime();
+    let seeds = cluster.seed_query();
     let store = rt
-        .block_on(async {
-            AsyncSessionStore::from_cluster_save_path(&cluster.seed_query(), indexed.clone())
-        })
+        .block_on(async { AsyncSessionStore::from_cluster_save_path(&seeds, indexed.clone()) })
         .unwrap();
-    let mut blocking = SessionStore::new(
-        Topology::from_cluster_save_path(&cluster.seed_query()).unwrap(),
-        indexed,
-    );
+    let mut blocking =
+        SessionStore::new(Topology::from_cluster_save_path(&seeds).unwrap(), indexed);
     let mut c = cluster.connection();
     let ids: Vec<String> = (0..6).map(|i| format!("cdestroy{i:016}")).collect();
     let index = format!("{DEFAULT_CLUSTER_PREFIX}_user:9");

@@ -7,6 +7,14 @@
 //! connection (MOVED/ASK, failover), or a master found through Sentinel
 //! ([`super::async_sentinel`]). Cloning the store is cheap and shares the connections.
 //!
+//! The blocking store's session operations, with the lock held as a value
+//! ([`HeldSessionLock`]) instead of in the store: [`read`](AsyncSessionStore::read) (no lock),
+//! [`read_locked`](AsyncSessionStore::read_locked), then with the lock
+//! [`write`](AsyncSessionStore::write), [`touch`](AsyncSessionStore::touch),
+//! [`release`](AsyncSessionStore::release) or [`destroy`](AsyncSessionStore::destroy) (PHP's
+//! `session_destroy()`); [`exists`](AsyncSessionStore::exists) and
+//! [`create_id`](AsyncSessionStore::create_id), which returns the new id with its lock.
+//!
 //! ```no_run
 //! # async fn run() -> phpsess::Result<()> {
 //! use phpsess::store::{AsyncSessionStore, StoreOptions};
