@@ -2,7 +2,8 @@
 //! through phpsess's extractors. `GET /me` answers `{"user_id": …}` for a logged-in session and
 //! 401 otherwise; `GET /baseline?key=K` does one plain `GET K` over the same Redis connection (the
 //! benchmark's anchor); `POST /touch` (native sessions) writes `$_SESSION['rust_count']` back
-//! under the lock. Thin on purpose: everything it does is in `phpsess::axum`.
+//! under the lock; `POST /logout` (native sessions) destroys the session and clears the cookie.
+//! Thin on purpose: everything it does is in `phpsess::axum`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -95,9 +96,11 @@ async fn run() -> Result<()> {
     } else {
         (get(me_php), post(touch_php))
     };
-    let app = Router::new()
-        .route("/me", me)
-        .route("/touch", touch)
+    let mut app = Router::new().route("/me", me).route("/touch", touch);
+    if args.app_key.is_none() {
+        app = app.route("/logout", post(logout_php));
+    }
+    let app = app
         .layer(config.layer())
         .route("/baseline", get(baseline))
         .with_state(raw);
@@ -170,6 +173,16 @@ async fn touch_php(session: PhpSessionMut) -> Response {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
     Json(json!({ "rust_count": seen + 1 })).into_response()
+}
+
+/// Native sessions: log out, as PHP's `session_destroy()` plus the cookie's removal.
+async fn logout_php(session: PhpSessionMut) -> Response {
+    session.destroy();
+    (
+        [(axum::http::header::SET_COOKIE, session.expired_cookie())],
+        Json(json!({ "logged_out": true })),
+    )
+        .into_response()
 }
 
 /// Laravel sessions: the same counter, written back keeping the session's TTL.

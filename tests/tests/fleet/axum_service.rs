@@ -1,7 +1,8 @@
 //! The axum extractors over HTTP, in the real `phpsess-axum-example` binary next to real PHP:
 //! sessions logged in by php-fpm (phpsess and phpredis handlers) and by Laravel 8.83 are read by
 //! `GET /me`; `POST /touch` writes back under PHP's lock and PHP's next request sees it; a PHP
-//! request holding the lock makes the write-back wait its turn; weighted hosts and a cluster;
+//! request holding the lock makes the write-back wait its turn; `POST /logout` destroys the
+//! session for PHP too; weighted hosts and a cluster;
 //! Redis paused, killed and restarted under it; hostile cookies get a 401 and the service lives on.
 
 use std::thread;
@@ -208,6 +209,48 @@ fn a_write_back_waits_for_the_php_request_holding_the_lock_then_lands() {
         r["session"],
         json!({"user": "bob", "n": 1, "rust_count": 1})
     );
+}
+
+#[test]
+fn a_logout_through_the_service_destroys_the_php_session_for_php_and_releases_its_lock() {
+    let redis = RedisServer::start();
+    let save_path = format!("tcp://{}", redis.addr());
+    let site = Site::start(vec![pool("web", Handler::Phpsess, &save_path)]);
+    let service = php_service(&redis);
+    let (mut client, id) = log_in(&site, "eve");
+    let mut conn = redis.connection();
+    let key = format!("PHPREDIS_SESSION:{id}");
+    assert!(redis::cmd("EXISTS")
+        .arg(&key)
+        .query::<bool>(&mut conn)
+        .unwrap());
+
+    let mut rust = service.client();
+    rust.set_cookie("PHPSESSID", &id);
+    let r = rust
+        .request("POST", "/logout", None)
+        .unwrap_or_else(|e| panic!("POST /logout: {e}\n{}", service.logs()));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let cleared = r.header("set-cookie").unwrap_or_default();
+    assert!(
+        cleared.starts_with("PHPSESSID=deleted;") && cleared.contains("Max-Age=0"),
+        "the response clears the cookie: {cleared:?}"
+    );
+
+    // Gone, with its lock: nothing of the session is left in Redis.
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{key}*"))
+        .query(&mut conn)
+        .unwrap();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    // PHP's next request with the old cookie finds no session (strict mode: a new id, empty).
+    let r = site.ok_json("after logout", client.get(&format!("{APP}?do=whoami")));
+    assert_ne!(r["id"], json!(id), "strict mode refuses the destroyed id");
+    assert!(
+        r["session"].get("user").is_none(),
+        "the destroyed session is not PHP's any more: {r}"
+    );
+    assert_eq!(me(&service, "PHPSESSID", &id).0, 401);
 }
 
 fn laravel_service(redis: &RedisServer) -> AxumService {

@@ -1,6 +1,7 @@
 //! The async store (feature `tokio`) against real redis-servers and a real cluster, side by side
 //! with the blocking store: the same keys and host choice, the lock protocol with each other
-//! (a blocking holder hands the lock to an async waiter), fenced writes, one shared
+//! (a blocking holder hands the lock to an async waiter), fenced writes, destroy (lock handed on,
+//! index entry removed), exists and create id as the blocking store decides them, one shared
 //! connection that survives a Redis restart, a Sentinel master followed through a failover, and
 //! the per-user index kept for the blocking store's listings.
 
@@ -698,4 +699,289 @@ fn hashed_ids_name_the_same_keys_in_both_stores() {
     );
     assert_eq!(blocking.read(id).unwrap().data.unwrap(), b"n|i:2;");
     blocking.close().unwrap();
+}
+
+fn two_weighted_hosts() -> (Vec<RedisServer>, String) {
+    let servers: Vec<RedisServer> = (0..2).map(|_| RedisServer::start()).collect();
+    let save_path = servers
+        .iter()
+        .zip([1u32, 2])
+        .map(|(s, w)| format!("tcp://{}?weight={w}", s.addr()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (servers, save_path)
+}
+
+/// The async and the blocking store over the same servers (a `redis` or `sentinel://` save_path).
+fn both_stores(
+    rt: &tokio::runtime::Runtime,
+    save_path: &str,
+    options: StoreOptions,
+) -> (AsyncSessionStore, SessionStore) {
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(save_path, options.clone()) })
+        .unwrap();
+    let blocking = SessionStore::new(Topology::from_save_path(save_path).unwrap(), options);
+    (store, blocking)
+}
+
+#[test]
+fn destroy_ends_the_session_and_hands_its_lock_to_the_next_request() {
+    let (servers, save_path) = two_weighted_hosts();
+    let rt = runtime();
+    let (store, mut blocking) = both_stores(&rt, &save_path, options());
+    let ids: Vec<String> = "ABCDEFGH"
+        .chars()
+        .map(|c| format!("{c}destroyed0000000000"))
+        .collect();
+    for id in &ids {
+        blocking.read(id).unwrap();
+        blocking.write(id, b"user|s:3:\"eve\";").unwrap();
+    }
+    rt.block_on(async {
+        for id in &ids {
+            let read = store.read_locked(id).await.unwrap();
+            assert_eq!(read.data.as_deref(), Some(&b"user|s:3:\"eve\";"[..]));
+            // A request queued behind ours gets the lock at the destroy, and no session.
+            let waiter = {
+                let store = store.clone();
+                let id = id.clone();
+                tokio::spawn(async move {
+                    let started = Instant::now();
+                    let next = store.read_locked(&id).await.unwrap();
+                    let data = next.data.clone();
+                    store.release(next.lock).await.unwrap();
+                    (started.elapsed(), data)
+                })
+            };
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            store.destroy(read.lock).await.unwrap();
+            let (waited, data) = waiter.await.unwrap();
+            assert_eq!(data, None, "{id}: destroyed for the next request");
+            assert!(waited < Duration::from_secs(2), "{id}: waited {waited:?}");
+            assert!(!store.exists(id).await.unwrap());
+        }
+    });
+    for id in &ids {
+        let key = format!("PHPREDIS_SESSION:{id}");
+        for server in &servers {
+            let left: Vec<String> = server.connection().keys(format!("{key}*")).unwrap();
+            assert!(left.is_empty(), "{id}: left behind {left:?}");
+        }
+        assert!(!blocking.exists(id).unwrap());
+        // Free at once for PHP's next request (else it would wait out the lock).
+        let started = Instant::now();
+        assert_eq!(blocking.read(id).unwrap().data, None);
+        assert!(started.elapsed() < Duration::from_secs(1));
+        blocking.close().unwrap();
+    }
+}
+
+#[test]
+fn destroy_with_the_user_index_on_takes_the_session_out_of_its_users_index() {
+    let (servers, save_path) = two_weighted_hosts();
+    let indexed = options().with_user_index(true);
+    let rt = runtime();
+    let (store, mut blocking) = both_stores(&rt, &save_path, indexed);
+    let ids: Vec<String> = "ABCDEF"
+        .chars()
+        .map(|c| format!("{c}unindexed000000000"))
+        .collect();
+    let (gone, kept) = ids.split_at(3);
+    rt.block_on(async {
+        for id in &ids {
+            async_request(&store, id, Some(Some("42")), b"user_id|i:42;").await;
+        }
+        for id in gone {
+            let read = store.read_locked(id).await.unwrap();
+            store.destroy(read.lock).await.unwrap();
+        }
+    });
+    assert_eq!(listed_ids(&mut blocking, "42"), kept.to_vec());
+    for server in &servers {
+        let mut c = server.connection();
+        let members: Vec<String> = c.zrange("PHPREDIS_SESSION:_user:42", 0, -1).unwrap();
+        for id in gone {
+            assert!(!members.contains(id), "{id} still indexed: {members:?}");
+            let binding: bool = c.exists(format!("PHPREDIS_SESSION:{id}_USER")).unwrap();
+            assert!(!binding, "{id}: binding left behind");
+        }
+    }
+}
+
+#[test]
+fn destroy_exists_and_create_id_on_a_cluster() {
+    let cluster = RedisCluster::start();
+    let indexed = options().with_user_index(true);
+    let rt = runtime();
+    let seeds = cluster.seed_query();
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_cluster_save_path(&seeds, indexed.clone()) })
+        .unwrap();
+    let mut blocking =
+        SessionStore::new(Topology::from_cluster_save_path(&seeds).unwrap(), indexed);
+    let mut c = cluster.connection();
+    let ids: Vec<String> = (0..6).map(|i| format!("cdestroy{i:016}")).collect();
+    let index = format!("{DEFAULT_CLUSTER_PREFIX}_user:9");
+    rt.block_on(async {
+        for id in &ids {
+            async_request(&store, id, Some(Some("9")), b"user_id|i:9;").await;
+            assert!(store.exists(id).await.unwrap());
+        }
+    });
+    let members: Vec<String> = c.zrange(&index, 0, -1).unwrap();
+    assert_eq!(members.len(), ids.len());
+    rt.block_on(async {
+        for id in &ids[..3] {
+            let read = store.read_locked(id).await.unwrap();
+            store.destroy(read.lock).await.unwrap();
+            assert!(!store.exists(id).await.unwrap());
+        }
+    });
+    let mut members: Vec<String> = c.zrange(&index, 0, -1).unwrap();
+    members.sort();
+    assert_eq!(
+        members,
+        ids[3..].to_vec(),
+        "the index lost the destroyed ones"
+    );
+    for id in &ids[..3] {
+        assert!(!blocking.exists(id).unwrap());
+        let left: bool = c.exists(store.key(id).lock).unwrap();
+        assert!(!left, "{id}: lock left behind");
+    }
+    // A taken id is skipped; the fresh one comes locked, in its own slot.
+    let mut candidates = vec!["cdestroyfresh00000001".to_string(), ids[4].clone()];
+    let new = rt
+        .block_on(store.create_id(|| candidates.pop().unwrap()))
+        .unwrap();
+    assert_eq!(new.id, "cdestroyfresh00000001");
+    let holder: Option<String> = c.get(store.key(&new.id).lock).unwrap();
+    assert_eq!(holder.as_deref(), Some(new.lock.token()));
+    rt.block_on(store.write(new.lock, b"n|i:1;")).unwrap();
+    assert_eq!(
+        blocking
+            .read("cdestroyfresh00000001")
+            .unwrap()
+            .data
+            .unwrap(),
+        b"n|i:1;"
+    );
+    blocking.close().unwrap();
+}
+
+#[test]
+fn exists_and_create_id_agree_with_the_blocking_store() {
+    let (servers, save_path) = two_weighted_hosts();
+    let rt = runtime();
+    let (store, mut blocking) = both_stores(&rt, &save_path, options());
+    let taken: Vec<String> = "ABCD"
+        .chars()
+        .map(|c| format!("{c}taken00000000000"))
+        .collect();
+    for id in &taken {
+        blocking.read(id).unwrap();
+        blocking.write(id, b"n|i:1;").unwrap();
+    }
+    let free: Vec<String> = "EFGH"
+        .chars()
+        .map(|c| format!("{c}free000000000000"))
+        .collect();
+    for id in taken.iter().chain(&free) {
+        let theirs = blocking.exists(id).unwrap();
+        assert_eq!(rt.block_on(store.exists(id)).unwrap(), theirs, "{id}");
+        assert_eq!(theirs, taken.contains(id), "{id}");
+    }
+    assert!(matches!(
+        rt.block_on(store.exists("../etc")),
+        Err(Error::InvalidId { .. })
+    ));
+    // Taken ids are skipped by both, and the first free one is returned with its lock.
+    let mut ours = vec![free[0].clone(), taken[1].clone(), taken[0].clone()];
+    let new = rt
+        .block_on(store.create_id(|| ours.pop().unwrap()))
+        .unwrap();
+    assert_eq!(new.id, free[0]);
+    let mut theirs = vec![free[1].clone(), taken[3].clone(), taken[2].clone()];
+    assert_eq!(
+        blocking.create_id(|| theirs.pop().unwrap()).unwrap(),
+        free[1]
+    );
+    blocking.write(&free[1], b"n|i:2;").unwrap();
+    let at = weighted_host(&free[0], &[1, 2]);
+    let holder: Option<String> = servers[at]
+        .connection()
+        .get(format!("PHPREDIS_SESSION:{}_LOCK", free[0]))
+        .unwrap();
+    assert_eq!(
+        holder.as_deref(),
+        Some(new.lock.token()),
+        "locked by create_id"
+    );
+    rt.block_on(store.write(new.lock, b"n|i:3;")).unwrap();
+    assert_eq!(blocking.read(&free[0]).unwrap().data.unwrap(), b"n|i:3;");
+    blocking.close().unwrap();
+    // Three collisions in a row: the same error from both.
+    let mut always = taken.clone();
+    let err = rt
+        .block_on(store.create_id(|| always.pop().unwrap()))
+        .unwrap_err();
+    let mut again = taken.clone();
+    let theirs = blocking.create_id(|| again.pop().unwrap()).unwrap_err();
+    assert_eq!(err.to_string(), theirs.to_string());
+    for (i, server) in servers.iter().enumerate() {
+        let locks: Vec<String> = server.connection().keys("*_LOCK").unwrap();
+        assert!(locks.is_empty(), "server {i}: locks left {locks:?}");
+    }
+}
+
+#[test]
+fn destroy_with_hashed_ids_deletes_the_stored_ids_keys() {
+    use phpsess::store::{AtRestKey, IdHasher};
+    let server = RedisServer::start();
+    let rt = runtime();
+    let save_path = format!("tcp://{}", server.addr());
+    let hasher = IdHasher::new(&AtRestKey::from_bytes([9; 32]));
+    let hashed = options()
+        .with_hash_ids(Some(hasher.clone()))
+        .with_user_index(true);
+    let (store, mut blocking) = both_stores(&rt, &save_path, hashed);
+    let id = "hasheddestroy0000000001";
+    rt.block_on(async {
+        async_request(&store, id, Some(Some("5")), b"user_id|i:5;").await;
+        assert!(store.exists(id).await.unwrap());
+        assert!(blocking.exists(id).unwrap());
+        let read = store.read_locked(id).await.unwrap();
+        store.destroy(read.lock).await.unwrap();
+        assert!(!store.exists(id).await.unwrap());
+    });
+    let keys: Vec<String> = server.connection().keys("*").unwrap();
+    assert_eq!(keys, Vec::<String>::new(), "{}", hasher.stored_id(id));
+}
+
+#[test]
+fn destroy_on_a_sentinel_master_is_on_the_replica_when_it_returns() {
+    let setup = SentinelSetup::start();
+    let save_path = sentinel_save_path(&setup);
+    let rt = runtime();
+    let (store, mut blocking) = both_stores(&rt, &save_path, options());
+    let id = "sdestroyed00000000000001";
+    let key = format!("{DEFAULT_PREFIX}{id}");
+    blocking.read(id).unwrap();
+    blocking.write(id, b"n|i:1;").unwrap();
+    rt.block_on(async {
+        assert!(store.exists(id).await.unwrap());
+        let read = store.read_locked(id).await.unwrap();
+        assert_eq!(read.data.as_deref(), Some(&b"n|i:1;"[..]));
+        store.destroy(read.lock).await.unwrap();
+    });
+    // The destroy waited for the replica (`WAIT`), as a write does.
+    let on_replica: Option<Vec<u8>> = setup.replica().connection().get(&key).unwrap();
+    assert_eq!(on_replica, None);
+    let lock: Option<Vec<u8>> = setup
+        .master_connection()
+        .get(format!("{key}_LOCK"))
+        .unwrap();
+    assert_eq!(lock, None, "released");
+    assert!(!blocking.exists(id).unwrap());
 }

@@ -146,6 +146,8 @@ pub(crate) enum Pending {
         /// The bytes read: unchanged variables only refresh the TTL.
         original: Vec<u8>,
         vars: Array,
+        /// [`super::PhpSessionMut::destroy`] was called: the session is destroyed, not written.
+        destroy: bool,
     },
     Laravel {
         store: AsyncLaravelStore,
@@ -236,7 +238,8 @@ where
 }
 
 /// Store what a write-back extractor changed: PHP sessions with the fenced write (or a TTL
-/// refresh when nothing changed), Laravel sessions keeping their TTL.
+/// refresh when nothing changed, or destroyed when the handler asked so), Laravel sessions
+/// keeping their TTL.
 async fn write_back(pending: Pending) -> crate::Result<()> {
     match pending {
         Pending::Php {
@@ -245,7 +248,11 @@ async fn write_back(pending: Pending) -> crate::Result<()> {
             format,
             original,
             vars,
+            destroy,
         } => {
+            if destroy {
+                return store.destroy(lock).await;
+            }
             let data = crate::session::encode(&vars, format)?;
             if data == original {
                 store.touch(lock).await

@@ -5,7 +5,7 @@
 //! | extractor | reads | writes |
 //! |---|---|---|
 //! | [`PhpSession`] | one `GET`, no lock | never |
-//! | [`PhpSessionMut`] | lock + `GET` (one round trip; waits in the lock queue like PHP) | when the handler returns: the fenced write (only while the lock is ours) or a TTL refresh, releasing the lock |
+//! | [`PhpSessionMut`] | lock + `GET` (one round trip; waits in the lock queue like PHP) | when the handler returns: the fenced write (only while the lock is ours) or a TTL refresh, releasing the lock; after `destroy()` (a logout) the session destroyed instead |
 //! | [`LaravelSession`] | cookie decrypted, one `GET` | never |
 //! | [`LaravelSessionMut`] | as [`LaravelSession`] | when the handler returns, if changed: `SET … XX KEEPTTL` |
 //!

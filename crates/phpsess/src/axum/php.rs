@@ -82,11 +82,15 @@ impl<S: Send + Sync> FromRequestParts<S> for PhpSession {
 /// Rust). Needs the [`super::SessionLayer`] around the route, which performs the write; a failed
 /// write makes the response a 503. Waits for a lock another request holds as PHP would (the
 /// store's [`crate::store::LockOptions`]); still held after the wait: 503.
+///
+/// Or, after [`destroy`](Self::destroy) (a logout), the session is destroyed instead, as PHP's
+/// `session_destroy()` would: deleted, its lock released, its user's index entry removed.
 #[derive(Clone)]
 pub struct PhpSessionMut {
     id: String,
     slot: WriteBackSlot,
     user_key: Option<String>,
+    cookie_name: String,
 }
 
 // Debug shows the id shortened: a whole session id in a log is a session anyone can take.
@@ -153,6 +157,52 @@ impl PhpSessionMut {
     pub fn remove(&self, key: &str) -> Option<Value> {
         self.with_vars(|v| v.remove(key)).flatten()
     }
+
+    /// End the session when the handler returns (a logout), as PHP's `session_destroy()`
+    /// through phpsess: the layer destroys it instead of writing it back
+    /// ([`crate::store::AsyncSessionStore::destroy`]: data and binding deleted, the lock
+    /// released, the entry in its user's index removed); a failure makes the response a 503.
+    /// Changes made before or after are not stored.
+    ///
+    /// As in PHP, the browser keeps its cookie until told otherwise: send
+    /// [`expired_cookie`](Self::expired_cookie) with the response, or build the header yourself
+    /// when the cookie has a path other than `/` or a domain.
+    ///
+    /// ```
+    /// use axum::http::header::SET_COOKIE;
+    /// use axum::response::IntoResponse;
+    /// use axum::{routing::post, Router};
+    /// use phpsess::axum::{PhpSessionMut, SessionConfig};
+    /// use phpsess::store::AsyncSessionStore;
+    ///
+    /// async fn logout(session: PhpSessionMut) -> impl IntoResponse {
+    ///     session.destroy();
+    ///     ([(SET_COOKIE, session.expired_cookie())], "logged out")
+    /// }
+    ///
+    /// # fn build(store: AsyncSessionStore) -> Router {
+    /// Router::new().route("/logout", post(logout)).layer(SessionConfig::php(store).layer())
+    /// # }
+    /// ```
+    pub fn destroy(&self) {
+        if let Ok(mut guard) = self.slot.0.lock() {
+            if let Some(Pending::Php { destroy, .. }) = guard.as_mut() {
+                *destroy = true;
+            }
+        }
+    }
+
+    /// A `Set-Cookie` value that makes the browser drop the session cookie (path `/`, as PHP's
+    /// default `session.cookie_path`), the one PHP's `setcookie(session_name(), '', …)` sends.
+    pub fn expired_cookie(&self) -> http::HeaderValue {
+        let value = format!(
+            "{}=deleted; expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0; path=/",
+            self.cookie_name
+        );
+        // The name is one the request's `Cookie` header carried (visible ASCII), so this is a
+        // valid header value; were it not, an empty `Set-Cookie` changes nothing in a browser.
+        http::HeaderValue::from_str(&value).unwrap_or(http::HeaderValue::from_static(""))
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PhpSessionMut {
@@ -184,12 +234,14 @@ impl<S: Send + Sync> FromRequestParts<S> for PhpSessionMut {
                 format: config.format,
                 original,
                 vars,
+                destroy: false,
             });
         }
         Ok(PhpSessionMut {
             id,
             slot,
             user_key: config.user_key.clone(),
+            cookie_name: config.cookie_name.clone(),
         })
     }
 }

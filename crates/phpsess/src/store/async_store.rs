@@ -7,6 +7,14 @@
 //! connection (MOVED/ASK, failover), or a master found through Sentinel
 //! ([`super::async_sentinel`]). Cloning the store is cheap and shares the connections.
 //!
+//! The blocking store's session operations, with the lock held as a value
+//! ([`HeldSessionLock`]) instead of in the store: [`read`](AsyncSessionStore::read) (no lock),
+//! [`read_locked`](AsyncSessionStore::read_locked), then with the lock
+//! [`write`](AsyncSessionStore::write), [`touch`](AsyncSessionStore::touch),
+//! [`release`](AsyncSessionStore::release) or [`destroy`](AsyncSessionStore::destroy) (PHP's
+//! `session_destroy()`); [`exists`](AsyncSessionStore::exists) and
+//! [`create_id`](AsyncSessionStore::create_id), which returns the new id with its lock.
+//!
 //! ```no_run
 //! # async fn run() -> phpsess::Result<()> {
 //! use phpsess::store::{AsyncSessionStore, StoreOptions};
@@ -49,9 +57,11 @@ use super::lock::{
 };
 use super::protocol::stored_id;
 use super::protocol::{
-    attempt_holder, decode_stored, encode_for_store, lock_acquired, pipeline, push_lock_attempt,
-    push_read, push_script, queue_reply, queue_try, redis_error, reply_text, script_reply,
-    server_error_text, Decoded, QueueReply, ScriptPipeline, ScriptReply, NO_HOLDER,
+    attempt_holder, decode_stored, destroy_plan, encode_for_store, exists_reply, ids_collided,
+    lock_acquired, pipeline, push_create_id_attempt, push_exists, push_lock_attempt, push_read,
+    push_script, push_unlock, queue_reply, queue_try, redis_error, reply_text, script_reply,
+    server_error_text, unindex_pipeline, Decoded, NewIdReply, QueueReply, ScriptPipeline,
+    ScriptReply, CREATE_ID_ATTEMPTS, NO_HOLDER,
 };
 use super::redact::{printable, redact_key, short_id};
 use super::sentinel::SentinelSpec;
@@ -417,6 +427,24 @@ pub struct LockedRead {
     pub lock: HeldSessionLock,
 }
 
+/// What [`AsyncSessionStore::create_id`] made: an id no session has, and its lock.
+pub struct NewSession {
+    /// The id for the cookie (the generated one; with hashed ids its stored form is
+    /// [`HeldSessionLock::id`]).
+    pub id: String,
+    /// The new session's lock, to write its first data with.
+    pub lock: HeldSessionLock,
+}
+
+// Debug shows the id shortened: a whole session id in a log is a session anyone can take.
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession")
+            .field("id", &short_id(&self.id))
+            .finish_non_exhaustive()
+    }
+}
+
 /// The phpredis-compatible session store for async code. `Clone` + `Send` + `Sync`: share one
 /// per process (an axum `State`, a `OnceLock`).
 #[derive(Clone)]
@@ -627,6 +655,59 @@ impl AsyncSessionStore {
         })
     }
 
+    /// Does session `id` exist (PHP's strict-mode `validate_sid`)? One `EXISTS`, as
+    /// [`super::SessionStore::exists`].
+    pub async fn exists(&self, id: &str) -> Result<bool> {
+        let stored = stored_id(&self.inner.options, id)?;
+        let id: &str = &stored;
+        let key = self.key(id);
+        let mut p = pipeline();
+        push_exists(&mut p, &key);
+        let replies = self.run(id, &p, "exists", &key.data).await?;
+        Ok(exists_reply(replies.first()))
+    }
+
+    /// A new session: the first id from `generate` (PHP's length and alphabet are the caller's
+    /// choice, as PHP's own generator is for [`super::SessionStore::create_id`]) that no session
+    /// has, with its lock taken in the same round trip as the check; three collisions in a row
+    /// are an [`Error::InvalidId`]. Write the session's first data with the lock
+    /// ([`write`](Self::write)), bind it to a user first with the user index on. Unlike the
+    /// blocking store, the lock is taken even with locking disabled in the options: this store
+    /// writes only under a lock (as [`read_locked`](Self::read_locked)).
+    pub async fn create_id(&self, mut generate: impl FnMut() -> String) -> Result<NewSession> {
+        let expire_ms = self.inner.options.lock.expire_ms();
+        let mut last = String::new();
+        for _ in 0..CREATE_ID_ATTEMPTS {
+            let clear = generate();
+            // Checked and locked under the stored id; the caller gets the id for the cookie.
+            let stored = stored_id(&self.inner.options, &clear)?;
+            let id: &str = &stored;
+            let key = self.key(id);
+            let token = LockToken::for_lock(expire_ms);
+            let mut p = pipeline();
+            push_create_id_attempt(&mut p, &key, &token, Some(expire_ms));
+            let reply = match self.run(id, &p, "create_id", &key.data).await {
+                Ok(replies) => NewIdReply::read(&replies),
+                Err(e) => {
+                    // The SET NX may have landed after we gave up on the reply.
+                    self.release_later(id.to_owned(), key, token);
+                    return Err(e);
+                }
+            };
+            if reply.must_release() {
+                let sp = push_unlock(pipeline(), &key, &token);
+                self.run_script(id, sp, "unlock", &key.lock).await?;
+            }
+            if reply.is_fresh(true) {
+                // A new session: bound to nobody, its binding never refreshed.
+                let lock = self.held(id, &key, token, &[]);
+                return Ok(NewSession { id: clear, lock });
+            }
+            last = clear;
+        }
+        Err(ids_collided(&last))
+    }
+
     /// Store `data` for the locked session and release the lock, in one script that writes only
     /// while the lock still holds our token (fenced): else [`Error::LockLost`] and nothing is
     /// written. The next queued waiter is handed the lock with the data.
@@ -675,6 +756,34 @@ impl AsyncSessionStore {
         );
         self.fenced(&id, &key, token, sp, "touch").await?;
         self.index_after(&id, change.as_ref()).await;
+        Ok(())
+    }
+
+    /// End the locked session, as PHP's `session_destroy()` through phpsess does
+    /// ([`super::SessionStore::destroy`]): its data deleted and our lock released in one round
+    /// trip (the next queued waiter gets the lock and finds no session). With the user index on,
+    /// the binding goes too, and the session's entry leaves its user's index (the binding read
+    /// with the lock names the user; on a cluster the index, in a slot of its own, right after).
+    /// Deleting a session whose lock is no longer ours deletes it all the same, as the blocking
+    /// store does; only the release is skipped.
+    pub async fn destroy(&self, lock: HeldSessionLock) -> Result<()> {
+        let (id, key, token, binding) = lock.take();
+        let read = binding.as_ref().and_then(|b| b.read.as_ref());
+        let prefix = self.inner.topology.prefix_of(id.as_bytes());
+        let cluster = self.inner.topology.is_cluster();
+        let plan = destroy_plan(&self.inner.options, cluster, &id, &key, read, &prefix);
+        let sp = push_unlock(plan.pipe, &key, &token);
+        if let Err(e) = self.run_script(&id, sp, "destroy", &key.data).await {
+            // The script may not have run: the lock must not outlive the request.
+            self.release_later(id, key, token);
+            return Err(e);
+        }
+        if let Some(ikey) = plan.unindex {
+            // Best effort, as in the blocking store: listings skip entries whose session is gone.
+            let _ = self
+                .run(&id, &unindex_pipeline(&ikey, &id), "destroy", &ikey)
+                .await;
+        }
         Ok(())
     }
 

@@ -50,7 +50,7 @@ mod topology;
 mod user_index;
 
 #[cfg(feature = "tokio")]
-pub use async_store::{AsyncSessionStore, AsyncTopology, HeldSessionLock, LockedRead};
+pub use async_store::{AsyncSessionStore, AsyncTopology, HeldSessionLock, LockedRead, NewSession};
 pub use census::{
     AtRestCounts, Bucket, Census, HeldLock, ServerCensus, Sizes, Tally, MAX_LISTED, SIZE_BUCKETS,
     TTL_BUCKETS,

@@ -1,6 +1,6 @@
 //! The session protocol's decisions without I/O, shared by the blocking [`super::SessionStore`]
-//! and the async [`super::AsyncSessionStore`]: which commands a read, a lock attempt, a queue try
-//! or a fenced write sends (pipelines built with `redis::pipe`), what their replies mean, and how
+//! and the async [`super::AsyncSessionStore`]: which commands a read, a lock attempt, a queue try,
+//! a fenced write, a destroy, an exists or a create id sends (pipelines built with `redis::pipe`), what their replies mean, and how
 //! a stored value becomes session bytes and back (size cap, encryption at rest, compression).
 //! The stores only send these pipelines over their own connections and count what happened, so
 //! the two cannot drift apart on the wire.
@@ -11,9 +11,10 @@ use redis::{Pipeline, Value};
 
 use super::codec::TooLarge;
 use super::keys::SessionKey;
-use super::lock::{wake_key, LockToken, QUEUE_WAIT};
-use super::redact::printable;
+use super::lock::{wake_key, LockToken, QUEUE_WAIT, UNLOCK};
+use super::redact::{printable, short_id};
 use super::session_store::StoreOptions;
+use super::user_index::{binding_key, index_key, Binding};
 
 /// A pipeline whose error replies come back as values, so one failed command does not hide the
 /// replies of the others.
@@ -51,13 +52,18 @@ pub(crate) fn push_lock_attempt(
     token: &LockToken,
     expire_ms: u64,
 ) {
+    push_lock_set(p, key, token, expire_ms);
+    p.cmd("GET").arg(&key.lock);
+}
+
+/// The lock's `SET <lock> <token> NX PX <ms>`, as phpredis takes it.
+fn push_lock_set(p: &mut Pipeline, key: &SessionKey, token: &LockToken, expire_ms: u64) {
     p.cmd("SET")
         .arg(&key.lock)
         .arg(token.as_str())
         .arg("NX")
         .arg("PX")
         .arg(expire_ms);
-    p.cmd("GET").arg(&key.lock);
 }
 
 /// Did the lock attempt (the first two replies, [`push_lock_attempt`]) give us the lock? Also true
@@ -304,6 +310,123 @@ pub(crate) fn stored_id<'a>(options: &StoreOptions, id: &'a str) -> crate::Resul
     Ok(Cow::Borrowed(id))
 }
 
+/// `p` followed by the release of our lock (`UNLOCK`: compare-and-delete by token, handing the
+/// lock to the next queued waiter).
+pub(crate) fn push_unlock(p: Pipeline, key: &SessionKey, token: &LockToken) -> ScriptPipeline {
+    push_script(p, UNLOCK, &[&key.lock], &[token.as_str().as_bytes()])
+}
+
+/// Does a session exist (PHP's strict mode `validate_sid`): one `EXISTS` of its data key.
+pub(crate) fn push_exists(p: &mut Pipeline, key: &SessionKey) {
+    p.cmd("EXISTS").arg(&key.data);
+}
+
+/// What the `EXISTS` of [`push_exists`] answered.
+pub(crate) fn exists_reply(reply: Option<&Value>) -> bool {
+    matches!(reply, Some(Value::Int(1)))
+}
+
+/// What ending a session (PHP's `session_destroy`) sends, before the release of the lock when
+/// the caller holds it ([`push_unlock`], appended by the store).
+pub(crate) struct DestroyPlan {
+    /// `DEL` of the data; with the user index on, of the binding too, and on a host list the
+    /// `ZREM` of the id from its user's index (that index lives on the session's host).
+    pub(crate) pipe: Pipeline,
+    /// On a cluster, the user's index to remove the id from afterwards: it lives in a slot of
+    /// its own. Best effort: listings skip entries whose session is gone.
+    pub(crate) unindex: Option<Vec<u8>>,
+}
+
+/// The commands that end stored id `id` under `key`. `binding` is the binding read with the
+/// session (user index on): its index entry goes too. A session destroyed without its binding
+/// read leaves its entry to the index's own expiry check. `prefix` is that of the place holding
+/// the session.
+pub(crate) fn destroy_plan(
+    options: &StoreOptions,
+    cluster: bool,
+    id: &str,
+    key: &SessionKey,
+    binding: Option<&Binding>,
+    prefix: &[u8],
+) -> DestroyPlan {
+    let mut pipe = pipeline();
+    pipe.cmd("DEL").arg(&key.data);
+    let mut unindex = None;
+    if options.user_index {
+        pipe.cmd("DEL").arg(binding_key(key));
+        if let Some(b) = binding {
+            let ikey = index_key(prefix, &b.user);
+            if cluster {
+                unindex = Some(ikey);
+            } else {
+                pipe.cmd("ZREM").arg(ikey).arg(id);
+            }
+        }
+    }
+    DestroyPlan { pipe, unindex }
+}
+
+/// The follow-up of a [`DestroyPlan`] on a cluster: `ZREM` of `id` from index `ikey`.
+pub(crate) fn unindex_pipeline(ikey: &[u8], id: &str) -> Pipeline {
+    let mut p = pipeline();
+    p.cmd("ZREM").arg(ikey).arg(id);
+    p
+}
+
+/// How many generated ids a create id tries before giving up (each one collided with a session).
+pub(crate) const CREATE_ID_ATTEMPTS: usize = 3;
+
+/// One try of a new id: `EXISTS` of its data key and, when `lock` is set (its expiry in ms), the
+/// `SET NX PX` of its lock in the same round trip.
+pub(crate) fn push_create_id_attempt(
+    p: &mut Pipeline,
+    key: &SessionKey,
+    token: &LockToken,
+    lock: Option<u64>,
+) {
+    push_exists(p, key);
+    if let Some(expire_ms) = lock {
+        push_lock_set(p, key, token, expire_ms);
+    }
+}
+
+/// What a try of [`push_create_id_attempt`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NewIdReply {
+    /// A session of that id exists.
+    pub(crate) exists: bool,
+    /// Our `SET NX` took its lock.
+    pub(crate) locked: bool,
+}
+
+impl NewIdReply {
+    /// Read the replies of [`push_create_id_attempt`].
+    pub(crate) fn read(replies: &[Value]) -> Self {
+        NewIdReply {
+            exists: exists_reply(replies.first()),
+            locked: matches!(replies.get(1), Some(Value::Okay)),
+        }
+    }
+
+    /// We locked an id that is taken: the lock must be given back at once.
+    pub(crate) fn must_release(&self) -> bool {
+        self.locked && self.exists
+    }
+
+    /// The id is free, and ours when a lock was asked for (`locking`); else try another.
+    pub(crate) fn is_fresh(&self, locking: bool) -> bool {
+        !self.exists && (!locking || self.locked)
+    }
+}
+
+/// Every generated id collided ([`CREATE_ID_ATTEMPTS`] of them); `last` is shown shortened.
+pub(crate) fn ids_collided(last: &str) -> crate::Error {
+    crate::Error::InvalidId {
+        id: short_id(last),
+        reason: "three generated ids in a row collided with existing sessions",
+    }
+}
+
 /// A bulk string reply's bytes.
 pub(crate) fn bulk(v: Option<&Value>) -> Option<Vec<u8>> {
     match v {
@@ -413,6 +536,57 @@ mod tests {
             queue_reply(Some(&Value::BulkString(b"x".to_vec()))),
             QueueReply::HeldBy(b"x".to_vec())
         );
+    }
+
+    fn packed(p: &Pipeline) -> String {
+        String::from_utf8_lossy(&p.get_packed_pipeline()).into_owned()
+    }
+
+    #[test]
+    fn destroy_unindexes_in_the_pipeline_on_hosts_and_after_it_on_a_cluster() {
+        let user = Binding::from_data(*b"42");
+        let plain = destroy_plan(
+            &StoreOptions::default(),
+            false,
+            "abc",
+            &key(),
+            Some(&user),
+            b"p:",
+        );
+        assert_eq!(plain.pipe.len(), 1, "only the data without the index");
+        assert_eq!(plain.unindex, None);
+        let indexed = StoreOptions::default().with_user_index(true);
+        let hosts = destroy_plan(&indexed, false, "abc", &key(), Some(&user), b"p:");
+        let sent = packed(&hosts.pipe);
+        assert!(sent.contains("PHPREDIS_SESSION:abc_USER"), "{sent}");
+        assert!(
+            sent.contains("ZREM\r\n$10\r\np:_user:42\r\n$3\r\nabc"),
+            "{sent}"
+        );
+        assert_eq!(hosts.unindex, None);
+        let cluster = destroy_plan(&indexed, true, "abc", &key(), Some(&user), b"p:");
+        assert_eq!(cluster.pipe.len(), 2, "DEL data, DEL binding: one slot");
+        assert_eq!(cluster.unindex.as_deref(), Some(&b"p:_user:42"[..]));
+        let unread = destroy_plan(&indexed, false, "abc", &key(), None, b"p:");
+        assert_eq!((unread.pipe.len(), unread.unindex), (2, None));
+    }
+
+    #[test]
+    fn a_new_id_is_fresh_only_when_free_and_locked_as_asked() {
+        let token = LockToken::new();
+        let mut p = pipeline();
+        push_create_id_attempt(&mut p, &key(), &token, Some(1500));
+        let sent = packed(&p);
+        assert!(sent.starts_with("*2\r\n$6\r\nEXISTS"), "{sent}");
+        assert!(sent.contains("NX\r\n$2\r\nPX\r\n$4\r\n1500"), "{sent}");
+        let read = |r: &[Value]| NewIdReply::read(r);
+        let free = read(&[Value::Int(0), Value::Okay]);
+        assert!(free.is_fresh(true) && !free.must_release());
+        let taken = read(&[Value::Int(1), Value::Okay]);
+        assert!(!taken.is_fresh(true) && taken.must_release());
+        let lock_held = read(&[Value::Int(0), Value::Nil]);
+        assert!(!lock_held.is_fresh(true) && lock_held.is_fresh(false));
+        assert!(read(&[Value::Int(0)]).is_fresh(false));
     }
 
     #[test]

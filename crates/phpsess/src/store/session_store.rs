@@ -19,9 +19,11 @@ use super::lock::{
 };
 use super::node::Op;
 use super::protocol::{
-    attempt_holder, bulk, decode_stored, encode_for_store, is_unknown_command, lock_acquired,
-    push_lock_attempt, push_read, push_script, queue_reply, queue_try, redis_error, script_reply,
-    waiter_wake_key, Decoded, QueueReply, ScriptPipeline, ScriptReply, NO_HOLDER,
+    attempt_holder, bulk, decode_stored, destroy_plan, encode_for_store, exists_reply,
+    ids_collided, is_unknown_command, lock_acquired, push_create_id_attempt, push_exists,
+    push_lock_attempt, push_read, push_script, push_unlock, queue_reply, queue_try, redis_error,
+    script_reply, unindex_pipeline, waiter_wake_key, Decoded, NewIdReply, QueueReply,
+    ScriptPipeline, ScriptReply, CREATE_ID_ATTEMPTS, NO_HOLDER,
 };
 pub(crate) use super::protocol::{pipeline, reply_text, server_error_text};
 use super::published::{stats_key, Publisher};
@@ -986,39 +988,21 @@ impl SessionStore {
         let id: &str = &stored;
         check_id(id)?;
         let key = self.key(id);
-        let mut p = pipeline();
-        p.cmd("DEL").arg(&key.data);
-        let mut unindex = None;
+        let binding = self.binding_stored(id).flatten();
+        let prefix = self.raw.topology.prefix_of(id.as_bytes());
+        let cluster = self.raw.topology.is_cluster();
+        let plan = destroy_plan(&self.options, cluster, id, &key, binding, &prefix);
         if self.options.user_index {
-            // The binding goes with the session; its index entry too, from the binding read (a
-            // session destroyed without being read is left to the index's own expiry check:
-            // listings skip entries whose session is gone).
-            p.cmd("DEL").arg(binding_key(&key));
-            if let Some(Some(b)) = self.binding_stored(id) {
-                let prefix = self.raw.topology.prefix_of(id.as_bytes());
-                unindex = Some(super::user_index::index_key(&prefix, &b.user));
-            }
-            if !self.raw.topology.is_cluster() {
-                if let Some(ikey) = unindex.take() {
-                    p.cmd("ZREM").arg(ikey).arg(id);
-                }
-            }
             self.read_binding = Some((id.to_owned(), None));
         }
         if let Some(held) = self.take_held(id) {
-            let sp = push_script(
-                p,
-                UNLOCK,
-                &[&held.key.lock],
-                &[held.token.as_str().as_bytes()],
-            );
+            let sp = push_unlock(plan.pipe, &held.key, &held.token);
             self.run_held_script(id, &held, sp, "destroy")?;
         } else {
-            self.run(id, &p, true, "destroy", &key.data)?;
+            self.run(id, &plan.pipe, true, "destroy", &key.data)?;
         }
-        if let Some(ikey) = unindex {
-            let mut p = pipeline();
-            p.cmd("ZREM").arg(&ikey).arg(id);
+        if let Some(ikey) = plan.unindex {
+            let p = unindex_pipeline(&ikey, id);
             if self.run(id, &p, true, "destroy", &ikey).is_err() {
                 self.raw.stats.errors += 1;
             }
@@ -1107,38 +1091,30 @@ impl SessionStore {
         let id: &str = &stored;
         let key = self.key(id);
         let mut p = pipeline();
-        p.cmd("EXISTS").arg(&key.data);
+        push_exists(&mut p, &key);
         let replies = self.run(id, &p, true, "exists", &key.data)?;
-        Ok(matches!(replies.first(), Some(Value::Int(1))))
+        Ok(exists_reply(replies.first()))
     }
 
     /// Create a new session id with `generate`, checked against existing sessions. With locking on,
     /// the new id's lock is taken in the same round trip as the collision check.
     pub fn create_id(&mut self, mut generate: impl FnMut() -> String) -> Result<String> {
-        const ATTEMPTS: usize = 3;
         let mut last = String::new();
-        for _ in 0..ATTEMPTS {
+        for _ in 0..CREATE_ID_ATTEMPTS {
             let clear = generate();
             // The collision check, lock and held lock are on the stored id; PHP gets the id.
             let id = self.stored_id(&clear)?.into_owned();
             let key = self.key(&id);
-            let mut p = pipeline();
-            p.cmd("EXISTS").arg(&key.data);
             let token = LockToken::for_lock(self.options.lock.expire_ms());
             // With a session already held (session_create_id() inside an active session, PHP's
             // manual example and bug79413.phpt) the new id gets no lock: the held one must stay
             // ours until the current session is written, and the new id is locked when it is read.
             let lock_new = self.options.lock.enabled && self.held.is_none();
-            if lock_new {
-                p.cmd("SET")
-                    .arg(&key.lock)
-                    .arg(token.as_str())
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(self.options.lock.expire_ms());
-            }
-            let replies = match self.run(&id, &p, false, "create_id", &key.data) {
-                Ok(replies) => replies,
+            let mut p = pipeline();
+            let expire_ms = lock_new.then(|| self.options.lock.expire_ms());
+            push_create_id_attempt(&mut p, &key, &token, expire_ms);
+            let reply = match self.run(&id, &p, false, "create_id", &key.data) {
+                Ok(replies) => NewIdReply::read(&replies),
                 Err(e) => {
                     if lock_new {
                         self.orphan(&id, &key.lock, token);
@@ -1146,19 +1122,12 @@ impl SessionStore {
                     return Err(e);
                 }
             };
-            let exists = matches!(replies.first(), Some(Value::Int(1)));
-            let locked = matches!(replies.get(1), Some(Value::Okay));
-            if locked && exists {
-                let sp = push_script(
-                    pipeline(),
-                    UNLOCK,
-                    &[&key.lock],
-                    &[token.as_str().as_bytes()],
-                );
+            if reply.must_release() {
+                let sp = push_unlock(pipeline(), &key, &token);
                 self.run_script(&id, sp, "unlock", &key.lock)?;
             }
-            if !exists && (!lock_new || locked) {
-                if locked {
+            if reply.is_fresh(lock_new) {
+                if reply.locked {
                     self.held = Some(HeldLock {
                         id: id.clone(),
                         key,
@@ -1169,10 +1138,7 @@ impl SessionStore {
             }
             last = clear;
         }
-        Err(Error::InvalidId {
-            id: short_id(&last),
-            reason: "three generated ids in a row collided with existing sessions",
-        })
+        Err(ids_collided(&last))
     }
 
     /// Look at a session without touching it (no lock, no TTL refresh): the stored bytes, their
