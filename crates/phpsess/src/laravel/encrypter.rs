@@ -289,24 +289,29 @@ impl KeyCipher {
         })
     }
 
-    /// AES-CBC with PKCS#7 padding; `None` when the padding is wrong (or this is a GCM key).
-    fn cbc_decrypt(&self, iv: &[u8], ciphertext: &[u8]) -> Option<Vec<u8>> {
+    /// AES-CBC with PKCS#7 padding, in place (the ciphertext's buffer becomes the plaintext);
+    /// `None` when the padding is wrong (or this is a GCM key).
+    fn cbc_decrypt(&self, iv: &[u8], mut buf: Vec<u8>) -> Option<Vec<u8>> {
         use cbc::cipher::InnerIvInit;
-        match self {
+        let len = match self {
             KeyCipher::Cbc128(c) => {
                 cbc::Decryptor::<aes::Aes128>::inner_iv_slice_init(c.clone(), iv)
                     .ok()?
-                    .decrypt_padded_vec::<Pkcs7>(ciphertext)
-                    .ok()
+                    .decrypt_padded::<Pkcs7>(&mut buf)
+                    .ok()?
+                    .len()
             }
             KeyCipher::Cbc256(c) => {
                 cbc::Decryptor::<aes::Aes256>::inner_iv_slice_init(c.clone(), iv)
                     .ok()?
-                    .decrypt_padded_vec::<Pkcs7>(ciphertext)
-                    .ok()
+                    .decrypt_padded::<Pkcs7>(&mut buf)
+                    .ok()?
+                    .len()
             }
-            _ => None,
-        }
+            _ => return None,
+        };
+        buf.truncate(len);
+        Some(buf)
     }
 
     /// AES-GCM; `None` when the tag does not verify (or this is a CBC key).
@@ -523,7 +528,7 @@ impl Encrypter {
                 })?;
             let ciphertext = b64_decode("value", value_text, false)?;
             return key
-                .cbc_decrypt(&iv, &ciphertext)
+                .cbc_decrypt(&iv, ciphertext)
                 .ok_or(LaravelError::Decrypt {
                     cipher,
                     reason: "bad PKCS#7 padding",
