@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | [`PhpSession`] | one `GET`, no lock | never |
 //! | [`PhpSessionMut`] | lock + `GET` (one round trip; waits in the lock queue like PHP) | when the handler returns: the fenced write (only while the lock is ours) or a TTL refresh, releasing the lock; after `destroy()` (a logout) the session destroyed instead |
-//! | [`LaravelSession`] | cookie decrypted, one `GET` | never |
+//! | [`LaravelSession`] | cookie decrypted, one `GET`; checked in one pass that finds the `web` user, the tree built on first use | never |
 //! | [`LaravelSessionMut`] | as [`LaravelSession`] | when the handler returns, if changed: `SET … XX KEEPTTL` |
 //!
 //! A [`SessionLayer`] (from [`SessionConfig::layer`]) around the routes carries the stores and

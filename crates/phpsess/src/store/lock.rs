@@ -122,7 +122,7 @@ pub const MAX_LOCK_EXPIRE: Duration = Duration::from_secs(24 * 3600);
 /// third makes the token unique per request, so one worker never mistakes an older request's lock
 /// for its own, and ends with the lifetime the lock is set with, so that anyone reading the lock
 /// knows its age exactly ([`lock_age_ms`]). Peers compare the value as a whole (phpredis compares
-/// it with its own `host|pid` secret, phpsess with its token) and [`hands_off`] counts the `|`s,
+/// it with its own `host|pid` secret, phpsess with its token) and `hands_off` counts the `|`s,
 /// so the suffix changes nothing for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockToken(String);

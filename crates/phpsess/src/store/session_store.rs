@@ -338,8 +338,8 @@ impl SessionStore {
     }
 
     /// The name session `id` has in Redis: `id` itself, or with hashed ids
-    /// ([`StoreOptions::hash_ids`]) its stored id. Refuses an id that is not a session id
-    /// ([`invalid_id_reason`]), a stored id too: a cookie holding a name from a Redis dump must
+    /// (`StoreOptions::with_hash_ids`) its stored id. Refuses an id that is not a session id
+    /// ([`super::invalid_id_reason`]), a stored id too: a cookie holding a name from a Redis dump must
     /// not open that session.
     pub fn stored_id<'a>(&self, id: &'a str) -> Result<std::borrow::Cow<'a, str>> {
         super::protocol::stored_id(&self.options, id)

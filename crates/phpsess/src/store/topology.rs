@@ -48,7 +48,7 @@ pub(crate) enum Place {
     Routed,
 }
 
-/// One server that holds sessions, as [`Topology::servers`] lists them.
+/// One server that holds sessions, as `Topology::servers` lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerRef {
     /// The server for messages (`tcp://10.0.0.5:6379`).

@@ -135,7 +135,7 @@ pub fn index_key(prefix: &[u8], user: &[u8]) -> Vec<u8> {
 /// One of a user's sessions, as [`SessionStore::user_sessions`] lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct UserSession {
-    /// The session id; with hashed ids ([`super::StoreOptions::hash_ids`]) its stored id
+    /// The session id; with hashed ids (`StoreOptions::with_hash_ids`) its stored id
     /// (`h.…`), which [`SessionStore::kill`] and `except` accept as well.
     pub id: String,
     /// Seconds to live (-1: no expiry).
