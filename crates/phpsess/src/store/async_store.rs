@@ -723,38 +723,48 @@ impl AsyncSessionStore {
                 return Err(Error::Encode(e));
             }
         };
-        let ttl = self.ttl_secs().to_string();
-        let change = self.bind_change(&id, binding.as_ref());
-        let sp = session_script(
-            &self.inner.options,
-            self.inner.topology.is_cluster(),
-            &id,
-            &key,
-            (WRITE_AND_UNLOCK, WRITE_AND_UNLOCK_BOUND),
-            &[token.as_str().as_bytes(), ttl.as_bytes(), &stored],
-            change.as_ref(),
-        );
-        self.fenced(&id, &key, token, sp, "write").await?;
-        self.index_after(&id, change.as_ref()).await;
-        Ok(())
+        let scripts = (WRITE_AND_UNLOCK, WRITE_AND_UNLOCK_BOUND);
+        self.end_request(id, key, token, binding, scripts, Some(&stored), "write")
+            .await
     }
 
     /// Refresh the locked session's TTL and release the lock (the end of a request that changed
     /// nothing), fenced as [`write`](Self::write).
     pub async fn touch(&self, lock: HeldSessionLock) -> Result<()> {
         let (id, key, token, binding) = lock.take();
+        let scripts = (TOUCH_AND_UNLOCK, TOUCH_AND_UNLOCK_BOUND);
+        self.end_request(id, key, token, binding, scripts, None, "touch")
+            .await
+    }
+
+    /// The fenced script that ends a locked request (`scripts`: without and with the user index;
+    /// arguments token, TTL, then the `data` to store if any), keeping the binding and index as
+    /// the blocking store does.
+    #[allow(clippy::too_many_arguments)]
+    async fn end_request(
+        &self,
+        id: String,
+        key: SessionKey,
+        token: LockToken,
+        binding: Option<BindingState>,
+        scripts: (&'static str, &'static str),
+        data: Option<&[u8]>,
+        what: &'static str,
+    ) -> Result<()> {
         let ttl = self.ttl_secs().to_string();
+        let mut args: Vec<&[u8]> = vec![token.as_str().as_bytes(), ttl.as_bytes()];
+        args.extend(data);
         let change = self.bind_change(&id, binding.as_ref());
         let sp = session_script(
             &self.inner.options,
             self.inner.topology.is_cluster(),
             &id,
             &key,
-            (TOUCH_AND_UNLOCK, TOUCH_AND_UNLOCK_BOUND),
-            &[token.as_str().as_bytes(), ttl.as_bytes()],
+            scripts,
+            &args,
             change.as_ref(),
         );
-        self.fenced(&id, &key, token, sp, "touch").await?;
+        self.fenced(&id, &key, token, sp, what).await?;
         self.index_after(&id, change.as_ref()).await;
         Ok(())
     }
