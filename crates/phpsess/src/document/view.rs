@@ -181,6 +181,13 @@ impl<'d> ValueRef<'d> {
         matches!(cell.tag, Tag::Str | Tag::StrOwned).then(|| self.bytes_of(cell))
     }
 
+    /// Where a string's bytes stand in the input: for a string read as written (`s:`); `None`
+    /// for other values and for an `S:` string, whose bytes were unescaped into the document.
+    pub(crate) fn input_span(&self) -> Option<std::ops::Range<usize>> {
+        let cell = self.cell();
+        (cell.tag == Tag::Str).then(|| cell.a as usize..cell.a as usize + cell.b as usize)
+    }
+
     /// A string as `&str`, if it is UTF-8.
     pub fn as_str(&self) -> Option<&'d str> {
         self.as_bytes().and_then(|b| std::str::from_utf8(b).ok())

@@ -36,17 +36,20 @@ impl LazySession {
     /// verdicts), keeping the `web` guard's user id and leaving the tree for later.
     pub(crate) fn from_cache_value(stored: Vec<u8>, encrypter: Option<&Encrypter>) -> Result<Self> {
         let payload = unwrap_php_string(&stored, "cache value")?;
-        let (attributes, encoding) = plaintext(payload, encrypter)?;
-        let (bytes, start, end) = match attributes {
-            // Plaintext attributes are a span of the Redis value: keep it rather than a copy.
-            std::borrow::Cow::Borrowed(span) => {
-                let start = span.as_ptr() as usize - stored.as_ptr() as usize;
-                let end = start + span.len();
-                (stored, start, end)
+        let (attributes, encoding) = plaintext(&payload, encrypter)?;
+        // Plaintext attributes are usually a span of the Redis value: keep the value rather
+        // than a copy. Anything else (decrypted, or unescaped from an `S:` string) is its own.
+        let span = span_in(&stored, &attributes);
+        let (bytes, start, end) = match span {
+            Some(range) => {
+                drop(attributes);
+                drop(payload);
+                (stored, range.start, range.end)
             }
-            std::borrow::Cow::Owned(plain) => {
-                let end = plain.len();
-                (plain, 0, end)
+            None => {
+                let own = attributes.into_owned();
+                let end = own.len();
+                (own, 0, end)
             }
         };
         let attributes = &bytes[start..end];
@@ -116,4 +119,13 @@ impl LazySession {
             LaravelSession::from_parts(attributes, self.encoding)
         })
     }
+}
+
+/// Where `inner` stands in `outer`, when it is a part of it.
+fn span_in(outer: &[u8], inner: &[u8]) -> Option<std::ops::Range<usize>> {
+    // Addresses compared as numbers: `inner` is either a subslice of `outer` or of another
+    // buffer, and only the first can lie within `outer`'s range.
+    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    let end = start.checked_add(inner.len())?;
+    (end <= outer.len()).then_some(start..end)
 }

@@ -187,7 +187,7 @@ impl LaravelSession {
         encrypter: Option<&Encrypter>,
     ) -> Result<LaravelSession> {
         let payload = unwrap_php_string(stored, "cache value")?;
-        LaravelSession::from_payload(payload, encrypter)
+        LaravelSession::from_payload(&payload, encrypter)
     }
 
     /// Decode a session payload without the cache layer (`Store::save()`'s output: what the
@@ -210,7 +210,7 @@ impl LaravelSession {
         encrypter: Option<&Encrypter>,
     ) -> Result<(Encoding, Vec<VariableSize>)> {
         let payload = unwrap_php_string(stored, "cache value")?;
-        let (plain, encoding) = plaintext(payload, encrypter)?;
+        let (plain, encoding) = plaintext(&payload, encrypter)?;
         let sizes = match encoding.serialization {
             Serialization::Php => crate::session::variable_sizes(&plain, Format::PhpSerialize)
                 .map_err(|e| LaravelError::BadPayload {
@@ -470,29 +470,32 @@ pub struct FlashKeys {
 }
 
 /// The bytes inside one PHP string `s:N:"...";` (the cache layer, or EncryptedStore's
-/// plaintext), borrowed: a session is read without copying its payload.
-pub(crate) fn unwrap_php_string<'a>(bytes: &'a [u8], what: &'static str) -> Result<&'a [u8]> {
+/// plaintext), borrowed where they stand in `bytes` (a session is read without copying its
+/// payload); an escaped `S:N:"...";`, which no PHP writes but anyone with Redis access can store,
+/// is unescaped into a copy.
+pub(crate) fn unwrap_php_string<'a>(bytes: &'a [u8], what: &'static str) -> Result<Cow<'a, [u8]>> {
     // What PHP writes, found by the decoder's own scanner without building anything; the rest
     // (and every error) through the document.
     if bytes.first() == Some(&b's') {
         if let Some((start, len, after)) = crate::decode::scan::string(bytes, 0) {
             if after == bytes.len() {
-                return Ok(&bytes[start..start + len]);
+                return Ok(Cow::Borrowed(&bytes[start..start + len]));
             }
         }
     }
     let bad = |detail: String| Error::Laravel(LaravelError::BadPayload { what, detail });
     let doc = crate::Document::parse(bytes).map_err(|e| bad(format!("not a PHP string: {e}")))?;
     let root = doc.root();
-    let Some(inner) = root.as_bytes() else {
-        return Err(bad(format!(
+    if let Some(span) = root.input_span() {
+        return Ok(Cow::Borrowed(&bytes[span]));
+    }
+    match root.as_bytes() {
+        Some(unescaped) => Ok(Cow::Owned(unescaped.to_vec())),
+        None => Err(bad(format!(
             "expected a PHP string (s:N:\"...\";), found {} (not a session: the cache shares the prefix)",
             root.type_name()
-        )));
-    };
-    // The string's bytes are a span of the input; located by offset, they outlive the document.
-    let start = inner.as_ptr() as usize - bytes.as_ptr() as usize;
-    Ok(&bytes[start..start + inner.len()])
+        ))),
+    }
 }
 
 /// The serialized attributes of a session payload (decrypted when it is encrypted) and how the
@@ -518,18 +521,18 @@ pub(crate) fn plaintext<'a>(
     // string around the serialized attributes.
     let plain = enc.decrypt_string(payload)?;
     let inner = unwrap_php_string(&plain, "encrypted session")?;
-    let serialization = plain_format(inner).ok_or_else(|| LaravelError::BadPayload {
+    let serialization = plain_format(&inner).ok_or_else(|| LaravelError::BadPayload {
         what: "encrypted session",
         detail: format!(
             "the decrypted payload starts with {}, neither php (a:) nor json ({{, [)",
-            head(inner)
+            head(&inner)
         ),
     })?;
     let encoding = Encoding {
         encrypted: true,
         serialization,
     };
-    Ok((Cow::Owned(inner.to_vec()), encoding))
+    Ok((Cow::Owned(inner.into_owned()), encoding))
 }
 
 /// php or json, from the first byte of a plaintext payload; `None` for anything else (an
