@@ -183,6 +183,7 @@ impl<'d> ValueRef<'d> {
 
     /// Where a string's bytes stand in the input: for a string read as written (`s:`); `None`
     /// for other values and for an `S:` string, whose bytes were unescaped into the document.
+    #[cfg(feature = "laravel")]
     pub(crate) fn input_span(&self) -> Option<std::ops::Range<usize>> {
         let cell = self.cell();
         (cell.tag == Tag::Str).then(|| cell.a as usize..cell.a as usize + cell.b as usize)
