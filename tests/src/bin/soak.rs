@@ -297,11 +297,7 @@ fn run_sentinel(scenario: &'static str, planned: bool, cfg: &Cfg) -> Row {
         locking: true,
     };
     let mut setup = SentinelSetup::start();
-    let save_path = format!(
-        "sentinel://{}/{}?timeout=2&read_timeout=2",
-        setup.sentinel_addrs().join(","),
-        setup.master_name()
-    );
+    let save_path = setup.save_path("timeout=2&read_timeout=2");
     let site = Site::start(vec![pool(variant, &save_path, cfg.workers)]);
     let load = Load::new(&site, cfg);
     let threads = load.start(None);

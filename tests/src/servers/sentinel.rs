@@ -242,6 +242,16 @@ impl SentinelSetup {
         &self.master_name
     }
 
+    /// The `sentinel://` save_path naming every sentinel and the master, with `query`
+    /// (`timeout=1&read_timeout=2`).
+    pub fn save_path(&self, query: &str) -> String {
+        format!(
+            "sentinel://{}/{}?{query}",
+            self.sentinel_addrs().join(","),
+            self.master_name
+        )
+    }
+
     /// Sentinel addresses, "127.0.0.1:PORT".
     pub fn sentinel_addrs(&self) -> Vec<String> {
         self.sentinel_ports

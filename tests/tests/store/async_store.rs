@@ -350,11 +350,7 @@ fn hostile_ids_are_refused_before_any_command() {
 }
 
 fn sentinel_save_path(setup: &SentinelSetup) -> String {
-    format!(
-        "sentinel://{}/{}?timeout=1&read_timeout=2",
-        setup.sentinel_addrs().join(","),
-        setup.master_name()
-    )
+    setup.save_path("timeout=1&read_timeout=2")
 }
 
 #[test]
@@ -429,11 +425,7 @@ fn sentinel_planned_failover_loses_no_acknowledged_write() {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     let mut setup = SentinelSetup::start();
-    let save_path = format!(
-        "sentinel://{}/{}?timeout=1&read_timeout=1",
-        setup.sentinel_addrs().join(","),
-        setup.master_name()
-    );
+    let save_path = setup.save_path("timeout=1&read_timeout=1");
     let ids: Vec<String> = (0..20).map(|i| format!("aplanned{i:016}")).collect();
     let stop = Arc::new(AtomicBool::new(false));
     let rt = runtime();

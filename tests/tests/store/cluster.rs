@@ -67,11 +67,7 @@ fn cluster_sessions_lock_write_and_survive_a_master_failover() {
 #[test]
 fn sentinel_store_follows_the_master_through_a_failover() {
     let mut setup = SentinelSetup::start();
-    let sentinels = setup.sentinel_addrs().join(",");
-    let save_path = format!(
-        "sentinel://{sentinels}/{}?timeout=1&read_timeout=2",
-        setup.master_name()
-    );
+    let save_path = setup.save_path("timeout=1&read_timeout=2");
     let mut store = SessionStore::new(
         Topology::from_save_path(&save_path).unwrap(),
         StoreOptions::default(),
@@ -123,11 +119,7 @@ fn sentinel_planned_failover_loses_no_acknowledged_write() {
     use std::sync::Arc;
 
     let mut setup = SentinelSetup::start();
-    let sentinels = setup.sentinel_addrs().join(",");
-    let save_path = format!(
-        "sentinel://{sentinels}/{}?timeout=1&read_timeout=1",
-        setup.master_name()
-    );
+    let save_path = setup.save_path("timeout=1&read_timeout=1");
     let ids: Vec<String> = (0..20).map(|i| format!("planned{i:017}")).collect();
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
@@ -338,11 +330,7 @@ fn sentinel_new_master_takes_writes_before_the_old_one_is_demoted() {
     // then, so WAIT confirms nothing. The old master was not promoted from the new one: writes
     // there stand and must be accepted (they were all refused until the demotion).
     let mut setup = SentinelSetup::start();
-    let save_path = format!(
-        "sentinel://{}/{}?timeout=1&read_timeout=1",
-        setup.sentinel_addrs().join(","),
-        setup.master_name()
-    );
+    let save_path = setup.save_path("timeout=1&read_timeout=1");
     let mut store = SessionStore::new(
         Topology::from_save_path(&save_path).unwrap(),
         StoreOptions::default(),
