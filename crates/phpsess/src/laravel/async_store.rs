@@ -5,7 +5,6 @@
 
 use super::cookie;
 use super::error::LaravelError;
-use super::payload::LaravelSession;
 use super::store::{LaravelConfig, StoredSession};
 use crate::error::Result;
 use crate::store::{AsyncSessionStore, AsyncTopology, StoreOptions};
@@ -94,14 +93,8 @@ impl AsyncLaravelStore {
         let Some((value, ttl)) = self.redis.get_raw_with_ttl(&key).await? else {
             return Ok(None);
         };
-        let session = LaravelSession::from_cache_value(&value, Some(&self.config.encrypter))?;
-        Ok(Some(StoredSession {
-            id: id.to_owned(),
-            key,
-            ttl: u64::try_from(ttl).ok(),
-            size: value.len(),
-            session,
-        }))
+        let stored = StoredSession::decode(id, key, &value, Some(ttl), &self.config.encrypter)?;
+        Ok(Some(stored))
     }
 
     /// Read session `id` with one `GET` and no `TTL` (`ttl` is `None`): what a read-only look
@@ -112,14 +105,8 @@ impl AsyncLaravelStore {
         let Some(value) = self.redis.get_raw(&key).await? else {
             return Ok(None);
         };
-        let session = LaravelSession::from_cache_value(&value, Some(&self.config.encrypter))?;
-        Ok(Some(StoredSession {
-            id: id.to_owned(),
-            key,
-            ttl: None,
-            size: value.len(),
-            session,
-        }))
+        let stored = StoredSession::decode(id, key, &value, None, &self.config.encrypter)?;
+        Ok(Some(stored))
     }
 
     /// Read session `id` with one `GET`, checked as [`Self::load_without_ttl`] checks it but

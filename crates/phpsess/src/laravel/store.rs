@@ -97,6 +97,24 @@ pub struct StoredSession {
 }
 
 impl StoredSession {
+    /// Decode the Redis value read for session `id` under `key`, with the TTL Redis reported
+    /// (negative: none), as every load of both stores does.
+    pub(crate) fn decode(
+        id: &str,
+        key: Vec<u8>,
+        value: &[u8],
+        ttl: Option<i64>,
+        encrypter: &Encrypter,
+    ) -> Result<StoredSession> {
+        Ok(StoredSession {
+            id: id.to_owned(),
+            key,
+            ttl: ttl.and_then(|t| u64::try_from(t).ok()),
+            size: value.len(),
+            session: LaravelSession::from_cache_value(value, Some(encrypter))?,
+        })
+    }
+
     /// The id of the user logged in with the `web` guard, if any.
     pub fn web_user_id(&self) -> Option<UserId> {
         self.session.user_id("web")
@@ -243,14 +261,8 @@ impl LaravelStore {
         let Some((value, ttl)) = self.redis.get_with_ttl(&key)? else {
             return Ok(None);
         };
-        let session = LaravelSession::from_cache_value(&value, Some(&self.config.encrypter))?;
-        Ok(Some(StoredSession {
-            id: id.to_owned(),
-            key,
-            ttl: u64::try_from(ttl).ok(),
-            size: value.len(),
-            session,
-        }))
+        let stored = StoredSession::decode(id, key, &value, Some(ttl), &self.config.encrypter)?;
+        Ok(Some(stored))
     }
 
     /// Read the session a cookie points at.

@@ -57,11 +57,11 @@ use super::lock::{
 };
 use super::protocol::stored_id;
 use super::protocol::{
-    attempt_holder, decode_stored, destroy_plan, encode_for_store, exists_reply, ids_collided,
-    lock_acquired, pipeline, push_create_id_attempt, push_exists, push_lock_attempt, push_read,
-    push_script, push_unlock, queue_reply, queue_try, redis_error, reply_text, script_reply,
-    server_error_text, unindex_pipeline, Decoded, NewIdReply, QueueReply, ScriptPipeline,
-    ScriptReply, CREATE_ID_ATTEMPTS, NO_HOLDER,
+    attempt_holder, decode_stored, destroy_plan, encode_for_store, evalsha_reply, exists_reply,
+    ids_collided, lock_acquired, pipeline, push_create_id_attempt, push_exists, push_lock_attempt,
+    push_read, push_script, push_unlock, queue_reply, queue_try, redis_error, reply_text,
+    script_reply, server_error_text, unindex_pipeline, with_eval_replies, Decoded, EvalshaReply,
+    NewIdReply, QueueReply, ScriptPipeline, ScriptReply, CREATE_ID_ATTEMPTS, NO_HOLDER,
 };
 use super::redact::{printable, redact_key, short_id};
 use super::sentinel::SentinelSpec;
@@ -1039,18 +1039,15 @@ impl AsyncSessionStore {
         op: &'static str,
         key: &[u8],
     ) -> Result<Vec<Value>> {
-        let mut replies = self.run(id, &sp.pipe, op, key).await?;
-        if let Some(Value::ServerError(e)) = replies.last() {
-            if e.code() == "NOSCRIPT" {
-                let mut again = self.run(id, &sp.eval(), op, key).await?;
-                replies.pop();
-                replies.append(&mut again);
-                return Ok(replies);
+        let replies = self.run(id, &sp.pipe, op, key).await?;
+        match evalsha_reply(&replies) {
+            EvalshaReply::Ran => Ok(replies),
+            EvalshaReply::NotCached => {
+                let again = self.run(id, &sp.eval(), op, key).await?;
+                Ok(with_eval_replies(replies, again))
             }
-            let detail = server_error_text(e);
-            return Err(self.redis_error(id, op, key, detail, false));
+            EvalshaReply::Failed(detail) => Err(self.redis_error(id, op, key, detail, false)),
         }
-        Ok(replies)
     }
 
     fn redis_error(

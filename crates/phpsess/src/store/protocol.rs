@@ -443,6 +443,33 @@ pub(crate) fn server_error_text(e: &redis::ServerError) -> String {
     }
 }
 
+/// What the last reply of a pipeline ending in EVALSHA says.
+pub(crate) enum EvalshaReply {
+    /// The script ran (or the pipeline was empty).
+    Ran,
+    /// NOSCRIPT: the server lost its script cache (restarted, flushed); send the body with EVAL.
+    NotCached,
+    /// The server refused it, in its own words.
+    Failed(String),
+}
+
+/// Read the last reply of a script pipeline; both stores then do what it says.
+pub(crate) fn evalsha_reply(replies: &[Value]) -> EvalshaReply {
+    match replies.last() {
+        Some(Value::ServerError(e)) if e.code() == "NOSCRIPT" => EvalshaReply::NotCached,
+        Some(Value::ServerError(e)) => EvalshaReply::Failed(server_error_text(e)),
+        _ => EvalshaReply::Ran,
+    }
+}
+
+/// The replies of a pipeline whose EVALSHA was NOSCRIPT, with that reply replaced by what the
+/// pipeline sent again with EVAL answered.
+pub(crate) fn with_eval_replies(mut replies: Vec<Value>, mut again: Vec<Value>) -> Vec<Value> {
+    replies.pop();
+    replies.append(&mut again);
+    replies
+}
+
 /// A reply the store did not expect, for a message: error replies as Redis wrote them.
 pub(crate) fn reply_text(reply: Option<&Value>) -> String {
     match reply {

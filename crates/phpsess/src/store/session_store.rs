@@ -19,11 +19,12 @@ use super::lock::{
 };
 use super::node::Op;
 use super::protocol::{
-    attempt_holder, bulk, decode_stored, destroy_plan, encode_for_store, exists_reply,
-    ids_collided, is_unknown_command, lock_acquired, push_create_id_attempt, push_exists,
-    push_lock_attempt, push_read, push_script, push_unlock, queue_reply, queue_try, redis_error,
-    script_reply, unindex_pipeline, waiter_wake_key, Decoded, NewIdReply, QueueReply,
-    ScriptPipeline, ScriptReply, CREATE_ID_ATTEMPTS, NO_HOLDER,
+    attempt_holder, bulk, decode_stored, destroy_plan, encode_for_store, evalsha_reply,
+    exists_reply, ids_collided, is_unknown_command, lock_acquired, push_create_id_attempt,
+    push_exists, push_lock_attempt, push_read, push_script, push_unlock, queue_reply, queue_try,
+    redis_error, script_reply, unindex_pipeline, waiter_wake_key, with_eval_replies, Decoded,
+    EvalshaReply, NewIdReply, QueueReply, ScriptPipeline, ScriptReply, CREATE_ID_ATTEMPTS,
+    NO_HOLDER,
 };
 pub(crate) use super::protocol::{pipeline, reply_text, server_error_text};
 use super::published::{stats_key, Publisher};
@@ -1503,22 +1504,14 @@ impl SessionStore {
         key: &[u8],
     ) -> Result<Vec<Value>> {
         let replies = self.run(id, &p.pipe, false, op, key)?;
-        let Some(last) = replies.last() else {
-            return Ok(replies);
-        };
-        if let Value::ServerError(e) = last {
-            if e.code() == "NOSCRIPT" {
-                let fallback = p.eval();
-                let mut again = self.run(id, &fallback, false, op, key)?;
-                let mut replies = replies;
-                replies.pop();
-                replies.append(&mut again);
-                return Ok(replies);
+        match evalsha_reply(&replies) {
+            EvalshaReply::Ran => Ok(replies),
+            EvalshaReply::NotCached => {
+                let again = self.run(id, &p.eval(), false, op, key)?;
+                Ok(with_eval_replies(replies, again))
             }
-            let detail = server_error_text(e);
-            return Err(self.redis_error(id, op, key, detail, false));
+            EvalshaReply::Failed(detail) => Err(self.redis_error(id, op, key, detail, false)),
         }
-        Ok(replies)
     }
 
     pub(crate) fn redis_error(
