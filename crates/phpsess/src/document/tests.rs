@@ -176,3 +176,22 @@ fn the_fast_builder_takes_what_php_writes() {
         );
     }
 }
+
+#[cfg(feature = "axum")]
+#[test]
+fn a_lookup_by_bytes_finds_what_a_lookup_by_key_finds() {
+    // PHP turns "5" into the int key 5; "05", "-0" and "5 " stay strings.
+    let input = br#"a:6:{i:5;s:3:"int";s:2:"05";s:4:"zero";s:2:"-0";s:5:"minus";s:2:"5 ";s:5:"space";s:4:"name";i:1;i:-7;s:3:"neg";}"#;
+    let doc = Document::parse(input).unwrap();
+    let root = doc.root();
+    for key in ["5", "05", "-0", "5 ", "name", "-7", "missing", "7"] {
+        let by_key = root.get(key).map(|v| v.to_value());
+        let by_bytes = root.get_str(key.as_bytes()).map(|v| v.to_value());
+        assert_eq!(by_key, by_bytes, "{key:?}");
+    }
+    assert_eq!(
+        root.get_str(b"5").map(|v| v.to_value()),
+        Some(crate::Value::from("int"))
+    );
+    assert!(root.get_str(b"missing").is_none());
+}

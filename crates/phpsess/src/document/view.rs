@@ -5,6 +5,7 @@ use std::fmt;
 
 use super::Document;
 use crate::decode::{Cell, Tag};
+use crate::key_set::KeyView;
 use crate::value::{Key, PropertyName, Value};
 
 /// One value in a [`Document`]. Cheap to copy; strings borrow from the document.
@@ -211,14 +212,27 @@ impl<'d> ValueRef<'d> {
 
     /// The value under `key` in an array (`"5"` finds the int key 5, as in PHP).
     pub fn get(&self, key: impl Into<Key>) -> Option<ValueRef<'d>> {
+        self.get_view(key.into().view())
+    }
+
+    /// [`Self::get`] for a string key without making a [`Key`] (no allocation): what a lookup
+    /// on every request, such as the Laravel login key, uses.
+    #[cfg(feature = "axum")]
+    pub(crate) fn get_str(&self, key: &[u8]) -> Option<ValueRef<'d>> {
+        match crate::value::array::numeric_key(key) {
+            Some(i) => self.get_view(KeyView::Int(i)),
+            None => self.get_view(KeyView::Str(key)),
+        }
+    }
+
+    fn get_view(&self, key: KeyView<'_>) -> Option<ValueRef<'d>> {
         if self.cell().tag != Tag::Array {
             return None;
         }
-        let key = key.into();
         self.entries_unchecked()
-            .find(|(k, _)| match (k, &key) {
-                (EntryKey::Int(a), Key::Int(b)) => a == b,
-                (EntryKey::Str(a), Key::Str(b)) => *a == b.as_bytes(),
+            .find(|(k, _)| match (k, key) {
+                (EntryKey::Int(a), KeyView::Int(b)) => *a == b,
+                (EntryKey::Str(a), KeyView::Str(b)) => *a == b,
                 _ => false,
             })
             .map(|(_, v)| v)

@@ -193,7 +193,8 @@ impl KeyLayout {
 
     /// The Redis key of session `id`.
     pub fn key(&self, id: &str) -> Vec<u8> {
-        let mut k = self.prefix.clone();
+        let mut k = Vec::with_capacity(self.prefix.len() + id.len());
+        k.extend_from_slice(&self.prefix);
         k.extend_from_slice(id.as_bytes());
         k
     }

@@ -892,10 +892,11 @@ impl AsyncSessionStore {
         let mut p = pipeline();
         p.cmd("GET").arg(key);
         let replies = self.run_raw(&p, "get", key).await?;
-        match replies.first() {
+        // Moved out, not cloned: a session is hundreds of bytes to kilobytes.
+        match replies.into_iter().next() {
             Some(Value::Nil) => Ok(None),
-            Some(Value::BulkString(b)) => Ok(Some(b.clone())),
-            other => Err(self.raw_error("get", key, reply_text(other))),
+            Some(Value::BulkString(b)) => Ok(Some(b)),
+            other => Err(self.raw_error("get", key, reply_text(other.as_ref()))),
         }
     }
 
@@ -905,10 +906,11 @@ impl AsyncSessionStore {
         p.cmd("GET").arg(key);
         p.cmd("TTL").arg(key);
         let replies = self.run_raw(&p, "get", key).await?;
-        match (replies.first(), replies.get(1)) {
+        let mut replies = replies.into_iter();
+        match (replies.next(), replies.next()) {
             (Some(Value::Nil), _) => Ok(None),
-            (Some(Value::BulkString(b)), Some(Value::Int(ttl))) => Ok(Some((b.clone(), *ttl))),
-            (other, _) => Err(self.raw_error("get", key, reply_text(other))),
+            (Some(Value::BulkString(b)), Some(Value::Int(ttl))) => Ok(Some((b, ttl))),
+            (other, _) => Err(self.raw_error("get", key, reply_text(other.as_ref()))),
         }
     }
 
