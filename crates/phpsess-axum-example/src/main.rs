@@ -9,13 +9,15 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use axum::extract::{Query, State};
+use axum::extract::{FromRef, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use clap::Parser;
-use phpsess::axum::{LaravelSession, LaravelSessionMut, PhpSession, PhpSessionMut, SessionConfig};
+use phpsess::axum::{
+    LaravelSession, LaravelSessionMut, PhpSession, PhpSessionMut, SessionConfig, SessionLayer,
+};
 use phpsess::laravel::{
     AppKey, AsyncLaravelStore, Cipher, Encrypter, KeyLayout, LaravelConfig, Skeleton,
 };
@@ -54,6 +56,25 @@ struct Args {
     /// The session cookie's name (native: `PHPSESSID` by default; Laravel: the version's default).
     #[arg(long, value_name = "NAME")]
     cookie_name: Option<String>,
+}
+
+/// The router's state: the extractors' configuration, and the raw store the baseline reads with.
+#[derive(Clone)]
+struct AppState {
+    sessions: SessionConfig,
+    redis: AsyncSessionStore,
+}
+
+impl FromRef<AppState> for SessionConfig {
+    fn from_ref(state: &AppState) -> SessionConfig {
+        state.sessions.clone()
+    }
+}
+
+impl FromRef<AppState> for AsyncSessionStore {
+    fn from_ref(state: &AppState) -> AsyncSessionStore {
+        state.redis.clone()
+    }
 }
 
 fn main() -> ExitCode {
@@ -96,14 +117,20 @@ async fn run() -> Result<()> {
     } else {
         (get(me_php), post(touch_php))
     };
-    let mut app = Router::new().route("/me", me).route("/touch", touch);
+    // The write-back routes inside the layer that stores their changes; the read-only ones
+    // outside it, where it would cost a few allocations per request for nothing.
+    let mut writes = Router::new().route("/touch", touch);
     if args.app_key.is_none() {
-        app = app.route("/logout", post(logout_php));
+        writes = writes.route("/logout", post(logout_php));
     }
-    let app = app
-        .layer(config.layer())
+    let app = writes
+        .layer(SessionLayer::new())
+        .route("/me", me)
         .route("/baseline", get(baseline))
-        .with_state(raw);
+        .with_state(AppState {
+            sessions: config,
+            redis: raw,
+        });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

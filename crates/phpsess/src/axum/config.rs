@@ -1,5 +1,5 @@
-//! [`SessionConfig`]: which stores, cookies and formats the extractors use, and [`SessionLayer`],
-//! the tower layer that hands the configuration to them and performs the write-back of a
+//! [`SessionConfig`]: which stores, cookies and formats the extractors use, carried to them as
+//! the router's state, and [`SessionLayer`], the tower layer that performs the write-back of a
 //! session changed through a write-back extractor once the handler has returned.
 
 use std::convert::Infallible;
@@ -21,23 +21,52 @@ use crate::Array;
 pub const DEFAULT_PHP_COOKIE: &str = "PHPSESSID";
 
 /// What the extractors need: the stores, the cookie of native PHP sessions, its serialize
-/// handler and user key, and the status of a rejection. Clone is cheap (the stores share their
-/// connections).
+/// handler and user key, and the status of a rejection. The extractors take it from the router's
+/// state, as axum-extra's `PrivateCookieJar` takes its key: `Router::with_state(config)`, or a
+/// state of your own with `impl FromRef<AppState> for SessionConfig`. Clone is one reference
+/// count (the stores share their connections).
 ///
 /// ```no_run
 /// # async fn build() -> phpsess::Result<()> {
-/// use phpsess::axum::SessionConfig;
+/// use axum::{extract::FromRef, routing::get, Router};
+/// use phpsess::axum::{PhpSession, SessionConfig};
 /// use phpsess::store::{AsyncSessionStore, StoreOptions};
+///
+/// #[derive(Clone)]
+/// struct AppState {
+///     sessions: SessionConfig,
+///     // ... the service's own things
+/// }
+///
+/// impl FromRef<AppState> for SessionConfig {
+///     fn from_ref(state: &AppState) -> SessionConfig {
+///         state.sessions.clone()
+///     }
+/// }
+///
+/// async fn me(session: PhpSession) -> String {
+///     format!("{:?}", session.user_id())
+/// }
+///
 /// let store = AsyncSessionStore::from_save_path("tcp://127.0.0.1:6379", StoreOptions::default())?;
-/// let config = SessionConfig::php(store)
+/// let sessions = SessionConfig::php(store)
 ///     .with_cookie_name("PHPSESSID")
 ///     .with_user_key("user_id")
 ///     .with_rejection_status(http::StatusCode::FORBIDDEN);
-/// let layer = config.layer();
-/// # let _ = layer; Ok(()) }
+/// let app: Router = Router::new()
+///     .route("/me", get(me))
+///     .with_state(AppState { sessions });
+/// # let _ = app; Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
 pub struct SessionConfig {
+    // Behind one Arc: the extractors take the configuration out of the state on every request.
+    settings: Arc<Settings>,
+}
+
+/// The configuration's contents.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
     pub(crate) php: Option<AsyncSessionStore>,
     pub(crate) cookie_name: String,
     pub(crate) format: Format,
@@ -49,78 +78,70 @@ pub struct SessionConfig {
 impl SessionConfig {
     /// For native PHP sessions in `store`: cookie `PHPSESSID`, serialize handler `php`, no user key.
     pub fn php(store: AsyncSessionStore) -> Self {
-        SessionConfig {
-            php: Some(store),
-            ..SessionConfig::empty()
-        }
+        SessionConfig::empty().with_php(store)
     }
 
     /// For Laravel sessions in `store` (its config names the cookie, keys and APP_KEY).
     pub fn laravel(store: AsyncLaravelStore) -> Self {
-        SessionConfig {
-            laravel: Some(store),
-            ..SessionConfig::empty()
-        }
+        SessionConfig::empty().with_laravel(store)
     }
 
     fn empty() -> Self {
         SessionConfig {
-            php: None,
-            cookie_name: DEFAULT_PHP_COOKIE.into(),
-            format: Format::Php,
-            user_key: None,
-            laravel: None,
-            rejection_status: StatusCode::UNAUTHORIZED,
+            settings: Arc::new(Settings {
+                php: None,
+                cookie_name: DEFAULT_PHP_COOKIE.into(),
+                format: Format::Php,
+                user_key: None,
+                laravel: None,
+                rejection_status: StatusCode::UNAUTHORIZED,
+            }),
         }
+    }
+
+    fn set(mut self, change: impl FnOnce(&mut Settings)) -> Self {
+        change(Arc::make_mut(&mut self.settings));
+        self
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// Also serving native PHP sessions from `store` (a service beside both kinds of app).
     #[must_use]
-    pub fn with_php(mut self, store: AsyncSessionStore) -> Self {
-        self.php = Some(store);
-        self
+    pub fn with_php(self, store: AsyncSessionStore) -> Self {
+        self.set(|s| s.php = Some(store))
     }
 
     /// Also serving Laravel sessions from `store`.
     #[must_use]
-    pub fn with_laravel(mut self, store: AsyncLaravelStore) -> Self {
-        self.laravel = Some(store);
-        self
+    pub fn with_laravel(self, store: AsyncLaravelStore) -> Self {
+        self.set(|s| s.laravel = Some(store))
     }
 
     /// The native session cookie (`session.name`), `PHPSESSID` by default.
     #[must_use]
-    pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
-        self.cookie_name = name.into();
-        self
+    pub fn with_cookie_name(self, name: impl Into<String>) -> Self {
+        self.set(|s| s.cookie_name = name.into())
     }
 
     /// The native sessions' serialize handler (`session.serialize_handler`), `php` by default.
     #[must_use]
-    pub fn with_format(mut self, format: Format) -> Self {
-        self.format = format;
-        self
+    pub fn with_format(self, format: Format) -> Self {
+        self.set(|s| s.format = format)
     }
 
     /// The `$_SESSION` entry holding the logged-in user's id ([`super::PhpSession::user_id`]).
     #[must_use]
-    pub fn with_user_key(mut self, key: impl Into<String>) -> Self {
-        self.user_key = Some(key.into());
-        self
+    pub fn with_user_key(self, key: impl Into<String>) -> Self {
+        self.set(|s| s.user_key = Some(key.into()))
     }
 
     /// The status of a rejection for a missing, invalid or unknown session (401 by default).
     #[must_use]
-    pub fn with_rejection_status(mut self, status: StatusCode) -> Self {
-        self.rejection_status = status;
-        self
-    }
-
-    /// The layer that carries this configuration to the extractors (`Router::layer`).
-    pub fn layer(self) -> SessionLayer {
-        SessionLayer {
-            config: Arc::new(self),
-        }
+    pub fn with_rejection_status(self, status: StatusCode) -> Self {
+        self.set(|s| s.rejection_status = status)
     }
 
     pub(crate) fn reject(
@@ -131,7 +152,7 @@ impl SessionConfig {
         let status = match kind {
             RejectionKind::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             RejectionKind::Misconfigured => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => self.rejection_status,
+            _ => self.settings.rejection_status,
         };
         SessionRejection::new(kind, status, reason)
     }
@@ -156,33 +177,50 @@ pub(crate) enum Pending {
     },
 }
 
-/// What the layer puts in each request for the extractors.
-#[derive(Clone)]
-struct InRequest {
-    config: Arc<SessionConfig>,
-    slot: WriteBackSlot,
-}
-
 /// Where a write-back extractor leaves its session for the layer; one per request.
 #[derive(Clone, Default)]
 pub(crate) struct WriteBackSlot(pub(crate) Arc<Mutex<Option<Pending>>>);
 
-/// The tower layer of [`SessionConfig::layer`]. Routes whose handlers use an extractor of
-/// [`crate::axum`] must be inside it; a write-back extractor's session is written after the
-/// handler returns and before the response leaves (a failed write turns it into a 503).
-#[derive(Clone, Debug)]
+/// The tower layer that stores what the write-back extractors ([`super::PhpSessionMut`],
+/// [`super::LaravelSessionMut`]) changed: after the handler returns and before the response
+/// leaves (a failed write turns it into a 503). Routes using those extractors must be inside it;
+/// the read-only ones do not need it, and a route outside it pays nothing for it.
+///
+/// ```no_run
+/// use axum::{routing::{get, post}, Router};
+/// use phpsess::axum::{PhpSession, PhpSessionMut, SessionConfig, SessionLayer};
+///
+/// async fn me(session: PhpSession) -> String { format!("{:?}", session.user_id()) }
+/// async fn visit(session: PhpSessionMut) -> &'static str {
+///     let _ = session.insert("visited", &true);
+///     "noted"
+/// }
+///
+/// # fn build(config: SessionConfig) -> Router {
+/// Router::new()
+///     .route("/visit", post(visit))
+///     .layer(SessionLayer::new()) // the routes above: the write-backs
+///     .route("/me", get(me))      // read-only: outside the layer
+///     .with_state(config)
+/// # }
+/// ```
+#[derive(Clone, Debug, Default)]
 pub struct SessionLayer {
-    config: Arc<SessionConfig>,
+    _private: (),
+}
+
+impl SessionLayer {
+    /// The layer (it needs no configuration: a pending write-back carries its store).
+    pub fn new() -> Self {
+        SessionLayer::default()
+    }
 }
 
 impl<S> tower_layer::Layer<S> for SessionLayer {
     type Service = SessionService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        SessionService {
-            inner,
-            config: self.config.clone(),
-        }
+        SessionService { inner }
     }
 }
 
@@ -190,7 +228,6 @@ impl<S> tower_layer::Layer<S> for SessionLayer {
 #[derive(Clone, Debug)]
 pub struct SessionService<S> {
     inner: S,
-    config: Arc<SessionConfig>,
 }
 
 impl<S, B> tower_service::Service<Request<B>> for SessionService<S>
@@ -212,15 +249,10 @@ where
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let slot = WriteBackSlot::default();
-        // One extension for both (each insert is an allocation on every request).
-        request.extensions_mut().insert(InRequest {
-            config: self.config.clone(),
-            slot: slot.clone(),
-        });
+        request.extensions_mut().insert(slot.clone());
         // Called here, on the service that was polled ready; the future it returns owns what it
         // needs, so no clone of the inner service is made per request.
         let response = self.inner.call(request);
-        let config = self.config.clone();
         Box::pin(async move {
             let response = response.await?;
             let pending = slot.0.lock().ok().and_then(|mut p| p.take());
@@ -229,9 +261,12 @@ where
             };
             match write_back(pending).await {
                 Ok(()) => Ok(response),
-                Err(e) => Ok(config
-                    .reject(RejectionKind::StoreUnavailable, e.to_string())
-                    .into_response()),
+                Err(e) => Ok(SessionRejection::new(
+                    RejectionKind::StoreUnavailable,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    e.to_string(),
+                )
+                .into_response()),
             }
         })
     }
@@ -274,28 +309,17 @@ async fn write_back(pending: Pending) -> crate::Result<()> {
     }
 }
 
-/// The configuration and write-back slot the layer put in the request, or a rejection.
-pub(crate) fn from_parts(
-    parts: &http::request::Parts,
-) -> Result<(Arc<SessionConfig>, Option<WriteBackSlot>), SessionRejection> {
-    match parts.extensions.get::<InRequest>() {
-        Some(r) => Ok((r.config.clone(), Some(r.slot.clone()))),
-        None => Err(SessionRejection::new(
-            RejectionKind::Misconfigured,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "no phpsess::axum::SessionLayer around this route",
-        )),
-    }
-}
-
-/// The configuration and the request's write-back slot, for a write-back extractor: refused
-/// when the slot is missing or a write-back extractor of this request already holds it.
+/// The request's write-back slot, for a write-back extractor: refused when no [`SessionLayer`]
+/// put one in the request, or a write-back extractor of this request already holds it.
 pub(crate) fn write_back_slot(
+    config: &SessionConfig,
     parts: &http::request::Parts,
-) -> Result<(Arc<SessionConfig>, WriteBackSlot), SessionRejection> {
-    let (config, slot) = from_parts(parts)?;
-    let Some(slot) = slot else {
-        return Err(config.reject(RejectionKind::Misconfigured, "no write-back slot"));
+) -> Result<WriteBackSlot, SessionRejection> {
+    let Some(slot) = parts.extensions.get::<WriteBackSlot>() else {
+        return Err(config.reject(
+            RejectionKind::Misconfigured,
+            "no phpsess::axum::SessionLayer around this route (a write-back extractor needs it)",
+        ));
     };
     if slot.0.lock().map(|p| p.is_some()).unwrap_or(true) {
         return Err(config.reject(
@@ -303,7 +327,7 @@ pub(crate) fn write_back_slot(
             "a second write-back extractor in one request",
         ));
     }
-    Ok((config, slot))
+    Ok(slot.clone())
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers (the first one, as PHP does).

@@ -2,12 +2,12 @@
 //! the request's encrypted session cookie (decrypted with APP_KEY, prefix checked, then one
 //! `GET` + `TTL`).
 
-use axum_core::extract::FromRequestParts;
+use axum_core::extract::{FromRef, FromRequestParts};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::config::{cookie, from_parts, write_back_slot, Pending, SessionConfig, WriteBackSlot};
+use super::config::{cookie, write_back_slot, Pending, SessionConfig, WriteBackSlot};
 use super::php::{store_error_kind, typed};
 use super::rejection::{RejectionKind, SessionRejection};
 use crate::laravel::{AsyncLaravelStore, LazySession, StoredSession, UserId};
@@ -60,11 +60,15 @@ impl LaravelSession {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for LaravelSession {
+impl<S> FromRequestParts<S> for LaravelSession
+where
+    S: Send + Sync,
+    SessionConfig: FromRef<S>,
+{
     type Rejection = SessionRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let (config, _) = from_parts(parts)?;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let config = SessionConfig::from_ref(state);
         let (store, id) = session_id(&config, parts)?;
         match store.load_lazy(&id).await {
             Ok(Some(lazy)) => Ok(LaravelSession { id, lazy }),
@@ -78,7 +82,7 @@ impl<S: Send + Sync> FromRequestParts<S> for LaravelSession {
 /// attribute changed, keeping the TTL Redis has left (`SET … XX KEEPTTL`, as
 /// [`crate::laravel::LaravelStore::save`]). Laravel itself takes no session lock, so there is
 /// none to take here: a Laravel request running at the same time may overwrite the change, as
-/// two Laravel requests would. Needs the [`super::SessionLayer`]; a session that expired
+/// two Laravel requests would. Needs the [`super::SessionLayer`] around the route; a session that expired
 /// meanwhile, or a failed write, makes the response a 503.
 #[derive(Clone)]
 pub struct LaravelSessionMut {
@@ -150,11 +154,16 @@ impl LaravelSessionMut {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for LaravelSessionMut {
+impl<S> FromRequestParts<S> for LaravelSessionMut
+where
+    S: Send + Sync,
+    SessionConfig: FromRef<S>,
+{
     type Rejection = SessionRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let (config, slot) = write_back_slot(parts)?;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let config = SessionConfig::from_ref(state);
+        let slot = write_back_slot(&config, parts)?;
         let (store, id) = session_id(&config, parts)?;
         let stored = match store.load(&id).await {
             Ok(Some(stored)) => stored,
@@ -163,7 +172,7 @@ impl<S: Send + Sync> FromRequestParts<S> for LaravelSessionMut {
         };
         if let Ok(mut pending) = slot.0.lock() {
             *pending = Some(Pending::Laravel {
-                store,
+                store: store.clone(),
                 stored,
                 changed: false,
             });
@@ -173,11 +182,11 @@ impl<S: Send + Sync> FromRequestParts<S> for LaravelSessionMut {
 }
 
 /// The store and the session id of the request's cookie, every failure a rejection.
-fn session_id(
-    config: &SessionConfig,
+fn session_id<'c>(
+    config: &'c SessionConfig,
     parts: &Parts,
-) -> Result<(AsyncLaravelStore, String), SessionRejection> {
-    let Some(store) = config.laravel.clone() else {
+) -> Result<(&'c AsyncLaravelStore, String), SessionRejection> {
+    let Some(store) = config.settings().laravel.as_ref() else {
         return Err(config.reject(
             RejectionKind::Misconfigured,
             "no Laravel session store in the SessionConfig",

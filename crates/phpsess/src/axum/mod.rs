@@ -9,10 +9,11 @@
 //! | [`LaravelSession`] | cookie decrypted, one `GET`; checked in one pass that finds the `web` user, the tree built on first use | never |
 //! | [`LaravelSessionMut`] | as [`LaravelSession`] | when the handler returns, if changed: `SET … XX KEEPTTL` |
 //!
-//! A [`SessionLayer`] (from [`SessionConfig::layer`]) around the routes carries the stores and
-//! settings to the extractors, and performs the write-backs. A missing, invalid, tampered or
-//! unknown cookie is a [`SessionRejection`]: 401 with a fixed body (the status is
-//! configurable); Redis failing is a 503; nothing internal is sent to the client.
+//! The extractors take their [`SessionConfig`] from the router's state (`with_state(config)`, or
+//! `impl FromRef<AppState> for SessionConfig`). The write-back extractors also need a
+//! [`SessionLayer`] around their routes: it performs the write-backs after the handler. A
+//! missing, invalid, tampered or unknown cookie is a [`SessionRejection`]: 401 with a fixed body
+//! (the status is configurable); Redis failing is a 503; nothing internal is sent to the client.
 //!
 //! A native PHP session (`PHPSESSID`, the user id in `$_SESSION['user_id']`):
 //!
@@ -32,7 +33,7 @@
 //! let store = AsyncSessionStore::from_save_path("tcp://127.0.0.1:6379", StoreOptions::default())?;
 //! let app: Router = Router::new()
 //!     .route("/me", get(me))
-//!     .layer(SessionConfig::php(store).with_user_key("user_id").layer());
+//!     .with_state(SessionConfig::php(store).with_user_key("user_id"));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! axum::serve(listener, app).await?;
 //! # Ok(()) }
@@ -43,7 +44,7 @@
 //!
 //! ```no_run
 //! use axum::{routing::post, Router};
-//! use phpsess::axum::{PhpSessionMut, SessionConfig, SessionRejection};
+//! use phpsess::axum::{PhpSessionMut, SessionConfig, SessionLayer, SessionRejection};
 //! use phpsess::store::{AsyncSessionStore, StoreOptions};
 //!
 //! #[derive(serde::Deserialize, serde::Serialize)]
@@ -57,7 +58,10 @@
 //! }
 //!
 //! # fn build(store: AsyncSessionStore) -> Router {
-//! Router::new().route("/cart", post(add)).layer(SessionConfig::php(store).layer())
+//! Router::new()
+//!     .route("/cart", post(add))
+//!     .layer(SessionLayer::new())
+//!     .with_state(SessionConfig::php(store))
 //! # }
 //! ```
 //!
@@ -78,7 +82,7 @@
 //! let key = AppKey::parse(&std::env::var("APP_KEY").unwrap_or_default())?;
 //! let config = LaravelConfig::defaults(Encrypter::new(key, Cipher::Aes256Cbc)?, Skeleton::L8, "Laravel")?;
 //! let store = AsyncLaravelStore::open("tcp://127.0.0.1:6379", config)?;
-//! Ok(Router::new().route("/me", get(me)).layer(SessionConfig::laravel(store).layer()))
+//! Ok(Router::new().route("/me", get(me)).with_state(SessionConfig::laravel(store)))
 //! # }
 //! ```
 //!
@@ -86,7 +90,7 @@
 //!
 //! ```no_run
 //! use axum::{routing::post, Router};
-//! use phpsess::axum::{LaravelSessionMut, SessionConfig};
+//! use phpsess::axum::{LaravelSessionMut, SessionConfig, SessionLayer};
 //! use phpsess::laravel::AsyncLaravelStore;
 //!
 //! async fn theme(session: LaravelSessionMut) -> &'static str {
@@ -95,7 +99,10 @@
 //! }
 //!
 //! # fn build(store: AsyncLaravelStore) -> Router {
-//! Router::new().route("/theme", post(theme)).layer(SessionConfig::laravel(store).layer())
+//! Router::new()
+//!     .route("/theme", post(theme))
+//!     .layer(SessionLayer::new())
+//!     .with_state(SessionConfig::laravel(store))
 //! # }
 //! ```
 
@@ -103,6 +110,8 @@ mod config;
 mod laravel;
 mod php;
 mod rejection;
+#[cfg(test)]
+mod tests;
 
 pub use config::{SessionConfig, SessionLayer, SessionService, DEFAULT_PHP_COOKIE};
 pub use laravel::{LaravelSession, LaravelSessionMut};

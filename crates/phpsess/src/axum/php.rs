@@ -1,14 +1,12 @@
 //! [`PhpSession`] (read-only) and [`PhpSessionMut`] (write-back): the native PHP session of the
 //! request's session cookie, as phpredis or phpsess stored it.
 
-use std::sync::Arc;
-
-use axum_core::extract::FromRequestParts;
+use axum_core::extract::{FromRef, FromRequestParts};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::config::{cookie, from_parts, write_back_slot, Pending, SessionConfig, WriteBackSlot};
+use super::config::{cookie, write_back_slot, Pending, SessionConfig, WriteBackSlot};
 use super::rejection::{RejectionKind, SessionRejection};
 use crate::laravel::UserId;
 use crate::store::AsyncSessionStore;
@@ -22,7 +20,8 @@ use crate::{Array, Error, Value};
 pub struct PhpSession {
     id: String,
     vars: Array,
-    user_key: Option<String>,
+    // For the user key: kept rather than the key copied out (a reference count, not an allocation).
+    config: SessionConfig,
 }
 
 impl PhpSession {
@@ -50,15 +49,19 @@ impl PhpSession {
     /// The logged-in user's id: the variable named by [`SessionConfig::with_user_key`], when it
     /// holds an int or a string.
     pub fn user_id(&self) -> Option<UserId> {
-        user_id(&self.vars, self.user_key.as_deref())
+        user_id(&self.vars, self.config.settings().user_key.as_deref())
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PhpSession {
+impl<S> FromRequestParts<S> for PhpSession
+where
+    S: Send + Sync,
+    SessionConfig: FromRef<S>,
+{
     type Rejection = SessionRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let (config, _) = from_parts(parts)?;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let config = SessionConfig::from_ref(state);
         let (store, id) = store_and_id(&config, parts)?;
         let data = match store.read(&id).await {
             Ok(Some(data)) => data,
@@ -68,11 +71,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PhpSession {
             Err(e) => return Err(config.reject(store_error_kind(&e), e.to_string())),
         };
         let vars = decode(&config, &data)?;
-        Ok(PhpSession {
-            id,
-            vars,
-            user_key: config.user_key.clone(),
-        })
+        Ok(PhpSession { id, vars, config })
     }
 }
 
@@ -89,8 +88,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PhpSession {
 pub struct PhpSessionMut {
     id: String,
     slot: WriteBackSlot,
-    user_key: Option<String>,
-    cookie_name: String,
+    config: SessionConfig,
 }
 
 // Debug shows the id shortened: a whole session id in a log is a session anyone can take.
@@ -137,7 +135,7 @@ impl PhpSessionMut {
 
     /// The logged-in user's id, as [`PhpSession::user_id`].
     pub fn user_id(&self) -> Option<UserId> {
-        self.with_vars(|v| user_id(v, self.user_key.as_deref()))
+        self.with_vars(|v| user_id(v, self.config.settings().user_key.as_deref()))
             .flatten()
     }
 
@@ -172,7 +170,7 @@ impl PhpSessionMut {
     /// use axum::http::header::SET_COOKIE;
     /// use axum::response::IntoResponse;
     /// use axum::{routing::post, Router};
-    /// use phpsess::axum::{PhpSessionMut, SessionConfig};
+    /// use phpsess::axum::{PhpSessionMut, SessionConfig, SessionLayer};
     /// use phpsess::store::AsyncSessionStore;
     ///
     /// async fn logout(session: PhpSessionMut) -> impl IntoResponse {
@@ -181,7 +179,10 @@ impl PhpSessionMut {
     /// }
     ///
     /// # fn build(store: AsyncSessionStore) -> Router {
-    /// Router::new().route("/logout", post(logout)).layer(SessionConfig::php(store).layer())
+    /// Router::new()
+    ///     .route("/logout", post(logout))
+    ///     .layer(SessionLayer::new())
+    ///     .with_state(SessionConfig::php(store))
     /// # }
     /// ```
     pub fn destroy(&self) {
@@ -197,7 +198,7 @@ impl PhpSessionMut {
     pub fn expired_cookie(&self) -> http::HeaderValue {
         let value = format!(
             "{}=deleted; expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0; path=/",
-            self.cookie_name
+            self.config.settings().cookie_name
         );
         // The name is one the request's `Cookie` header carried (visible ASCII), so this is a
         // valid header value; were it not, an empty `Set-Cookie` changes nothing in a browser.
@@ -205,11 +206,16 @@ impl PhpSessionMut {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PhpSessionMut {
+impl<S> FromRequestParts<S> for PhpSessionMut
+where
+    S: Send + Sync,
+    SessionConfig: FromRef<S>,
+{
     type Rejection = SessionRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let (config, slot) = write_back_slot(parts)?;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let config = SessionConfig::from_ref(state);
+        let slot = write_back_slot(&config, parts)?;
         let (store, id) = store_and_id(&config, parts)?;
         let read = match store.read_locked(&id).await {
             Ok(read) => read,
@@ -231,33 +237,28 @@ impl<S: Send + Sync> FromRequestParts<S> for PhpSessionMut {
             *pending = Some(Pending::Php {
                 store: store.clone(),
                 lock: read.lock,
-                format: config.format,
+                format: config.settings().format,
                 original,
                 vars,
                 destroy: false,
             });
         }
-        Ok(PhpSessionMut {
-            id,
-            slot,
-            user_key: config.user_key.clone(),
-            cookie_name: config.cookie_name.clone(),
-        })
+        Ok(PhpSessionMut { id, slot, config })
     }
 }
 
 /// The native store and the id in the request's cookie, checked before any Redis command.
-fn store_and_id(
-    config: &Arc<SessionConfig>,
+fn store_and_id<'c>(
+    config: &'c SessionConfig,
     parts: &Parts,
-) -> Result<(AsyncSessionStore, String), SessionRejection> {
-    let Some(store) = config.php.clone() else {
+) -> Result<(&'c AsyncSessionStore, String), SessionRejection> {
+    let Some(store) = config.settings().php.as_ref() else {
         return Err(config.reject(
             RejectionKind::Misconfigured,
             "no native PHP session store in the SessionConfig",
         ));
     };
-    let Some(id) = cookie(parts, &config.cookie_name) else {
+    let Some(id) = cookie(parts, &config.settings().cookie_name) else {
         return Err(config.reject(RejectionKind::MissingCookie, "no session cookie"));
     };
     if let Some(reason) = crate::store::invalid_id_reason(id.as_bytes()) {
@@ -270,13 +271,11 @@ fn store_and_id(
 }
 
 fn decode(config: &SessionConfig, data: &[u8]) -> Result<Array, SessionRejection> {
-    crate::session::decode(data, config.format).map_err(|e| {
+    let format = config.settings().format;
+    crate::session::decode(data, format).map_err(|e| {
         config.reject(
             RejectionKind::UnreadableSession,
-            format!(
-                "the stored session does not decode as {}: {e}",
-                config.format
-            ),
+            format!("the stored session does not decode as {format}: {e}"),
         )
     })
 }

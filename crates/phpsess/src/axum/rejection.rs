@@ -20,13 +20,14 @@ pub enum RejectionKind {
     UnreadableSession,
     /// Redis did not answer as it should (down, timeout, lock not obtained in time).
     StoreUnavailable,
-    /// The service is set up wrong (no [`super::SessionLayer`] around a route using an extractor).
+    /// The service is set up wrong: no [`super::SessionLayer`] around a route using a write-back
+    /// extractor, or no store of the session's kind in the [`super::SessionConfig`].
     Misconfigured,
 }
 
 /// The rejection of every extractor in [`crate::axum`]. As a response: the configured status
 /// (401 by default, [`super::SessionConfig::with_rejection_status`]) for the first four kinds,
-/// 503 when Redis failed, 500 when the layer is missing; the body is a short fixed text.
+/// 503 when Redis failed, 500 when the service is set up wrong; the body is a short fixed text.
 #[derive(Debug)]
 pub struct SessionRejection {
     kind: RejectionKind,
