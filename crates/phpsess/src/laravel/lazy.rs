@@ -69,14 +69,13 @@ impl LazySession {
                     }
                     .into());
                 }
-                let web_user =
-                    root.get_str(web_login_key().as_bytes())
-                        .and_then(|v| match v.as_int() {
-                            Some(i) => Some(UserId::Int(i)),
-                            None => v
-                                .as_bytes()
-                                .map(|s| UserId::Str(String::from_utf8_lossy(s).into_owned())),
-                        });
+                let login = root.get_str(web_login_key().as_bytes());
+                let web_user = login.and_then(|v| match v.as_int() {
+                    Some(i) => Some(UserId::Int(i)),
+                    None => v
+                        .as_bytes()
+                        .map(|s| UserId::Str(String::from_utf8_lossy(s).into_owned())),
+                });
                 (Some(doc.into_tape()), web_user)
             }
             Serialization::Json => {
