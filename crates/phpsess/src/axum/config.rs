@@ -330,15 +330,21 @@ pub(crate) fn write_back_slot(
     Ok(slot.clone())
 }
 
-/// The value of cookie `name` in the request's `Cookie` headers (the first one, as PHP does).
-pub(crate) fn cookie<'a>(parts: &'a http::request::Parts, name: &str) -> Option<&'a str> {
+/// The value of cookie `name` in the request's `Cookie` headers (the first one, as PHP does), as
+/// bytes: a header is read as bytes, not as text, because browsers send cookies that scripts set
+/// (`document.cookie = "city=Zürich"`) as raw UTF-8, and such a cookie beside the session cookie
+/// must not hide it (PHP finds it). The caller checks the value itself.
+pub(crate) fn cookie<'a>(parts: &'a http::request::Parts, name: &str) -> Option<&'a [u8]> {
     parts
         .headers
         .get_all(http::header::COOKIE)
         .iter()
-        .filter_map(|h| h.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim())
+        .flat_map(|h| h.as_bytes().split(|&b| b == b';'))
+        .filter_map(|pair| {
+            let pair = pair.trim_ascii();
+            let at = pair.iter().position(|&b| b == b'=')?;
+            Some((&pair[..at], &pair[at + 1..]))
+        })
+        .find(|(n, _)| *n == name.as_bytes())
+        .map(|(_, v)| v.trim_ascii())
 }

@@ -195,6 +195,13 @@ fn session_id<'c>(
     let Some(value) = cookie(parts, &store.config().cookie_name) else {
         return Err(config.reject(RejectionKind::MissingCookie, "no session cookie"));
     };
+    // Base64 and `%XX` escapes on the wire: a value that is not even text opens no session.
+    let value = std::str::from_utf8(value).map_err(|_| {
+        config.reject(
+            RejectionKind::InvalidCookie,
+            "the session cookie does not open: it is not text",
+        )
+    })?;
     let id = store.session_id_from_cookie(value).map_err(|e| {
         config.reject(
             RejectionKind::InvalidCookie,

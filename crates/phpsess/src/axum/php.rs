@@ -261,12 +261,17 @@ fn store_and_id<'c>(
     let Some(id) = cookie(parts, &config.settings().cookie_name) else {
         return Err(config.reject(RejectionKind::MissingCookie, "no session cookie"));
     };
-    if let Some(reason) = crate::store::invalid_id_reason(id.as_bytes()) {
-        return Err(config.reject(
+    let invalid = |reason: &str| {
+        config.reject(
             RejectionKind::InvalidCookie,
             format!("the session cookie is no session id: {reason}"),
-        ));
+        )
+    };
+    if let Some(reason) = crate::store::invalid_id_reason(id) {
+        return Err(invalid(reason));
     }
+    // Checked above to be ASCII: this does not fail.
+    let id = std::str::from_utf8(id).map_err(|_| invalid("it is not text"))?;
     Ok((store, id.to_owned()))
 }
 

@@ -184,3 +184,199 @@ async fn configuration_is_shared_not_copied() {
     assert_eq!(a.settings().cookie_name, "SID");
     assert_eq!(c.settings().cookie_name, "OTHER");
 }
+
+/// A request's parts with these `Cookie` headers, each given as raw bytes.
+fn parts_with_cookies(headers: &[&[u8]]) -> http::request::Parts {
+    let mut request = Request::builder();
+    for h in headers {
+        request = request.header(
+            http::header::COOKIE,
+            http::HeaderValue::from_bytes(h).unwrap(),
+        );
+    }
+    request.body(()).unwrap().into_parts().0
+}
+
+#[test]
+fn the_session_cookie_is_found_as_php_finds_it() {
+    // PHP's $_COOKIE (main/php_variables.c): pairs split at `;`, leading spaces dropped, the
+    // first cookie of a name kept; the headers of a request (HTTP/2 sends one per cookie) in
+    // order. Bytes outside visible ASCII in another cookie (a UTF-8 value a script set with
+    // `document.cookie`) do not hide this one: browsers send them raw.
+    let id = "abcdefghijklmnopqrstuvwxyz012345";
+    let utf8 = format!("city=Z\u{fc}rich; PHPSESSID={id}");
+    let latin1 = [b"city=Z\xfcrich; PHPSESSID=".as_slice(), id.as_bytes()].concat();
+    let first = format!("PHPSESSID={id}; PHPSESSID=other");
+    let prefixed = format!("PHPSESSIDX=other; XPHPSESSID=other; PHPSESSID={id}");
+    let spaced = format!("  a=1 ;   PHPSESSID={id} ; b=2");
+    let second_header = format!("PHPSESSID={id}");
+    let cases: [(&[&[u8]], Option<&str>); 10] = [
+        (&[utf8.as_bytes()], Some(id)),
+        (&[&latin1], Some(id)),
+        (&[first.as_bytes()], Some(id)),
+        (&[prefixed.as_bytes()], Some(id)),
+        (&[spaced.as_bytes()], Some(id)),
+        (&[b"a=1", second_header.as_bytes()], Some(id)),
+        (&[second_header.as_bytes(), b"PHPSESSID=other"], Some(id)),
+        // A name with a space before its `=` is another name to PHP (`PHPSESSID_`).
+        (&[b"PHPSESSID =other"], None),
+        (&[b"PHPSESSID; =other; PHPSESSIDX=other"], None),
+        (&[b""], None),
+    ];
+    for (headers, want) in cases {
+        let parts = parts_with_cookies(headers);
+        let found = super::config::cookie(&parts, "PHPSESSID");
+        assert_eq!(
+            found
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .as_deref(),
+            want,
+            "{headers:?}"
+        );
+    }
+    // A session cookie that is not text is found, and refused as no session id (a 401).
+    let parts = parts_with_cookies(&[b"PHPSESSID=ab\xffcd"]);
+    assert_eq!(
+        super::config::cookie(&parts, "PHPSESSID"),
+        Some(b"ab\xffcd".as_slice())
+    );
+}
+
+#[tokio::test]
+async fn a_cookie_of_non_ascii_bytes_beside_the_session_cookie_does_not_hide_it() {
+    // Redis is not there: a found session cookie is a 503 (the read failed), a hidden one a 401.
+    let app = app(config(closed_port()));
+    let id = "abcdefghijklmnopqrstuvwxyz012345";
+    for path in ["/php/me", "/php/touch"] {
+        let method = if path.ends_with("touch") {
+            "POST"
+        } else {
+            "GET"
+        };
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(
+                http::header::COOKIE,
+                http::HeaderValue::from_bytes(
+                    format!("city=Z\u{fc}rich; PHPSESSID={id}").as_bytes(),
+                )
+                .unwrap(),
+            )
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+    }
+    // And a session cookie holding such bytes is a 401, not a 5xx.
+    let request = Request::builder()
+        .uri("/php/me")
+        .header(
+            http::header::COOKIE,
+            http::HeaderValue::from_bytes(b"PHPSESSID=ab\xffcd").unwrap(),
+        )
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// A service over Laravel sessions whose Encrypter has `current` and `previous` keys.
+fn laravel_app(port: u16, current: &str, previous: &[&str]) -> Router {
+    let save_path = format!("tcp://127.0.0.1:{port}?timeout=0.5");
+    let previous = previous.iter().map(|k| AppKey::parse(k).unwrap()).collect();
+    let encrypter = Encrypter::new(AppKey::parse(current).unwrap(), Cipher::Aes256Cbc)
+        .unwrap()
+        .with_previous_keys(previous)
+        .unwrap();
+    let laravel = LaravelConfig::defaults(encrypter, Skeleton::L8, "Laravel").unwrap();
+    app(SessionConfig::laravel(
+        AsyncLaravelStore::open(&save_path, laravel).unwrap(),
+    ))
+}
+
+async fn status_with_cookie(app: Router, path: &str, cookie: &[u8]) -> StatusCode {
+    let method = if path.ends_with("touch") {
+        "POST"
+    } else {
+        "GET"
+    };
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(
+            http::header::COOKIE,
+            http::HeaderValue::from_bytes(cookie).unwrap(),
+        )
+        .body(Body::empty())
+        .unwrap();
+    app.oneshot(request).await.unwrap().status()
+}
+
+#[tokio::test]
+async fn laravel_cookies_open_as_laravel_opens_them_and_tricks_do_not() {
+    use crate::laravel::cookie::{session_cookie_value, url_encode};
+    // Redis is not there: a cookie that opens is a 503 (the read failed), one that does not a 401.
+    const OLD_KEY: &str = "base64:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let port = closed_port();
+    let rotated = laravel_app(port, APP_KEY, &[OLD_KEY]);
+    let not_rotated = laravel_app(port, APP_KEY, &[]);
+    let id = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCd";
+    let old_encrypter = Encrypter::new(AppKey::parse(OLD_KEY).unwrap(), Cipher::Aes256Cbc).unwrap();
+    let current = Encrypter::new(AppKey::parse(APP_KEY).unwrap(), Cipher::Aes256Cbc).unwrap();
+    let old = session_cookie_value(&old_encrypter, "laravel_session", id).unwrap();
+    let new = session_cookie_value(&current, "laravel_session", id).unwrap();
+    // Every byte escaped, in lower-case hex: PHP decodes `$_COOKIE` so, and Laravel opens it.
+    let all_escaped: String = new.bytes().map(|b| format!("%{b:02x}")).collect();
+    // Escaped twice: PHP decodes once, and `%3D` is no base64.
+    let twice = url_encode(&url_encode(&new));
+    for path in ["/laravel/me", "/laravel/touch"] {
+        let open = [
+            format!("laravel_session={}", url_encode(&new)),
+            format!("laravel_session={new}"),
+            format!("laravel_session={all_escaped}"),
+            format!("city=Z\u{fc}rich; laravel_session={}", url_encode(&new)),
+            format!("laravel_sessionX=x; laravel_session={}", url_encode(&new)),
+        ];
+        for cookie in &open {
+            let status = status_with_cookie(rotated.clone(), path, cookie.as_bytes()).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path} {cookie}");
+        }
+        // A cookie of the previous key (Laravel 11+ `APP_PREVIOUS_KEYS`) opens only where that
+        // key is configured.
+        let cookie = format!("laravel_session={}", url_encode(&old));
+        let status = status_with_cookie(rotated.clone(), path, cookie.as_bytes()).await;
+        assert_eq!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{path} previous key"
+        );
+        let status = status_with_cookie(not_rotated.clone(), path, cookie.as_bytes()).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{path} previous key not configured"
+        );
+        let refused = [
+            format!("laravel_session={twice}").into_bytes(),
+            format!("laravel_session=\"{}\"", url_encode(&new)).into_bytes(),
+            format!("laravel_session={}", &url_encode(&new)[..200]).into_bytes(),
+            [
+                b"laravel_session=".as_slice(),
+                b"\xff",
+                url_encode(&new).as_bytes(),
+            ]
+            .concat(),
+            format!("laravel_session={}", "A".repeat(64 * 1024)).into_bytes(),
+        ];
+        for cookie in &refused {
+            let status = status_with_cookie(rotated.clone(), path, cookie).await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{path} {}",
+                String::from_utf8_lossy(&cookie[..cookie.len().min(80)])
+            );
+        }
+    }
+}
