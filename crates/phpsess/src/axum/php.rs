@@ -82,6 +82,11 @@ where
 /// write makes the response a 503. Waits for a lock another request holds as PHP would (the
 /// store's [`crate::store::LockOptions`]); still held after the wait: 503.
 ///
+/// Written whatever the response's status (an error response after a change still stores it),
+/// as PHP writes `$_SESSION` at the end of every request. A handler that panics, or a request
+/// dropped before its handler returns (the client gone, a timeout layer outside this one),
+/// writes nothing: the lock is given back by its token from a task on the runtime.
+///
 /// Or, after [`destroy`](Self::destroy) (a logout), the session is destroyed instead, as PHP's
 /// `session_destroy()` would: deleted, its lock released, its user's index entry removed.
 #[derive(Clone)]
