@@ -278,7 +278,7 @@ fn a_lock_lost_during_the_handler_writes_nothing_over_the_new_holder() {
     async fn slow(session: PhpSessionMut) -> &'static str {
         increment(&session);
         // Longer than the lock's TTL: another request takes the session meanwhile.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(Duration::from_millis(2500)).await;
         "slow"
     }
     let app = Router::new()
