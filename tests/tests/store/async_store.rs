@@ -977,3 +977,96 @@ fn destroy_on_a_sentinel_master_is_on_the_replica_when_it_returns() {
     assert_eq!(lock, None, "released");
     assert!(!blocking.exists(id).unwrap());
 }
+
+/// Which way a request ends its lock, for the test below.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    Write,
+    Touch,
+    Destroy,
+    Release,
+}
+
+#[test]
+fn a_request_dropped_while_ending_its_lock_gives_the_lock_back_instead_of_waiting_for_expiry() {
+    // The store's connection is cut and Redis pauses; the reconnect (AUTH first) then hangs, so
+    // the script that ends the lock is never sent, and the request is dropped meanwhile (a
+    // client gone, a timeout layer). The lock must be given back once Redis answers again, not
+    // left for its 30 s expiry to block the user's next requests.
+    let server = RedisServer::builder().password("flight-pw").start();
+    let rt = runtime();
+    let save_path = format!("tcp://{}?auth=flight-pw", server.addr());
+    let options = StoreOptions::default().with_lock(
+        LockOptions::default()
+            .with_wait(Duration::from_millis(500))
+            .with_expire(Duration::from_secs(30)),
+    );
+    let store = rt
+        .block_on(async { AsyncSessionStore::from_save_path(&save_path, options) })
+        .unwrap();
+    let mut c = server.connection();
+    for (n, ending) in [
+        Ending::Write,
+        Ending::Touch,
+        Ending::Destroy,
+        Ending::Release,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = format!("inflightsession00000000{n}");
+        let key = format!("PHPREDIS_SESSION:{id}");
+        let lock_key = format!("{key}_LOCK");
+        let _: () = c.set(&key, "n|i:1;").unwrap();
+        let read = rt.block_on(store.read_locked(&id)).unwrap();
+        assert!(c.exists::<_, bool>(&lock_key).unwrap());
+        let _: redis::Value = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg("normal")
+            .query(&mut c)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        server.pause();
+        // The first command finds the connection dead and fails at once, starting a reconnect
+        // that hangs on the paused server; the ending below waits for that reconnect.
+        let first = rt.block_on(async {
+            tokio::time::timeout(
+                Duration::from_millis(400),
+                store.exists("inflightprobe0000000"),
+            )
+            .await
+        });
+        assert!(
+            !matches!(first, Ok(Ok(_))),
+            "{ending:?}: answered while paused"
+        );
+        let dropped = rt.block_on(async {
+            let end = async {
+                match ending {
+                    Ending::Write => store.write(read.lock, b"n|i:2;").await,
+                    Ending::Touch => store.touch(read.lock).await,
+                    Ending::Destroy => store.destroy(read.lock).await,
+                    Ending::Release => store.release(read.lock).await,
+                }
+            };
+            tokio::time::timeout(Duration::from_millis(400), end).await
+        });
+        assert!(dropped.is_err(), "{ending:?}: ended while Redis was paused");
+        server.resume();
+        let started = Instant::now();
+        while c.exists::<_, bool>(&lock_key).unwrap() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{ending:?}: the lock outlived its dropped request (ttl {} ms)",
+                c.pttl::<_, i64>(&lock_key).unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The user's next request gets the lock at once, and finds the session as it was: the
+        // dropped request's script never ran.
+        let next = rt.block_on(store.read_locked(&id)).unwrap();
+        assert_eq!(next.data.as_deref(), Some(&b"n|i:1;"[..]), "{ending:?}");
+        rt.block_on(store.release(next.lock)).unwrap();
+    }
+}

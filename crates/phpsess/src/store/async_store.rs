@@ -399,7 +399,7 @@ impl HeldSessionLock {
         let token = self.token.take().unwrap_or_default();
         (
             std::mem::take(&mut self.id),
-            self.key.clone(),
+            std::mem::take(&mut self.key),
             token,
             self.binding.take(),
         )
@@ -410,6 +410,60 @@ impl Drop for HeldSessionLock {
     fn drop(&mut self) {
         if let (Some(store), Some(token)) = (self.store.take(), self.token.take()) {
             store.release_later(self.id.clone(), self.key.clone(), token);
+        }
+    }
+}
+
+/// A lock between the command that may take or end it and the reply that settles it. Dropped
+/// unsettled (an error returned, or the request's future dropped mid-command: the client gone, a
+/// timeout layer), it gives the lock back by its token from a task, so a lock never waits out
+/// its expiry for want of an answer. Giving it back is harmless when the command did run: the
+/// unlock script deletes the lock only while it still holds this token.
+struct InFlight<'s> {
+    store: &'s AsyncSessionStore,
+    id: String,
+    key: SessionKey,
+    token: LockToken,
+    settled: bool,
+}
+
+impl<'s> InFlight<'s> {
+    fn new(store: &'s AsyncSessionStore, id: &str, key: SessionKey, token: LockToken) -> Self {
+        InFlight {
+            store,
+            id: id.to_owned(),
+            key,
+            token,
+            settled: false,
+        }
+    }
+
+    /// A held lock on its way to the script that ends it, and the binding read with it.
+    fn ending(store: &'s AsyncSessionStore, lock: HeldSessionLock) -> (Self, Option<BindingState>) {
+        let (id, key, token, binding) = lock.take();
+        let flight = InFlight {
+            store,
+            id,
+            key,
+            token,
+            settled: false,
+        };
+        (flight, binding)
+    }
+
+    /// Redis answered: nothing to give back (or the token goes on to a [`HeldSessionLock`]).
+    fn settle(&mut self) -> LockToken {
+        self.settled = true;
+        std::mem::take(&mut self.token)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            let token = self.settle();
+            let (id, key) = (std::mem::take(&mut self.id), std::mem::take(&mut self.key));
+            self.store.release_later(id, key, token);
         }
     }
 }
@@ -520,29 +574,31 @@ impl AsyncSessionStore {
     pub async fn read_locked(&self, id: &str) -> Result<LockedRead> {
         let stored = stored_id(&self.inner.options, id)?;
         let id: &str = &stored;
-        let key = self.key(id);
         let lock = self.inner.options.lock.clone();
-        let token = LockToken::new();
+        // From the first SET NX on, an error or a dropped future gives the lock back: the SET NX
+        // may have landed after we gave up on the reply.
+        let mut flight = InFlight::new(self, id, self.key(id), LockToken::new());
         let started = Instant::now();
         let mut p = pipeline();
-        push_lock_attempt(&mut p, &key, &token, lock.expire_ms());
-        let bind_key = self.binding_key(&key);
-        push_read(&mut p, &key, self.ttl_secs(), false, bind_key.as_deref());
-        let replies = match self.run(id, &p, "lock", &key.lock).await {
-            Ok(r) => r,
-            Err(e) => {
-                // The SET NX may have landed after we gave up on the reply.
-                self.release_later(id.to_owned(), key, token);
-                return Err(e);
-            }
-        };
+        push_lock_attempt(&mut p, &flight.key, &flight.token, lock.expire_ms());
+        let bind_key = self.binding_key(&flight.key);
+        push_read(
+            &mut p,
+            &flight.key,
+            self.ttl_secs(),
+            false,
+            bind_key.as_deref(),
+        );
+        let replies = self.run(id, &p, "lock", &flight.key.lock).await?;
         if let Some(Value::ServerError(e)) = replies.first() {
-            return Err(self.redis_error(id, "lock", &key.lock, server_error_text(e), true));
+            // Refused, not taken: nothing to give back.
+            flight.settle();
+            return Err(self.redis_error(id, "lock", &flight.key.lock, server_error_text(e), true));
         }
-        if lock_acquired(&replies, &token) {
+        if lock_acquired(&replies, &flight.token) {
             // Held from here on: an error below (a value over the cap) releases it on drop.
-            let held = self.held(id, &key, token, replies.get(2..).unwrap_or_default());
-            let (data, unreadable) = self.open(id, &key, replies.get(2))?;
+            let held = self.held(flight, replies.get(2..).unwrap_or_default());
+            let (data, unreadable) = self.open(id, &held.key, replies.get(2))?;
             return Ok(LockedRead {
                 data,
                 unreadable,
@@ -558,44 +614,31 @@ impl AsyncSessionStore {
             tokio::time::sleep(lock.retry_interval.min(lock.wait - waited)).await;
             let ours = if lock.queue {
                 let sp = queue_try(
-                    &key,
-                    &token,
+                    &flight.key,
+                    &flight.token,
                     lock.expire_ms(),
                     QUEUE_ALIVE.as_millis() as u64,
                 );
-                match self.run_script(id, sp, "lock", &key.lock).await {
-                    Ok(replies) => match queue_reply(replies.last()) {
-                        QueueReply::Ours => true,
-                        QueueReply::HeldBy(h) => {
-                            holder = printable(&h);
-                            false
-                        }
-                        QueueReply::Unexpected(detail) => {
-                            self.release_later(id.to_owned(), key.clone(), token.clone());
-                            return Err(self.redis_error(id, "lock", &key.lock, detail, false));
-                        }
-                    },
-                    Err(e) => {
-                        self.release_later(id.to_owned(), key.clone(), token.clone());
-                        return Err(e);
+                let replies = self.run_script(id, sp, "lock", &flight.key.lock).await?;
+                match queue_reply(replies.last()) {
+                    QueueReply::Ours => true,
+                    QueueReply::HeldBy(h) => {
+                        holder = printable(&h);
+                        false
+                    }
+                    QueueReply::Unexpected(detail) => {
+                        return Err(self.redis_error(id, "lock", &flight.key.lock, detail, false));
                     }
                 }
             } else {
                 let mut p = pipeline();
-                push_lock_attempt(&mut p, &key, &token, lock.expire_ms());
-                match self.run(id, &p, "lock", &key.lock).await {
-                    Ok(replies) => {
-                        holder = attempt_holder(&replies);
-                        lock_acquired(&replies, &token)
-                    }
-                    Err(e) => {
-                        self.release_later(id.to_owned(), key.clone(), token.clone());
-                        return Err(e);
-                    }
-                }
+                push_lock_attempt(&mut p, &flight.key, &flight.token, lock.expire_ms());
+                let replies = self.run(id, &p, "lock", &flight.key.lock).await?;
+                holder = attempt_holder(&replies);
+                lock_acquired(&replies, &flight.token)
             };
             if ours {
-                return self.read_after_wait(id, &key, token).await;
+                return self.read_after_wait(flight).await;
             }
         }
         if lock.queue {
@@ -604,25 +647,21 @@ impl AsyncSessionStore {
             let sp = push_script(
                 pipeline(),
                 QUEUE_LEAVE,
-                &[&key.lock],
-                &[token.as_str().as_bytes(), expire.as_bytes()],
+                &[&flight.key.lock],
+                &[flight.token.as_str().as_bytes(), expire.as_bytes()],
             );
-            let replies = match self.run_script(id, sp, "lock", &key.lock).await {
-                Ok(r) => r,
-                Err(e) => {
-                    self.release_later(id.to_owned(), key.clone(), token.clone());
-                    return Err(e);
-                }
-            };
+            let replies = self.run_script(id, sp, "lock", &flight.key.lock).await?;
             match queue_reply(replies.first()) {
-                QueueReply::Ours => return self.read_after_wait(id, &key, token).await,
+                QueueReply::Ours => return self.read_after_wait(flight).await,
                 QueueReply::HeldBy(h) => holder = printable(&h),
                 QueueReply::Unexpected(_) => {}
             }
         }
+        // Never ours (and out of the queue): nothing to give back.
+        flight.settle();
         Err(Error::LockTimeout {
             host: self.host_of(id),
-            key: redact_key(&key.lock, id),
+            key: redact_key(&flight.key.lock, id),
             holder,
             waited_ms: started.elapsed().as_millis() as u64,
         })
@@ -630,23 +669,14 @@ impl AsyncSessionStore {
 
     /// The lock is ours after a wait: read the session now (the hand-off's wake message is
     /// dropped by the queue script; one `GET` more than the blocking store, see the module doc).
-    async fn read_after_wait(
-        &self,
-        id: &str,
-        key: &SessionKey,
-        token: LockToken,
-    ) -> Result<LockedRead> {
+    async fn read_after_wait(&self, flight: InFlight<'_>) -> Result<LockedRead> {
+        let (id, key) = (&flight.id, &flight.key);
         let mut p = pipeline();
         let bind_key = self.binding_key(key);
         push_read(&mut p, key, self.ttl_secs(), false, bind_key.as_deref());
-        let replies = match self.run(id, &p, "read", &key.data).await {
-            Ok(r) => r,
-            Err(e) => {
-                self.release_later(id.to_owned(), key.clone(), token);
-                return Err(e);
-            }
-        };
-        let held = self.held(id, key, token, &replies);
+        let replies = self.run(id, &p, "read", &key.data).await?;
+        let held = self.held(flight, &replies);
+        let (id, key) = (&held.id, &held.key);
         let (data, unreadable) = self.open(id, key, replies.first())?;
         Ok(LockedRead {
             data,
@@ -683,26 +713,23 @@ impl AsyncSessionStore {
             let stored = stored_id(&self.inner.options, &clear)?;
             let id: &str = &stored;
             let key = self.key(id);
-            let token = LockToken::for_lock(expire_ms);
+            // The SET NX may land after we gave up on the reply: given back on error or drop.
+            let mut flight = InFlight::new(self, id, key, LockToken::for_lock(expire_ms));
+            let key = &flight.key;
             let mut p = pipeline();
-            push_create_id_attempt(&mut p, &key, &token, Some(expire_ms));
-            let reply = match self.run(id, &p, "create_id", &key.data).await {
-                Ok(replies) => NewIdReply::read(&replies),
-                Err(e) => {
-                    // The SET NX may have landed after we gave up on the reply.
-                    self.release_later(id.to_owned(), key, token);
-                    return Err(e);
-                }
-            };
+            push_create_id_attempt(&mut p, key, &flight.token, Some(expire_ms));
+            let reply = NewIdReply::read(&self.run(id, &p, "create_id", &key.data).await?);
             if reply.must_release() {
-                let sp = push_unlock(pipeline(), &key, &token);
+                let sp = push_unlock(pipeline(), key, &flight.token);
                 self.run_script(id, sp, "unlock", &key.lock).await?;
             }
             if reply.is_fresh(true) {
                 // A new session: bound to nobody, its binding never refreshed.
-                let lock = self.held(id, &key, token, &[]);
+                let lock = self.held(flight, &[]);
                 return Ok(NewSession { id: clear, lock });
             }
+            // Not ours, or given back above.
+            flight.settle();
             last = clear;
         }
         Err(ids_collided(&last))
@@ -715,57 +742,50 @@ impl AsyncSessionStore {
     /// its user's index, as the blocking store's write does; on a cluster the index, in a slot of
     /// its own, is updated right after.
     pub async fn write(&self, lock: HeldSessionLock, data: &[u8]) -> Result<()> {
-        let (id, key, token, binding) = lock.take();
-        let stored = match encode_for_store(&self.inner.options, &key.data, data) {
-            Ok(stored) => stored,
-            Err(e) => {
-                self.release_later(id, key, token);
-                return Err(Error::Encode(e));
-            }
-        };
+        let (flight, binding) = InFlight::ending(self, lock);
+        // Not encodable (over the size cap): the lock is given back as the flight drops.
+        let stored =
+            encode_for_store(&self.inner.options, &flight.key.data, data).map_err(Error::Encode)?;
         let scripts = (WRITE_AND_UNLOCK, WRITE_AND_UNLOCK_BOUND);
-        self.end_request(id, key, token, binding, scripts, Some(&stored), "write")
+        self.end_request(flight, binding, scripts, Some(&stored), "write")
             .await
     }
 
     /// Refresh the locked session's TTL and release the lock (the end of a request that changed
     /// nothing), fenced as [`write`](Self::write).
     pub async fn touch(&self, lock: HeldSessionLock) -> Result<()> {
-        let (id, key, token, binding) = lock.take();
+        let (flight, binding) = InFlight::ending(self, lock);
         let scripts = (TOUCH_AND_UNLOCK, TOUCH_AND_UNLOCK_BOUND);
-        self.end_request(id, key, token, binding, scripts, None, "touch")
+        self.end_request(flight, binding, scripts, None, "touch")
             .await
     }
 
     /// The fenced script that ends a locked request (`scripts`: without and with the user index;
     /// arguments token, TTL, then the `data` to store if any), keeping the binding and index as
     /// the blocking store does.
-    #[allow(clippy::too_many_arguments)]
     async fn end_request(
         &self,
-        id: String,
-        key: SessionKey,
-        token: LockToken,
+        mut flight: InFlight<'_>,
         binding: Option<BindingState>,
         scripts: (&'static str, &'static str),
         data: Option<&[u8]>,
         what: &'static str,
     ) -> Result<()> {
         let ttl = self.ttl_secs().to_string();
-        let mut args: Vec<&[u8]> = vec![token.as_str().as_bytes(), ttl.as_bytes()];
+        let mut args: Vec<&[u8]> = vec![flight.token.as_str().as_bytes(), ttl.as_bytes()];
         args.extend(data);
-        let change = self.bind_change(&id, binding.as_ref());
+        let change = self.bind_change(&flight.id, binding.as_ref());
         let sp = session_script(
             &self.inner.options,
             self.inner.topology.is_cluster(),
-            &id,
-            &key,
+            &flight.id,
+            &flight.key,
             scripts,
             &args,
             change.as_ref(),
         );
-        self.fenced(&id, &key, token, sp, what).await?;
-        self.index_after(&id, change.as_ref()).await;
+        self.fenced(&mut flight, sp, what).await?;
+        self.index_after(&flight.id, change.as_ref()).await;
         Ok(())
     }
 
@@ -777,21 +797,21 @@ impl AsyncSessionStore {
     /// Deleting a session whose lock is no longer ours deletes it all the same, as the blocking
     /// store does; only the release is skipped.
     pub async fn destroy(&self, lock: HeldSessionLock) -> Result<()> {
-        let (id, key, token, binding) = lock.take();
+        let (mut flight, binding) = InFlight::ending(self, lock);
         let read = binding.as_ref().and_then(|b| b.read.as_ref());
-        let prefix = self.inner.topology.prefix_of(id.as_bytes());
+        let prefix = self.inner.topology.prefix_of(flight.id.as_bytes());
         let cluster = self.inner.topology.is_cluster();
-        let plan = destroy_plan(&self.inner.options, cluster, &id, &key, read, &prefix);
-        let sp = push_unlock(plan.pipe, &key, &token);
-        if let Err(e) = self.run_script(&id, sp, "destroy", &key.data).await {
-            // The script may not have run: the lock must not outlive the request.
-            self.release_later(id, key, token);
-            return Err(e);
-        }
+        let (id, key) = (&flight.id, &flight.key);
+        let plan = destroy_plan(&self.inner.options, cluster, id, key, read, &prefix);
+        let sp = push_unlock(plan.pipe, key, &flight.token);
+        // On an error the script may not have run: the flight gives the lock back as it drops.
+        self.run_script(id, sp, "destroy", &key.data).await?;
+        flight.settle();
+        let id = &flight.id;
         if let Some(ikey) = plan.unindex {
             // Best effort, as in the blocking store: listings skip entries whose session is gone.
             let _ = self
-                .run(&id, &unindex_pipeline(&ikey, &id), "destroy", &ikey)
+                .run(id, &unindex_pipeline(&ikey, id), "destroy", &ikey)
                 .await;
         }
         Ok(())
@@ -833,40 +853,40 @@ impl AsyncSessionStore {
     /// Release the lock without writing (compare-and-delete by token, handing it to the next
     /// waiter). Releasing a lock that expired meanwhile is not an error.
     pub async fn release(&self, lock: HeldSessionLock) -> Result<()> {
-        let (id, key, token, _) = lock.take();
+        let (mut flight, _) = InFlight::ending(self, lock);
         let sp = push_script(
             pipeline(),
             UNLOCK,
-            &[&key.lock],
-            &[token.as_str().as_bytes()],
+            &[&flight.key.lock],
+            &[flight.token.as_str().as_bytes()],
         );
-        let replies = self.run_script(&id, sp, "unlock", &key.lock).await?;
+        // Failed or dropped before the reply: tried again from a task as the flight drops.
+        let replies = self
+            .run_script(&flight.id, sp, "unlock", &flight.key.lock)
+            .await?;
+        flight.settle();
+        let (id, key) = (&flight.id, &flight.key);
         match replies.first() {
             Some(Value::Int(_)) => Ok(()),
             other => {
                 let detail = reply_text(other);
-                Err(self.redis_error(&id, "unlock", &key.lock, detail, false))
+                Err(self.redis_error(id, "unlock", &key.lock, detail, false))
             }
         }
     }
 
+    /// Run the script that ends a lock. Settled once it answered that it ran or that the lock
+    /// was no longer ours; on an error or an unexpected reply the script may not have run, and
+    /// the flight gives the lock back.
     async fn fenced(
         &self,
-        id: &str,
-        key: &SessionKey,
-        token: LockToken,
+        flight: &mut InFlight<'_>,
         sp: ScriptPipeline,
         op: &'static str,
     ) -> Result<()> {
-        let replies = match self.run_script(id, sp, op, &key.data).await {
-            Ok(r) => r,
-            Err(e) => {
-                // The script may not have run: the lock must not outlive the request.
-                self.release_later(id.to_owned(), key.clone(), token);
-                return Err(e);
-            }
-        };
-        match script_reply(replies.first()) {
+        let (id, key) = (&flight.id, &flight.key);
+        let replies = self.run_script(id, sp, op, &key.data).await?;
+        let outcome = match script_reply(replies.first()) {
             ScriptReply::Done { .. } => Ok(()),
             ScriptReply::HeldBy(holder) => Err(Error::LockLost {
                 host: self.host_of(id),
@@ -879,10 +899,11 @@ impl AsyncSessionStore {
                 holder: NO_HOLDER.into(),
             }),
             ScriptReply::Unexpected(detail) => {
-                self.release_later(id.to_owned(), key.clone(), token);
-                Err(self.redis_error(id, op, &key.data, detail, false))
+                return Err(self.redis_error(id, op, &key.data, detail, false));
             }
-        }
+        };
+        flight.settle();
+        outcome
     }
 
     /// A plain `GET` of a key as given, over the same connection as the sessions (the first host,
@@ -933,13 +954,7 @@ impl AsyncSessionStore {
 
     /// The lock, with the binding read when the user index is on: `read` are the replies of
     /// [`push_read`] (data, binding, its PTTL).
-    fn held(
-        &self,
-        id: &str,
-        key: &SessionKey,
-        token: LockToken,
-        read: &[Value],
-    ) -> HeldSessionLock {
+    fn held(&self, mut flight: InFlight<'_>, read: &[Value]) -> HeldSessionLock {
         let binding = self.inner.options.user_index.then(|| {
             let (read, fresh) = read_binding(read.get(1), read.get(2), self.ttl_secs());
             BindingState {
@@ -948,9 +963,11 @@ impl AsyncSessionStore {
                 next: None,
             }
         });
+        // The lock passes from the flight to the HeldSessionLock, which gives it back if dropped.
+        let token = flight.settle();
         HeldSessionLock {
-            id: id.to_owned(),
-            key: key.clone(),
+            id: std::mem::take(&mut flight.id),
+            key: std::mem::take(&mut flight.key),
             token: Some(token),
             binding,
             store: Some(self.clone()),

@@ -128,7 +128,7 @@ impl IdHasher {
 }
 
 /// The keys one session lives under.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SessionKey {
     /// `<prefix><id>`
     pub data: Vec<u8>,
