@@ -38,8 +38,9 @@ struct Args {
     /// The Redis is a cluster.
     #[arg(long)]
     cluster: bool,
-    /// Laravel: `APP_KEY` (`base64:…`); also read from the APP_KEY environment variable.
-    #[arg(long, value_name = "KEY", env = "APP_KEY", hide_env_values = true)]
+    /// Laravel: `APP_KEY` (`base64:…`); also read from the APP_KEY environment variable unless
+    /// --php-user-key is given.
+    #[arg(long, value_name = "KEY")]
     app_key: Option<String>,
     /// Laravel: the version whose default prefixes and cookie name apply (8, 9, 10, 11, 12, 12.1, 13).
     #[arg(long, value_name = "N", requires = "app_name")]
@@ -56,6 +57,14 @@ struct Args {
     /// The session cookie's name (native: `PHPSESSID` by default; Laravel: the version's default).
     #[arg(long, value_name = "NAME")]
     cookie_name: Option<String>,
+    /// Native PHP sessions: the TTL a write-back gives the session, the PHP fleet's
+    /// `session.gc_maxlifetime`.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1440)]
+    ttl: u64,
+    /// Native PHP sessions: keep phpsess's per-user index on write-backs, as a fleet with
+    /// `phpsess.user_key` set does (the binding and the user's index refreshed with the session).
+    #[arg(long)]
+    user_index: bool,
 }
 
 /// The router's state: the extractors' configuration, and the raw store the baseline reads with.
@@ -89,7 +98,12 @@ fn main() -> ExitCode {
 
 #[tokio::main]
 async fn run() -> Result<()> {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    // APP_KEY from the environment only where it can mean Laravel: a shell that exports it for
+    // the app must not turn a native service into a refused command line.
+    if args.app_key.is_none() && args.php_user_key.is_none() {
+        args.app_key = std::env::var("APP_KEY").ok().filter(|k| !k.is_empty());
+    }
     let (config, raw) = if let Some(key) = &args.app_key {
         let store = laravel_store(&args, key)?;
         let raw = store.redis().clone();
@@ -101,7 +115,10 @@ async fn run() -> Result<()> {
             AsyncTopology::from_save_path(&args.save_path)
         }
         .context("--save-path")?;
-        let store = AsyncSessionStore::new(topology, StoreOptions::default())?;
+        let options = StoreOptions::default()
+            .with_ttl(std::time::Duration::from_secs(args.ttl))
+            .with_user_index(args.user_index);
+        let store = AsyncSessionStore::new(topology, options)?;
         let mut config = SessionConfig::php(store.clone()).with_user_key(user_key);
         if let Some(name) = &args.cookie_name {
             config = config.with_cookie_name(name);

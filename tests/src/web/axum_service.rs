@@ -20,13 +20,19 @@ pub struct AxumService {
 impl AxumService {
     /// Starts the service with `args` (everything but `--listen`) and waits until it listens.
     pub fn start(args: &[&str]) -> AxumService {
+        AxumService::start_with_env(args, &[])
+    }
+
+    /// [`Self::start`] with variables set in the service's environment.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> AxumService {
         let addr = format!("127.0.0.1:{}", free_port());
         let mut daemon = Daemon::prepare("axum", format!("phpsess-axum-example {addr}"))
             .expect("temporary directory for the axum service");
         let mut command = Command::new(axum_example_bin());
         command.arg("--listen").arg(&addr).args(args);
-        // APP_KEY must come from the arguments only, never from the test runner's environment.
+        // APP_KEY must come from the arguments (or `env`), never from the test runner's environment.
         command.env_remove("APP_KEY");
+        command.envs(env.iter().copied());
         daemon.spawn(command).unwrap_or_else(|e| panic!("{e}"));
         let mut service = AxumService { daemon, addr };
         let ready = wait_until(

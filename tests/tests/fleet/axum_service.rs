@@ -12,6 +12,7 @@ use phpsess::laravel::{cookie, AppKey, Cipher, Encrypter};
 use phpsess::store::{SessionStore, StoreOptions, Topology};
 use phpsess_compat::servers::{RedisCluster, RedisServer};
 use phpsess_compat::web::{AxumService, FpmPool, Handler, HttpClient, Site};
+use redis::Commands;
 use serde_json::{json, Value as Json};
 
 use super::laravel_compat::{run_app, text, APP_KEY};
@@ -251,6 +252,62 @@ fn a_logout_through_the_service_destroys_the_php_session_for_php_and_releases_it
         "the destroyed session is not PHP's any more: {r}"
     );
     assert_eq!(me(&service, "PHPSESSID", &id).0, 401);
+}
+
+#[test]
+fn write_backs_keep_the_per_user_index_of_a_fleet_with_phpsess_user_key() {
+    let redis = RedisServer::start();
+    let save_path = format!("tcp://{}", redis.addr());
+    let site = Site::start(vec![FpmPool::builder("web")
+        .workers(2)
+        .admin_value("session.save_handler", Handler::Phpsess.name())
+        .admin_value("session.save_path", &save_path)
+        .admin_value("session.gc_maxlifetime", "1440")
+        .admin_value("phpsess.user_key", "user")
+        .start()]);
+    // An APP_KEY exported for the Laravel app beside it does not turn the native service into
+    // a refused command line.
+    let service = AxumService::start_with_env(
+        &[
+            "--save-path",
+            &save_path,
+            "--php-user-key",
+            "user",
+            "--user-index",
+            "--ttl",
+            "1440",
+        ],
+        &[("APP_KEY", APP_KEY)],
+    );
+    let (_client, id) = log_in(&site, "ada");
+    let mut conn = redis.connection();
+    let binding = format!("PHPREDIS_SESSION:{id}_USER");
+    let index = "PHPREDIS_SESSION:_user:ada";
+    let bound: String = conn.get(&binding).unwrap();
+    assert!(bound.ends_with(":ada"), "PHP bound the session to ada: {bound:?}");
+    // Make the binding look old, so that the next write must refresh it (a fresh one is left
+    // alone: the index's bookkeeping runs once per slack, not on every request).
+    let _: () = conn.expire(&binding, 100).unwrap();
+    let _: () = conn.zadd(index, &id, 1).unwrap();
+
+    let (status, body) = post_touch(&service, "PHPSESSID", &id);
+    assert_eq!((status, &body), (200, &json!({"rust_count": 1})));
+    let ttl: i64 = conn.ttl(&binding).unwrap();
+    assert!(
+        ttl > 1400,
+        "the binding was refreshed with the session: ttl {ttl}"
+    );
+    let score: f64 = conn.zscore(index, &id).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(
+        score > now + 1400.0,
+        "the index entry was re-scored to the session's new expiry: {score} vs now {now}"
+    );
+    let session_ttl: i64 = conn.ttl(format!("PHPREDIS_SESSION:{id}")).unwrap();
+    assert!((1400..=1440).contains(&session_ttl), "{session_ttl}");
 }
 
 fn laravel_service(redis: &RedisServer) -> AxumService {
