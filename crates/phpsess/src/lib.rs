@@ -13,6 +13,11 @@
 //!   session behind a Laravel app's encrypted cookie; [`laravel::Encrypter`], [`laravel::cookie`]
 //!   and [`laravel::KeyLayout`] are its pieces, usable without Redis.
 //!
+//! And for a Rust service beside the PHP app (features, off by default): `tokio` gives
+//! `store::AsyncSessionStore` (the same store on shared async connections) and
+//! `laravel::AsyncLaravelStore`; `axum` (axum 0.8) gives `phpsess::axum`, extractors that answer
+//! "whose session is this request?" in one line.
+//!
 //! PHP values, losslessly:
 //!
 //! ```

@@ -11,9 +11,19 @@
 //!
 //! The extractors take their [`SessionConfig`] from the router's state (`with_state(config)`, or
 //! `impl FromRef<AppState> for SessionConfig`). The write-back extractors also need a
-//! [`SessionLayer`] around their routes: it performs the write-backs after the handler. A
-//! missing, invalid, tampered or unknown cookie is a [`SessionRejection`]: 401 with a fixed body
-//! (the status is configurable); Redis failing is a 503; nothing internal is sent to the client.
+//! [`SessionLayer`] around their routes: it performs the write-backs after the handler.
+//! `Router::layer` wraps the routes added before it, so add the write-back routes, then the
+//! layer, then the read-only routes, which are cheaper outside it. A missing, invalid, tampered
+//! or unknown cookie is a [`SessionRejection`]: 401 with a fixed body (the status is
+//! configurable); Redis failing is a 503; a write-back extractor outside the layer, or a kind of
+//! session the configuration has no store for, is a 500; nothing internal is sent to the client.
+//! To log why (host, Redis's words, the id shortened), take `Result<PhpSession,
+//! SessionRejection>` and read [`SessionRejection::reason`].
+//!
+//! The store's options must be the PHP fleet's: [`crate::store::StoreOptions::with_ttl`] its
+//! `session.gc_maxlifetime` (the TTL a write-back gives), `with_user_index(true)` when it sets
+//! `phpsess.user_key` (so write-backs keep the user's index), and its compression, encryption
+//! and hashed ids, as for the blocking store.
 //!
 //! A native PHP session (`PHPSESSID`, the user id in `$_SESSION['user_id']`):
 //!
@@ -84,6 +94,23 @@
 //! let store = AsyncLaravelStore::open("tcp://127.0.0.1:6379", config)?;
 //! Ok(Router::new().route("/me", get(me)).with_state(SessionConfig::laravel(store)))
 //! # }
+//! ```
+//!
+//! The rejection's reason for the service's own logs, the client still getting the fixed answer:
+//!
+//! ```no_run
+//! use axum::response::{IntoResponse, Response};
+//! use phpsess::axum::{PhpSession, SessionRejection};
+//!
+//! async fn me(session: Result<PhpSession, SessionRejection>) -> Response {
+//!     match session {
+//!         Ok(session) => format!("{:?}", session.user_id()).into_response(),
+//!         Err(rejection) => {
+//!             eprintln!("no session: {}", rejection.reason());
+//!             rejection.into_response()
+//!         }
+//!     }
+//! }
 //! ```
 //!
 //! And a Laravel session changed from Rust:
