@@ -284,7 +284,10 @@ fn write_backs_keep_the_per_user_index_of_a_fleet_with_phpsess_user_key() {
     let binding = format!("PHPREDIS_SESSION:{id}_USER");
     let index = "PHPREDIS_SESSION:_user:ada";
     let bound: String = conn.get(&binding).unwrap();
-    assert!(bound.ends_with(":ada"), "PHP bound the session to ada: {bound:?}");
+    assert!(
+        bound.ends_with(":ada"),
+        "PHP bound the session to ada: {bound:?}"
+    );
     // Make the binding look old, so that the next write must refresh it (a fresh one is left
     // alone: the index's bookkeeping runs once per slack, not on every request).
     let _: () = conn.expire(&binding, 100).unwrap();
