@@ -255,6 +255,39 @@ fn a_logout_through_the_service_destroys_the_php_session_for_php_and_releases_it
 }
 
 #[test]
+fn a_session_id_with_a_comma_is_read_from_the_cookie_as_php_sent_it() {
+    // With session.sid_bits_per_character = 6, ids hold `,` and `-`, and PHP sends the cookie
+    // url-encoded (`,` as %2C); the browser returns it so, and PHP decodes it again.
+    let redis = RedisServer::start();
+    let save_path = format!("tcp://{}", redis.addr());
+    let site = Site::start(vec![FpmPool::builder("web")
+        .workers(2)
+        .admin_value("session.save_handler", Handler::Phpsess.name())
+        .admin_value("session.save_path", &save_path)
+        .admin_value("session.sid_bits_per_character", "6")
+        .start()]);
+    let service = php_service(&redis);
+    // About 40% of 32-character ids hold a comma: log in until one does.
+    let (client, cookie) = (0..40)
+        .map(|_| log_in(&site, "ada"))
+        .find(|(_, cookie)| cookie.contains("%2C"))
+        .expect("a session id with a comma in 40 logins");
+    let (status, body) = me(&service, "PHPSESSID", &cookie);
+    assert_eq!(status, 200, "{cookie}: {body}");
+    assert_eq!(
+        serde_json::from_str::<Json>(&body).unwrap(),
+        json!({"user_id": "ada"})
+    );
+    let (status, body) = post_touch(&service, "PHPSESSID", &cookie);
+    assert_eq!(
+        (status, &body),
+        (200, &json!({"rust_count": 1})),
+        "{cookie}"
+    );
+    drop(client);
+}
+
+#[test]
 fn write_backs_keep_the_per_user_index_of_a_fleet_with_phpsess_user_key() {
     let redis = RedisServer::start();
     let save_path = format!("tcp://{}", redis.addr());

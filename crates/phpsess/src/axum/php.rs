@@ -85,7 +85,9 @@ where
 /// Written whatever the response's status (an error response after a change still stores it),
 /// as PHP writes `$_SESSION` at the end of every request. A handler that panics, or a request
 /// dropped before its handler returns (the client gone, a timeout layer outside this one),
-/// writes nothing: the lock is given back by its token from a task on the runtime.
+/// writes nothing: the lock is given back by its token from a task on the runtime. The write
+/// happens when the handler returns: a change made later (the extractor moved into a spawned
+/// task or a websocket) is not stored.
 ///
 /// Or, after [`destroy`](Self::destroy) (a logout), the session is destroyed instead, as PHP's
 /// `session_destroy()` would: deleted, its lock released, its user's index entry removed.
@@ -263,7 +265,7 @@ fn store_and_id<'c>(
             "no native PHP session store in the SessionConfig",
         ));
     };
-    let Some(id) = cookie(parts, &config.settings().cookie_name) else {
+    let Some(raw) = cookie(parts, &config.settings().cookie_name) else {
         return Err(config.reject(RejectionKind::MissingCookie, "no session cookie"));
     };
     let invalid = |reason: &str| {
@@ -272,12 +274,16 @@ fn store_and_id<'c>(
             format!("the session cookie is no session id: {reason}"),
         )
     };
-    if let Some(reason) = crate::store::invalid_id_reason(id) {
+    let raw = std::str::from_utf8(raw).map_err(|_| invalid("it is not text"))?;
+    // PHP sends the id url-encoded (with session.sid_bits_per_character = 6 an id holds `,`,
+    // which goes out as %2C) and decodes the cookie it gets back: so does this.
+    let id = crate::laravel::cookie::url_decode(raw);
+    if let Some(reason) = crate::store::invalid_id_reason(&id) {
         return Err(invalid(reason));
     }
     // Checked above to be ASCII: this does not fail.
-    let id = std::str::from_utf8(id).map_err(|_| invalid("it is not text"))?;
-    Ok((store, id.to_owned()))
+    let id = String::from_utf8(id.into_owned()).map_err(|_| invalid("it is not text"))?;
+    Ok((store, id))
 }
 
 fn decode(config: &SessionConfig, data: &[u8]) -> Result<Array, SessionRejection> {

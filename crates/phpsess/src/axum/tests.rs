@@ -85,6 +85,12 @@ async fn missing_and_hostile_cookies_are_a_fixed_401_before_any_redis_command() 
         ("GET", "/php/me", None),
         ("GET", "/php/me", Some("PHPSESSID=has%20space")),
         ("GET", "/php/me", Some("PHPSESSID=a.b")),
+        // Decoded as PHP decodes cookies: `%2F` is a `/`, which no id holds.
+        (
+            "GET",
+            "/php/me",
+            Some("PHPSESSID=abcdefghijklmnop%2Fqrstuvwxyz0123"),
+        ),
         (
             "GET",
             "/php/me",
