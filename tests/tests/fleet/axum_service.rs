@@ -254,18 +254,25 @@ fn a_logout_through_the_service_destroys_the_php_session_for_php_and_releases_it
     assert_eq!(me(&service, "PHPSESSID", &id).0, 401);
 }
 
+/// One php-fpm pool with the phpsess handler on `save_path` and the given settings.
+fn phpsess_site(save_path: &str, settings: &[(&str, &str)]) -> Site {
+    let mut pool = FpmPool::builder("web")
+        .workers(2)
+        .admin_value("session.save_handler", Handler::Phpsess.name())
+        .admin_value("session.save_path", save_path);
+    for &(name, value) in settings {
+        pool = pool.admin_value(name, value);
+    }
+    Site::start(vec![pool.start()])
+}
+
 #[test]
 fn a_session_id_with_a_comma_is_read_from_the_cookie_as_php_sent_it() {
     // With session.sid_bits_per_character = 6, ids hold `,` and `-`, and PHP sends the cookie
     // url-encoded (`,` as %2C); the browser returns it so, and PHP decodes it again.
     let redis = RedisServer::start();
     let save_path = format!("tcp://{}", redis.addr());
-    let site = Site::start(vec![FpmPool::builder("web")
-        .workers(2)
-        .admin_value("session.save_handler", Handler::Phpsess.name())
-        .admin_value("session.save_path", &save_path)
-        .admin_value("session.sid_bits_per_character", "6")
-        .start()]);
+    let site = phpsess_site(&save_path, &[("session.sid_bits_per_character", "6")]);
     let service = php_service(&redis);
     // About 40% of 32-character ids hold a comma: log in until one does.
     let (client, cookie) = (0..40)
@@ -291,13 +298,13 @@ fn a_session_id_with_a_comma_is_read_from_the_cookie_as_php_sent_it() {
 fn write_backs_keep_the_per_user_index_of_a_fleet_with_phpsess_user_key() {
     let redis = RedisServer::start();
     let save_path = format!("tcp://{}", redis.addr());
-    let site = Site::start(vec![FpmPool::builder("web")
-        .workers(2)
-        .admin_value("session.save_handler", Handler::Phpsess.name())
-        .admin_value("session.save_path", &save_path)
-        .admin_value("session.gc_maxlifetime", "1440")
-        .admin_value("phpsess.user_key", "user")
-        .start()]);
+    let site = phpsess_site(
+        &save_path,
+        &[
+            ("session.gc_maxlifetime", "1440"),
+            ("phpsess.user_key", "user"),
+        ],
+    );
     // An APP_KEY exported for the Laravel app beside it does not turn the native service into
     // a refused command line.
     let service = AxumService::start_with_env(

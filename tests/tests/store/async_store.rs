@@ -20,7 +20,8 @@ use phpsess_compat::servers::{RedisCluster, RedisServer, SentinelSetup};
 use phpsess_compat::web::fleet::weighted_host;
 use redis::Commands;
 
-fn runtime() -> tokio::runtime::Runtime {
+/// A two-thread runtime with timers and I/O, for the async store's tests.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

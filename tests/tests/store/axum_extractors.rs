@@ -13,20 +13,14 @@ use axum::Router;
 use phpsess::axum::{PhpSessionMut, SessionConfig, SessionLayer};
 use phpsess::store::{AsyncSessionStore, LockOptions, StoreOptions};
 use phpsess_compat::servers::RedisServer;
+
+use crate::async_store::runtime;
 use redis::Commands;
 use tower::ServiceExt;
 
 const ID: &str = "axumextractorsession0123456789ab";
 const DATA_KEY: &str = "PHPREDIS_SESSION:axumextractorsession0123456789ab";
 const LOCK_KEY: &str = "PHPREDIS_SESSION:axumextractorsession0123456789ab_LOCK";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
 
 /// The service's configuration over `server`, with a lock wait short enough for a test and the
 /// given lock TTL.
