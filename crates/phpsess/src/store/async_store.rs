@@ -428,10 +428,10 @@ struct InFlight<'s> {
 }
 
 impl<'s> InFlight<'s> {
-    fn new(store: &'s AsyncSessionStore, id: &str, key: SessionKey, token: LockToken) -> Self {
+    fn new(store: &'s AsyncSessionStore, id: String, key: SessionKey, token: LockToken) -> Self {
         InFlight {
             store,
-            id: id.to_owned(),
+            id,
             key,
             token,
             settled: false,
@@ -441,14 +441,7 @@ impl<'s> InFlight<'s> {
     /// A held lock on its way to the script that ends it, and the binding read with it.
     fn ending(store: &'s AsyncSessionStore, lock: HeldSessionLock) -> (Self, Option<BindingState>) {
         let (id, key, token, binding) = lock.take();
-        let flight = InFlight {
-            store,
-            id,
-            key,
-            token,
-            settled: false,
-        };
-        (flight, binding)
+        (InFlight::new(store, id, key, token), binding)
     }
 
     /// Redis answered: nothing to give back (or the token goes on to a [`HeldSessionLock`]).
@@ -577,7 +570,7 @@ impl AsyncSessionStore {
         let lock = self.inner.options.lock.clone();
         // From the first SET NX on, an error or a dropped future gives the lock back: the SET NX
         // may have landed after we gave up on the reply.
-        let mut flight = InFlight::new(self, id, self.key(id), LockToken::new());
+        let mut flight = InFlight::new(self, id.to_owned(), self.key(id), LockToken::new());
         let started = Instant::now();
         let mut p = pipeline();
         push_lock_attempt(&mut p, &flight.key, &flight.token, lock.expire_ms());
@@ -714,7 +707,8 @@ impl AsyncSessionStore {
             let id: &str = &stored;
             let key = self.key(id);
             // The SET NX may land after we gave up on the reply: given back on error or drop.
-            let mut flight = InFlight::new(self, id, key, LockToken::for_lock(expire_ms));
+            let mut flight =
+                InFlight::new(self, id.to_owned(), key, LockToken::for_lock(expire_ms));
             let key = &flight.key;
             let mut p = pipeline();
             push_create_id_attempt(&mut p, key, &flight.token, Some(expire_ms));
